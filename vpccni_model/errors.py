@@ -1,0 +1,63 @@
+"""Typed errors. Every error names the field or value that caused it, so a caller can react
+without parsing messages."""
+
+from __future__ import annotations
+
+
+class VpcCniModelError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class ConfigError(VpcCniModelError, ValueError):
+    """A configuration value is invalid, or a combination of values is one ipamd refuses."""
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{field}={value!r}: {reason}")
+
+
+class UnknownInstanceTypeError(VpcCniModelError, LookupError):
+    """The instance type is not in the packaged limits catalog."""
+
+    def __init__(self, name: str, suggestions: tuple[str, ...]) -> None:
+        self.name = name
+        self.suggestions = suggestions
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown instance type {name!r}{hint}")
+
+
+class StateError(VpcCniModelError, ValueError):
+    """A node state is internally inconsistent, or an operation does not fit the state."""
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{field}={value!r}: {reason}")
+
+
+class NoAvailableIPError(VpcCniModelError):
+    """ipamd's ErrNoAvailableIPInDataStore: no assignable address for the pod right now."""
+
+    def __init__(self, pod: str) -> None:
+        self.pod = pod
+        super().__init__(f"no available IP/Prefix addresses for pod {pod!r}")
+
+
+class UnknownPodError(VpcCniModelError, LookupError):
+    """ipamd's ErrUnknownPod: the pod holds no address in the datastore."""
+
+    def __init__(self, pod: str) -> None:
+        self.pod = pod
+        super().__init__(f"datastore: unknown pod {pod!r}")
+
+
+class UnexpectedEventError(VpcCniModelError, ValueError):
+    """An event was applied that does not answer the call the node is waiting for."""
+
+    def __init__(self, event: object, reason: str) -> None:
+        self.event = event
+        self.reason = reason
+        super().__init__(f"{type(event).__name__}: {reason}")

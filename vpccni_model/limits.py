@@ -1,0 +1,287 @@
+"""Per-instance-type networking limits and the EKS max-pods formula.
+
+ipamd sizes everything (ENIs to attach, IPs or /28 prefixes per ENI) from the EC2
+limits of the instance type, so the model needs the same table ipamd compiles in
+(``pkg/vpc/vpc_ip_resource_limit.go``), shipped here as ``data/instance_limits.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import functools
+import importlib.resources
+import io
+import types
+from collections.abc import Callable, Mapping
+
+import attrs
+
+from vpccni_model.errors import ConfigError, UnknownInstanceTypeError
+
+__all__ = [
+    "InstanceLimits",
+    "NetworkCard",
+    "catalog",
+    "instance_limits",
+    "max_pods",
+]
+
+#: Addresses in one /28 prefix; prefix delegation hands out prefixes, not single IPs.
+IPS_PER_PREFIX = 16
+#: Host-network pods max-pods always leaves room for (aws-node, kube-proxy).
+HOST_NETWORK_PODS = 2
+#: Max-pods ceilings the EKS calculator applies by vCPU count.
+MAX_PODS_CAP_LOW_CPU = 110
+MAX_PODS_CAP_HIGH_CPU = 250
+#: Above this many vCPUs the high ceiling applies.
+LOW_CPU_THRESHOLD = 30
+
+_CSV_COLUMNS = (
+    "instance_type",
+    "max_enis",
+    "ipv4_per_eni",
+    "default_network_card",
+    "network_cards",
+    "hypervisor",
+    "bare_metal",
+)
+
+
+def _int_at_least(
+    minimum: int,
+) -> Callable[[object, attrs.Attribute[int], object], None]:
+    """attrs validator: an int >= minimum, else ConfigError naming the field.
+
+    bool is an int subclass, but True as an ENI count is a caller bug, so it is refused.
+    """
+
+    def check(_inst: object, attribute: attrs.Attribute[int], value: object) -> None:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(attribute.name, value, "must be an int")
+        if value < minimum:
+            raise ConfigError(attribute.name, value, f"must be >= {minimum}")
+
+    return check
+
+
+def _check_str(_inst: object, attribute: attrs.Attribute[str], value: object) -> None:
+    """attrs validator: plain str, so a None or enum never leaks into comparisons."""
+    if not isinstance(value, str):
+        raise ConfigError(attribute.name, value, "must be a str")
+
+
+def _check_bool(_inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    """attrs validator: a real bool, so a truthy string such as "false" is refused."""
+    if not isinstance(value, bool):
+        raise ConfigError(attribute.name, value, "must be a bool")
+
+
+@attrs.frozen
+class NetworkCard:
+    """One network card: ENIs attach per card, and each card has its own ENI limit."""
+
+    index: int = attrs.field(validator=_int_at_least(0))
+    max_interfaces: int = attrs.field(validator=_int_at_least(1))
+
+
+def _check_cards(
+    _inst: object, attribute: attrs.Attribute[tuple[NetworkCard, ...]], value: object
+) -> None:
+    """attrs validator: a tuple (hashable) of NetworkCards with unique indices."""
+    if not isinstance(value, tuple):
+        raise ConfigError(attribute.name, value, "must be a tuple of NetworkCard")
+    seen: set[int] = set()
+    for card in value:
+        if not isinstance(card, NetworkCard):
+            raise ConfigError(attribute.name, value, f"{card!r} is not a NetworkCard")
+        if card.index in seen:
+            raise ConfigError(
+                attribute.name, value, f"duplicate card index {card.index}"
+            )
+        seen.add(card.index)
+
+
+@attrs.frozen
+class InstanceLimits:
+    """EC2 networking limits of one instance type, as ipamd's ``InstanceTypeLimits``.
+
+    ``max_enis`` is the ENI limit of the default network card (not summed over cards)
+    and ``ipv4_per_eni`` counts the ENI's primary address, which never goes to a pod.
+    """
+
+    name: str = attrs.field(validator=_check_str)
+    max_enis: int = attrs.field(validator=_int_at_least(1))
+    ipv4_per_eni: int = attrs.field(validator=_int_at_least(1))
+    default_network_card: int = attrs.field(default=0, validator=_int_at_least(0))
+    network_cards: tuple[NetworkCard, ...] = attrs.field(
+        default=(), validator=_check_cards
+    )
+    hypervisor: str = attrs.field(default="nitro", validator=_check_str)
+    bare_metal: bool = attrs.field(default=False, validator=_check_bool)
+
+    def __attrs_post_init__(self) -> None:
+        """The default card must exist: ipamd puts the primary ENI on it."""
+        if self.default_network_card not in self.card_indices:
+            raise ConfigError(
+                "default_network_card",
+                self.default_network_card,
+                f"not among the network card indices {self.card_indices}",
+            )
+
+    @property
+    def supports_prefix_delegation(self) -> bool:
+        """ipamd's IsPrefixDelegationSupported: Nitro or bare metal only."""
+        return self.hypervisor == "nitro" or self.bare_metal
+
+    @property
+    def card_indices(self) -> tuple[int, ...]:
+        """Card indices ascending; no cards listed means the single card 0."""
+        if not self.network_cards:
+            return (0,)
+        return tuple(sorted(card.index for card in self.network_cards))
+
+    @property
+    def secondary_ips_per_eni(self) -> int:
+        """Addresses per ENI that can go to pods: all but the ENI's primary address."""
+        return self.ipv4_per_eni - 1
+
+
+def _parse_cards(text: str) -> tuple[NetworkCard, ...]:
+    """Parse ``0:8;1:8`` into NetworkCards (the CSV's encoding of NetworkCards)."""
+    if not text:
+        return ()
+    cards = []
+    for item in text.split(";"):
+        index, sep, max_interfaces = item.partition(":")
+        if not sep:
+            raise ConfigError(
+                "network_cards", text, f"entry {item!r} is not index:max_interfaces"
+            )
+        cards.append(NetworkCard(index=int(index), max_interfaces=int(max_interfaces)))
+    return tuple(cards)
+
+
+def _parse_bool(field: str, text: str) -> bool:
+    """Parse the CSV's lowercase ``true``/``false``; anything else is a data error."""
+    if text == "true":
+        return True
+    if text == "false":
+        return False
+    raise ConfigError(field, text, "must be 'true' or 'false'")
+
+
+def _parse_row(row: Mapping[str, str]) -> InstanceLimits:
+    """Turn one CSV row into InstanceLimits, reporting which row is bad."""
+    name = row["instance_type"]
+    try:
+        return InstanceLimits(
+            name=name,
+            max_enis=int(row["max_enis"]),
+            ipv4_per_eni=int(row["ipv4_per_eni"]),
+            default_network_card=int(row["default_network_card"]),
+            network_cards=_parse_cards(row["network_cards"]),
+            hypervisor=row["hypervisor"],
+            bare_metal=_parse_bool("bare_metal", row["bare_metal"]),
+        )
+    except ValueError as exc:  # ConfigError is a ValueError too
+        raise ConfigError("instance_limits.csv", name, str(exc)) from exc
+
+
+@functools.cache
+def catalog() -> Mapping[str, InstanceLimits]:
+    """All packaged instance types by name; read once, read-only."""
+    resource = (
+        importlib.resources.files("vpccni_model") / "data" / "instance_limits.csv"
+    )
+    text = resource.read_text(encoding="utf-8")
+    reader = csv.DictReader(io.StringIO(text))
+    if tuple(reader.fieldnames or ()) != _CSV_COLUMNS:
+        raise ConfigError(
+            "instance_limits.csv", reader.fieldnames, f"columns must be {_CSV_COLUMNS}"
+        )
+    table: dict[str, InstanceLimits] = {}
+    for row in reader:
+        limits = _parse_row(row)
+        if limits.name in table:
+            raise ConfigError(
+                "instance_limits.csv", limits.name, "duplicate instance type"
+            )
+        table[limits.name] = limits
+    return types.MappingProxyType(table)
+
+
+def instance_limits(name: str) -> InstanceLimits:
+    """Limits of an instance type by its exact EC2 name.
+
+    Exact match only, as ipamd does; on a miss the error carries up to three close names
+    (including the stripped lowercase form when that exists) so a typo is easy to fix.
+    """
+    table = catalog()
+    found = table.get(name)
+    if found is not None:
+        return found
+    normalized = name.strip().lower()
+    candidates: list[str] = []
+    if normalized in table:
+        candidates.append(normalized)
+    candidates.extend(
+        difflib.get_close_matches(normalized, table.keys(), n=3, cutoff=0.6)
+    )
+    suggestions = tuple(dict.fromkeys(candidates))[:3]
+    raise UnknownInstanceTypeError(name, suggestions)
+
+
+def _optional_positive_int(field: str, value: int | None) -> int | None:
+    """None or an int >= 1; anything else is a configuration error naming the option."""
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(field, value, "must be an int >= 1 or None")
+    return value
+
+
+def max_pods(
+    limits: InstanceLimits,
+    *,
+    prefix_delegation: bool = False,
+    custom_networking: bool = False,
+    max_eni: int | None = None,
+    vcpus: int | None = None,
+) -> int:
+    """Kubelet max-pods as EKS computes it (amazon-eks-ami ``max-pods-calculator.sh``).
+
+    A node runs no more pods than it has pod-assignable addresses, plus the host-network
+    pods. ``max_eni`` mirrors ipamd's MAX_ENI cap, ``custom_networking`` drops the
+    primary ENI (its subnet hosts no pods), prefix delegation counts one /28 per
+    secondary-IP slot but only where the type supports it, and ``vcpus`` applies the
+    calculator's 110/250 ceiling.
+    """
+    if not isinstance(limits, InstanceLimits):
+        raise ConfigError("limits", limits, "must be an InstanceLimits")
+    flags = (
+        ("prefix_delegation", prefix_delegation),
+        ("custom_networking", custom_networking),
+    )
+    for field, flag in flags:
+        if not isinstance(flag, bool):
+            raise ConfigError(field, flag, "must be a bool")
+    cap_enis = _optional_positive_int("max_eni", max_eni)
+    cpus = _optional_positive_int("vcpus", vcpus)
+
+    enis = limits.max_enis if cap_enis is None else min(cap_enis, limits.max_enis)
+    if custom_networking:
+        enis -= 1
+    enis = max(enis, 0)
+
+    per_eni = limits.secondary_ips_per_eni
+    if prefix_delegation and limits.supports_prefix_delegation:
+        per_eni *= IPS_PER_PREFIX
+    pods = enis * per_eni + HOST_NETWORK_PODS
+
+    if cpus is not None:
+        cap = (
+            MAX_PODS_CAP_LOW_CPU if cpus <= LOW_CPU_THRESHOLD else MAX_PODS_CAP_HIGH_CPU
+        )
+        pods = min(pods, cap)
+    return pods
