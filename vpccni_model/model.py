@@ -1,0 +1,464 @@
+"""Immutable node state: addresses, CIDRs, ENIs, per-card datastores and the node itself.
+
+The shapes follow ipamd's datastore (spec 3). Every container is a tuple kept in one documented
+order (spec 9): ENIs by ``(device_number, eni_id)``, CIDRs and addresses by numeric value,
+datastores by ascending network card. Each CIDR and ENI carries counters derived once, at
+construction, so that pool statistics cost O(ENIs) instead of O(addresses).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import attrs
+
+from vpccni_model.errors import StateError
+
+if TYPE_CHECKING:
+    from vpccni_model.actions import Action
+    from vpccni_model.config import Config
+    from vpccni_model.limits import InstanceLimits
+
+PREFIX_SIZE = 16
+"""Addresses in an IPv4 /28 prefix; ipamd hands all 16 to pods (spec 2.2)."""
+
+_MAX_IPV4 = (1 << 32) - 1
+
+
+def ip_to_int(value: str | int, *, field: str = "ip") -> int:
+    """Parse a dotted IPv4 address (or pass an int through) with a typed error."""
+    if isinstance(value, bool):
+        raise StateError(field, value, "expected an IPv4 address")
+    if isinstance(value, int):
+        if 0 <= value <= _MAX_IPV4:
+            return value
+        raise StateError(field, value, "IPv4 address out of range")
+    try:
+        return int(ipaddress.IPv4Address(value))
+    except (ipaddress.AddressValueError, TypeError, ValueError) as exc:
+        raise StateError(field, value, "expected an IPv4 address") from exc
+
+
+def int_to_ip(value: int) -> str:
+    """Format an address held as an int."""
+    return str(ipaddress.IPv4Address(value))
+
+
+def parse_cidr(value: str, *, field: str = "cidr") -> tuple[int, bool]:
+    """Parse ``a.b.c.d/32`` or an aligned ``a.b.c.d/28`` into (network, is_prefix)."""
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except (ipaddress.AddressValueError, ipaddress.NetmaskValueError, TypeError, ValueError) as exc:
+        raise StateError(field, value, "expected an aligned IPv4 /32 or /28") from exc
+    if net.prefixlen == 32:
+        return int(net.network_address), False
+    if net.prefixlen == 28:
+        return int(net.network_address), True
+    raise StateError(field, value, "ipamd holds only /32 secondary IPs and /28 prefixes")
+
+
+@attrs.frozen
+class Address:
+    """One datastore address entry (spec 3.1 AddressInfo).
+
+    An entry exists only while the address is assigned, or after it was unassigned and before it
+    is purged for reuse; never-used addresses of a prefix have no entry.
+    """
+
+    ip: int
+    pod: str | None = None
+    assigned_at: float | None = None
+    unassigned_at: float | None = None
+
+    @property
+    def assigned(self) -> bool:
+        return self.pod is not None
+
+    @property
+    def address(self) -> str:
+        return int_to_ip(self.ip)
+
+    def cooling(self, clock: float, cooldown: float) -> bool:
+        """Spec 3.5: unassigned and ``elapsed <= cooldown`` (a negative cooldown never cools)."""
+        return (
+            self.pod is None
+            and self.unassigned_at is not None
+            and clock - self.unassigned_at <= cooldown
+        )
+
+
+def _latest(values: Iterable[float | None]) -> float | None:
+    best: float | None = None
+    for value in values:
+        if value is not None and (best is None or value > best):
+            best = value
+    return best
+
+
+@attrs.frozen
+class Cidr:
+    """A /32 secondary IP or a /28 prefix on an ENI, with its address entries (sorted by IP)."""
+
+    network: int
+    is_prefix: bool
+    addresses: tuple[Address, ...] = ()
+    assigned: int = attrs.field(init=False)
+    latest_unassigned_at: float | None = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        size = PREFIX_SIZE if self.is_prefix else 1
+        if self.is_prefix and self.network % PREFIX_SIZE:
+            raise StateError("network", int_to_ip(self.network), "a /28 must be 16-aligned")
+        previous = -1
+        assigned = 0
+        for entry in self.addresses:
+            if not self.network <= entry.ip < self.network + size:
+                raise StateError("addresses", entry.address, f"outside {self.key}")
+            if entry.ip <= previous:
+                raise StateError("addresses", entry.address, f"duplicate or unsorted in {self.key}")
+            previous = entry.ip
+            if entry.pod is not None:
+                assigned += 1
+        object.__setattr__(self, "assigned", assigned)
+        object.__setattr__(
+            self,
+            "latest_unassigned_at",
+            _latest(a.unassigned_at for a in self.addresses if a.pod is None),
+        )
+
+    @property
+    def size(self) -> int:
+        return PREFIX_SIZE if self.is_prefix else 1
+
+    @property
+    def key(self) -> str:
+        """ipamd's datastore key: ``a.b.c.d/32`` or ``a.b.c.d/28``."""
+        return f"{int_to_ip(self.network)}/{28 if self.is_prefix else 32}"
+
+    @property
+    def cooldown_key(self) -> str:
+        """The reconcile cooldown cache key: the bare IP for a /32, the CIDR for a prefix."""
+        return self.key if self.is_prefix else int_to_ip(self.network)
+
+    def contains(self, ip: int) -> bool:
+        return self.network <= ip < self.network + self.size
+
+    @classmethod
+    def parse(cls, value: str) -> Cidr:
+        network, is_prefix = parse_cidr(value)
+        return cls(network=network, is_prefix=is_prefix)
+
+
+@attrs.frozen
+class ENI:
+    """An elastic network interface as the datastore sees it (spec 3.1).
+
+    ``created_at`` is when the ENI entered the datastore, which is what the 60 s minimum
+    lifetime is measured from. Counters over the CIDRs are derived at construction.
+    """
+
+    eni_id: str
+    device_number: int
+    network_card: int = 0
+    is_primary: bool = False
+    is_trunk: bool = False
+    is_efa: bool = False
+    is_excluded: bool = False
+    created_at: float = 0.0
+    cidrs: tuple[Cidr, ...] = ()
+    ip_cidrs: int = attrs.field(init=False)
+    prefix_cidrs: int = attrs.field(init=False)
+    assigned_in_ips: int = attrs.field(init=False)
+    assigned_in_prefixes: int = attrs.field(init=False)
+    free_ip_cidrs: int = attrs.field(init=False)
+    free_prefix_cidrs: int = attrs.field(init=False)
+    latest_unassigned_at: float | None = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.eni_id, str) or not self.eni_id:
+            raise StateError("eni_id", self.eni_id, "must be a non-empty string")
+        if isinstance(self.device_number, bool) or not 0 <= self.device_number < 100:
+            raise StateError("device_number", self.device_number, "must be 0..99 (spec 7.1)")
+        ip_cidrs = prefix_cidrs = in_ips = in_prefixes = free_ips = free_prefixes = 0
+        end = -1
+        for cidr in self.cidrs:
+            if cidr.network <= end:
+                raise StateError("cidrs", cidr.key, f"overlapping or unsorted on {self.eni_id}")
+            end = cidr.network + cidr.size - 1
+            if cidr.is_prefix:
+                prefix_cidrs += 1
+                in_prefixes += cidr.assigned
+                free_prefixes += cidr.assigned == 0
+            else:
+                ip_cidrs += 1
+                in_ips += cidr.assigned
+                free_ips += cidr.assigned == 0
+        setter = object.__setattr__
+        setter(self, "ip_cidrs", ip_cidrs)
+        setter(self, "prefix_cidrs", prefix_cidrs)
+        setter(self, "assigned_in_ips", in_ips)
+        setter(self, "assigned_in_prefixes", in_prefixes)
+        setter(self, "free_ip_cidrs", free_ips)
+        setter(self, "free_prefix_cidrs", free_prefixes)
+        setter(self, "latest_unassigned_at", _latest(c.latest_unassigned_at for c in self.cidrs))
+
+    @property
+    def has_pods(self) -> bool:
+        """Spec 3.5: any assigned IPv4 address, on either CIDR kind."""
+        return self.assigned_in_ips + self.assigned_in_prefixes > 0
+
+    def has_ip_in_cooling(self, clock: float, cooldown: float) -> bool:
+        """Spec 3.5: any unassigned address on any CIDR kind is still cooling.
+
+        The newest unassignment decides: entries are purged only once no longer cooling, so if
+        the newest one has cooled, all older ones have too.
+        """
+        latest = self.latest_unassigned_at
+        return latest is not None and clock - latest <= cooldown
+
+    def cidr(self, network: int) -> Cidr | None:
+        for cidr in self.cidrs:
+            if cidr.network == network:
+                return cidr
+        return None
+
+    def sort_key(self) -> tuple[int, str]:
+        return (self.device_number, self.eni_id)
+
+
+def sorted_cidrs(cidrs: Iterable[Cidr]) -> tuple[Cidr, ...]:
+    return tuple(sorted(cidrs, key=lambda c: c.network))
+
+
+def sorted_enis(enis: Iterable[ENI]) -> tuple[ENI, ...]:
+    return tuple(sorted(enis, key=ENI.sort_key))
+
+
+@attrs.frozen
+class Datastore:
+    """One managed network card's pool (spec 3.1 DataStore).
+
+    ``prefix_counter`` is ipamd's running ``allocated_prefix`` counter (``TotalPrefixes``, P). It is
+    kept as a counter, not recomputed, because ipamd's drifts (spec 10 Q9, Q10) and decisions
+    read it.
+    """
+
+    network_card: int
+    enis: tuple[ENI, ...]
+    prefix_counter: int
+    unmanaged_enis: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        seen: set[str] = set()
+        previous: tuple[int, str] | None = None
+        for eni in self.enis:
+            if eni.network_card != self.network_card:
+                raise StateError("enis", eni.eni_id, f"belongs to card {eni.network_card}")
+            if eni.eni_id in seen:
+                raise StateError("enis", eni.eni_id, "duplicate ENI id")
+            seen.add(eni.eni_id)
+            key = eni.sort_key()
+            if previous is not None and key <= previous:
+                raise StateError("enis", eni.eni_id, "ENIs must be sorted by (device_number, id)")
+            previous = key
+        if self.unmanaged_enis < 0:
+            raise StateError("unmanaged_enis", self.unmanaged_enis, "must be >= 0")
+
+    @classmethod
+    def of(cls, network_card: int, enis: Iterable[ENI], unmanaged_enis: int = 0) -> Datastore:
+        """A datastore whose prefix counter matches its ENIs (no drift yet)."""
+        ordered = sorted_enis(enis)
+        return cls(
+            network_card=network_card,
+            enis=ordered,
+            prefix_counter=sum(e.prefix_cidrs for e in ordered),
+            unmanaged_enis=unmanaged_enis,
+        )
+
+    def eni(self, eni_id: str) -> ENI | None:
+        for eni in self.enis:
+            if eni.eni_id == eni_id:
+                return eni
+        return None
+
+    def replace_eni(self, eni: ENI) -> Datastore:
+        enis = tuple(eni if e.eni_id == eni.eni_id else e for e in self.enis)
+        return attrs.evolve(self, enis=enis)
+
+    @property
+    def has_trunk(self) -> bool:
+        return any(e.is_trunk for e in self.enis)
+
+
+@attrs.frozen
+class PodIP:
+    """Where a pod's address lives, so the pod path never scans every address."""
+
+    pod: str
+    network_card: int
+    eni_id: str
+    cidr: int
+    ip: int
+
+    @property
+    def address(self) -> str:
+        return int_to_ip(self.ip)
+
+
+@attrs.frozen
+class InFlight:
+    """An increase that is waiting for EC2 (``action`` set) or about to try the next ENI.
+
+    ipamd's pool loop blocks on each EC2 call; while ``action`` is set, ``reconcile`` starts
+    nothing. ``action`` is None after an insufficient-address failure under subnet discovery:
+    the same increase then continues with the next ENI (spec 6.2) at the next ``reconcile``.
+    """
+
+    action: Action | None
+    network_card: int
+    started_at: float
+    skipped_enis: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class DeferredCleanup:
+    """ipamd's ``deallocateEmptyCIDR``: 5 s after an excluded ENI's CIDR empties (spec 4.4)."""
+
+    eni_id: str
+    network_card: int
+    cidr: int
+    due_at: float
+
+
+def _frozen_mapping(value: Mapping[str, object]) -> Mapping[str, object]:
+    if isinstance(value, MappingProxyType):
+        return value
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class NodeState:
+    """Everything ipamd knows about one node, plus the calls it is waiting on.
+
+    Build one with :meth:`boot`; change it only through ``reconcile``, ``apply`` and the pod
+    path. ``config`` is the effective configuration the datastores were created with (prefix
+    delegation and cooldown are fixed at that point, as in ipamd).
+    """
+
+    limits: InstanceLimits
+    config: Config
+    primary_eni_id: str
+    datastores: tuple[Datastore, ...]
+    pods: Mapping[str, PodIP] = attrs.field(factory=dict, converter=_frozen_mapping)  # type: ignore[misc]
+    last_pool_action_at: float | None = None
+    last_decrease_at: float | None = None
+    last_insufficient_cidr_at: float | None = None
+    reconcile_cooldown: Mapping[str, float] = attrs.field(factory=dict, converter=_frozen_mapping)  # type: ignore[misc]
+    in_flight: InFlight | None = None
+    outbox: tuple[Action, ...] = ()
+    deferred_cleanups: tuple[DeferredCleanup, ...] = ()
+    cordoned: bool = False
+    terminating: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        cards = [ds.network_card for ds in self.datastores]
+        if not cards or cards != sorted(set(cards)):
+            raise StateError("datastores", cards, "need unique cards in ascending order")
+        if cards[0] != 0:
+            raise StateError("datastores", cards, "card 0 is always managed")
+
+    @classmethod
+    def boot(
+        cls,
+        limits: InstanceLimits,
+        config: Config,
+        clock: float = 0.0,
+        *,
+        primary_eni_id: str = "eni-0",
+    ) -> NodeState:
+        """A freshly started node: the primary ENI with no secondary IPs.
+
+        Multi-NIC nodes get an empty datastore for every other card (cards with no ENIs are
+        managed, spec 1.5.5). The first ``reconcile`` at the boot clock is ipamd's pre-scaling.
+        """
+        effective = config.for_instance(limits)
+        primary = ENI(
+            eni_id=primary_eni_id, device_number=0, network_card=0, is_primary=True, created_at=clock
+        )
+        stores = [Datastore.of(0, (primary,))]
+        if effective.multi_nic:
+            stores.extend(Datastore.of(card, ()) for card in limits.card_indices if card != 0)
+        return cls(
+            limits=limits, config=effective, primary_eni_id=primary_eni_id, datastores=tuple(stores)
+        )
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def datastore(self, network_card: int) -> Datastore:
+        for ds in self.datastores:
+            if ds.network_card == network_card:
+                return ds
+        raise StateError("network_card", network_card, "no datastore for this card")
+
+    def find_eni(self, eni_id: str) -> ENI | None:
+        for ds in self.datastores:
+            eni = ds.eni(eni_id)
+            if eni is not None:
+                return eni
+        return None
+
+    @property
+    def enis(self) -> tuple[ENI, ...]:
+        """All datastore ENIs, card by card, each card in device order."""
+        return tuple(e for ds in self.datastores for e in ds.enis)
+
+    @property
+    def prefix_delegation(self) -> bool:
+        return self.config.prefix_delegation
+
+    def replace_datastore(self, ds: Datastore) -> NodeState:
+        stores = tuple(ds if d.network_card == ds.network_card else d for d in self.datastores)
+        return attrs.evolve(self, datastores=stores)
+
+    def address_of(self, pod: str) -> str | None:
+        ref = self.pods.get(pod)
+        return None if ref is None else ref.address
+
+    def check(self) -> None:
+        """Full consistency check (O(addresses)); raises StateError naming what is wrong.
+
+        Construction already validates each value; this adds the cross-references: every pod
+        points at an assigned address it owns, no address is in two CIDRs, and every assigned
+        address has a pod entry.
+        """
+        seen_ips: dict[int, str] = {}
+        owners: dict[str, int] = {}
+        for ds in self.datastores:
+            for eni in ds.enis:
+                for cidr in eni.cidrs:
+                    for ip in range(cidr.network, cidr.network + cidr.size):
+                        if ip in seen_ips:
+                            raise StateError("cidrs", int_to_ip(ip), f"also on {seen_ips[ip]}")
+                        seen_ips[ip] = eni.eni_id
+                    for entry in cidr.addresses:
+                        if entry.pod is not None:
+                            if entry.pod in owners:
+                                raise StateError("pods", entry.pod, "holds two addresses")
+                            owners[entry.pod] = entry.ip
+        for pod, ref in self.pods.items():
+            if ref.pod != pod:
+                raise StateError("pods", pod, f"index entry names {ref.pod!r}")
+            if owners.get(pod) != ref.ip:
+                raise StateError("pods", pod, "index does not match the assigned address")
+            eni = self.find_eni(ref.eni_id)
+            if eni is None or eni.network_card != ref.network_card:
+                raise StateError("pods", pod, f"unknown ENI {ref.eni_id!r}")
+            cidr = eni.cidr(ref.cidr)
+            if cidr is None or not cidr.contains(ref.ip):
+                raise StateError("pods", pod, "address is not in the recorded CIDR")
+        for pod in owners:
+            if pod not in self.pods:
+                raise StateError("pods", pod, "assigned address without a pod index entry")

@@ -1,0 +1,141 @@
+"""Steady state: what a node holds once ipamd has settled, for a given pod count.
+
+This is the question the upstream docs tables answer. The node boots, converges, and then
+pods are added one at a time, converging after each, against a cooperative
+:class:`~vpccni_model.cloud.FakeEC2` that answers every call at once.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from vpccni_model.cloud import FakeEC2
+from vpccni_model.config import Config
+from vpccni_model.errors import ConfigError, NoAvailableIPError
+from vpccni_model.limits import InstanceLimits
+from vpccni_model.model import NodeState
+from vpccni_model.pods import assign_pod_ip
+from vpccni_model.pool import datastore_stats
+from vpccni_model.reconcile import apply, reconcile
+
+DEFAULT_MAX_TICKS = 2_000
+"""Ticks ``converge`` runs before it reports that the node never settles."""
+
+
+@attrs.frozen
+class Convergence:
+    """The result of :func:`converge`: ``settled`` is False when ipamd keeps acting (a churn
+    quirk such as Q5 or Q6) or waits on a call that never returns."""
+
+    state: NodeState
+    clock: float
+    settled: bool
+    ticks: int
+
+
+def converge(
+    state: NodeState,
+    config: Config,
+    ec2: FakeEC2,
+    clock: float,
+    *,
+    max_ticks: int = DEFAULT_MAX_TICKS,
+) -> Convergence:
+    """Run pool ticks until one acts on nothing and no timer can change a decision.
+
+    Each action is executed by ``ec2`` at once and its outcome applied at the same clock.
+    Idle time is skipped by jumping to ``next_check_at``.
+    """
+    for tick in range(1, max_ticks + 1):
+        step = reconcile(state, config, clock)
+        state = step.state
+        for action in step.actions:
+            event = ec2.execute(action)
+            if event is not None:
+                state = apply(state, event, clock)
+        if not step.actions and state.in_flight is None:
+            if step.next_check_at is None:
+                return Convergence(state, clock, True, tick)
+            clock = step.next_check_at
+        else:
+            clock += config.pool_check_interval
+    return Convergence(state, clock, False, max_ticks)
+
+
+@attrs.frozen
+class SteadyState:
+    """A settled node.
+
+    ``cidrs_per_eni`` counts the CIDRs of the current mode (secondary IPs, or prefixes in
+    prefix mode) on each ENI, primary ENI first, card by card. ``total_ips`` and
+    ``unused_ips`` are ipamd's ``TotalIPs`` and ``TotalIPs - AssignedIPs`` summed over cards.
+    ``pods_placed`` can be lower than ``pods`` when the pool cannot grow (for example
+    MINIMUM_IP_TARGET alone, Q21, or the max-pods cap); ``settled`` is False when ipamd
+    keeps churning at this load.
+    """
+
+    enis: int
+    cidrs_per_eni: tuple[int, ...]
+    prefixes: int
+    total_ips: int
+    unused_ips: int
+    pods: int
+    pods_placed: int
+    settled: bool
+    state: NodeState = attrs.field(eq=False, repr=False)
+
+
+def summarize(state: NodeState, pods: int, settled: bool) -> SteadyState:
+    """Describe a state in the docs tables' terms."""
+    pd = state.prefix_delegation
+    enis = state.enis
+    total = assigned = 0
+    for ds in state.datastores:
+        stats = datastore_stats(ds, pd)
+        total += stats.total_ips
+        assigned += stats.assigned_ips
+    return SteadyState(
+        enis=len(enis),
+        cidrs_per_eni=tuple(e.prefix_cidrs if pd else e.ip_cidrs for e in enis),
+        prefixes=sum(e.prefix_cidrs for e in enis),
+        total_ips=total,
+        unused_ips=total - assigned,
+        pods=pods,
+        pods_placed=len(state.pods),
+        settled=settled,
+        state=state,
+    )
+
+
+def steady_state(
+    limits: InstanceLimits,
+    config: Config,
+    pods: int,
+    *,
+    max_ticks: int = DEFAULT_MAX_TICKS,
+) -> SteadyState:
+    """Boot a node, converge, then add ``pods`` pods one by one, converging after each."""
+    if isinstance(pods, bool) or not isinstance(pods, int) or pods < 0:
+        raise ConfigError("pods", pods, "must be an int >= 0")
+    state = NodeState.boot(limits, config, clock=0.0)
+    ec2 = FakeEC2.for_node(state)
+    result = converge(state, config, ec2, 0.0, max_ticks=max_ticks)
+    state, clock, settled = result.state, result.clock, result.settled
+    for index in range(pods):
+        pod = f"pod-{index}"
+        try:
+            state, _ = assign_pod_ip(state, config, pod, clock)
+        except NoAvailableIPError:
+            # The CNI retries; ipamd grows the pool on its next ticks.
+            clock += config.pool_check_interval
+            result = converge(state, config, ec2, clock, max_ticks=max_ticks)
+            state, clock = result.state, result.clock
+            try:
+                state, _ = assign_pod_ip(state, config, pod, clock)
+            except NoAvailableIPError:
+                settled = settled and result.settled
+                break
+        clock += config.pool_check_interval
+        result = converge(state, config, ec2, clock, max_ticks=max_ticks)
+        state, clock, settled = result.state, result.clock, result.settled
+    return summarize(state, pods, settled)
