@@ -89,9 +89,9 @@ def _published() -> dict[str, int]:
 
 
 def test_catalog_has_every_csv_row() -> None:
-    text = (
-        importlib.resources.files("vpccni_model") / "data" / "instance_limits.csv"
-    ).read_text(encoding="utf-8")
+    text = (importlib.resources.files("vpccni_model") / "data" / "instance_limits.csv").read_text(
+        encoding="utf-8"
+    )
     rows = list(csv.DictReader(io.StringIO(text)))
     table = catalog()
     assert len(rows) == 1391
@@ -261,9 +261,7 @@ def test_max_pods_hand_computed() -> None:
     assert max_pods(m5, max_eni=1) == 1 * 9 + 2 == 11
     assert max_pods(m5, max_eni=100) == 29
     assert max_pods(m5, max_eni=1, custom_networking=True) == 2  # no ENI left for pods
-    assert (
-        max_pods(m5, max_eni=2, custom_networking=True, prefix_delegation=True) == 146
-    )
+    assert max_pods(m5, max_eni=2, custom_networking=True, prefix_delegation=True) == 146
 
 
 def test_max_pods_xen_ignores_prefix_delegation() -> None:
@@ -368,7 +366,5 @@ def test_prefix_delegation_never_below_secondary_ip(
     if not limits.supports_prefix_delegation:
         assert pd == sip
     if vcpus is None:
-        enis = max(
-            min(max_eni or limits.max_enis, limits.max_enis) - custom_networking, 0
-        )
+        enis = max(min(max_eni or limits.max_enis, limits.max_enis) - custom_networking, 0)
         assert sip == enis * limits.secondary_ips_per_eni + 2

@@ -8,8 +8,6 @@ calls EC2 and only logs a failure (spec 6.5, 6.6).
 
 from __future__ import annotations
 
-from typing import Union
-
 import attrs
 
 
@@ -64,8 +62,8 @@ class FreeENI:
     eni_id: str
 
 
-Allocation = Union[AllocateENI, AllocateIPs, AllocatePrefixes]
-Release = Union[ReleaseIPs, ReleasePrefixes, FreeENI]
-Action = Union[AllocateENI, AllocateIPs, AllocatePrefixes, ReleaseIPs, ReleasePrefixes, FreeENI]
+Allocation = AllocateENI | AllocateIPs | AllocatePrefixes
+Release = ReleaseIPs | ReleasePrefixes | FreeENI
+Action = AllocateENI | AllocateIPs | AllocatePrefixes | ReleaseIPs | ReleasePrefixes | FreeENI
 
 ALLOCATIONS = (AllocateENI, AllocateIPs, AllocatePrefixes)

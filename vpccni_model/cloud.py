@@ -59,7 +59,9 @@ class FakeEC2:
         try:
             network = ipaddress.IPv4Network(subnet, strict=True)
         except ValueError as exc:
-            raise StateError("subnet", subnet, "expected an IPv4 network such as 10.0.0.0/16") from exc
+            raise StateError(
+                "subnet", subnet, "expected an IPv4 network such as 10.0.0.0/16"
+            ) from exc
         if network.prefixlen > 28:
             raise StateError("subnet", subnet, "a subnet must be /28 or larger")
         self.limits = limits
@@ -171,7 +173,11 @@ class FakeEC2:
     def observe(self) -> tuple[ObservedENI, ...]:
         """Every ENI this fake holds, as instance metadata would list them."""
         out = [self.describe(eni_id) for eni_id in self._enis]
-        return tuple(sorted((o for o in out if o is not None), key=lambda o: (o.network_card, o.device_number)))
+        return tuple(
+            sorted(
+                (o for o in out if o is not None), key=lambda o: (o.network_card, o.device_number)
+            )
+        )
 
     def execute(self, action: Action) -> Event | None:
         """Perform one action; allocations return their outcome event, releases None."""
@@ -226,7 +232,11 @@ class FakeEC2:
             self.calls["AssignPrivateIpAddresses"] += 1
             taken = self._take_prefixes(1) if prefixes else self._take_ips(1)
         if not taken:
-            code = Ec2Error.INSUFFICIENT_CIDR_BLOCKS if prefixes else Ec2Error.INSUFFICIENT_FREE_ADDRESSES
+            code = (
+                Ec2Error.INSUFFICIENT_CIDR_BLOCKS
+                if prefixes
+                else Ec2Error.INSUFFICIENT_FREE_ADDRESSES
+            )
             return AllocationFailed(code)
         if prefixes:
             eni.prefixes.update(taken)
@@ -236,7 +246,9 @@ class FakeEC2:
 
     def _report(self, eni: _FakeENI, prefixes: bool) -> Event:
         if prefixes:
-            return PrefixesAllocated(eni.eni_id, tuple(f"{int_to_ip(p)}/28" for p in sorted(eni.prefixes)))
+            return PrefixesAllocated(
+                eni.eni_id, tuple(f"{int_to_ip(p)}/28" for p in sorted(eni.prefixes))
+            )
         return IPsAllocated(eni.eni_id, tuple(int_to_ip(ip) for ip in sorted(eni.ips)))
 
     def _card_limit(self, card: int) -> int:
@@ -261,7 +273,9 @@ class FakeEC2:
         if not primary or (action.count and not taken):
             for ip in primary:
                 self._release_ip(ip)
-            return AllocationFailed(code if primary or action.prefixes else Ec2Error.INSUFFICIENT_FREE_ADDRESSES)
+            return AllocationFailed(
+                code if primary or action.prefixes else Ec2Error.INSUFFICIENT_FREE_ADDRESSES
+            )
         used_devices = {e.device_number for e in on_card}
         device = next(d for d in range(100) if d not in used_devices)
         eni_id = f"eni-{self._next_id}"

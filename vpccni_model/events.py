@@ -6,7 +6,7 @@ EC2 and IMDS report them; the state holds them as integers.
 
 from __future__ import annotations
 
-from typing import Union
+from collections.abc import Iterable
 
 import attrs
 
@@ -21,10 +21,10 @@ class Ec2Error:
     INSUFFICIENT = frozenset({INSUFFICIENT_CIDR_BLOCKS, INSUFFICIENT_FREE_ADDRESSES})
 
 
-def _tuple_of_str(value: object) -> tuple[str, ...]:
+def _tuple_of_str(value: str | Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
-    return tuple(value)  # type: ignore[call-overload]
+    return tuple(value)
 
 
 @attrs.frozen
@@ -109,13 +109,13 @@ class NodeTerminating:
     """ipamd received SIGTERM: no more increases or ENI frees; decreases go on (Q24)."""
 
 
-Event = Union[
-    ENIAttached,
-    IPsAllocated,
-    PrefixesAllocated,
-    AllocationFailed,
-    MetadataObserved,
-    NodeCordoned,
-    NodeUncordoned,
-    NodeTerminating,
-]
+Event = (
+    ENIAttached
+    | IPsAllocated
+    | PrefixesAllocated
+    | AllocationFailed
+    | MetadataObserved
+    | NodeCordoned
+    | NodeUncordoned
+    | NodeTerminating
+)

@@ -96,9 +96,7 @@ def _check_cards(
         if not isinstance(card, NetworkCard):
             raise ConfigError(attribute.name, value, f"{card!r} is not a NetworkCard")
         if card.index in seen:
-            raise ConfigError(
-                attribute.name, value, f"duplicate card index {card.index}"
-            )
+            raise ConfigError(attribute.name, value, f"duplicate card index {card.index}")
         seen.add(card.index)
 
 
@@ -114,9 +112,7 @@ class InstanceLimits:
     max_enis: int = attrs.field(validator=_int_at_least(1))
     ipv4_per_eni: int = attrs.field(validator=_int_at_least(1))
     default_network_card: int = attrs.field(default=0, validator=_int_at_least(0))
-    network_cards: tuple[NetworkCard, ...] = attrs.field(
-        default=(), validator=_check_cards
-    )
+    network_cards: tuple[NetworkCard, ...] = attrs.field(default=(), validator=_check_cards)
     hypervisor: str = attrs.field(default="nitro", validator=_check_str)
     bare_metal: bool = attrs.field(default=False, validator=_check_bool)
 
@@ -155,9 +151,7 @@ def _parse_cards(text: str) -> tuple[NetworkCard, ...]:
     for item in text.split(";"):
         index, sep, max_interfaces = item.partition(":")
         if not sep:
-            raise ConfigError(
-                "network_cards", text, f"entry {item!r} is not index:max_interfaces"
-            )
+            raise ConfigError("network_cards", text, f"entry {item!r} is not index:max_interfaces")
         cards.append(NetworkCard(index=int(index), max_interfaces=int(max_interfaces)))
     return tuple(cards)
 
@@ -191,9 +185,7 @@ def _parse_row(row: Mapping[str, str]) -> InstanceLimits:
 @functools.cache
 def catalog() -> Mapping[str, InstanceLimits]:
     """All packaged instance types by name; read once, read-only."""
-    resource = (
-        importlib.resources.files("vpccni_model") / "data" / "instance_limits.csv"
-    )
+    resource = importlib.resources.files("vpccni_model") / "data" / "instance_limits.csv"
     text = resource.read_text(encoding="utf-8")
     reader = csv.DictReader(io.StringIO(text))
     if tuple(reader.fieldnames or ()) != _CSV_COLUMNS:
@@ -204,9 +196,7 @@ def catalog() -> Mapping[str, InstanceLimits]:
     for row in reader:
         limits = _parse_row(row)
         if limits.name in table:
-            raise ConfigError(
-                "instance_limits.csv", limits.name, "duplicate instance type"
-            )
+            raise ConfigError("instance_limits.csv", limits.name, "duplicate instance type")
         table[limits.name] = limits
     return types.MappingProxyType(table)
 
@@ -225,9 +215,7 @@ def instance_limits(name: str) -> InstanceLimits:
     candidates: list[str] = []
     if normalized in table:
         candidates.append(normalized)
-    candidates.extend(
-        difflib.get_close_matches(normalized, table.keys(), n=3, cutoff=0.6)
-    )
+    candidates.extend(difflib.get_close_matches(normalized, table.keys(), n=3, cutoff=0.6))
     suggestions = tuple(dict.fromkeys(candidates))[:3]
     raise UnknownInstanceTypeError(name, suggestions)
 
@@ -280,8 +268,6 @@ def max_pods(
     pods = enis * per_eni + HOST_NETWORK_PODS
 
     if cpus is not None:
-        cap = (
-            MAX_PODS_CAP_LOW_CPU if cpus <= LOW_CPU_THRESHOLD else MAX_PODS_CAP_HIGH_CPU
-        )
+        cap = MAX_PODS_CAP_LOW_CPU if cpus <= LOW_CPU_THRESHOLD else MAX_PODS_CAP_HIGH_CPU
         pods = min(pods, cap)
     return pods

@@ -333,10 +333,13 @@ class DeferredCleanup:
     due_at: float
 
 
-def _frozen_mapping(value: Mapping[str, object]) -> Mapping[str, object]:
-    if isinstance(value, MappingProxyType):
-        return value
-    return MappingProxyType(dict(value))
+def _frozen_pods(value: Mapping[str, PodIP]) -> Mapping[str, PodIP]:
+    """Wrap a pod index read-only; an already wrapped one is kept (evolve stays O(1))."""
+    return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
+
+
+def _frozen_times(value: Mapping[str, float]) -> Mapping[str, float]:
+    return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
 
 
 @attrs.frozen
@@ -352,11 +355,11 @@ class NodeState:
     config: Config
     primary_eni_id: str
     datastores: tuple[Datastore, ...]
-    pods: Mapping[str, PodIP] = attrs.field(factory=dict, converter=_frozen_mapping)  # type: ignore[misc]
+    pods: Mapping[str, PodIP] = attrs.field(factory=dict, converter=_frozen_pods)
     last_pool_action_at: float | None = None
     last_decrease_at: float | None = None
     last_insufficient_cidr_at: float | None = None
-    reconcile_cooldown: Mapping[str, float] = attrs.field(factory=dict, converter=_frozen_mapping)  # type: ignore[misc]
+    reconcile_cooldown: Mapping[str, float] = attrs.field(factory=dict, converter=_frozen_times)
     in_flight: InFlight | None = None
     outbox: tuple[Action, ...] = ()
     deferred_cleanups: tuple[DeferredCleanup, ...] = ()
@@ -386,7 +389,11 @@ class NodeState:
         """
         effective = config.for_instance(limits)
         primary = ENI(
-            eni_id=primary_eni_id, device_number=0, network_card=0, is_primary=True, created_at=clock
+            eni_id=primary_eni_id,
+            device_number=0,
+            network_card=0,
+            is_primary=True,
+            created_at=clock,
         )
         stores = [Datastore.of(0, (primary,))]
         if effective.multi_nic:
@@ -453,11 +460,11 @@ class NodeState:
                 raise StateError("pods", pod, f"index entry names {ref.pod!r}")
             if owners.get(pod) != ref.ip:
                 raise StateError("pods", pod, "index does not match the assigned address")
-            eni = self.find_eni(ref.eni_id)
-            if eni is None or eni.network_card != ref.network_card:
+            owner = self.find_eni(ref.eni_id)
+            if owner is None or owner.network_card != ref.network_card:
                 raise StateError("pods", pod, f"unknown ENI {ref.eni_id!r}")
-            cidr = eni.cidr(ref.cidr)
-            if cidr is None or not cidr.contains(ref.ip):
+            home = owner.cidr(ref.cidr)
+            if home is None or not home.contains(ref.ip):
                 raise StateError("pods", pod, "address is not in the recorded CIDR")
         for pod in owners:
             if pod not in self.pods:

@@ -13,8 +13,8 @@ from vpccni_model.actions import Action, ReleasePrefixes
 from vpccni_model.config import Config
 from vpccni_model.errors import ConfigError, NoAvailableIPError, StateError, UnknownPodError
 from vpccni_model.model import (
-    PREFIX_SIZE,
     ENI,
+    PREFIX_SIZE,
     Address,
     Cidr,
     DeferredCleanup,
@@ -116,8 +116,11 @@ def assign_pod_ip(
                 new_eni = _replace_cidr(eni, _with_entry(purged, fresh))
                 pods = dict(state.pods)
                 pods[pod] = PodIP(
-                    pod=pod, network_card=ds.network_card, eni_id=eni.eni_id,
-                    cidr=cidr.network, ip=ip,
+                    pod=pod,
+                    network_card=ds.network_card,
+                    eni_id=eni.eni_id,
+                    cidr=cidr.network,
+                    ip=ip,
                 )
                 new_state = attrs.evolve(
                     state.replace_datastore(ds.replace_eni(new_eni)), pods=pods
@@ -173,9 +176,7 @@ def unassign_pod_ip(
     ):
         empty = tuple(c for c in new_eni.cidrs if c.is_prefix and c.assigned == 0)
         if empty:
-            new_eni = attrs.evolve(
-                new_eni, cidrs=tuple(c for c in new_eni.cidrs if c not in empty)
-            )
+            new_eni = attrs.evolve(new_eni, cidrs=tuple(c for c in new_eni.cidrs if c not in empty))
             prefix_counter -= len(empty)
             outbox = (*outbox, ReleasePrefixes(eni.eni_id, tuple(c.key for c in empty)))
     new_ds = attrs.evolve(ds.replace_eni(new_eni), prefix_counter=prefix_counter)

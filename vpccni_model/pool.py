@@ -13,7 +13,7 @@ import attrs
 
 from vpccni_model.config import Config
 from vpccni_model.limits import InstanceLimits, max_pods
-from vpccni_model.model import PREFIX_SIZE, ENI, Cidr, Datastore, NodeState
+from vpccni_model.model import ENI, PREFIX_SIZE, Cidr, Datastore, NodeState
 
 
 def ceil16(value: int) -> int:
@@ -227,9 +227,7 @@ def extra_prefixes_over_warm_target(
 
 def freeable_eni_exists(ds: Datastore) -> bool:
     """``CheckFreeableENIexists`` (spec 5.10): age and cooldown are not checked here."""
-    return any(
-        not (e.is_primary or e.has_pods or e.is_trunk or e.is_efa) for e in ds.enis
-    )
+    return any(not (e.is_primary or e.has_pods or e.is_trunk or e.is_efa) for e in ds.enis)
 
 
 def should_remove_extra_enis(
@@ -245,10 +243,8 @@ def should_remove_extra_enis(
     if config.warm_ip_targets_defined or network_card > 0:
         return True
     available = stats.available_ips
-    if prefix_delegation:
-        factor = config.warm_prefix_target + 1
-    else:
-        factor = config.warm_eni_target + 1
+    target = config.warm_prefix_target if prefix_delegation else config.warm_eni_target
+    factor = target + 1
     if available >= factor * ips_per_eni(limits, prefix_delegation):
         return True
     if prefix_delegation:
@@ -350,9 +346,7 @@ def freeable_cidrs(eni: ENI) -> tuple[Cidr, ...]:
     return tuple(c for c in eni.cidrs if c.assigned == 0)
 
 
-def allocatable_enis(
-    ds: Datastore, limit: int, *, skip_primary: bool
-) -> Iterator[ENI]:
+def allocatable_enis(ds: Datastore, limit: int, *, skip_primary: bool) -> Iterator[ENI]:
     """``GetAllocatableENIs`` (spec 6.2): ENIs that can take more CIDRs, in device order.
 
     Both CIDR kinds count against ``limit`` (Q7); EFA ENIs are eligible (Q27).

@@ -150,9 +150,7 @@ def _increase(tick: _Tick, card: int, skipped: tuple[str, ...] = ()) -> None:
             else:
                 action = AllocateIPs(eni.eni_id, count)
             tick.actions.append(action)
-            tick.state = attrs.evolve(
-                state, in_flight=InFlight(action, card, tick.clock, skipped)
-            )
+            tick.state = attrs.evolve(state, in_flight=InFlight(action, card, tick.clock, skipped))
             return
     if not has_room_for_eni(state, config, card):
         tick.state = attrs.evolve(state, in_flight=None)
@@ -210,7 +208,7 @@ def _decrease(tick: _Tick, card: int) -> None:
 
 
 def _try_free_eni(tick: _Tick, card: int) -> None:
-    """``tryFreeENI`` (spec 6.6): drop at most one deletable ENI from the datastore, then free it."""
+    """``tryFreeENI`` (spec 6.6): drop at most one deletable ENI from the datastore, free it."""
     if not tick.attachment_allowed():
         return
     state, config = tick.state, tick.config
@@ -331,8 +329,12 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
     for ds in state.datastores:
         stats = datastore_stats(ds, tick.pd)
         low = pool_too_low(
-            stats, config, network_card=ds.network_card, prefix_delegation=tick.pd,
-            limits=limits, max_pods=cap,
+            stats,
+            config,
+            network_card=ds.network_card,
+            prefix_delegation=tick.pd,
+            limits=limits,
+            max_pods=cap,
         )
         decisions.append((ds.network_card, stats, low))
     skip_decrease = _within(state.last_decrease_at, clock, config.decrease_interval)
@@ -346,8 +348,12 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
             scaled_down = True
             _decrease(tick, card)
         if should_remove_extra_enis(
-            stats, tick.state.datastore(card), config, network_card=card,
-            prefix_delegation=tick.pd, limits=limits,
+            stats,
+            tick.state.datastore(card),
+            config,
+            network_card=card,
+            prefix_delegation=tick.pd,
+            limits=limits,
         ):
             _try_free_eni(tick, card)
     if scaled_down:
@@ -415,10 +421,10 @@ def _grow(state: NodeState, event: IPsAllocated | PrefixesAllocated, clock: floa
     if eni is None:
         return attrs.evolve(state, in_flight=None)
     new_eni, added_prefixes = _add_cidrs(eni, cidrs)
-    new_ds = attrs.evolve(ds.replace_eni(new_eni), prefix_counter=ds.prefix_counter + added_prefixes)
-    return attrs.evolve(
-        state.replace_datastore(new_ds), in_flight=None, last_pool_action_at=clock
+    new_ds = attrs.evolve(
+        ds.replace_eni(new_eni), prefix_counter=ds.prefix_counter + added_prefixes
     )
+    return attrs.evolve(state.replace_datastore(new_ds), in_flight=None, last_pool_action_at=clock)
 
 
 def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
@@ -454,9 +460,7 @@ def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
         prefix_counter=ds.prefix_counter + added_prefixes,
         unmanaged_enis=ds.unmanaged_enis,
     )
-    return attrs.evolve(
-        state.replace_datastore(new_ds), in_flight=None, last_pool_action_at=clock
-    )
+    return attrs.evolve(state.replace_datastore(new_ds), in_flight=None, last_pool_action_at=clock)
 
 
 def _fail(state: NodeState, event: AllocationFailed, clock: float) -> NodeState:
@@ -486,9 +490,7 @@ def _fail(state: NodeState, event: AllocationFailed, clock: float) -> NodeState:
     return attrs.evolve(state, in_flight=None)
 
 
-def _force_delete_cidrs(
-    eni: ENI, keep: set[int], pods: dict[str, PodIP]
-) -> tuple[ENI, int]:
+def _force_delete_cidrs(eni: ENI, keep: set[int], pods: dict[str, PodIP]) -> tuple[ENI, int]:
     """Drop CIDRs not in ``keep``, unassigning their pods (Q26); returns prefixes dropped."""
     dropped = [c for c in eni.cidrs if c.network not in keep]
     if not dropped:

@@ -1,0 +1,3 @@
+from vpccni_model.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""Restarting ipamd on a running node (spec 7.4-7.8).
+
+A restart is the only way ipamd picks up a new configuration. It keeps what EC2 and the pod
+checkpoint hold (ENIs, CIDRs, assigned addresses) and forgets everything else: ENI ages,
+cooling, the reconcile cooldown cache, the global timers and any call in flight. Then it
+releases the free CIDRs of the mode that is no longer in effect (the prefix-delegation
+toggle cleanup, spec 7.6).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from vpccni_model.actions import Action, ReleaseIPs, ReleasePrefixes
+from vpccni_model.config import Config
+from vpccni_model.model import ENI, Cidr, Datastore, NodeState, PodIP
+
+
+def _forget_cooling(cidr: Cidr) -> Cidr:
+    if cidr.latest_unassigned_at is None:
+        return cidr
+    return attrs.evolve(cidr, addresses=tuple(a for a in cidr.addresses if a.pod is not None))
+
+
+def restart(state: NodeState, config: Config, clock: float) -> NodeState:
+    """The node as ipamd sees it right after a restart with ``config`` at ``clock``.
+
+    Mode-toggle cleanup releases, per ENI in device order, every empty /32 when prefix
+    delegation is now on, or every empty /28 when it is now off; these calls go to
+    ``state.outbox`` and add no reconcile-cooldown entries. The next ``reconcile`` at ``clock``
+    is ipamd's pre-scaling.
+    """
+    effective = config.for_instance(state.limits)
+    prefix_mode = effective.prefix_delegation
+    outbox: list[Action] = list(state.outbox)
+    stores: list[Datastore] = []
+    pods: dict[str, PodIP] = dict(state.pods)
+    for ds in state.datastores:
+        if ds.network_card != 0 and not effective.multi_nic:
+            for eni in ds.enis:
+                for cidr in eni.cidrs:
+                    for entry in cidr.addresses:
+                        if entry.pod is not None:
+                            pods.pop(entry.pod, None)
+            continue
+        counter = ds.prefix_counter
+        enis: list[ENI] = []
+        for eni in ds.enis:
+            cidrs = [_forget_cooling(c) for c in eni.cidrs]
+            stale = [c for c in cidrs if c.is_prefix != prefix_mode and c.assigned == 0]
+            if stale:
+                gone = {c.network for c in stale}
+                cidrs = [c for c in cidrs if c.network not in gone]
+                if prefix_mode:
+                    outbox.append(ReleaseIPs(eni.eni_id, tuple(c.cooldown_key for c in stale)))
+                else:
+                    outbox.append(ReleasePrefixes(eni.eni_id, tuple(c.key for c in stale)))
+                    counter -= len(stale)
+            enis.append(attrs.evolve(eni, cidrs=tuple(cidrs), created_at=clock))
+        stores.append(attrs.evolve(ds, enis=tuple(enis), prefix_counter=counter))
+    if effective.multi_nic:
+        have = {ds.network_card for ds in stores}
+        stores.extend(
+            Datastore.of(card, ()) for card in state.limits.card_indices if card not in have
+        )
+        stores.sort(key=lambda ds: ds.network_card)
+    return NodeState(
+        limits=state.limits,
+        config=effective,
+        primary_eni_id=state.primary_eni_id,
+        datastores=tuple(stores),
+        pods=pods,
+        outbox=tuple(outbox),
+        cordoned=state.cordoned,
+    )
