@@ -22,12 +22,28 @@ def _forget_cooling(cidr: Cidr) -> Cidr:
     return attrs.evolve(cidr, addresses=tuple(a for a in cidr.addresses if a.pod is not None))
 
 
+def _release_empty(
+    cidrs: list[Cidr], prefixes: bool, eni_id: str, outbox: list[Action]
+) -> tuple[list[Cidr], int]:
+    """Drop the empty CIDRs of one kind and queue their release; returns prefixes dropped."""
+    empty = [c for c in cidrs if c.is_prefix == prefixes and c.assigned == 0]
+    if not empty:
+        return cidrs, 0
+    if prefixes:
+        outbox.append(ReleasePrefixes(eni_id, tuple(c.key for c in empty)))
+    else:
+        outbox.append(ReleaseIPs(eni_id, tuple(c.cooldown_key for c in empty)))
+    gone = {c.network for c in empty}
+    return [c for c in cidrs if c.network not in gone], len(empty) if prefixes else 0
+
+
 def restart(state: NodeState, config: Config, clock: float) -> NodeState:
     """The node as ipamd sees it right after a restart with ``config`` at ``clock``.
 
     Mode-toggle cleanup releases, per ENI in device order, every empty /32 when prefix
     delegation is now on, or every empty /28 when it is now off; these calls go to
-    ``state.outbox`` and add no reconcile-cooldown entries. The next ``reconcile`` at ``clock``
+    ``state.outbox`` and add no reconcile-cooldown entries. Before that, excluded ENIs on card 0
+    release their empty CIDRs of the current mode (Q20). The next ``reconcile`` at ``clock``
     is ipamd's pre-scaling.
     """
     effective = config.for_instance(state.limits)
@@ -47,15 +63,14 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
         enis: list[ENI] = []
         for eni in ds.enis:
             cidrs = [_forget_cooling(c) for c in eni.cidrs]
-            stale = [c for c in cidrs if c.is_prefix != prefix_mode and c.assigned == 0]
-            if stale:
-                gone = {c.network for c in stale}
-                cidrs = [c for c in cidrs if c.network not in gone]
-                if prefix_mode:
-                    outbox.append(ReleaseIPs(eni.eni_id, tuple(c.cooldown_key for c in stale)))
-                else:
-                    outbox.append(ReleasePrefixes(eni.eni_id, tuple(c.key for c in stale)))
-                    counter -= len(stale)
+            if eni.is_excluded and ds.network_card == 0:
+                # checkAndHandleAllENIExclusion: free CIDRs of the current mode leave excluded
+                # ENIs; it only looks at card 0's datastore (Q20).
+                cidrs, released = _release_empty(cidrs, prefix_mode, eni.eni_id, outbox)
+                counter -= released
+            # Prefix-delegation toggle cleanup (spec 7.6): empty CIDRs of the other kind go.
+            cidrs, released = _release_empty(cidrs, not prefix_mode, eni.eni_id, outbox)
+            counter -= released
             enis.append(attrs.evolve(eni, cidrs=tuple(cidrs), created_at=clock))
         stores.append(attrs.evolve(ds, enis=tuple(enis), prefix_counter=counter))
     if effective.multi_nic:
