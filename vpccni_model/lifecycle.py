@@ -47,6 +47,7 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
     is ipamd's pre-scaling.
     """
     effective = config.for_instance(state.limits)
+    state = state.at(clock)
     prefix_mode = effective.prefix_delegation
     outbox: list[Action] = list(state.outbox)
     stores: list[Datastore] = []
@@ -87,4 +88,5 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
         pods=pods,
         outbox=tuple(outbox),
         cordoned=state.cordoned,
+        clock=state.clock,
     )

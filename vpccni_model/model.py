@@ -9,6 +9,7 @@ construction, so that pool statistics cost O(ENIs) instead of O(addresses).
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -348,7 +349,8 @@ class NodeState:
 
     Build one with :meth:`boot`; change it only through ``reconcile``, ``apply`` and the pod
     path. ``config`` is the effective configuration the datastores were created with (prefix
-    delegation and cooldown are fixed at that point, as in ipamd).
+    delegation and cooldown are fixed at that point, as in ipamd). ``clock`` is the latest time
+    any operation was given; an earlier one is refused with a ``StateError``.
     """
 
     limits: InstanceLimits
@@ -365,6 +367,7 @@ class NodeState:
     deferred_cleanups: tuple[DeferredCleanup, ...] = ()
     cordoned: bool = False
     terminating: bool = False
+    clock: float = 0.0
 
     def __attrs_post_init__(self) -> None:
         cards = [ds.network_card for ds in self.datastores]
@@ -399,10 +402,24 @@ class NodeState:
         if effective.multi_nic:
             stores.extend(Datastore.of(card, ()) for card in limits.card_indices if card != 0)
         return cls(
-            limits=limits, config=effective, primary_eni_id=primary_eni_id, datastores=tuple(stores)
+            limits=limits,
+            config=effective,
+            primary_eni_id=primary_eni_id,
+            datastores=tuple(stores),
+            clock=clock,
         )
 
     # -- lookups -------------------------------------------------------------------------
+
+    def at(self, clock: float) -> NodeState:
+        """The state with its clock moved to ``clock``; time never goes backwards."""
+        if isinstance(clock, bool) or not isinstance(clock, int | float) or not math.isfinite(clock):
+            raise StateError("clock", clock, "must be a number of seconds")
+        if clock < self.clock:
+            raise StateError("clock", clock, f"earlier than the state's clock {self.clock}")
+        if clock == self.clock:
+            return self
+        return attrs.evolve(self, clock=float(clock))
 
     def datastore(self, network_card: int) -> Datastore:
         for ds in self.datastores:

@@ -91,6 +91,7 @@ def assign_pod_ip(
     """
     pod = check_pod_key(pod)
     check_mode(state, config)
+    state = state.at(clock)
     existing = state.pods.get(pod)
     if existing is not None:
         return state, existing.address
@@ -142,6 +143,7 @@ def unassign_pod_ip(
     """
     pod = check_pod_key(pod)
     check_mode(state, config)
+    state = state.at(clock)
     ref = state.pods.get(pod)
     if ref is None:
         raise UnknownPodError(pod)

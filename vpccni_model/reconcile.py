@@ -307,6 +307,7 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
     """
     check_mode(state, config)
     config = config.for_instance(state.limits)
+    state = state.at(clock)
     actions: list[Action] = list(state.outbox)
     state = attrs.evolve(state, outbox=())
     state = _run_deferred_cleanups(state, clock)
@@ -586,6 +587,7 @@ def apply(state: NodeState, event: Event, clock: float) -> NodeState:
 
     Allocation outcomes must answer ``state.in_flight`` (``UnexpectedEventError`` otherwise).
     """
+    state = state.at(clock)
     if isinstance(event, IPsAllocated | PrefixesAllocated):
         return _grow(state, event, clock)
     if isinstance(event, ENIAttached):
