@@ -413,7 +413,8 @@ class NodeState:
 
     def at(self, clock: float) -> NodeState:
         """The state with its clock moved to ``clock``; time never goes backwards."""
-        if isinstance(clock, bool) or not isinstance(clock, int | float) or not math.isfinite(clock):
+        number = isinstance(clock, int | float) and not isinstance(clock, bool)
+        if not number or not math.isfinite(clock):
             raise StateError("clock", clock, "must be a number of seconds")
         if clock < self.clock:
             raise StateError("clock", clock, f"earlier than the state's clock {self.clock}")
