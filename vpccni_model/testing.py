@@ -1,0 +1,183 @@
+"""Hypothesis strategies for vpccni_model values, for this project's tests and for downstream
+simulators and controllers that want to test against the model.
+
+Requires the ``hypothesis`` package (the ``test`` extra). Every strategy builds values through
+the public API, so whatever it generates is a state the model itself can reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+from hypothesis import strategies as st
+
+from vpccni_model.actions import Action, AllocateENI, AllocateIPs, AllocatePrefixes
+from vpccni_model.cloud import FakeEC2
+from vpccni_model.config import Config
+from vpccni_model.events import (
+    AllocationFailed,
+    Ec2Error,
+    Event,
+)
+from vpccni_model.limits import InstanceLimits, NetworkCard, instance_limits
+from vpccni_model.model import NodeState
+from vpccni_model.pods import assign_pod_ip, take_outbox
+from vpccni_model.reconcile import apply, reconcile
+
+REPRESENTATIVE_TYPES: tuple[str, ...] = (
+    "t3.micro",
+    "t3.small",
+    "t3.medium",
+    "m5.large",
+    "m5.xlarge",
+    "c5.large",
+    "m4.large",
+    "m5.4xlarge",
+    "p3dn.24xlarge",
+    "p4d.24xlarge",
+)
+"""Catalog types that cover the shapes that matter: tiny, typical, large, Xen, multi-card."""
+
+ERROR_CODES: tuple[str, ...] = (
+    Ec2Error.INSUFFICIENT_CIDR_BLOCKS,
+    Ec2Error.INSUFFICIENT_FREE_ADDRESSES,
+    Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED,
+    Ec2Error.REQUEST_LIMIT_EXCEEDED,
+    "RequestTimeout",
+    "UnauthorizedOperation",
+)
+"""The EC2 error codes of spec 8, plus others (throttling, a lost response, a denial)."""
+
+
+def synthetic_limits(max_cards: int = 2) -> st.SearchStrategy[InstanceLimits]:
+    """Small made-up instance types, so histories reach every limit quickly."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> InstanceLimits:
+        max_enis = draw(st.integers(1, 4))
+        cards = draw(st.integers(1, max_cards))
+        network_cards: tuple[NetworkCard, ...] = ()
+        if cards > 1:
+            network_cards = tuple(NetworkCard(i, max_enis) for i in range(cards))
+        return InstanceLimits(
+            name="synthetic",
+            max_enis=max_enis,
+            ipv4_per_eni=draw(st.integers(2, 6)),
+            network_cards=network_cards,
+            hypervisor=draw(st.sampled_from(("nitro", "nitro", "xen"))),
+            bare_metal=draw(st.booleans()),
+        )
+
+    return build()
+
+
+def catalog_limits(
+    names: Sequence[str] = REPRESENTATIVE_TYPES,
+) -> st.SearchStrategy[InstanceLimits]:
+    return st.sampled_from([instance_limits(name) for name in names])
+
+
+def limits(max_cards: int = 2) -> st.SearchStrategy[InstanceLimits]:
+    """Synthetic small limits or representative catalog types."""
+    return st.one_of(synthetic_limits(max_cards), catalog_limits())
+
+
+def _flag(value: bool | None) -> st.SearchStrategy[bool]:
+    return st.booleans() if value is None else st.just(value)
+
+
+def configs(
+    *,
+    prefix_delegation: bool | None = None,
+    multi_nic: bool | None = None,
+) -> st.SearchStrategy[Config]:
+    """Every knob that affects the pool, with zero and extreme targets well represented."""
+    small = st.one_of(st.just(0), st.integers(0, 3), st.integers(0, 40))
+    return st.builds(
+        Config,
+        warm_eni_target=st.integers(0, 3),
+        warm_ip_target=small,
+        minimum_ip_target=small,
+        warm_prefix_target=st.integers(0, 3),
+        prefix_delegation=st.booleans()
+        if prefix_delegation is None
+        else st.just(prefix_delegation),
+        max_eni=st.one_of(st.none(), st.integers(1, 5)),
+        ip_cooldown_period=st.sampled_from((30.0, 0.0, -1.0, 1.0, 5.0, 60.0)),
+        custom_networking=st.booleans(),
+        pod_eni=st.booleans(),
+        manage_enis_non_schedulable=st.booleans(),
+        multi_nic=_flag(multi_nic),
+        subnet_discovery=st.booleans(),
+        max_pods=st.one_of(st.none(), st.integers(1, 300)),
+    )
+
+
+def pod_keys(count: int = 64) -> st.SearchStrategy[str]:
+    """Pod keys from a small pool, so that deletes and repeats hit existing pods."""
+    return st.integers(0, count - 1).map(lambda i: f"default/pod-{i}")
+
+
+def clock_steps() -> st.SearchStrategy[float]:
+    """Time advances: mostly within a tick, sometimes past every timer (cooldown, decrease
+    interval, ENI lifetime, insufficient-CIDR backoff)."""
+    return st.one_of(
+        st.sampled_from((0.0, 0.5, 2.5, 5.0)),
+        st.floats(0.0, 10.0, allow_nan=False),
+        st.sampled_from((29.0, 30.0, 31.0, 59.0, 60.0, 61.0, 120.0, 121.0, 300.0)),
+    )
+
+
+def outcome_kinds() -> st.SearchStrategy[str]:
+    """How an EC2 allocation ends: ``ok``, ``partial``, or one of :data:`ERROR_CODES`."""
+    return st.one_of(st.just("ok"), st.just("partial"), st.sampled_from(ERROR_CODES))
+
+
+def ec2_outcome(ec2: FakeEC2, action: Action, kind: str) -> Event | None:
+    """The event that answers ``action`` under ``kind``.
+
+    ``ok`` and ``partial`` run the action on ``ec2`` (``partial`` then keeps only the first
+    address or prefix of a multi-address answer, as a fallback call of 1 would); an error
+    code leaves ``ec2`` unchanged and reports the failure.
+    """
+    if not isinstance(action, AllocateENI | AllocateIPs | AllocatePrefixes):
+        return ec2.execute(action)
+    if kind not in ("ok", "partial"):
+        return AllocationFailed(kind)
+    if kind == "partial" and action.count > 1:
+        action = attrs.evolve(action, count=1)
+    return ec2.execute(action)
+
+
+@st.composite
+def node_states(
+    draw: st.DrawFn,
+    limits_strategy: st.SearchStrategy[InstanceLimits] | None = None,
+    config_strategy: st.SearchStrategy[Config] | None = None,
+    max_steps: int = 30,
+) -> tuple[NodeState, Config, FakeEC2]:
+    """A node reached through the public API: boot, then ticks, EC2 outcomes and pods.
+
+    Returns the state, the config it runs with, and the FakeEC2 that holds its resources.
+    """
+    node_limits = draw(limits_strategy if limits_strategy is not None else limits())
+    config = draw(config_strategy if config_strategy is not None else configs())
+    clock = 0.0
+    state = NodeState.boot(node_limits, config, clock)
+    ec2 = FakeEC2.for_node(state)
+    for _ in range(draw(st.integers(0, max_steps))):
+        clock += draw(clock_steps())
+        if draw(st.booleans()):
+            with contextlib.suppress(NoAvailableIPError):
+                state, _ = assign_pod_ip(state, config, draw(pod_keys()), clock)
+        step = reconcile(state, config, clock)
+        state = step.state
+        for action in step.actions:
+            event = ec2_outcome(ec2, action, draw(outcome_kinds()))
+            if event is not None:
+                state = apply(state, event, clock)
+        state, released = take_outbox(state)
+        for action in released:
+            ec2.execute(action)
+    return state, config, ec2
