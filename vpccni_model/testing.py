@@ -7,6 +7,7 @@ the public API, so whatever it generates is a state the model itself can reach.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import attrs
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from vpccni_model.actions import Action, AllocateENI, AllocateIPs, AllocatePrefixes
 from vpccni_model.cloud import FakeEC2
 from vpccni_model.config import Config
+from vpccni_model.errors import NoAvailableIPError
 from vpccni_model.events import (
     AllocationFailed,
     Ec2Error,
