@@ -120,12 +120,13 @@ def _within(since: float | None, clock: float, window: float) -> bool:
 def _increase(tick: _Tick, card: int, skipped: tuple[str, ...] = ()) -> None:
     """``increaseDatastorePool`` (spec 6.1-6.4): at most one EC2 allocation per call."""
     state, config = tick.state, tick.config
-    if not skipped:
-        if not tick.attachment_allowed():
-            return
-        if _within(state.last_insufficient_cidr_at, tick.clock, config.insufficient_cidr_backoff):
-            return
     if state.in_flight is not None and state.in_flight.action is not None:
+        return
+    backoff = _within(state.last_insufficient_cidr_at, tick.clock, config.insufficient_cidr_backoff)
+    if backoff or not tick.attachment_allowed():
+        # A continuation (``skipped``) is abandoned too: the node was cordoned or started
+        # terminating between ipamd's back-to-back calls, which the model spreads over ticks.
+        tick.state = attrs.evolve(state, in_flight=None)
         return
     stats = tick.stats(card)
     ds = state.datastore(card)

@@ -1,0 +1,323 @@
+"""FakeEC2: the deterministic EC2 stand-in (address carving, limits, error codes, call counts).
+
+Expected values are worked out by hand from the subnet arithmetic: EC2 reserves the first four
+addresses and the last one of every subnet, so in 10.0.0.0/24 the first address handed out is
+10.0.0.4 (eni-0's primary IP when the fake is built from a booted node) and the last is
+10.0.0.254. Retry and resync rules are spec 6.2 and 8 of /work/shared/docs/ipamd-spec.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from vpccni_model.actions import (
+    AllocateENI,
+    AllocateIPs,
+    AllocatePrefixes,
+    FreeENI,
+    ReleaseIPs,
+    ReleasePrefixes,
+)
+from vpccni_model.cloud import FakeEC2
+from vpccni_model.config import Config
+from vpccni_model.errors import StateError
+from vpccni_model.events import (
+    AllocationFailed,
+    Ec2Error,
+    ENIAttached,
+    IPsAllocated,
+    ObservedENI,
+    PrefixesAllocated,
+)
+from vpccni_model.limits import InstanceLimits, NetworkCard
+from vpccni_model.model import NodeState, ip_to_int
+
+LIMITS = InstanceLimits(name="test.small", max_enis=3, ipv4_per_eni=4)  # 3 secondary slots
+WIDE = InstanceLimits(name="test.wide", max_enis=3, ipv4_per_eni=50)  # 49 secondary slots
+
+
+def ip(n: int) -> str:
+    return f"10.0.0.{n}"
+
+
+def pfx(n: int) -> str:
+    return f"10.0.0.{n}/28"
+
+
+def booted(limits: InstanceLimits = LIMITS, subnet: str = "10.0.0.0/24") -> FakeEC2:
+    """A fake holding a freshly booted node's primary ENI eni-0 (no secondary IPs)."""
+    return FakeEC2.for_node(NodeState.boot(limits, Config()), subnet)
+
+
+# -- addresses --------------------------------------------------------------------------------
+
+
+def test_the_four_reserved_addresses_are_skipped() -> None:
+    ec2 = booted()
+    # /24: 256 - 4 reserved - 1 broadcast = 251 usable; eni-0's primary took one (.4).
+    assert ec2.free_addresses == 250
+    assert ec2.describe("eni-0") == ObservedENI("eni-0", 0, ips=(), prefixes=())
+    assert ec2.execute(AllocateIPs("eni-0", 3)) == IPsAllocated("eni-0", (ip(5), ip(6), ip(7)))
+    assert ec2.free_addresses == 247
+
+
+def test_fresh_subnet_starts_at_the_fifth_address() -> None:
+    ec2 = FakeEC2(LIMITS, "10.1.2.0/24")
+    ec2.register_eni("eni-0", 0, 0)
+    ec2.register_eni("eni-1", 0, 1)
+    ec2.execute(AllocateIPs("eni-1", 1))
+    # Primaries .4 and .5, then the secondary .6.
+    assert ec2.describe("eni-1") == ObservedENI("eni-1", 1, ips=("10.1.2.6",))
+
+
+def test_lowest_free_addresses_fill_gaps() -> None:
+    ec2 = booted()
+    ec2.register_eni("eni-7", 0, 1, ips={ip_to_int(ip(6)), ip_to_int(ip(8))})
+    # eni-7's primary is the lowest free address, .5; the secondaries skip .6 and .8.
+    assert ec2.execute(AllocateIPs("eni-0", 3)) == IPsAllocated("eni-0", (ip(7), ip(9), ip(10)))
+
+
+def test_prefixes_are_aligned_slash28_blocks() -> None:
+    ec2 = booted()
+    # 10.0.0.0/28 holds the reserved .0-.3 and the primary .4, so the first free block is .16.
+    assert ec2.execute(AllocatePrefixes("eni-0", 2)) == PrefixesAllocated(
+        "eni-0", (pfx(16), pfx(32))
+    )
+    # Single IPs still come from the low gap .5-.15.
+    assert ec2.execute(AllocateIPs("eni-0", 1)) == IPsAllocated("eni-0", (ip(5),))
+    assert ec2.free_addresses == 250 - 32 - 1
+
+
+def test_a_block_with_one_used_address_is_skipped() -> None:
+    ec2 = booted()
+    ec2.register_eni("eni-7", 0, 1, ips={ip_to_int(ip(20))})
+    # .16/28 contains .20 -> the first whole free block is .32/28.
+    assert ec2.execute(AllocatePrefixes("eni-0", 1)) == PrefixesAllocated("eni-0", (pfx(32),))
+
+
+# -- limits, resync and fallbacks (spec 6.2, 8) -----------------------------------------------
+
+
+def test_private_ip_limit_exceeded_resyncs_with_every_ip_of_the_eni() -> None:
+    ec2 = booted()
+    ec2.execute(AllocateIPs("eni-0", 1))  # .5; 2 slots left
+    # 3 > 2 free slots: EC2 refuses (PrivateIpAddressLimitExceeded), ipamd describes the ENI
+    # and reports every secondary IP it has - and nothing new is taken from the subnet.
+    before = ec2.free_addresses
+    assert ec2.execute(AllocateIPs("eni-0", 3)) == IPsAllocated("eni-0", (ip(5),))
+    assert ec2.free_addresses == before
+    assert ec2.calls["DescribeNetworkInterfaces"] == 1
+    assert ec2.calls["AssignPrivateIpAddresses"] == 2
+
+
+def test_private_ip_limit_exceeded_resync_for_prefixes() -> None:
+    ec2 = booted()
+    ec2.execute(AllocatePrefixes("eni-0", 3))  # .16, .32, .48: the ENI is full (3 slots)
+    event = ec2.execute(AllocatePrefixes("eni-0", 1))
+    assert event == PrefixesAllocated("eni-0", (pfx(16), pfx(32), pfx(48)))
+    assert ec2.calls["DescribeNetworkInterfaces"] == 1
+
+
+def test_secondary_ips_and_prefixes_share_the_slots() -> None:
+    ec2 = booted()
+    ec2.execute(AllocatePrefixes("eni-0", 2))
+    # 2 of 3 slots used by prefixes: asking for 2 IPs exceeds the limit -> resync (no prefixes
+    # reported for an IP call, and no IPs on the ENI yet).
+    assert ec2.execute(AllocateIPs("eni-0", 2)) == IPsAllocated("eni-0", ())
+    assert ec2.execute(AllocateIPs("eni-0", 1)) == IPsAllocated("eni-0", (ip(5),))
+
+
+def test_more_than_free_falls_back_to_one() -> None:
+    # 10.0.0.0/28: usable .4-.14 = 11 addresses; eni-0's primary takes .4 -> 10 free.
+    ec2 = booted(WIDE, "10.0.0.0/28")
+    assert ec2.free_addresses == 10
+    # 11 > 10 free: the N-sized call fails, ipamd retries once with count 1 (spec 8).
+    assert ec2.execute(AllocateIPs("eni-0", 11)) == IPsAllocated("eni-0", (ip(5),))
+    assert ec2.calls["AssignPrivateIpAddresses"] == 2
+    assert ec2.free_addresses == 9
+
+
+def test_exhausted_subnet_reports_insufficient_free_addresses() -> None:
+    ec2 = booted(WIDE, "10.0.0.0/28")
+    assert ec2.execute(AllocateIPs("eni-0", 10)) == IPsAllocated(
+        "eni-0", tuple(ip(n) for n in range(5, 15))
+    )
+    assert ec2.free_addresses == 0
+    failed = AllocationFailed(Ec2Error.INSUFFICIENT_FREE_ADDRESSES)
+    assert ec2.execute(AllocateIPs("eni-0", 1)) == failed
+    # A 1-sized call has no fallback: 1 (first) + 1 (this) calls so far.
+    assert ec2.calls["AssignPrivateIpAddresses"] == 2
+    assert ec2.execute(AllocateIPs("eni-0", 2)) == failed
+    # The 2-sized call failed and was retried with 1: two more calls.
+    assert ec2.calls["AssignPrivateIpAddresses"] == 4
+    assert ec2.execute(AllocateENI(0, 1)) == failed
+
+
+def test_fragmented_small_subnet_has_addresses_but_no_aligned_block() -> None:
+    # 10.0.0.0/26: usable .4-.62. Whole blocks inside that range: .16/28 and .32/28 only
+    # (.48/28 would need the broadcast .63). eni-7 holds .20 and .40, breaking both.
+    ec2 = booted(LIMITS, "10.0.0.0/26")
+    ec2.register_eni("eni-7", 0, 1, ips={ip_to_int(ip(20)), ip_to_int(ip(40))})
+    # 59 usable - eni-0 primary - eni-7 primary - 2 secondaries.
+    assert ec2.free_addresses == 55
+    blocks = AllocationFailed(Ec2Error.INSUFFICIENT_CIDR_BLOCKS)
+    assert ec2.execute(AllocatePrefixes("eni-0", 1)) == blocks
+    assert ec2.execute(AllocatePrefixes("eni-0", 2)) == blocks
+    before = ec2.free_addresses
+    # Creating a prefix ENI fails the same way and gives back the primary IP it took.
+    assert ec2.execute(AllocateENI(0, 1, prefixes=True)) == blocks
+    assert ec2.free_addresses == before
+    # Single IPs are still there.
+    assert ec2.execute(AllocateIPs("eni-0", 1)) == IPsAllocated("eni-0", (ip(6),))
+
+
+def test_a_slash27_never_holds_a_prefix() -> None:
+    # 10.0.0.0/27: usable .4-.30; .16/28 would need the broadcast .31.
+    ec2 = booted(LIMITS, "10.0.0.0/27")
+    assert ec2.free_addresses == 26
+    assert ec2.execute(AllocatePrefixes("eni-0", 1)) == AllocationFailed(
+        Ec2Error.INSUFFICIENT_CIDR_BLOCKS
+    )
+
+
+def test_unknown_eni_fails_with_not_found() -> None:
+    ec2 = booted()
+    event = ec2.execute(AllocateIPs("eni-404", 1))
+    assert event == AllocationFailed("InvalidNetworkInterfaceID.NotFound")
+
+
+# -- ENI creation and release -----------------------------------------------------------------
+
+
+def test_new_enis_take_the_lowest_free_device_number() -> None:
+    ec2 = booted()
+    # The new ENI's primary is the lowest free address, its secondaries the next ones.
+    assert ec2.execute(AllocateENI(0, 1)) == ENIAttached("eni-1", 1, 0, ips=(ip(6),))
+    assert ec2.execute(AllocateENI(0, 2)) == ENIAttached("eni-2", 2, 0, ips=(ip(8), ip(9)))
+    assert ec2.execute(FreeENI("eni-1")) is None
+    # Device 1 and eni-1's .5 (primary) and .6 are free again.
+    assert ec2.execute(AllocateENI(0, 1)) == ENIAttached("eni-3", 1, 0, ips=(ip(6),))
+    # The card allows 3 ENIs: eni-0, eni-2, eni-3.
+    assert ec2.execute(AllocateENI(0, 1)) == AllocationFailed("AttachmentLimitExceeded")
+
+
+def test_prefix_eni_creation() -> None:
+    ec2 = booted()
+    event = ec2.execute(AllocateENI(0, 2, prefixes=True))
+    assert event == ENIAttached("eni-1", 1, 0, prefixes=(pfx(16), pfx(32)))
+    # Primary .5, plus 32 prefix addresses.
+    assert ec2.free_addresses == 250 - 1 - 32
+
+
+def test_device_numbers_and_limits_are_per_card() -> None:
+    limits = InstanceLimits(
+        name="test.multi",
+        max_enis=3,
+        ipv4_per_eni=4,
+        network_cards=(NetworkCard(0, 3), NetworkCard(1, 1)),
+    )
+    ec2 = booted(limits)
+    assert ec2.execute(AllocateENI(1, 1)) == ENIAttached("eni-1", 0, 1, ips=(ip(6),))
+    # Card 1 allows a single ENI; card 0 still has room (device 1).
+    assert ec2.execute(AllocateENI(1, 1)) == AllocationFailed("AttachmentLimitExceeded")
+    assert ec2.execute(AllocateENI(0, 1)) == ENIAttached("eni-2", 1, 0, ips=(ip(8),))
+    assert [(o.eni_id, o.network_card, o.device_number) for o in ec2.observe()] == [
+        ("eni-0", 0, 0),
+        ("eni-2", 0, 1),
+        ("eni-1", 1, 0),
+    ]
+
+
+def test_released_ips_return_to_the_subnet() -> None:
+    ec2 = booted()
+    ec2.execute(AllocateIPs("eni-0", 3))  # .5 .6 .7
+    assert ec2.execute(ReleaseIPs("eni-0", (ip(6),))) is None
+    assert ec2.free_addresses == 248
+    assert ec2.describe("eni-0") == ObservedENI("eni-0", 0, ips=(ip(5), ip(7)))
+    # The lowest free address is the released one.
+    assert ec2.execute(AllocateIPs("eni-0", 1)) == IPsAllocated("eni-0", (ip(6),))
+
+
+def test_released_prefixes_return_to_the_subnet() -> None:
+    ec2 = booted()
+    ec2.execute(AllocatePrefixes("eni-0", 2))  # .16/28 .32/28
+    assert ec2.execute(ReleasePrefixes("eni-0", (pfx(16),))) is None
+    assert ec2.free_addresses == 250 - 16
+    assert ec2.describe("eni-0") == ObservedENI("eni-0", 0, prefixes=(pfx(32),))
+    assert ec2.execute(AllocatePrefixes("eni-0", 1)) == PrefixesAllocated("eni-0", (pfx(16),))
+
+
+def test_releasing_what_the_eni_does_not_hold_changes_nothing() -> None:
+    ec2 = booted()
+    ec2.execute(AllocateIPs("eni-0", 1))  # .5
+    ec2.register_eni("eni-7", 0, 1, ips={ip_to_int(ip(9))})
+    before = ec2.free_addresses
+    ec2.execute(ReleaseIPs("eni-0", (ip(9), ip(100))))
+    assert ec2.free_addresses == before
+    assert ec2.describe("eni-7") == ObservedENI("eni-7", 1, ips=(ip(9),))
+
+
+def test_freed_eni_returns_all_its_addresses() -> None:
+    ec2 = booted()
+    ec2.execute(AllocateENI(0, 2))  # primary .5, secondaries .6 .7; one slot left
+    ec2.execute(AllocatePrefixes("eni-1", 1))  # .16/28
+    assert ec2.free_addresses == 250 - 3 - 16
+    ec2.execute(FreeENI("eni-1"))
+    assert ec2.free_addresses == 250
+    assert ec2.describe("eni-1") is None
+
+
+def test_calls_are_counted_by_api() -> None:
+    ec2 = booted()
+    ec2.execute(AllocateIPs("eni-0", 1))
+    ec2.execute(AllocateENI(0, 1))
+    ec2.execute(ReleaseIPs("eni-0", (ip(5),)))
+    ec2.execute(ReleasePrefixes("eni-0", ()))
+    ec2.execute(FreeENI("eni-1"))
+    assert dict(ec2.calls) == {
+        "AssignPrivateIpAddresses": 1,
+        "CreateNetworkInterface": 1,
+        "AttachNetworkInterface": 1,
+        "ModifyNetworkInterfaceAttribute": 1,
+        "UnassignPrivateIpAddresses": 2,
+        "DetachNetworkInterface": 1,
+        "DeleteNetworkInterface": 1,
+    }
+
+
+def test_failed_creation_is_counted_without_an_attach() -> None:
+    ec2 = booted(WIDE, "10.0.0.0/28")
+    ec2.execute(AllocateIPs("eni-0", 10))
+    assert ec2.execute(AllocateENI(0, 1)) == AllocationFailed(Ec2Error.INSUFFICIENT_FREE_ADDRESSES)
+    assert ec2.calls["CreateNetworkInterface"] == 1
+    assert ec2.calls["AttachNetworkInterface"] == 0
+
+
+# -- registration -----------------------------------------------------------------------------
+
+
+def test_for_node_registers_every_eni_and_cidr() -> None:
+    config = Config()
+    state = NodeState.boot(LIMITS, config)
+    ec2 = FakeEC2.for_node(state)
+    ec2.execute(AllocateIPs("eni-0", 2))
+    ec2.execute(AllocateENI(0, 1))
+    assert ec2.observe() == (
+        ObservedENI("eni-0", 0, ips=(ip(5), ip(6))),
+        ObservedENI("eni-1", 1, ips=(ip(8),)),
+    )
+
+
+@pytest.mark.parametrize("subnet", ["10.0.0.0/29", "10.0.0.1/24", "not-a-subnet"])
+def test_bad_subnets_are_refused(subnet: str) -> None:
+    with pytest.raises(StateError):
+        FakeEC2(LIMITS, subnet)
+
+
+def test_registering_overlapping_addresses_is_refused() -> None:
+    ec2 = booted()
+    ec2.execute(AllocateIPs("eni-0", 1))  # .5
+    with pytest.raises(StateError):
+        ec2.register_eni("eni-7", 0, 1, ips={ip_to_int(ip(5))})
+    with pytest.raises(StateError):
+        ec2.register_eni("eni-0", 0, 2)
