@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -39,6 +40,7 @@ from vpccni_model import (
     apply,
     assign_pod_ip,
     reconcile,
+    reconcile_due,
     unassign_pod_ip,
 )
 from vpccni_model.actions import Action
@@ -207,6 +209,8 @@ class NodeMachine(RuleBasedStateMachine):
         number = ip_to_int(ip)
         assert pod not in before.pods
         freed = self.released_at.pop(number, None)
+        if freed is not None:
+            event("assign: reused a released address")
         cooldown = self.n.state.config.ip_cooldown_period
         # Invariant 3: a released address is not reused before its cooldown ends.
         assert freed is None or self.n.clock - freed > cooldown, (ip, freed, self.n.clock)
@@ -230,8 +234,23 @@ class NodeMachine(RuleBasedStateMachine):
     def advance(self, step: float) -> None:
         self.do("advance", step)
 
-    @rule(drop_releases=st.booleans())
-    def tick(self, drop_releases: bool) -> None:
+    @rule(
+        drop_releases=st.sampled_from((False, False, False, True)),
+        answer=st.one_of(st.none(), outcome_kinds()),
+    )
+    def tick(self, drop_releases: bool, answer: str | None) -> None:
+        """One pool tick; ``answer`` delivers its allocation at once (None: later, or never)."""
+        self._tick(drop_releases)
+        if answer is not None and self.n.undelivered:
+            self.deliver(answer)
+
+    @rule(pods=st.lists(pod_keys(), min_size=2, max_size=12))
+    def burst(self, pods: list[str]) -> None:
+        """Many pods at once, as a deployment scale-up does."""
+        for pod in pods:
+            self.add_pod(pod)
+
+    def _tick(self, drop_releases: bool) -> None:
         before = self.n.state
         clock = self.n.clock
         step = self.do("tick", drop_releases)
@@ -249,6 +268,7 @@ class NodeMachine(RuleBasedStateMachine):
             assert not config.disable_provisioning
         assigned = {ref.ip for ref in after.pods.values()}
         for action in step.actions:
+            event(f"tick: {type(action).__name__}")
             # Invariant 2: nothing a pod holds is released.
             assert not (_released(action) & assigned), action
             if isinstance(action, FreeENI):
@@ -274,9 +294,18 @@ class NodeMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.node is not None and bool(self.n.undelivered))
     @rule(kind=outcome_kinds())
     def deliver(self, kind: str) -> None:
-        self.do("deliver", kind)
+        result = self.do("deliver", kind)
+        event(f"deliver: {type(result).__name__}")
+        if self.n.state.in_flight is not None:
+            event("deliver: increase continues on the next ENI")
 
-    @precondition(lambda self: self.node is not None and self.n.state.in_flight is None)
+    @precondition(
+        lambda self: (
+            self.node is not None
+            and self.n.state.in_flight is None
+            and reconcile_due(self.n.state, self.n.config, self.n.clock)
+        )
+    )
     @rule(
         kind=st.sampled_from(
             ("none", "ip_vanished", "prefix_vanished", "ip_appeared", "eni_detached")
@@ -284,6 +313,12 @@ class NodeMachine(RuleBasedStateMachine):
         pick=st.integers(0, 50),
     )
     def observe(self, kind: str, pick: int) -> None:
+        """EC2 changes behind ipamd's back and ipamd's 60 s reconcile sees it at once.
+
+        Perturbing only when the reconcile is due keeps the datastore from holding a stale
+        address that EC2 has meanwhile handed to another ENI, which would break invariants
+        that ipamd itself cannot keep in that window.
+        """
         before = self.n.state
         self.do("observe", kind, pick)
         after = self.n.state
@@ -291,25 +326,22 @@ class NodeMachine(RuleBasedStateMachine):
             known = {e.eni_id for e in before.enis}
             if any(e.eni_id not in known for e in after.enis):
                 self.adopted = True
+                event("observe: adopted an ENI")
             kept = {e.eni_id for e in after.enis}
             if any(e.has_pods and e.eni_id not in kept for e in before.enis):
                 self.drifted = True  # Q9: a swept ENI with pods is counted off twice
             # Pods whose addresses vanished from EC2 lose them (Q26).
             for pod in [p for p in self.pod_ip if p not in after.pods]:
+                event("observe: a pod lost its address (Q26)")
                 del self.pod_ip[pod]
 
-    @rule()
-    def cordon(self) -> None:
-        self.do("cordon")
-
-    @rule()
-    def uncordon(self) -> None:
-        self.do("uncordon")
-
-    @precondition(lambda self: self.node is not None and not self.n.state.terminating)
-    @rule()
-    def terminate(self) -> None:
-        self.do("terminate")
+    @rule(kind=st.sampled_from(("cordon", "uncordon", "uncordon", "terminate")))
+    def node_condition(self, kind: str) -> None:
+        # One rule for all three, so that a terminated or cordoned node stays rare enough
+        # for most histories to keep growing and shrinking.
+        if kind == "terminate" and self.n.state.terminating:
+            return
+        self.do(kind)
 
     # -- invariants ----------------------------------------------------------------------
 
@@ -362,6 +394,8 @@ class NodeMachine(RuleBasedStateMachine):
         # Invariant 7: the same history replays to the same states and actions.
         if self.boot is None or not self.log:
             return
+        event(f"history length ~{len(self.log) // 20 * 20}")
+        event(f"ticks {sum(op == 'tick' for op, _, _ in self.log) // 5 * 5}+")
         node_limits, config = self.boot
         state = NodeState.boot(node_limits, config, 0.0)
         replay = Node(state, config, FakeEC2.for_node(state), 0.0)

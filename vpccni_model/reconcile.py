@@ -444,10 +444,12 @@ def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
         # until a reconcile observes it.
         return attrs.evolve(state, in_flight=None)
     ds = state.datastore(action.network_card)
-    if state.find_eni(event.eni_id) is not None or any(
-        e.device_number == event.device_number for e in ds.enis
-    ):
-        raise UnexpectedEventError(event, "ENI id or device number already in the datastore")
+    if state.find_eni(event.eni_id) is not None:
+        raise UnexpectedEventError(event, "ENI id already in the datastore")
+    # A reused device index is fine (after an out-of-band detach the datastore can still hold
+    # a stale ENI there, as ipamd's can), but never the primary ENI's, which cannot detach.
+    if any(e.is_primary and e.device_number == event.device_number for e in ds.enis):
+        raise UnexpectedEventError(event, "the primary ENI holds that device number")
     eni = ENI(
         eni_id=event.eni_id,
         device_number=event.device_number,
