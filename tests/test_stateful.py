@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from hypothesis import event
+from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -406,3 +406,8 @@ class NodeMachine(RuleBasedStateMachine):
 
 
 TestNodeHistories = NodeMachine.TestCase
+# Histories are the strongest evidence, so they get three times the active profile's examples
+# (ci: 180 histories of up to 60 steps; deep: 4,500 of up to 250).
+TestNodeHistories.settings = settings(
+    settings.default, max_examples=3 * settings.default.max_examples
+)

@@ -62,6 +62,7 @@ from vpccni_model.pool import (
     target_state,
 )
 from vpccni_model.reconcile import Reconciliation, apply, reconcile, reconcile_due
+from vpccni_model.serialize import from_json, to_json
 from vpccni_model.steady import Convergence, SteadyState, converge, steady_state
 
 __version__ = "0.1.0"
@@ -122,6 +123,7 @@ __all__ = [
     "extra_prefixes_over_warm_target",
     "freeable_cidrs",
     "freeable_eni_exists",
+    "from_json",
     "has_room_for_eni",
     "instance_limits",
     "max_pods",
@@ -137,5 +139,6 @@ __all__ = [
     "steady_state",
     "take_outbox",
     "target_state",
+    "to_json",
     "unassign_pod_ip",
 ]

@@ -132,6 +132,8 @@ def go_atoi(text: str) -> int | None:
     """
     if _ATOI_RE.fullmatch(text) is None:
         return None
+    if len(text.lstrip("+-").lstrip("0")) > 19:
+        return None  # more digits than any int64 (and past Python's int-from-str limit)
     value = int(text)
     if not INT64_MIN <= value <= INT64_MAX:
         return None

@@ -207,6 +207,8 @@ def instance_limits(name: str) -> InstanceLimits:
     Exact match only, as ipamd does; on a miss the error carries up to three close names
     (including the stripped lowercase form when that exists) so a typo is easy to fix.
     """
+    if not isinstance(name, str):
+        raise UnknownInstanceTypeError(repr(name), ())
     table = catalog()
     found = table.get(name)
     if found is not None:

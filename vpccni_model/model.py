@@ -111,6 +111,10 @@ class Cidr:
 
     def __attrs_post_init__(self) -> None:
         size = PREFIX_SIZE if self.is_prefix else 1
+        if isinstance(self.network, bool) or not isinstance(self.network, int):
+            raise StateError("network", self.network, "must be an IPv4 address as an int")
+        if not 0 <= self.network <= _MAX_IPV4 - size + 1:
+            raise StateError("network", self.network, "outside the IPv4 address space")
         if self.is_prefix and self.network % PREFIX_SIZE:
             raise StateError("network", int_to_ip(self.network), "a /28 must be 16-aligned")
         previous = -1
@@ -370,6 +374,9 @@ class NodeState:
     clock: float = 0.0
 
     def __attrs_post_init__(self) -> None:
+        number = isinstance(self.clock, int | float) and not isinstance(self.clock, bool)
+        if not number or not math.isfinite(self.clock):
+            raise StateError("clock", self.clock, "must be a finite number of seconds")
         cards = [ds.network_card for ds in self.datastores]
         if not cards or cards != sorted(set(cards)):
             raise StateError("datastores", cards, "need unique cards in ascending order")

@@ -1,0 +1,135 @@
+"""Break one rule of the model at a time, in a throwaway copy, and check that the
+property-based suite (the stateful machine and the whole-run properties) catches it.
+
+    python tools/mutation_check.py            # all mutants
+    python tools/mutation_check.py youth      # one, by name
+
+Each mutant is a single textual edit of one rule; a mutant the suite does not kill is a
+hole in the invariants. Exit status 1 if any mutant survives.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITE = ["tests/test_stateful.py", "tests/test_convergence.py"]
+
+# name: (file, original text, mutated text, invariant expected to catch it)
+MUTANTS: dict[str, tuple[str, str, str, str]] = {
+    "youth": (
+        "pool.py",
+        "if clock - eni.created_at < min_eni_lifetime:",
+        "if clock - eni.created_at < 0:",
+        "4: a young ENI is freed",
+    ),
+    "release-busy": (
+        "pool.py",
+        "return tuple(c for c in eni.cidrs if c.assigned == 0)",
+        "return tuple(c for c in eni.cidrs if c.assigned <= 1)",
+        "2: an address held by a pod is released",
+    ),
+    "cooldown": (
+        "pods.py",
+        "if entry.pod is None and not entry.cooling(clock, cooldown):",
+        "if entry.pod is None:",
+        "3: a cooling address is handed out",
+    ),
+    "in-flight": (
+        "reconcile.py",
+        "    if state.in_flight is not None and state.in_flight.action is not None:\n"
+        "        return\n    backoff",
+        "    backoff",
+        "5: a second allocation while one is outstanding",
+    ),
+    "backoff": (
+        "reconcile.py",
+        "if backoff or not tick.attachment_allowed():",
+        "if not tick.attachment_allowed():",
+        "5: allocation during the insufficient-CIDR backoff",
+    ),
+    "counter": (
+        "model.py",
+        "free_prefixes += cidr.assigned == 0",
+        "free_prefixes += cidr.assigned <= 1",
+        "6: counters differ from a recount",
+    ),
+    "room": (
+        "pool.py",
+        "return len(ds.enis) + ds.unmanaged_enis + trunk_reserve < limit",
+        "return len(ds.enis) + ds.unmanaged_enis < limit + 1",
+        "1: more ENIs than the limit",
+    ),
+    "free-trunk": (
+        "pool.py",
+        "        if eni.is_trunk or eni.is_efa:\n            continue\n        return eni",
+        "        return eni",
+        "4: a trunk or EFA ENI is freed",
+    ),
+    "idempotent": (
+        "pods.py",
+        "    if existing is not None:\n        return state, existing.address",
+        "    if existing is not None and False:\n        return state, existing.address",
+        "2: a pod holds two addresses",
+    ),
+}
+
+
+def run(name: str) -> bool:
+    """True if the suite fails (the mutant is killed)."""
+    file, old, new, _ = MUTANTS[name]
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(ROOT / "vpccni_model", Path(tmp) / "vpccni_model")
+        target = Path(tmp) / "vpccni_model" / file
+        text = target.read_text()
+        if old not in text:
+            raise SystemExit(f"mutant {name}: original text not found in {file}")
+        target.write_text(text.replace(old, new, 1))
+        env = dict(os.environ, PYTHONPATH=tmp)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-x",
+                "-p",
+                "no:cacheprovider",
+                "--hypothesis-seed=0",
+                *SUITE,
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        # pytest exits 1 when tests failed; anything else (collection or usage errors) is
+        # not a kill.
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"mutant {name}: pytest exited {proc.returncode}\n{proc.stdout}")
+        return proc.returncode == 1
+
+
+def main(argv: list[str]) -> int:
+    missing = [path for path in SUITE if not (ROOT / path).exists()]
+    if missing:
+        raise SystemExit(f"missing test files: {missing}")
+    names = argv or list(MUTANTS)
+    survivors = []
+    for name in names:
+        killed = run(name)
+        print(f"{name:14} {'killed' if killed else 'SURVIVED'}  ({MUTANTS[name][3]})")
+        if not killed:
+            survivors.append(name)
+    print(f"{len(names) - len(survivors)}/{len(names)} mutants killed")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
