@@ -230,6 +230,14 @@ class NodeMachine(RuleBasedStateMachine):
             assert ip == self.pod_ip.pop(pod)
             self.released_at[ip_to_int(ip)] = self.n.clock
 
+    @rule(keep=st.integers(0, 4))
+    def scale_down(self, keep: int) -> None:
+        """Delete all but ``keep`` pods, as a deployment scale-down does."""
+        for pod in sorted(self.n.state.pods)[keep:]:
+            ip = self.do("unassign", pod)
+            assert ip == self.pod_ip.pop(pod)
+            self.released_at[ip_to_int(ip)] = self.n.clock
+
     @rule(step=clock_steps())
     def advance(self, step: float) -> None:
         self.do("advance", step)
@@ -243,6 +251,20 @@ class NodeMachine(RuleBasedStateMachine):
         self._tick(drop_releases)
         if answer is not None and self.n.undelivered:
             self.deliver(answer)
+
+    @rule(
+        ticks=st.integers(1, 30),
+        answers=st.lists(outcome_kinds(), min_size=1, max_size=4),
+        releases_fail=st.booleans(),
+    )
+    def run_for(self, ticks: int, answers: list[str], releases_fail: bool) -> None:
+        """ipamd's loop for a while: a tick every 5 s, each allocation answered at once
+        (outcomes cycle through ``answers``), so histories reach ENI frees and timers."""
+        for index in range(ticks):
+            self.do("advance", 5.0)
+            self._tick(releases_fail and index % 3 == 0)
+            if self.n.undelivered:
+                self.deliver(answers[index % len(answers)])
 
     @rule(pods=st.lists(pod_keys(), min_size=2, max_size=12))
     def burst(self, pods: list[str]) -> None:
