@@ -87,11 +87,15 @@ class ObservedENI:
     managed: bool = True
 
 
+def _tuple_of_enis(value: Iterable[ObservedENI]) -> tuple[ObservedENI, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class MetadataObserved:
     """What IMDS shows now; folded in only when ipamd's 60 s reconcile is due (spec 7.7)."""
 
-    enis: tuple[ObservedENI, ...] = attrs.field(converter=tuple)
+    enis: tuple[ObservedENI, ...] = attrs.field(converter=_tuple_of_enis)
 
 
 @attrs.frozen

@@ -1,0 +1,38 @@
+"""Event-driven what-if simulation of nodes and clusters on the pure core.
+
+``simulate(SimulationSpec(...))`` runs nodes with the real ``reconcile``, ``apply`` and pod
+path against one shared :class:`~vpccni_model.cloud.FakeEC2`, and returns metrics.
+"""
+
+from vpccni_model.sim.engine import NodeSpec, Simulation, SimulationSpec, cluster, simulate
+from vpccni_model.sim.metrics import NodeSample, Sample, SimulationResult, Summary
+from vpccni_model.sim.workloads import (
+    Burst,
+    Constant,
+    Diurnal,
+    PodEvent,
+    PoissonChurn,
+    Ramp,
+    Trace,
+    Workload,
+)
+
+__all__ = [
+    "Burst",
+    "Constant",
+    "Diurnal",
+    "NodeSample",
+    "NodeSpec",
+    "PodEvent",
+    "PoissonChurn",
+    "Ramp",
+    "Sample",
+    "Simulation",
+    "SimulationResult",
+    "SimulationSpec",
+    "Summary",
+    "Trace",
+    "Workload",
+    "cluster",
+    "simulate",
+]

@@ -1,0 +1,345 @@
+"""The event-driven simulator: nodes running the real core against one shared fake EC2.
+
+Time jumps from event to event; nothing steps through idle time. The events are pod arrivals
+and departures, pod retries, EC2 call completions, each node's pool ticks (scheduled only
+when ``reconcile`` says a decision could change, on the node's 5 s cadence), its 60 s
+metadata reconcile (scheduled only while EC2 and the datastore may disagree), and metric
+samples. Events at the same instant run in the order they were scheduled.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Callable, Iterator
+
+import attrs
+
+from vpccni_model.actions import ALLOCATIONS, Action
+from vpccni_model.cloud import FakeEC2, FaultRule, Latency, Throttle
+from vpccni_model.config import Config
+from vpccni_model.errors import ConfigError, NoAvailableIPError
+from vpccni_model.events import ENIAttached, MetadataObserved
+from vpccni_model.limits import InstanceLimits
+from vpccni_model.model import NodeState
+from vpccni_model.pods import assign_pod_ip, take_outbox, unassign_pod_ip
+from vpccni_model.pool import effective_max_pods
+from vpccni_model.reconcile import apply, reconcile, reconcile_due
+from vpccni_model.sim.metrics import MetricsRecorder, SimulationResult
+from vpccni_model.sim.workloads import PodEvent, Workload
+
+
+@attrs.frozen
+class NodeSpec:
+    """One node of the cluster: its type, the aws-node configuration, its subnet."""
+
+    name: str
+    limits: InstanceLimits
+    config: Config
+    subnet: str | None = None
+    boot_at: float = 0.0
+
+
+@attrs.frozen
+class SimulationSpec:
+    """Everything a run depends on; the same spec and seed give the same result."""
+
+    nodes: tuple[NodeSpec, ...]
+    workload: Workload
+    duration: float
+    seed: int = 0
+    subnets: tuple[tuple[str, str], ...] = (("subnet-a", "10.0.0.0/16"),)
+    latency: Latency = attrs.Factory(Latency)
+    throttle: Throttle | None = attrs.Factory(Throttle)
+    faults: tuple[FaultRule, ...] = ()
+    sample_interval: float = 60.0
+    pod_retry_interval: float = 1.0
+    pod_timeout: float = 600.0
+    per_node_series: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        if not self.nodes:
+            raise ConfigError("nodes", self.nodes, "a simulation needs at least one node")
+        names = [n.name for n in self.nodes]
+        if len(set(names)) != len(names):
+            raise ConfigError("nodes", names, "node names must be unique")
+        for field in ("duration", "sample_interval", "pod_retry_interval", "pod_timeout"):
+            value = getattr(self, field)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ConfigError(field, value, "must be a finite number of seconds > 0")
+
+
+@attrs.define
+class _Pod:
+    name: str
+    arrived: float
+    node: str | None = None
+    ip: str | None = None
+    deleted: bool = False
+
+
+@attrs.define
+class _Node:
+    spec: NodeSpec
+    state: NodeState
+    config: Config
+    tick_at: float | None = None
+    observe_at: float | None = None
+    waiting: dict[str, _Pod] = attrs.field(factory=dict)
+    divergent: bool = False
+
+    def cadence(self, time: float) -> float:
+        """The first pool tick at or after ``time`` on this node's 5 s cadence."""
+        interval = self.config.pool_check_interval
+        steps = math.ceil(round((time - self.spec.boot_at) / interval, 9))
+        return self.spec.boot_at + max(steps, 0) * interval
+
+
+class Simulation:
+    """One run. Use :func:`simulate` unless you need to step it yourself."""
+
+    def __init__(self, spec: SimulationSpec) -> None:
+        self.spec = spec
+        self.rng = random.Random(spec.seed)
+        self.ec2 = FakeEC2(
+            subnets=dict(spec.subnets),
+            seed=spec.seed,
+            latency=spec.latency,
+            throttle=spec.throttle,
+            faults=spec.faults,
+        )
+        self.nodes: dict[str, _Node] = {}
+        self.pods: dict[str, _Pod] = {}
+        self.queue: list[tuple[float, int, str, object]] = []
+        self.sequence = 0
+        self.now = 0.0
+        self.metrics = MetricsRecorder(spec, self.ec2)
+        for node_spec in spec.nodes:
+            state = NodeState.boot(
+                node_spec.limits,
+                node_spec.config,
+                node_spec.boot_at,
+                primary_eni_id=f"eni-{node_spec.name}",
+            )
+            self.ec2.boot_node(node_spec.name, state, node_spec.subnet)
+            node = _Node(node_spec, state, node_spec.config)
+            self.nodes[node_spec.name] = node
+            self._schedule_tick(node, node_spec.boot_at)
+        self.workload: Iterator[PodEvent] = iter(
+            spec.workload.events(self.rng, spec.duration, [n.name for n in spec.nodes])
+        )
+        self._pull_workload()
+        self._push(0.0, "sample", None)
+
+    # -- queue --------------------------------------------------------------------------
+
+    def _push(self, time: float, kind: str, payload: object) -> None:
+        self.sequence += 1
+        heapq.heappush(self.queue, (time, self.sequence, kind, payload))
+
+    def _pull_workload(self) -> None:
+        """Keep exactly one workload event queued, so long traces stream."""
+        event = next(self.workload, None)
+        if event is not None:
+            self._push(event.time, "workload", event)
+
+    def _schedule_tick(self, node: _Node, time: float, *, exact: bool = False) -> None:
+        at = time if exact else node.cadence(time)
+        if node.tick_at is None or at < node.tick_at:
+            node.tick_at = at
+            self._push(at, "tick", node.spec.name)
+
+    def _schedule_observe(self, node: _Node) -> None:
+        last = node.state.last_pool_action_at
+        due = node.config.reconcile_interval + (last if last is not None else self.now)
+        at = node.cadence(max(due, self.now) + 1e-6)
+        if node.observe_at is None or at < node.observe_at:
+            node.observe_at = at
+            self._push(at, "observe", node.spec.name)
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(self, progress: Callable[[float], None] | None = None) -> SimulationResult:
+        end = self.spec.duration
+        while self.queue:
+            time, _, kind, payload = heapq.heappop(self.queue)
+            if time > end:
+                break
+            self.now = time
+            handler = getattr(self, f"_on_{kind}")
+            handler(payload)
+            if progress is not None:
+                progress(time)
+        self.now = end
+        self.metrics.sample(end, self.nodes.values(), final=True)
+        return self.metrics.result(self.nodes.values(), self.pods.values())
+
+    def _on_sample(self, _: object) -> None:
+        self.metrics.sample(self.now, self.nodes.values())
+        self._push(self.now + self.spec.sample_interval, "sample", None)
+
+    def _on_workload(self, event: object) -> None:
+        assert isinstance(event, PodEvent)
+        self._pull_workload()
+        if event.kind == "add":
+            self._pod_add(event)
+        else:
+            self._pod_delete(event.pod)
+
+    def _place(self, event: PodEvent) -> _Node | None:
+        """The simple scheduler: the named node, else the node with the fewest pods that is
+        below its max pods (ties by name)."""
+        if event.node is not None:
+            return self.nodes[event.node]
+        best: tuple[int, str] | None = None
+        for name, node in self.nodes.items():
+            load = len(node.state.pods) + len(node.waiting)
+            if load < effective_max_pods(node.state, node.config):
+                best = min(best, (load, name)) if best is not None else (load, name)
+        return None if best is None else self.nodes[best[1]]
+
+    def _pod_add(self, event: PodEvent) -> None:
+        if event.pod in self.pods and not self.pods[event.pod].deleted:
+            return
+        pod = _Pod(event.pod, self.now)
+        self.pods[event.pod] = pod
+        node = self._place(event)
+        if node is None:
+            self.metrics.unschedulable += 1
+            return
+        pod.node = node.spec.name
+        self._try_assign(node, pod)
+
+    def _try_assign(self, node: _Node, pod: _Pod) -> None:
+        try:
+            node.state, ip = assign_pod_ip(node.state, node.config, pod.name, self.now)
+        except NoAvailableIPError:
+            if self.now - pod.arrived >= self.spec.pod_timeout:
+                node.waiting.pop(pod.name, None)
+                self.metrics.pod_failed(pod)
+                return
+            node.waiting[pod.name] = pod
+            self._push(self.now + self.spec.pod_retry_interval, "retry", pod.name)
+            self._schedule_tick(node, self.now)
+            return
+        node.waiting.pop(pod.name, None)
+        pod.ip = ip
+        self.metrics.pod_started(pod, self.now)
+        self._schedule_tick(node, self.now)
+
+    def _on_retry(self, name: object) -> None:
+        pod = self.pods.get(str(name))
+        if pod is None or pod.deleted or pod.ip is not None or pod.node is None:
+            return
+        self._try_assign(self.nodes[pod.node], pod)
+
+    def _pod_delete(self, name: str) -> None:
+        pod = self.pods.get(name)
+        if pod is None or pod.deleted:
+            return
+        pod.deleted = True
+        if pod.node is None:
+            return
+        node = self.nodes[pod.node]
+        if pod.ip is None:
+            node.waiting.pop(name, None)
+            return
+        node.state, _ = unassign_pod_ip(node.state, node.config, name, self.now)
+        node.state, queued = take_outbox(node.state)
+        for action in queued:
+            self._submit(node, action)
+        self._schedule_tick(node, self.now)
+
+    def _submit(self, node: _Node, action: Action) -> None:
+        result = self.ec2.submit(action, node=node.spec.name, at=self.now)
+        self.metrics.calls(result.api_calls)
+        if isinstance(action, ALLOCATIONS):
+            self._push(result.completes_at, "done", (node.spec.name, result.event))
+        elif any(outcome != "ok" for _, outcome in result.api_calls):
+            # A failed release leaves the resource attached in EC2; ipamd's reconcile
+            # re-adds it once the 60 s cooldown has passed.
+            node.divergent = True
+            self._schedule_observe(node)
+
+    def _on_tick(self, name: object) -> None:
+        node = self.nodes[str(name)]
+        if node.tick_at != self.now:
+            return  # superseded by an earlier tick
+        node.tick_at = None
+        step = reconcile(node.state, node.config, self.now)
+        node.state = step.state
+        for action in step.actions:
+            self._submit(node, action)
+        if node.state.in_flight is not None and node.state.in_flight.action is not None:
+            return  # the loop is blocked until the call completes
+        if step.next_check_at is not None:
+            self._schedule_tick(node, step.next_check_at)
+        if node.waiting:
+            self._schedule_tick(node, self.now + node.config.pool_check_interval)
+        if node.config.pod_eni and not node.state.datastore(0).has_trunk:
+            self._schedule_observe(node)
+
+    def _on_done(self, payload: object) -> None:
+        assert isinstance(payload, tuple)
+        name, event = payload
+        node = self.nodes[name]
+        if event is None:
+            node.state = attrs.evolve(node.state, in_flight=None)
+        else:
+            node.state = apply(node.state, event, self.now)
+            if isinstance(event, ENIAttached) and node.state.find_eni(event.eni_id) is None:
+                node.divergent = True  # an orphaned ENI (Q14) waits for the reconcile
+        if node.state.in_flight is not None:
+            # The same increase goes on with the next ENI at once (spec 6.2).
+            self._schedule_tick(node, self.now, exact=True)
+        else:
+            # ipamd's loop goes on right after the call returns; its next tick is 5 s later.
+            self._schedule_tick(node, self.now + node.config.pool_check_interval)
+        if node.divergent:
+            self._schedule_observe(node)
+
+    def _on_observe(self, name: object) -> None:
+        node = self.nodes[str(name)]
+        if node.observe_at != self.now:
+            return
+        node.observe_at = None
+        if node.state.in_flight is not None:
+            self._schedule_observe(node)
+            return
+        if not reconcile_due(node.state, node.config, self.now):
+            self._schedule_observe(node)
+            return
+        observed = MetadataObserved(self.ec2.observe(node=node.spec.name))
+        node.state = apply(node.state, observed, self.now)
+        node.divergent = False
+        self._schedule_tick(node, self.now)
+        if node.config.pod_eni and not node.state.datastore(0).has_trunk:
+            self._schedule_observe(node)
+
+
+def simulate(
+    spec: SimulationSpec, *, progress: Callable[[float], None] | None = None
+) -> SimulationResult:
+    """Run ``spec`` to its end and return the metrics."""
+    return Simulation(spec).run(progress)
+
+
+def cluster(
+    instance: InstanceLimits,
+    config: Config,
+    count: int,
+    *,
+    subnet: str | None = None,
+    prefix: str = "node",
+) -> tuple[NodeSpec, ...]:
+    """``count`` identical nodes named ``node-000`` ... (boot times all 0)."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ConfigError("nodes", count, "must be an int >= 1")
+    width = max(3, len(str(count - 1)))
+    return tuple(
+        NodeSpec(f"{prefix}-{i:0{width}d}", instance, config, subnet) for i in range(count)
+    )
+
+
+__all__ = ["NodeSpec", "Simulation", "SimulationSpec", "cluster", "simulate"]
