@@ -101,6 +101,12 @@ class SimulationResult:
     series: tuple[Sample, ...]
     node_series: tuple[NodeSample, ...]
     calls_by_api: Mapping[str, Mapping[str, int]]
+    pod_waits: tuple[tuple[float, float], ...] = ()
+    """(arrival time, seconds until the pod got its IP) for every pod that got one."""
+
+    def waits_after(self, time: float) -> list[float]:
+        """Time-to-IP of the pods that arrived after ``time`` (e.g. after boot)."""
+        return [wait for arrived, wait in self.pod_waits if arrived > time]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,6 +154,7 @@ class MetricsRecorder:
         self.series: list[Sample] = []
         self.node_series: list[NodeSample] = []
         self.waits: list[float] = []
+        self.arrivals: list[float] = []
         self.failed = 0
         self.unschedulable = 0
         self.by_api: dict[str, Counter[str]] = {}
@@ -160,6 +167,7 @@ class MetricsRecorder:
 
     def pod_started(self, pod: _Pod, time: float) -> None:
         self.waits.append(time - pod.arrived)
+        self.arrivals.append(pod.arrived)
 
     def pod_failed(self, pod: _Pod) -> None:
         self.failed += 1
@@ -252,4 +260,5 @@ class MetricsRecorder:
             series=tuple(series),
             node_series=tuple(self.node_series),
             calls_by_api={api: dict(c) for api, c in sorted(self.by_api.items())},
+            pod_waits=tuple(zip(self.arrivals, waits, strict=True)),
         )
