@@ -22,6 +22,7 @@ against the instance's ENI limit (spec 1.4.3, 2.3).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import types
@@ -291,7 +292,7 @@ def _timer_field(default: float) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class Config:
     """The knobs of one ipamd process (IPv4). Defaults are the ipamd binary's code defaults.
 
@@ -501,11 +502,17 @@ class Config:
         the effective ENI cap. Idempotent: ``c.for_instance(l).for_instance(l)`` equals
         ``c.for_instance(l)``.
         """
-        return attrs.evolve(
-            self,
-            prefix_delegation=self.prefix_delegation and limits.supports_prefix_delegation,
-            max_eni=self.effective_max_eni(limits),
-        )
+        return _effective(self, limits)
+
+
+@functools.lru_cache(maxsize=256)
+def _effective(config: Config, limits: InstanceLimits) -> Config:
+    """Memoized ``for_instance``: the pool tick asks for it on every call."""
+    return attrs.evolve(
+        config,
+        prefix_delegation=config.prefix_delegation and limits.supports_prefix_delegation,
+        max_eni=config.effective_max_eni(limits),
+    )
 
 
 def _cooldown_seconds(value: float) -> int:

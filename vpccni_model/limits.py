@@ -100,7 +100,7 @@ def _check_cards(
         seen.add(card.index)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class InstanceLimits:
     """EC2 networking limits of one instance type, as ipamd's ``InstanceTypeLimits``.
 
