@@ -85,6 +85,7 @@ class _Node:
     state: NodeState
     config: Config
     tick_at: float | None = None
+    last_tick: float | None = None
     observe_at: float | None = None
     waiting: dict[str, _Pod] = attrs.field(factory=dict)
     divergent: bool = False
@@ -146,6 +147,9 @@ class Simulation:
 
     def _schedule_tick(self, node: _Node, time: float, *, exact: bool = False) -> None:
         at = time if exact else node.cadence(time)
+        if not exact and node.last_tick is not None and at <= node.last_tick:
+            # ipamd ticks at most once per cadence point.
+            at = node.last_tick + node.config.pool_check_interval
         if node.tick_at is None or at < node.tick_at:
             node.tick_at = at
             self._push(at, "tick", node.spec.name)
@@ -267,6 +271,7 @@ class Simulation:
         if node.tick_at != self.now:
             return  # superseded by an earlier tick
         node.tick_at = None
+        node.last_tick = self.now
         step = reconcile(node.state, node.config, self.now)
         node.state = step.state
         for action in step.actions:
