@@ -191,7 +191,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             result = simulate(spec, progress=progress)
     summary = attrs.asdict(result.summary)
     width = max(len(k) for k in summary)
-    print(f"{args.nodes} x {limits.name}, {args.hours:g} h, workload {args.workload}")
+    source = f"trace {args.trace}" if args.trace is not None else f"workload {args.workload}"
+    print(f"{args.nodes} x {limits.name}, {args.hours:g} h, {source}")
     for key, value in summary.items():
         shown = f"{value:.2f}" if isinstance(value, float) else str(value)
         print(f"  {key.ljust(width)}  {shown}")
@@ -210,7 +211,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     explanation = explain(limits, _config_from(args), churn_minutes=args.churn_minutes)
     if args.json:
         print(json.dumps([attrs.asdict(f) for f in explanation.findings], indent=2))
-        return 0
+        return 1 if any(f.severity == "error" for f in explanation.findings) else 0
     print(f"{limits.name}, max pods {explanation.max_pods}")
     if explanation.ok:
         print("  no findings: the pool settles, every pod up to max pods gets an address.")

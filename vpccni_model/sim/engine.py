@@ -4,7 +4,8 @@ Time jumps from event to event; nothing steps through idle time. The events are 
 and departures, pod retries, EC2 call completions, each node's pool ticks (scheduled only
 when ``reconcile`` says a decision could change, on the node's 5 s cadence), its 60 s
 metadata reconcile (scheduled only while EC2 and the datastore may disagree), and metric
-samples. Events at the same instant run in the order they were scheduled.
+samples. Events at the same instant run in the order they were scheduled, except that a
+metric sample runs after every other event of its instant.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ class Simulation:
         )
         self.nodes: dict[str, _Node] = {}
         self.pods: dict[str, _Pod] = {}
-        self.queue: list[tuple[float, int, str, object]] = []
+        self.queue: list[tuple[float, int, int, str, object]] = []
         self.sequence = 0
         self.now = 0.0
         self.metrics = MetricsRecorder(spec, self.ec2)
@@ -137,7 +138,9 @@ class Simulation:
 
     def _push(self, time: float, kind: str, payload: object) -> None:
         self.sequence += 1
-        heapq.heappush(self.queue, (time, self.sequence, kind, payload))
+        # Samples go last among events of the same instant, so they never see half of it.
+        rank = 1 if kind == "sample" else 0
+        heapq.heappush(self.queue, (time, rank, self.sequence, kind, payload))
 
     def _pull_workload(self) -> None:
         """Keep exactly one workload event queued, so long traces stream."""
@@ -167,7 +170,7 @@ class Simulation:
     def run(self, progress: Callable[[float], None] | None = None) -> SimulationResult:
         end = self.spec.duration
         while self.queue:
-            time, _, kind, payload = heapq.heappop(self.queue)
+            time, _, _, kind, payload = heapq.heappop(self.queue)
             if time > end:
                 break
             self.now = time

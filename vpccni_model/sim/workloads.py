@@ -239,6 +239,12 @@ class Trace:
             if missing:
                 raise ConfigError("trace", str(path), f"missing columns {sorted(missing)}")
             for line, row in enumerate(reader, start=2):
+                for column in ("time", "pod", "action"):
+                    if not row.get(column):
+                        where = f"trace line {line}: {column}"
+                        raise ConfigError(where, row.get(column), "missing or empty")
+                if row.get("node") is None:
+                    row["node"] = ""
                 try:
                     time = float(row["time"])
                 except ValueError as exc:
