@@ -25,6 +25,7 @@ from vpccni_model import (
     AllocateIPs,
     AllocatePrefixes,
     Config,
+    ENIAttached,
     FakeEC2,
     FreeENI,
     InstanceLimits,
@@ -85,6 +86,8 @@ class Node:
     ec2: FakeEC2
     clock: float
     undelivered: list[Action] = attrs.field(factory=list)
+    special: dict[str, str] = attrs.field(factory=dict)
+    """ENIs attached out of band as trunk or EFA interfaces, by id."""
 
 
 def perform(node: Node, op: str, args: tuple[Any, ...]) -> Any:
@@ -122,7 +125,15 @@ def perform(node: Node, op: str, args: tuple[Any, ...]) -> Any:
         return event
     if op == "observe":
         perturb(node, args[0], args[1])
-        event = MetadataObserved(node.ec2.observe())
+        seen = tuple(
+            attrs.evolve(
+                o,
+                is_trunk=node.special.get(o.eni_id) == "trunk",
+                is_efa=node.special.get(o.eni_id) == "efa",
+            )
+            for o in node.ec2.observe()
+        )
+        event = MetadataObserved(seen)
         node.state = apply(node.state, event, node.clock)
         return event
     if op in ("cordon", "uncordon", "terminate"):
@@ -152,7 +163,15 @@ def perturb(node: Node, kind: str, pick: int) -> None:
         target = seen[pick % len(seen)]
         ec2.execute(AllocateIPs(target.eni_id, 1))
     elif kind == "eni_detached" and secondary:
-        ec2.execute(FreeENI(secondary[pick % len(secondary)].eni_id))
+        target = secondary[pick % len(secondary)].eni_id
+        if target not in node.special:
+            ec2.execute(FreeENI(target))
+    elif kind in ("trunk_attached", "efa_attached"):
+        # The VPC resource controller attaches a trunk ENI; an EFA ENI comes with the
+        # instance. Neither may ever be freed by ipamd (invariant 4).
+        attached = ec2.execute(AllocateENI(0, 1))
+        if isinstance(attached, ENIAttached):
+            node.special[attached.eni_id] = kind.removesuffix("_attached")
 
 
 class NodeMachine(RuleBasedStateMachine):
@@ -330,7 +349,15 @@ class NodeMachine(RuleBasedStateMachine):
     )
     @rule(
         kind=st.sampled_from(
-            ("none", "ip_vanished", "prefix_vanished", "ip_appeared", "eni_detached")
+            (
+                "none",
+                "ip_vanished",
+                "prefix_vanished",
+                "ip_appeared",
+                "eni_detached",
+                "trunk_attached",
+                "efa_attached",
+            )
         ),
         pick=st.integers(0, 50),
     )
