@@ -150,6 +150,12 @@ def _churn(config: Config, results: list[SteadyState]) -> list[Finding]:
             "Q6: with WARM_PREFIX_TARGET=0 every free prefix is released and re-allocated",
             "Set WARM_PREFIX_TARGET=1 (the shipped manifest does).",
         )
+    elif not config.warm_ip_targets_defined and config.warm_eni_target == 0:
+        rule, fix = (
+            "WARM_ENI_TARGET=0: with every ENI full, ipamd creates an ENI at Avail = 0 and frees "
+            "it 60 s later because Avail >= S (spec 5.4, 5.8, 5.11), every 65 s",
+            "Set WARM_ENI_TARGET=1, or use WARM_IP_TARGET / MINIMUM_IP_TARGET.",
+        )
     else:
         rule, fix = ("spec 6.1 / 6.5", "Widen the gap between WARM_IP_TARGET and its release.")
     return [
