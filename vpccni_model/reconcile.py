@@ -310,7 +310,8 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
     config = config.for_instance(state.limits)
     state = state.at(clock)
     actions: list[Action] = list(state.outbox)
-    state = attrs.evolve(state, outbox=())
+    if actions:
+        state = attrs.evolve(state, outbox=())
     state = _run_deferred_cleanups(state, clock)
     tick = _Tick(state, config, clock)
     tick.actions = actions

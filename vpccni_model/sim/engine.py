@@ -90,6 +90,12 @@ class _Node:
     observe_at: float | None = None
     waiting: dict[str, _Pod] = attrs.field(factory=dict)
     divergent: bool = False
+    max_pods: int = 0
+
+    @property
+    def load(self) -> int:
+        """Pods the scheduler has put here: holding an IP or waiting for one."""
+        return len(self.state.pods) + len(self.waiting)
 
     def cadence(self, time: float) -> float:
         """The first pool tick at or after ``time`` on this node's 5 s cadence."""
@@ -114,6 +120,7 @@ class Simulation:
         self.nodes: dict[str, _Node] = {}
         self.pods: dict[str, _Pod] = {}
         self.queue: list[tuple[float, int, int, str, object]] = []
+        self.free_slots: list[tuple[int, str]] = []  # (load, node) heap, lazily validated
         self.sequence = 0
         self.now = 0.0
         self.metrics = MetricsRecorder(spec, self.ec2)
@@ -126,7 +133,9 @@ class Simulation:
             )
             self.ec2.boot_node(node_spec.name, state, node_spec.subnet)
             node = _Node(node_spec, state, node_spec.config)
+            node.max_pods = effective_max_pods(state, node_spec.config)
             self.nodes[node_spec.name] = node
+            self._offer(node)
             self._schedule_tick(node, node_spec.boot_at)
         self.workload: Iterator[PodEvent] = iter(
             spec.workload.events(self.rng, spec.duration, [n.name for n in spec.nodes])
@@ -194,17 +203,24 @@ class Simulation:
         else:
             self._pod_delete(event.pod)
 
+    def _offer(self, node: _Node) -> None:
+        """Tell the scheduler about a node's current load (after any change to it)."""
+        if node.load < node.max_pods:
+            heapq.heappush(self.free_slots, (node.load, node.spec.name))
+
     def _place(self, event: PodEvent) -> _Node | None:
         """The simple scheduler: the named node, else the node with the fewest pods that is
-        below its max pods (ties by name)."""
+        below its max pods (ties by name). A heap of (load, name) offers, each checked
+        against the node's current load, keeps this O(log nodes) per pod."""
         if event.node is not None:
             return self.nodes[event.node]
-        best: tuple[int, str] | None = None
-        for name, node in self.nodes.items():
-            load = len(node.state.pods) + len(node.waiting)
-            if load < effective_max_pods(node.state, node.config):
-                best = min(best, (load, name)) if best is not None else (load, name)
-        return None if best is None else self.nodes[best[1]]
+        while self.free_slots:
+            load, name = self.free_slots[0]
+            node = self.nodes[name]
+            if load == node.load and load < node.max_pods:
+                return node
+            heapq.heappop(self.free_slots)
+        return None
 
     def _pod_add(self, event: PodEvent) -> None:
         if event.pod in self.pods and not self.pods[event.pod].deleted:
@@ -217,6 +233,7 @@ class Simulation:
             return
         pod.node = node.spec.name
         self._try_assign(node, pod)
+        self._offer(node)
 
     def _try_assign(self, node: _Node, pod: _Pod) -> None:
         try:
@@ -225,6 +242,7 @@ class Simulation:
             if self.now - pod.arrived >= self.spec.pod_timeout:
                 node.waiting.pop(pod.name, None)
                 self.metrics.pod_failed(pod)
+                self._offer(node)
                 return
             node.waiting[pod.name] = pod
             self._push(self.now + self.spec.pod_retry_interval, "retry", pod.name)
@@ -251,8 +269,13 @@ class Simulation:
         node = self.nodes[pod.node]
         if pod.ip is None:
             node.waiting.pop(name, None)
+            self._offer(node)
+            return
+        if name not in node.state.pods:
+            self._offer(node)  # its address went with a reconcile (Q26)
             return
         node.state, _ = unassign_pod_ip(node.state, node.config, name, self.now)
+        self._offer(node)
         node.state, queued = take_outbox(node.state)
         for action in queued:
             self._submit(node, action)
@@ -321,6 +344,7 @@ class Simulation:
         observed = MetadataObserved(self.ec2.observe(node=node.spec.name))
         node.state = apply(node.state, observed, self.now)
         node.divergent = False
+        self._offer(node)  # a reconcile can take addresses from pods (Q26)
         self._schedule_tick(node, self.now)
         if node.config.pod_eni and not node.state.datastore(0).has_trunk:
             self._schedule_observe(node)
