@@ -468,8 +468,12 @@ def check_churn(run: Run, trace: list[Tick]) -> set[str]:
                 continue
             n = card_numbers(trace[index].after.datastore(card), run.pd)
             assert n.available == 0 and n.total < cap, (trace[index].clock, card, n)
-            regrown = [i for i, a in actions if isinstance(a, GROW) and index < i <= index + cards]
-            assert regrown or index + cards >= len(trace), (trace[index].clock, actions[:6])
+            # One allocation per tick serves the cards in ascending order, and a card > 0 comes
+            # back to "low" every decrease cycle (7 ticks), so a card may wait its turn behind
+            # the others for a few cycles; it is regrown within 8 ticks per card.
+            window = 8 * cards
+            regrown = [i for i, a in actions if isinstance(a, GROW) and index < i <= index + window]
+            assert regrown or index + window >= len(trace), (trace[index].clock, actions[:6])
     return kinds
 
 
@@ -889,10 +893,10 @@ def test_adding_pods_never_shrinks_the_pool(
     ],
 )
 def test_representative_types_settle_within_limits(name: str, config: Config) -> None:
-    """Catalog types under common settings: 60 pods arrive one per tick, the node settles,
+    """Catalog types under common settings: 60 pods arrive at once, the node settles,
     and every request on the way fitted the instance."""
     run = Run.boot(instance_limits(name), config)
-    placed = place_pods(run, 60, gap=True)
+    placed = place_pods(run, 60, gap=False)
     outcome, _ = settle(run, settle_bound(run, 60))
     assert outcome == SETTLED, (name, config)
     check_settled(run, placed, 60, outcome)

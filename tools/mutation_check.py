@@ -84,13 +84,18 @@ def run(name: str) -> bool:
     """True if the suite fails (the mutant is killed)."""
     file, old, new, _ = MUTANTS[name]
     with tempfile.TemporaryDirectory() as tmp:
+        # The whole project is copied and run from the copy: ``python -m pytest`` puts the
+        # working directory first on sys.path, so running in ROOT would test the original.
         shutil.copytree(ROOT / "vpccni_model", Path(tmp) / "vpccni_model")
+        shutil.copytree(ROOT / "tests", Path(tmp) / "tests")
+        shutil.copy(ROOT / "pyproject.toml", Path(tmp) / "pyproject.toml")
         target = Path(tmp) / "vpccni_model" / file
         text = target.read_text()
         if old not in text:
             raise SystemExit(f"mutant {name}: original text not found in {file}")
         target.write_text(text.replace(old, new, 1))
         env = dict(os.environ, PYTHONPATH=tmp)
+        env.pop("HYPOTHESIS_PROFILE", None)
         proc = subprocess.run(
             [
                 sys.executable,
@@ -103,7 +108,7 @@ def run(name: str) -> bool:
                 "--hypothesis-seed=0",
                 *SUITE,
             ],
-            cwd=ROOT,
+            cwd=tmp,
             env=env,
             capture_output=True,
             text=True,

@@ -25,7 +25,7 @@ DEFAULT_MAX_TICKS = 2_000
 @attrs.frozen
 class Convergence:
     """The result of :func:`converge`: ``settled`` is False when ipamd keeps acting (a churn
-    quirk such as Q5 or Q6) or waits on a call that never returns."""
+    quirk such as Q5, Q6 or E0) or waits on a call that never returns."""
 
     state: NodeState
     clock: float
@@ -46,6 +46,19 @@ def converge(
     Each action is executed by ``ec2`` at once and its outcome applied at the same clock.
     Idle time is skipped by jumping to ``next_check_at``.
     """
+    # A tick that acts on nothing can still re-stamp a timer (a decrease with nothing left to
+    # release stamps the decrease interval, spec 7.3), so "no time-based change pending" is
+    # not the only way to be settled: no action for longer than every timer also is.
+    quiet_for = (
+        max(
+            config.decrease_interval,
+            config.min_eni_lifetime,
+            config.insufficient_cidr_backoff,
+            state.config.ip_cooldown_period,
+        )
+        + config.pool_check_interval
+    )
+    quiet_since: float | None = None
     for tick in range(1, max_ticks + 1):
         step = reconcile(state, config, clock)
         state = step.state
@@ -54,10 +67,13 @@ def converge(
             if event is not None:
                 state = apply(state, event, clock)
         if not step.actions and state.in_flight is None:
-            if step.next_check_at is None:
+            if quiet_since is None:
+                quiet_since = clock
+            if step.next_check_at is None or clock - quiet_since > quiet_for:
                 return Convergence(state, clock, True, tick)
             clock = step.next_check_at
         else:
+            quiet_since = None
             clock += config.pool_check_interval
     return Convergence(state, clock, False, max_ticks)
 
