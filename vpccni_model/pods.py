@@ -30,8 +30,9 @@ def check_pod_key(pod: object) -> str:
     return pod
 
 
-def check_mode(state: NodeState, config: Config) -> None:
-    """Raise if ``config`` changes what ipamd fixes when the datastores are created."""
+def check_mode(state: NodeState, config: Config) -> Config:
+    """The effective ``config`` on this node; raises if it changes what ipamd fixes when the
+    datastores are created (prefix delegation, cooldown, multi-NIC)."""
     fixed = state.config
     effective = config.for_instance(state.limits)
     for field in ("prefix_delegation", "ip_cooldown_period", "multi_nic"):
@@ -42,6 +43,7 @@ def check_mode(state: NodeState, config: Config) -> None:
                 f"fixed at {getattr(fixed, field)!r} when the node booted; "
                 "use restart() to change it",
             )
+    return effective
 
 
 def _unused_ip(cidr: Cidr, clock: float, cooldown: float) -> tuple[Cidr, int] | None:

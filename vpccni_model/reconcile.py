@@ -306,8 +306,7 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
     delegation, cooldown, multi-NIC) must match the state (``ConfigError`` otherwise).
     Actions queued by the pod path (``state.outbox``) come first.
     """
-    check_mode(state, config)
-    config = config.for_instance(state.limits)
+    config = check_mode(state, config)
     state = state.at(clock)
     actions: list[Action] = list(state.outbox)
     if actions:
