@@ -59,6 +59,12 @@ MUTANTS: dict[str, tuple[str, str, str, str]] = {
         "free_prefixes += cidr.assigned <= 1",
         "6: counters differ from a recount",
     ),
+    "delta-counter": (
+        "model.py",
+        "setter(copy, assigned, getattr(self, assigned) + new.assigned - old.assigned)",
+        "setter(copy, assigned, getattr(self, assigned) + new.assigned)",
+        "6: the pod path's counter update differs from a recount",
+    ),
     "room": (
         "pool.py",
         "return len(ds.enis) + ds.unmanaged_enis + trunk_reserve < limit",
@@ -73,8 +79,8 @@ MUTANTS: dict[str, tuple[str, str, str, str]] = {
     ),
     "idempotent": (
         "pods.py",
-        "    if existing is not None:\n        return state, existing.address",
-        "    if existing is not None and False:\n        return state, existing.address",
+        "    if existing is not None:\n        return state.at(clock), existing.address",
+        "    if existing is not None and False:\n        return state.at(clock), existing.address",
         "2: a pod holds two addresses",
     ),
 }

@@ -51,7 +51,7 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
     prefix_mode = effective.prefix_delegation
     outbox: list[Action] = list(state.outbox)
     stores: list[Datastore] = []
-    pods: dict[str, PodIP] = dict(state.pods)
+    pods: dict[str, PodIP] = state.pods_copy()
     for ds in state.datastores:
         if ds.network_card != 0 and not effective.multi_nic:
             for eni in ds.enis:

@@ -12,7 +12,7 @@ import ipaddress
 import math
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -224,6 +224,36 @@ class ENI:
         latest = self.latest_unassigned_at
         return latest is not None and clock - latest <= cooldown
 
+    def with_cidr(self, new: Cidr) -> ENI:
+        """This ENI with its CIDR at ``new.network`` replaced by ``new``.
+
+        The pod path's hot update: the counters move by the difference between the old and
+        the new CIDR instead of being recounted over every CIDR of the ENI.
+        """
+        index = next((i for i, c in enumerate(self.cidrs) if c.network == new.network), None)
+        if index is None or self.cidrs[index].is_prefix != new.is_prefix:
+            raise StateError("cidr", new.key, f"not on {self.eni_id}")
+        old = self.cidrs[index]
+        copy = _copy(self)
+        setter = object.__setattr__
+        cidrs = list(self.cidrs)
+        cidrs[index] = new
+        setter(copy, "cidrs", tuple(cidrs))
+        kind = "prefix" if new.is_prefix else "ip"
+        assigned = "assigned_in_prefixes" if new.is_prefix else "assigned_in_ips"
+        setter(copy, assigned, getattr(self, assigned) + new.assigned - old.assigned)
+        free = f"free_{kind}_cidrs"
+        setter(copy, free, getattr(self, free) + (new.assigned == 0) - (old.assigned == 0))
+        latest = self.latest_unassigned_at
+        if new.latest_unassigned_at is not None and (
+            latest is None or new.latest_unassigned_at >= latest
+        ):
+            latest = new.latest_unassigned_at
+        elif old.latest_unassigned_at is not None and old.latest_unassigned_at == latest:
+            latest = _latest(c.latest_unassigned_at for c in copy.cidrs)
+        setter(copy, "latest_unassigned_at", latest)
+        return copy
+
     def cidr(self, network: int) -> Cidr | None:
         for cidr in self.cidrs:
             if cidr.network == network:
@@ -232,6 +262,26 @@ class ENI:
 
     def sort_key(self) -> tuple[int, str]:
         return (self.device_number, self.eni_id)
+
+
+_T = TypeVar("_T")
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _copy(value: _T) -> _T:
+    """A shallow copy of a frozen slotted attrs value, bypassing ``__init__``."""
+    cls = type(value)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = tuple(f.name for f in attrs.fields(cls))  # type: ignore[arg-type]
+        _FIELD_NAMES[cls] = names
+    copy = object.__new__(cls)
+    setter = object.__setattr__
+    for name in names:
+        setter(copy, name, getattr(value, name))
+    return copy
 
 
 def sorted_cidrs(cidrs: Iterable[Cidr]) -> tuple[Cidr, ...]:
@@ -290,8 +340,14 @@ class Datastore:
         return None
 
     def replace_eni(self, eni: ENI) -> Datastore:
-        enis = tuple(eni if e.eni_id == eni.eni_id else e for e in self.enis)
-        return attrs.evolve(self, enis=enis)
+        """This datastore with the ENI of the same id (and device number) replaced; the order
+        cannot change, so construction checks are not run again."""
+        old = self.eni(eni.eni_id)
+        if old is None or old.device_number != eni.device_number:
+            raise StateError("enis", eni.eni_id, "replace_eni needs the same id and device")
+        copy = _copy(self)
+        object.__setattr__(copy, "enis", tuple(eni if e is old else e for e in self.enis))
+        return copy
 
     @property
     def has_trunk(self) -> bool:
@@ -418,16 +474,44 @@ class NodeState:
 
     # -- lookups -------------------------------------------------------------------------
 
-    def at(self, clock: float) -> NodeState:
-        """The state with its clock moved to ``clock``; time never goes backwards."""
+    def replace(self, **changes: Any) -> NodeState:
+        """``attrs.evolve`` for the core's own transitions, without re-running the
+        construction checks those transitions cannot break; several times cheaper, which
+        matters on the hot path (every tick and pod operation)."""
+        copy = _copy(self)
+        for name, value in changes.items():
+            if name in ("pods", "reconcile_cooldown"):
+                # The caller hands over a dict it built and keeps no reference to.
+                if not isinstance(value, MappingProxyType):
+                    value = MappingProxyType(value)
+            elif name not in _NODE_STATE_FIELDS:
+                raise TypeError(f"NodeState has no field {name!r}")
+            object.__setattr__(copy, name, value)
+        return copy
+
+    def pods_copy(self) -> dict[str, PodIP]:
+        """A mutable copy of the pod index (a C-level dict copy, not a re-insertion)."""
+        pods = self.pods
+        return pods.copy() if isinstance(pods, MappingProxyType) else dict(pods)
+
+    def cooldown_copy(self) -> dict[str, float]:
+        """A mutable copy of the reconcile cooldown cache."""
+        cache = self.reconcile_cooldown
+        return cache.copy() if isinstance(cache, MappingProxyType) else dict(cache)
+
+    def check_clock(self, clock: float) -> float:
+        """``clock`` as a float, if it is a finite time not earlier than the state's."""
         number = isinstance(clock, int | float) and not isinstance(clock, bool)
         if not number or not math.isfinite(clock):
             raise StateError("clock", clock, "must be a number of seconds")
         if clock < self.clock:
             raise StateError("clock", clock, f"earlier than the state's clock {self.clock}")
-        if clock == self.clock:
-            return self
-        return attrs.evolve(self, clock=float(clock))
+        return float(clock)
+
+    def at(self, clock: float) -> NodeState:
+        """The state with its clock moved to ``clock``; time never goes backwards."""
+        clock = self.check_clock(clock)
+        return self if clock == self.clock else self.replace(clock=clock)
 
     def datastore(self, network_card: int) -> Datastore:
         for ds in self.datastores:
@@ -451,9 +535,10 @@ class NodeState:
     def prefix_delegation(self) -> bool:
         return self.config.prefix_delegation
 
-    def replace_datastore(self, ds: Datastore) -> NodeState:
+    def replace_datastore(self, ds: Datastore, **changes: Any) -> NodeState:
+        """The state with one card's datastore replaced (and any other ``changes``)."""
         stores = tuple(ds if d.network_card == ds.network_card else d for d in self.datastores)
-        return attrs.evolve(self, datastores=stores)
+        return self.replace(datastores=stores, **changes)
 
     def address_of(self, pod: str) -> str | None:
         ref = self.pods.get(pod)
@@ -494,3 +579,6 @@ class NodeState:
         for pod in owners:
             if pod not in self.pods:
                 raise StateError("pods", pod, "assigned address without a pod index entry")
+
+
+_NODE_STATE_FIELDS = frozenset(f.name for f in attrs.fields(NodeState))

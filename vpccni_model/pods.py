@@ -76,9 +76,7 @@ def _with_entry(cidr: Cidr, entry: Address) -> Cidr:
 
 
 def _replace_cidr(eni: ENI, cidr: Cidr) -> ENI:
-    return attrs.evolve(
-        eni, cidrs=tuple(cidr if c.network == cidr.network else c for c in eni.cidrs)
-    )
+    return eni.with_cidr(cidr)
 
 
 def assign_pod_ip(
@@ -93,10 +91,10 @@ def assign_pod_ip(
     """
     pod = check_pod_key(pod)
     check_mode(state, config)
-    state = state.at(clock)
+    clock = state.check_clock(clock)
     existing = state.pods.get(pod)
     if existing is not None:
-        return state, existing.address
+        return state.at(clock), existing.address
     prefix_delegation = state.prefix_delegation
     cooldown = state.config.ip_cooldown_period
     last_position = len(state.datastores) - 1
@@ -117,7 +115,7 @@ def assign_pod_ip(
                 purged, ip = found
                 fresh = Address(ip=ip, pod=pod, assigned_at=clock)
                 new_eni = _replace_cidr(eni, _with_entry(purged, fresh))
-                pods = dict(state.pods)
+                pods = state.pods_copy()
                 pods[pod] = PodIP(
                     pod=pod,
                     network_card=ds.network_card,
@@ -125,9 +123,7 @@ def assign_pod_ip(
                     cidr=cidr.network,
                     ip=ip,
                 )
-                new_state = attrs.evolve(
-                    state.replace_datastore(ds.replace_eni(new_eni)), pods=pods
-                )
+                new_state = state.replace_datastore(ds.replace_eni(new_eni), pods=pods, clock=clock)
                 return new_state, int_to_ip(ip)
         if ds.network_card == last_position:
             break
@@ -145,7 +141,7 @@ def unassign_pod_ip(
     """
     pod = check_pod_key(pod)
     check_mode(state, config)
-    state = state.at(clock)
+    clock = state.check_clock(clock)
     ref = state.pods.get(pod)
     if ref is None:
         raise UnknownPodError(pod)
@@ -160,7 +156,7 @@ def unassign_pod_ip(
     freed = attrs.evolve(entry, pod=None, unassigned_at=clock)
     new_cidr = _with_entry(cidr, freed)
     new_eni = _replace_cidr(eni, new_cidr)
-    pods = dict(state.pods)
+    pods = state.pods_copy()
     del pods[pod]
     prefix_counter = ds.prefix_counter
     outbox: tuple[Action, ...] = state.outbox
@@ -183,13 +179,15 @@ def unassign_pod_ip(
             new_eni = attrs.evolve(new_eni, cidrs=tuple(c for c in new_eni.cidrs if c not in empty))
             prefix_counter -= len(empty)
             outbox = (*outbox, ReleasePrefixes(eni.eni_id, tuple(c.key for c in empty)))
-    new_ds = attrs.evolve(ds.replace_eni(new_eni), prefix_counter=prefix_counter)
-    new_state = attrs.evolve(
-        state.replace_datastore(new_ds), pods=pods, outbox=outbox, deferred_cleanups=deferred
+    new_ds = ds.replace_eni(new_eni)
+    if prefix_counter != ds.prefix_counter:
+        new_ds = attrs.evolve(new_ds, prefix_counter=prefix_counter)
+    new_state = state.replace_datastore(
+        new_ds, pods=pods, outbox=outbox, deferred_cleanups=deferred, clock=clock
     )
     return new_state, int_to_ip(ref.ip)
 
 
 def take_outbox(state: NodeState) -> tuple[NodeState, tuple[Action, ...]]:
     """Hand out the EC2 calls the pod path queued, for drivers that run them at once."""
-    return attrs.evolve(state, outbox=()), state.outbox
+    return state.replace(outbox=()), state.outbox

@@ -183,7 +183,7 @@ def _decrease(tick: _Tick, card: int) -> None:
     if over <= 0:
         return
     ds = state.datastore(card)
-    cache = dict(state.reconcile_cooldown)
+    cache = state.cooldown_copy()
     enis = list(ds.enis)
     prefix_counter = ds.prefix_counter
     for index, eni in enumerate(enis):
@@ -538,8 +538,8 @@ def _observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeSta
         raise UnexpectedEventError(event, "ipamd's loop is blocked on an EC2 allocation")
     if not reconcile_due(state, config, clock):
         return state
-    pods = dict(state.pods)
-    cache = dict(state.reconcile_cooldown)
+    pods = state.pods_copy()
+    cache = state.cooldown_copy()
     stores: list[Datastore] = []
     for ds in state.datastores:
         observed = [o for o in event.enis if o.network_card == ds.network_card]
