@@ -53,14 +53,27 @@ ALLOCATIONS = (AllocateENI, AllocateIPs, AllocatePrefixes)
 
 def _recount(eni: ENI) -> dict[str, int]:
     """Counters of an ENI recomputed from its addresses, independently of model.py."""
-    out = dict.fromkeys(("ip_cidrs", "prefix_cidrs", "assigned_in_ips", "assigned_in_prefixes"), 0)
-    out["free_ip_cidrs"] = out["free_prefix_cidrs"] = 0
+    out = dict.fromkeys(
+        (
+            "ip_cidrs",
+            "prefix_cidrs",
+            "assigned_in_ips",
+            "assigned_in_prefixes",
+            "free_ip_cidrs",
+            "free_prefix_cidrs",
+        ),
+        0,
+    )
     for cidr in eni.cidrs:
         used = sum(1 for a in cidr.addresses if a.pod is not None)
-        kind = "prefix" if cidr.is_prefix else "ip"
-        out[f"{kind}_cidrs"] += 1
-        out[f"assigned_in_{kind}es" if cidr.is_prefix else "assigned_in_ips"] += used
-        out[f"free_{kind}_cidrs"] += used == 0
+        if cidr.is_prefix:
+            out["prefix_cidrs"] += 1
+            out["assigned_in_prefixes"] += used
+            out["free_prefix_cidrs"] += used == 0
+        else:
+            out["ip_cidrs"] += 1
+            out["assigned_in_ips"] += used
+            out["free_ip_cidrs"] += used == 0
     return out
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -253,6 +253,10 @@ class ENI:
             latest = _latest(c.latest_unassigned_at for c in copy.cidrs)
         setter(copy, "latest_unassigned_at", latest)
         return copy
+
+    def without_cidrs(self, networks: Collection[int]) -> ENI:
+        """This ENI less the CIDRs whose network address is in ``networks``."""
+        return attrs.evolve(self, cidrs=tuple(c for c in self.cidrs if c.network not in networks))
 
     def cidr(self, network: int) -> Cidr | None:
         for cidr in self.cidrs:

@@ -176,7 +176,7 @@ def unassign_pod_ip(
     ):
         empty = tuple(c for c in new_eni.cidrs if c.is_prefix and c.assigned == 0)
         if empty:
-            new_eni = attrs.evolve(new_eni, cidrs=tuple(c for c in new_eni.cidrs if c not in empty))
+            new_eni = new_eni.without_cidrs({c.network for c in empty})
             prefix_counter -= len(empty)
             outbox = (*outbox, ReleasePrefixes(eni.eni_id, tuple(c.key for c in empty)))
     new_ds = ds.replace_eni(new_eni)

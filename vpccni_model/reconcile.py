@@ -190,8 +190,7 @@ def _decrease(tick: _Tick, card: int) -> None:
         take = freeable_cidrs(eni)[:over]
         if not take:
             continue
-        gone = {c.network for c in take}
-        enis[index] = attrs.evolve(eni, cidrs=tuple(c for c in eni.cidrs if c.network not in gone))
+        enis[index] = eni.without_cidrs({c.network for c in take})
         prefixes = tuple(c for c in take if c.is_prefix)
         singles = tuple(c for c in take if not c.is_prefix)
         prefix_counter -= len(prefixes)
@@ -205,7 +204,7 @@ def _decrease(tick: _Tick, card: int) -> None:
         if over <= 0:
             break
     new_ds = attrs.evolve(ds, enis=tuple(enis), prefix_counter=prefix_counter)
-    tick.state = attrs.evolve(state.replace_datastore(new_ds), reconcile_cooldown=cache)
+    tick.state = state.replace_datastore(new_ds, reconcile_cooldown=cache)
 
 
 def _try_free_eni(tick: _Tick, card: int) -> None:
@@ -254,7 +253,7 @@ def _run_deferred_cleanups(state: NodeState, clock: float) -> NodeState:
         cidr = eni.cidr(task.cidr)
         if cidr is None or cidr.assigned != 0:
             continue
-        new_eni = attrs.evolve(eni, cidrs=tuple(c for c in eni.cidrs if c.network != task.cidr))
+        new_eni = eni.without_cidrs((task.cidr,))
         state = state.replace_datastore(ds.replace_eni(new_eni))
     return attrs.evolve(state, deferred_cleanups=pending)
 
@@ -426,7 +425,7 @@ def _grow(state: NodeState, event: IPsAllocated | PrefixesAllocated, clock: floa
     new_ds = attrs.evolve(
         ds.replace_eni(new_eni), prefix_counter=ds.prefix_counter + added_prefixes
     )
-    return attrs.evolve(state.replace_datastore(new_ds), in_flight=None, last_pool_action_at=clock)
+    return state.replace_datastore(new_ds, in_flight=None, last_pool_action_at=clock)
 
 
 def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
@@ -464,7 +463,7 @@ def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
         prefix_counter=ds.prefix_counter + added_prefixes,
         unmanaged_enis=ds.unmanaged_enis,
     )
-    return attrs.evolve(state.replace_datastore(new_ds), in_flight=None, last_pool_action_at=clock)
+    return state.replace_datastore(new_ds, in_flight=None, last_pool_action_at=clock)
 
 
 def _fail(state: NodeState, event: AllocationFailed, clock: float) -> NodeState:
@@ -503,8 +502,8 @@ def _force_delete_cidrs(eni: ENI, keep: set[int], pods: dict[str, PodIP]) -> tup
         for entry in cidr.addresses:
             if entry.pod is not None:
                 pods.pop(entry.pod, None)
-    remaining = tuple(c for c in eni.cidrs if c.network in keep)
-    return attrs.evolve(eni, cidrs=remaining), sum(c.is_prefix for c in dropped)
+    gone = {c.network for c in dropped}
+    return eni.without_cidrs(gone), sum(c.is_prefix for c in dropped)
 
 
 def _check_observation(event: MetadataObserved) -> None:

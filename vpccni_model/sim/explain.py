@@ -9,7 +9,7 @@ from __future__ import annotations
 import attrs
 
 from vpccni_model.config import Config
-from vpccni_model.limits import InstanceLimits
+from vpccni_model.limits import InstanceLimits, max_pods
 from vpccni_model.model import PREFIX_SIZE
 from vpccni_model.pool import cidr_slots_per_eni
 from vpccni_model.sim.engine import NodeSpec, SimulationSpec, simulate
@@ -45,8 +45,7 @@ class Explanation:
 
 
 def _max_pods(limits: InstanceLimits, config: Config) -> int:
-    from vpccni_model.limits import max_pods
-
+    """Kubelet max pods as ipamd uses it (``pool.effective_max_pods``, without a state)."""
     return config.max_pods if config.max_pods is not None else max_pods(limits)
 
 
