@@ -8,15 +8,18 @@ construction, so that pool statistics cost O(ENIs) instead of O(addresses).
 
 from __future__ import annotations
 
+import bisect
+import enum
 import ipaddress
 import math
 from collections.abc import Collection, Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
 from vpccni_model.errors import StateError
+from vpccni_model.podindex import PodIndex
 
 if TYPE_CHECKING:
     from vpccni_model.actions import Action
@@ -44,8 +47,8 @@ def ip_to_int(value: str | int, *, field: str = "ip") -> int:
 
 
 def int_to_ip(value: int) -> str:
-    """Format an address held as an int."""
-    return str(ipaddress.IPv4Address(value))
+    """Format an address held as an int (dotted quad, as ``ipaddress`` writes it)."""
+    return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
 
 
 def parse_cidr(value: str, *, field: str = "cidr") -> tuple[int, bool]:
@@ -91,12 +94,19 @@ class Address:
         )
 
 
+class _Pending(enum.Enum):
+    """Marks a derived value not computed yet."""
+
+    PENDING = "pending"
+
+
+_PENDING: Final = _Pending.PENDING
+
+
 def _latest(values: Iterable[float | None]) -> float | None:
-    best: float | None = None
-    for value in values:
-        if value is not None and (best is None or value > best):
-            best = value
-    return best
+    """The largest of ``values`` that is not None; None if there is none."""
+    present = [value for value in values if value is not None]
+    return max(present) if present else None
 
 
 @attrs.frozen
@@ -156,6 +166,30 @@ class Cidr:
         network, is_prefix = parse_cidr(value)
         return cls(network=network, is_prefix=is_prefix)
 
+    def with_addresses(self, addresses: tuple[Address, ...]) -> Cidr:
+        """This CIDR holding ``addresses`` instead, for the pod path's own updates.
+
+        The caller keeps them sorted and inside the CIDR, so the construction checks are
+        skipped; the counters are derived as construction derives them.
+        """
+        assigned = 0
+        latest: float | None = None
+        for entry in addresses:
+            if entry.pod is not None:
+                assigned += 1
+            elif entry.unassigned_at is not None and (
+                latest is None or entry.unassigned_at > latest
+            ):
+                latest = entry.unassigned_at
+        copy = object.__new__(Cidr)
+        setter = object.__setattr__
+        setter(copy, "network", self.network)
+        setter(copy, "is_prefix", self.is_prefix)
+        setter(copy, "addresses", addresses)
+        setter(copy, "assigned", assigned)
+        setter(copy, "latest_unassigned_at", latest)
+        return copy
+
 
 @attrs.frozen
 class ENI:
@@ -180,7 +214,8 @@ class ENI:
     assigned_in_prefixes: int = attrs.field(init=False)
     free_ip_cidrs: int = attrs.field(init=False)
     free_prefix_cidrs: int = attrs.field(init=False)
-    latest_unassigned_at: float | None = attrs.field(init=False)
+    # The newest unassignment over the CIDRs, or _PENDING until someone asks (see below).
+    _newest: float | _Pending | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.eni_id, str) or not self.eni_id:
@@ -208,7 +243,21 @@ class ENI:
         setter(self, "assigned_in_prefixes", in_prefixes)
         setter(self, "free_ip_cidrs", free_ips)
         setter(self, "free_prefix_cidrs", free_prefixes)
-        setter(self, "latest_unassigned_at", _latest(c.latest_unassigned_at for c in self.cidrs))
+        setter(self, "_newest", _PENDING)
+
+    @property
+    def latest_unassigned_at(self) -> float | None:
+        """The newest unassignment time of any unassigned address on this ENI, or None.
+
+        Derived on first use and kept: a pod taking the address that held the newest time
+        would otherwise rescan every CIDR at once, though often nothing reads it before the
+        ENI changes again.
+        """
+        latest = self._newest
+        if latest is _PENDING:
+            latest = _latest([c.latest_unassigned_at for c in self.cidrs])
+            object.__setattr__(self, "_newest", latest)
+        return latest
 
     @property
     def has_pods(self) -> bool:
@@ -224,68 +273,117 @@ class ENI:
         latest = self.latest_unassigned_at
         return latest is not None and clock - latest <= cooldown
 
-    def with_cidr(self, new: Cidr) -> ENI:
+    def with_cidr(self, new: Cidr, index: int | None = None) -> ENI:
         """This ENI with its CIDR at ``new.network`` replaced by ``new``.
 
         The pod path's hot update: the counters move by the difference between the old and
-        the new CIDR instead of being recounted over every CIDR of the ENI.
+        the new CIDR instead of being recounted over every CIDR of the ENI. ``index``, when the
+        caller knows it, is the CIDR's position in ``cidrs``.
         """
-        index = next((i for i, c in enumerate(self.cidrs) if c.network == new.network), None)
-        if index is None or self.cidrs[index].is_prefix != new.is_prefix:
+        cidrs = self.cidrs
+        if index is None or not 0 <= index < len(cidrs) or cidrs[index].network != new.network:
+            index = self.cidr_index(new.network)
+        if index is None or cidrs[index].is_prefix != new.is_prefix:
             raise StateError("cidr", new.key, f"not on {self.eni_id}")
-        old = self.cidrs[index]
+        old = cidrs[index]
         copy = _copy(self)
         setter = object.__setattr__
-        cidrs = list(self.cidrs)
-        cidrs[index] = new
-        setter(copy, "cidrs", tuple(cidrs))
-        kind = "prefix" if new.is_prefix else "ip"
-        assigned = "assigned_in_prefixes" if new.is_prefix else "assigned_in_ips"
-        setter(copy, assigned, getattr(self, assigned) + new.assigned - old.assigned)
-        free = f"free_{kind}_cidrs"
-        setter(copy, free, getattr(self, free) + (new.assigned == 0) - (old.assigned == 0))
-        latest = self.latest_unassigned_at
-        if new.latest_unassigned_at is not None and (
-            latest is None or new.latest_unassigned_at >= latest
-        ):
-            latest = new.latest_unassigned_at
-        elif old.latest_unassigned_at is not None and old.latest_unassigned_at == latest:
-            latest = _latest(c.latest_unassigned_at for c in copy.cidrs)
-        setter(copy, "latest_unassigned_at", latest)
+        setter(copy, "cidrs", cidrs[:index] + (new,) + cidrs[index + 1 :])  # noqa: RUF005 (faster)
+        moved = new.assigned - old.assigned
+        emptied = (new.assigned == 0) - (old.assigned == 0)
+        if new.is_prefix:
+            setter(copy, "assigned_in_prefixes", self.assigned_in_prefixes + moved)
+            setter(copy, "free_prefix_cidrs", self.free_prefix_cidrs + emptied)
+        else:
+            setter(copy, "assigned_in_ips", self.assigned_in_ips + moved)
+            setter(copy, "free_ip_cidrs", self.free_ip_cidrs + emptied)
+        latest = self._newest
+        if latest is not _PENDING:
+            if new.latest_unassigned_at is not None and (
+                latest is None or new.latest_unassigned_at >= latest
+            ):
+                latest = new.latest_unassigned_at
+            elif old.latest_unassigned_at is not None and old.latest_unassigned_at == latest:
+                latest = _PENDING
+            setter(copy, "_newest", latest)
         return copy
 
     def without_cidrs(self, networks: Collection[int]) -> ENI:
-        """This ENI less the CIDRs whose network address is in ``networks``."""
-        return attrs.evolve(self, cidrs=tuple(c for c in self.cidrs if c.network not in networks))
+        """This ENI less the CIDRs whose network address is in ``networks``.
+
+        Counters move by what was removed; only the latest unassignment is looked up again,
+        and only when a removed CIDR held it.
+        """
+        kept: list[Cidr] = []
+        removed: list[Cidr] = []
+        for cidr in self.cidrs:
+            (removed if cidr.network in networks else kept).append(cidr)
+        if not removed:
+            return self
+        copy = _copy(self)
+        setter = object.__setattr__
+        setter(copy, "cidrs", tuple(kept))
+        latest = self._newest
+        for cidr in removed:
+            if cidr.is_prefix:
+                setter(copy, "prefix_cidrs", copy.prefix_cidrs - 1)
+                setter(copy, "assigned_in_prefixes", copy.assigned_in_prefixes - cidr.assigned)
+                setter(copy, "free_prefix_cidrs", copy.free_prefix_cidrs - (cidr.assigned == 0))
+            else:
+                setter(copy, "ip_cidrs", copy.ip_cidrs - 1)
+                setter(copy, "assigned_in_ips", copy.assigned_in_ips - cidr.assigned)
+                setter(copy, "free_ip_cidrs", copy.free_ip_cidrs - (cidr.assigned == 0))
+            if latest is not None and cidr.latest_unassigned_at == latest:
+                latest = _PENDING
+        setter(copy, "_newest", latest)
+        return copy
+
+    def cidr_index(self, network: int) -> int | None:
+        """Position of the CIDR starting at ``network`` (binary search: CIDRs are sorted)."""
+        cidrs = self.cidrs
+        index = bisect.bisect_left(cidrs, network, key=_network)
+        if index < len(cidrs) and cidrs[index].network == network:
+            return index
+        return None
 
     def cidr(self, network: int) -> Cidr | None:
-        for cidr in self.cidrs:
-            if cidr.network == network:
-                return cidr
-        return None
+        index = self.cidr_index(network)
+        return None if index is None else self.cidrs[index]
 
     def sort_key(self) -> tuple[int, str]:
         return (self.device_number, self.eni_id)
 
 
+def _network(cidr: Cidr) -> int:
+    return cidr.network
+
+
 _T = TypeVar("_T")
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+class _Copiers(dict[type, Any]):
+    """Per-class copy functions, written on first use."""
+
+    def __missing__(self, cls: type) -> Any:
+        names = [f.name for f in attrs.fields(cls)]
+        # One assignment per field, no loop over names: this runs several times per pod
+        # operation and per tick.
+        lines = ["def copy(value, new=object.__new__, setter=object.__setattr__, cls=cls):"]
+        lines.append("    out = new(cls)")
+        lines += [f"    setter(out, {name!r}, value.{name})" for name in names]
+        lines.append("    return out")
+        namespace: dict[str, Any] = {"cls": cls}
+        exec("\n".join(lines), namespace)  # the source holds attrs field names only
+        self[cls] = copier = namespace["copy"]
+        return copier
+
+
+_COPIERS = _Copiers()
 
 
 def _copy(value: _T) -> _T:
     """A shallow copy of a frozen slotted attrs value, bypassing ``__init__``."""
-    cls = type(value)
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = tuple(f.name for f in attrs.fields(cls))  # type: ignore[arg-type]
-        _FIELD_NAMES[cls] = names
-    copy = object.__new__(cls)
-    setter = object.__setattr__
-    for name in names:
-        setter(copy, name, getattr(value, name))
-    return copy
+    return _COPIERS[type(value)](value)  # type: ignore[no-any-return]
 
 
 def sorted_cidrs(cidrs: Iterable[Cidr]) -> tuple[Cidr, ...]:
@@ -343,14 +441,19 @@ class Datastore:
                 return eni
         return None
 
-    def replace_eni(self, eni: ENI) -> Datastore:
+    def replace_eni(self, eni: ENI, index: int | None = None) -> Datastore:
         """This datastore with the ENI of the same id (and device number) replaced; the order
-        cannot change, so construction checks are not run again."""
-        old = self.eni(eni.eni_id)
-        if old is None or old.device_number != eni.device_number:
+        cannot change, so construction checks are not run again. ``index``, when the caller
+        knows it, is the ENI's position in ``enis`` (saves the lookup)."""
+        enis = self.enis
+        if index is None or not 0 <= index < len(enis) or enis[index].eni_id != eni.eni_id:
+            index = next((i for i, e in enumerate(enis) if e.eni_id == eni.eni_id), None)
+        if index is None or enis[index].device_number != eni.device_number:
             raise StateError("enis", eni.eni_id, "replace_eni needs the same id and device")
         copy = _copy(self)
-        object.__setattr__(copy, "enis", tuple(eni if e is old else e for e in self.enis))
+        new = list(enis)
+        new[index] = eni
+        object.__setattr__(copy, "enis", tuple(new))
         return copy
 
     @property
@@ -398,9 +501,8 @@ class DeferredCleanup:
     due_at: float
 
 
-def _frozen_pods(value: Mapping[str, PodIP]) -> Mapping[str, PodIP]:
-    """Wrap a pod index read-only; an already wrapped one is kept (evolve stays O(1))."""
-    return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
+def _pod_index(value: Mapping[str, PodIP] | Iterable[tuple[str, PodIP]]) -> PodIndex:
+    return PodIndex.of(value)
 
 
 def _frozen_times(value: Mapping[str, float]) -> Mapping[str, float]:
@@ -421,7 +523,7 @@ class NodeState:
     config: Config
     primary_eni_id: str
     datastores: tuple[Datastore, ...]
-    pods: Mapping[str, PodIP] = attrs.field(factory=dict, converter=_frozen_pods)
+    pods: PodIndex = attrs.field(factory=PodIndex, converter=_pod_index)
     last_pool_action_at: float | None = None
     last_decrease_at: float | None = None
     last_insufficient_cidr_at: float | None = None
@@ -482,21 +584,25 @@ class NodeState:
         """``attrs.evolve`` for the core's own transitions, without re-running the
         construction checks those transitions cannot break; several times cheaper, which
         matters on the hot path (every tick and pod operation)."""
+        if not _NODE_STATE_FIELDS.issuperset(changes):
+            unknown = sorted(set(changes) - _NODE_STATE_FIELDS)
+            raise TypeError(f"NodeState has no field {unknown[0]!r}")
+        pods = changes.get("pods")
+        if pods is not None and type(pods) is not PodIndex:
+            changes["pods"] = PodIndex.of(pods)
+        cache = changes.get("reconcile_cooldown")
+        if cache is not None and not isinstance(cache, MappingProxyType):
+            # The caller hands over a dict it built and keeps no reference to.
+            changes["reconcile_cooldown"] = MappingProxyType(cache)
         copy = _copy(self)
+        setter = object.__setattr__
         for name, value in changes.items():
-            if name in ("pods", "reconcile_cooldown"):
-                # The caller hands over a dict it built and keeps no reference to.
-                if not isinstance(value, MappingProxyType):
-                    value = MappingProxyType(value)
-            elif name not in _NODE_STATE_FIELDS:
-                raise TypeError(f"NodeState has no field {name!r}")
-            object.__setattr__(copy, name, value)
+            setter(copy, name, value)
         return copy
 
     def pods_copy(self) -> dict[str, PodIP]:
-        """A mutable copy of the pod index (a C-level dict copy, not a re-insertion)."""
-        pods = self.pods
-        return pods.copy() if isinstance(pods, MappingProxyType) else dict(pods)
+        """A mutable copy of the pod index, in sorted pod order (for bulk edits)."""
+        return dict(self.pods.items())
 
     def cooldown_copy(self) -> dict[str, float]:
         """A mutable copy of the reconcile cooldown cache."""
@@ -505,7 +611,9 @@ class NodeState:
 
     def check_clock(self, clock: float) -> float:
         """``clock`` as a float, if it is a finite time not earlier than the state's."""
-        number = isinstance(clock, int | float) and not isinstance(clock, bool)
+        number = type(clock) is float or (
+            isinstance(clock, int | float) and not isinstance(clock, bool)
+        )
         if not number or not math.isfinite(clock):
             raise StateError("clock", clock, "must be a number of seconds")
         if clock < self.clock:
@@ -539,9 +647,28 @@ class NodeState:
     def prefix_delegation(self) -> bool:
         return self.config.prefix_delegation
 
+    def with_pod_change(self, ds: Datastore, pods: PodIndex, clock: float) -> NodeState:
+        """The state after one pod operation: one card's datastore, the index and the clock
+        replaced (the pod path's hot update; ``replace_datastore`` without the keywords)."""
+        copy = _copy(self)
+        stores = self.datastores
+        if len(stores) == 1 and stores[0].network_card == ds.network_card:
+            stores = (ds,)
+        else:
+            stores = tuple(ds if d.network_card == ds.network_card else d for d in stores)
+        setter = object.__setattr__
+        setter(copy, "datastores", stores)
+        setter(copy, "pods", pods)
+        setter(copy, "clock", clock)
+        return copy
+
     def replace_datastore(self, ds: Datastore, **changes: Any) -> NodeState:
         """The state with one card's datastore replaced (and any other ``changes``)."""
-        stores = tuple(ds if d.network_card == ds.network_card else d for d in self.datastores)
+        stores = self.datastores
+        if len(stores) == 1 and stores[0].network_card == ds.network_card:
+            stores = (ds,)
+        else:
+            stores = tuple(ds if d.network_card == ds.network_card else d for d in stores)
         return self.replace(datastores=stores, **changes)
 
     def address_of(self, pod: str) -> str | None:

@@ -7,13 +7,14 @@ goes to ``state.outbox``; the next ``reconcile`` hands it out (or use ``take_out
 
 from __future__ import annotations
 
+import bisect
+
 import attrs
 
 from vpccni_model.actions import Action, ReleasePrefixes
 from vpccni_model.config import Config
 from vpccni_model.errors import ConfigError, NoAvailableIPError, StateError, UnknownPodError
 from vpccni_model.model import (
-    ENI,
     PREFIX_SIZE,
     Address,
     Cidr,
@@ -35,6 +36,8 @@ def check_mode(state: NodeState, config: Config) -> Config:
     datastores are created (prefix delegation, cooldown, multi-NIC)."""
     fixed = state.config
     effective = config.for_instance(state.limits)
+    if effective is fixed:
+        return effective
     for field in ("prefix_delegation", "ip_cooldown_period", "multi_nic"):
         if getattr(effective, field) != getattr(fixed, field):
             raise ConfigError(
@@ -46,37 +49,31 @@ def check_mode(state: NodeState, config: Config) -> Config:
     return effective
 
 
-def _unused_ip(cidr: Cidr, clock: float, cooldown: float) -> tuple[Cidr, int] | None:
-    """``getUnusedIP`` (spec 4.2): purge every cooled entry and reuse the lowest, else hand out
-    the lowest never-used address; None when the CIDR has nothing to give."""
+def _ip(entry: Address) -> int:
+    return entry.ip
+
+
+def _take_unused_ip(cidr: Cidr, clock: float, cooldown: float, pod: str) -> tuple[Cidr, int] | None:
+    """``getUnusedIP`` (spec 4.2) and the assignment: purge every cooled entry and give
+    ``pod`` the lowest of them, else the lowest never-used address. Returns the updated CIDR
+    and the address, or None when the CIDR has nothing to give."""
     if cidr.assigned == cidr.size:
         return None
     kept: list[Address] = []
-    candidate: int | None = None
+    ip: int | None = None
     for entry in cidr.addresses:
         if entry.pod is None and not entry.cooling(clock, cooldown):
-            if candidate is None:
-                candidate = entry.ip
+            if ip is None:
+                ip = entry.ip
             continue
         kept.append(entry)
-    if candidate is not None:
-        return attrs.evolve(cidr, addresses=tuple(kept)), candidate
-    used = {entry.ip for entry in cidr.addresses}
-    for ip in range(cidr.network, cidr.network + cidr.size):
-        if ip not in used:
-            return cidr, ip
-    return None
-
-
-def _with_entry(cidr: Cidr, entry: Address) -> Cidr:
-    entries = [a for a in cidr.addresses if a.ip != entry.ip]
-    entries.append(entry)
-    entries.sort(key=lambda a: a.ip)
-    return attrs.evolve(cidr, addresses=tuple(entries))
-
-
-def _replace_cidr(eni: ENI, cidr: Cidr) -> ENI:
-    return eni.with_cidr(cidr)
+    if ip is None:
+        used = {entry.ip for entry in kept}
+        ip = next((a for a in range(cidr.network, cidr.network + cidr.size) if a not in used), None)
+        if ip is None:
+            return None
+    kept.insert(bisect.bisect_left(kept, ip, key=_ip), Address(ip=ip, pod=pod, assigned_at=clock))
+    return cidr.with_addresses(tuple(kept)), ip
 
 
 def assign_pod_ip(
@@ -98,32 +95,32 @@ def assign_pod_ip(
     prefix_delegation = state.prefix_delegation
     cooldown = state.config.ip_cooldown_period
     last_position = len(state.datastores) - 1
+    full = PREFIX_SIZE if prefix_delegation else 1
     for ds in state.datastores:
-        for eni in ds.enis:
+        for position, eni in enumerate(ds.enis):
             if eni.is_excluded:
                 continue
-            size = eni.prefix_cidrs * PREFIX_SIZE if prefix_delegation else eni.ip_cidrs
-            used = eni.assigned_in_prefixes if prefix_delegation else eni.assigned_in_ips
-            if used >= size:
+            if prefix_delegation:
+                if eni.assigned_in_prefixes >= eni.prefix_cidrs * PREFIX_SIZE:
+                    continue
+            elif eni.assigned_in_ips >= eni.ip_cidrs:
                 continue
-            for cidr in eni.cidrs:
-                if cidr.is_prefix != prefix_delegation:
+            for index, cidr in enumerate(eni.cidrs):
+                if cidr.is_prefix != prefix_delegation or cidr.assigned == full:
                     continue
-                found = _unused_ip(cidr, clock, cooldown)
-                if found is None:
+                taken = _take_unused_ip(cidr, clock, cooldown, pod)
+                if taken is None:
                     continue
-                purged, ip = found
-                fresh = Address(ip=ip, pod=pod, assigned_at=clock)
-                new_eni = _replace_cidr(eni, _with_entry(purged, fresh))
-                pods = state.pods_copy()
-                pods[pod] = PodIP(
+                new_cidr, ip = taken
+                ref = PodIP(
                     pod=pod,
                     network_card=ds.network_card,
                     eni_id=eni.eni_id,
                     cidr=cidr.network,
                     ip=ip,
                 )
-                new_state = state.replace_datastore(ds.replace_eni(new_eni), pods=pods, clock=clock)
+                new_ds = ds.replace_eni(eni.with_cidr(new_cidr, index), position)
+                new_state = state.with_pod_change(new_ds, state.pods.set(pod, ref), clock)
                 return new_state, int_to_ip(ip)
         if ds.network_card == last_position:
             break
@@ -146,18 +143,21 @@ def unassign_pod_ip(
     if ref is None:
         raise UnknownPodError(pod)
     ds = state.datastore(ref.network_card)
-    eni = ds.eni(ref.eni_id)
-    cidr = None if eni is None else eni.cidr(ref.cidr)
-    if eni is None or cidr is None:
+    position = next((i for i, e in enumerate(ds.enis) if e.eni_id == ref.eni_id), -1)
+    eni = ds.enis[position] if position >= 0 else None
+    index = None if eni is None else eni.cidr_index(ref.cidr)
+    if eni is None or index is None:
         raise StateError("pods", pod, "index points at a missing ENI or CIDR")
-    entry = next((a for a in cidr.addresses if a.ip == ref.ip), None)
-    if entry is None or entry.pod != pod:
+    cidr = eni.cidrs[index]
+    entries = list(cidr.addresses)
+    at = bisect.bisect_left(entries, ref.ip, key=_ip)
+    if at == len(entries) or entries[at].ip != ref.ip or entries[at].pod != pod:
         raise StateError("pods", pod, "index points at an address the pod does not hold")
-    freed = attrs.evolve(entry, pod=None, unassigned_at=clock)
-    new_cidr = _with_entry(cidr, freed)
-    new_eni = _replace_cidr(eni, new_cidr)
-    pods = state.pods_copy()
-    del pods[pod]
+    entries[at] = Address(
+        ip=ref.ip, pod=None, assigned_at=entries[at].assigned_at, unassigned_at=clock
+    )
+    new_cidr = cidr.with_addresses(tuple(entries))
+    new_eni = eni.with_cidr(new_cidr, index)
     prefix_counter = ds.prefix_counter
     outbox: tuple[Action, ...] = state.outbox
     deferred = state.deferred_cleanups
@@ -171,20 +171,19 @@ def unassign_pod_ip(
                 due_at=clock + state.config.deallocate_empty_cidr_delay,
             ),
         )
-    if not state.prefix_delegation and not any(
-        not c.is_prefix and c.network == ref.ip for c in new_eni.cidrs
-    ):
+    # Q3: the address came from a /28 (CIDRs never overlap, so it is not also a /32 here).
+    if not state.prefix_delegation and cidr.is_prefix:
         empty = tuple(c for c in new_eni.cidrs if c.is_prefix and c.assigned == 0)
         if empty:
             new_eni = new_eni.without_cidrs({c.network for c in empty})
             prefix_counter -= len(empty)
             outbox = (*outbox, ReleasePrefixes(eni.eni_id, tuple(c.key for c in empty)))
-    new_ds = ds.replace_eni(new_eni)
+    new_ds = ds.replace_eni(new_eni, position)
     if prefix_counter != ds.prefix_counter:
         new_ds = attrs.evolve(new_ds, prefix_counter=prefix_counter)
-    new_state = state.replace_datastore(
-        new_ds, pods=pods, outbox=outbox, deferred_cleanups=deferred, clock=clock
-    )
+    new_state = state.with_pod_change(new_ds, state.pods.delete(pod), clock)
+    if outbox is not state.outbox or deferred is not state.deferred_cleanups:
+        new_state = new_state.replace(outbox=outbox, deferred_cleanups=deferred)
     return new_state, int_to_ip(ref.ip)
 
 

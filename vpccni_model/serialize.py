@@ -43,6 +43,7 @@ from vpccni_model.config import Config
 from vpccni_model.errors import StateError, VpcCniModelError
 from vpccni_model.events import Event
 from vpccni_model.limits import InstanceLimits
+from vpccni_model.podindex import PodIndex
 
 __all__ = ["TAG", "converter", "from_dict", "from_json", "to_dict", "to_json"]
 
@@ -217,6 +218,12 @@ def _build_converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(attrs.has, _attrs_hook)
     _configure_union(conv, Action)
     _configure_union(conv, Event)
+    # The pod index reads and writes as a JSON object keyed by pod, in sorted key order.
+    pods = conv.get_structure_hook(Mapping[str, model.PodIP])
+    conv.register_structure_hook(PodIndex, lambda value, _: PodIndex(pods(value, Mapping)))
+    conv.register_unstructure_hook(
+        PodIndex, lambda index: {pod: conv.unstructure(ref) for pod, ref in index.items()}
+    )
     return conv
 
 
