@@ -456,6 +456,18 @@ class Datastore:
         object.__setattr__(copy, "enis", tuple(new))
         return copy
 
+    def replace(
+        self, *, enis: tuple[ENI, ...] | None = None, prefix_counter: int | None = None
+    ) -> Datastore:
+        """This datastore with new ``enis`` and/or ``prefix_counter``, unchecked: for the
+        core's transitions, which keep the ENIs in order (drop some, or replace one)."""
+        copy = _copy(self)
+        if enis is not None:
+            object.__setattr__(copy, "enis", enis)
+        if prefix_counter is not None:
+            object.__setattr__(copy, "prefix_counter", prefix_counter)
+        return copy
+
     @property
     def has_trunk(self) -> bool:
         return any(e.is_trunk for e in self.enis)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import bisect
 
-import attrs
-
 from vpccni_model.actions import Action, ReleasePrefixes
 from vpccni_model.config import Config
 from vpccni_model.errors import ConfigError, NoAvailableIPError, StateError, UnknownPodError
@@ -180,7 +178,7 @@ def unassign_pod_ip(
             outbox = (*outbox, ReleasePrefixes(eni.eni_id, tuple(c.key for c in empty)))
     new_ds = ds.replace_eni(new_eni, position)
     if prefix_counter != ds.prefix_counter:
-        new_ds = attrs.evolve(new_ds, prefix_counter=prefix_counter)
+        new_ds = new_ds.replace(prefix_counter=prefix_counter)
     new_state = state.with_pod_change(new_ds, state.pods.delete(pod), clock)
     if outbox is not state.outbox or deferred is not state.deferred_cleanups:
         new_state = new_state.replace(outbox=outbox, deferred_cleanups=deferred)

@@ -343,6 +343,8 @@ def freeable_cidrs(eni: ENI) -> tuple[Cidr, ...]:
 
     Cooling addresses do not protect a CIDR (Q2).
     """
+    if not (eni.free_ip_cidrs or eni.free_prefix_cidrs):
+        return ()
     return tuple(c for c in eni.cidrs if c.assigned == 0)
 
 

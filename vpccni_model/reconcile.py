@@ -126,7 +126,7 @@ def _increase(tick: _Tick, card: int, skipped: tuple[str, ...] = ()) -> None:
     if backoff or not tick.attachment_allowed():
         # A continuation (``skipped``) is abandoned too: the node was cordoned or started
         # terminating between ipamd's back-to-back calls, which the model spreads over ticks.
-        tick.state = attrs.evolve(state, in_flight=None)
+        tick.state = state.replace(in_flight=None)
         return
     stats = tick.stats(card)
     ds = state.datastore(card)
@@ -143,7 +143,7 @@ def _increase(tick: _Tick, card: int, skipped: tuple[str, ...] = ()) -> None:
             count = min(slots - len(eni.cidrs), want, state.limits.ipv4_per_eni - 1)
             if count < 1:
                 # AllocIPAddresses makes no call for < 1 and ipamd still reports "increased".
-                tick.state = attrs.evolve(state, last_pool_action_at=tick.clock, in_flight=None)
+                tick.state = state.replace(last_pool_action_at=tick.clock, in_flight=None)
                 return
             action: Action
             if tick.pd:
@@ -151,21 +151,21 @@ def _increase(tick: _Tick, card: int, skipped: tuple[str, ...] = ()) -> None:
             else:
                 action = AllocateIPs(eni.eni_id, count)
             tick.actions.append(action)
-            tick.state = attrs.evolve(state, in_flight=InFlight(action, card, tick.clock, skipped))
+            tick.state = state.replace(in_flight=InFlight(action, card, tick.clock, skipped))
             return
     if not has_room_for_eni(state, config, card):
-        tick.state = attrs.evolve(state, in_flight=None)
+        tick.state = state.replace(in_flight=None)
         return
     resources = eni_resources_to_allocate(
         stats, config, network_card=card, prefix_delegation=tick.pd, limits=state.limits
     )
     if resources <= 0:
         # Q23: nothing to create, yet ipamd counts it as a pool action.
-        tick.state = attrs.evolve(state, last_pool_action_at=tick.clock, in_flight=None)
+        tick.state = state.replace(last_pool_action_at=tick.clock, in_flight=None)
         return
     action = AllocateENI(card, min(resources, state.limits.ipv4_per_eni - 1), prefixes=tick.pd)
     tick.actions.append(action)
-    tick.state = attrs.evolve(state, in_flight=InFlight(action, card, tick.clock, skipped))
+    tick.state = state.replace(in_flight=InFlight(action, card, tick.clock, skipped))
 
 
 def _decrease(tick: _Tick, card: int) -> None:
@@ -203,7 +203,7 @@ def _decrease(tick: _Tick, card: int) -> None:
         over -= len(take)
         if over <= 0:
             break
-    new_ds = attrs.evolve(ds, enis=tuple(enis), prefix_counter=prefix_counter)
+    new_ds = ds.replace(enis=tuple(enis), prefix_counter=prefix_counter)
     tick.state = state.replace_datastore(new_ds, reconcile_cooldown=cache)
 
 
@@ -229,8 +229,7 @@ def _try_free_eni(tick: _Tick, card: int) -> None:
     )
     if eni is None:
         return
-    new_ds = attrs.evolve(
-        ds,
+    new_ds = ds.replace(
         enis=tuple(e for e in ds.enis if e.eni_id != eni.eni_id),
         prefix_counter=ds.prefix_counter - eni.prefix_cidrs,
     )
@@ -255,7 +254,7 @@ def _run_deferred_cleanups(state: NodeState, clock: float) -> NodeState:
             continue
         new_eni = eni.without_cidrs((task.cidr,))
         state = state.replace_datastore(ds.replace_eni(new_eni))
-    return attrs.evolve(state, deferred_cleanups=pending)
+    return state.replace(deferred_cleanups=pending)
 
 
 def _next_tick_after(clock: float, interval: float, boundary: float, strict: bool) -> float:
@@ -309,7 +308,7 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
     state = state.at(clock)
     actions: list[Action] = list(state.outbox)
     if actions:
-        state = attrs.evolve(state, outbox=())
+        state = state.replace(outbox=())
     state = _run_deferred_cleanups(state, clock)
     tick = _Tick(state, config, clock)
     tick.actions = actions
@@ -358,7 +357,7 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
         ):
             _try_free_eni(tick, card)
     if scaled_down:
-        tick.state = attrs.evolve(tick.state, last_decrease_at=clock, last_pool_action_at=clock)
+        tick.state = tick.state.replace(last_decrease_at=clock, last_pool_action_at=clock)
     return Reconciliation(
         tick.state, tuple(tick.actions), _next_check(tick.state, config, clock, bool(tick.actions))
     )
@@ -420,11 +419,9 @@ def _grow(state: NodeState, event: IPsAllocated | PrefixesAllocated, clock: floa
     ds = state.datastore(in_flight.network_card)
     eni = ds.eni(event.eni_id)
     if eni is None:
-        return attrs.evolve(state, in_flight=None)
+        return state.replace(in_flight=None)
     new_eni, added_prefixes = _add_cidrs(eni, cidrs)
-    new_ds = attrs.evolve(
-        ds.replace_eni(new_eni), prefix_counter=ds.prefix_counter + added_prefixes
-    )
+    new_ds = ds.replace_eni(new_eni).replace(prefix_counter=ds.prefix_counter + added_prefixes)
     return state.replace_datastore(new_ds, in_flight=None, last_pool_action_at=clock)
 
 
@@ -441,7 +438,7 @@ def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
     if not accepted:
         # WaitForENIAndIPsAttached gave up (Q14): the ENI stays attached outside the datastore
         # until a reconcile observes it.
-        return attrs.evolve(state, in_flight=None)
+        return state.replace(in_flight=None)
     ds = state.datastore(action.network_card)
     if state.find_eni(event.eni_id) is not None:
         raise UnexpectedEventError(event, "ENI id already in the datastore")
@@ -474,13 +471,12 @@ def _fail(state: NodeState, event: AllocationFailed, clock: float) -> NodeState:
     insufficient = event.code in Ec2Error.INSUFFICIENT
     if isinstance(action, AllocateENI):
         if insufficient:
-            return attrs.evolve(state, in_flight=None, last_insufficient_cidr_at=clock)
-        return attrs.evolve(state, in_flight=None)
+            return state.replace(in_flight=None, last_insufficient_cidr_at=clock)
+        return state.replace(in_flight=None)
     assert isinstance(action, AllocateIPs | AllocatePrefixes)
     if insufficient and state.config.subnet_discovery:
         # Spec 6.2: try the next allocatable ENI, then a new ENI, in the same increase.
-        return attrs.evolve(
-            state,
+        return state.replace(
             in_flight=InFlight(
                 None,
                 in_flight.network_card,
@@ -489,8 +485,8 @@ def _fail(state: NodeState, event: AllocationFailed, clock: float) -> NodeState:
             ),
         )
     if insufficient:
-        return attrs.evolve(state, in_flight=None, last_insufficient_cidr_at=clock)
-    return attrs.evolve(state, in_flight=None)
+        return state.replace(in_flight=None, last_insufficient_cidr_at=clock)
+    return state.replace(in_flight=None)
 
 
 def _force_delete_cidrs(eni: ENI, keep: set[int], pods: dict[str, PodIP]) -> tuple[ENI, int]:
@@ -599,8 +595,7 @@ def _observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeSta
                 unmanaged_enis=unmanaged,
             )
         )
-    return attrs.evolve(
-        state,
+    return state.replace(
         datastores=tuple(stores),
         pods=pods,
         reconcile_cooldown=cache,
@@ -623,11 +618,11 @@ def apply(state: NodeState, event: Event, clock: float) -> NodeState:
     if isinstance(event, MetadataObserved):
         return _observe(state, event, clock)
     if isinstance(event, NodeCordoned):
-        return attrs.evolve(state, cordoned=True)
+        return state.replace(cordoned=True)
     if isinstance(event, NodeUncordoned):
-        return attrs.evolve(state, cordoned=False)
+        return state.replace(cordoned=False)
     if isinstance(event, NodeTerminating):
-        return attrs.evolve(state, terminating=True)
+        return state.replace(terminating=True)
     raise UnexpectedEventError(event, "not an event this model knows")
 
 
