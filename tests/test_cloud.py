@@ -8,7 +8,11 @@ addresses and the last one of every subnet, so in 10.0.0.0/24 the first address 
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vpccni_model.actions import (
     AllocateENI,
@@ -18,7 +22,7 @@ from vpccni_model.actions import (
     ReleaseIPs,
     ReleasePrefixes,
 )
-from vpccni_model.cloud import FakeEC2
+from vpccni_model.cloud import FakeEC2, _Subnet
 from vpccni_model.config import Config
 from vpccni_model.errors import StateError
 from vpccni_model.events import (
@@ -321,3 +325,48 @@ def test_registering_overlapping_addresses_is_refused() -> None:
         ec2.register_eni("eni-7", 0, 1, ips={ip_to_int(ip(5))})
     with pytest.raises(StateError):
         ec2.register_eni("eni-0", 0, 2)
+
+
+# -- the subnet's search starts (an optimization) agree with a plain rescan -------------------
+
+
+_SUBNET_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("ips"), st.integers(1, 40)),
+        st.tuples(st.just("prefixes"), st.integers(1, 4)),
+        st.tuples(st.just("free"), st.integers(0, 10_000)),
+    ),
+    max_size=60,
+)
+
+
+@given(ops=_SUBNET_OPS, cidr=st.sampled_from(["10.0.0.0/24", "10.0.0.0/23", "10.1.2.0/26"]))
+def test_subnet_hands_out_the_lowest_free_addresses_and_blocks(
+    ops: list[tuple[str, int]], cidr: str
+) -> None:
+    subnet = _Subnet("s", ipaddress.IPv4Network(cidr))
+    used: set[int] = set()
+    usable = range(subnet.first, subnet.last + 1)
+    for op, n in ops:
+        if op == "ips":
+            free = [ip for ip in usable if ip not in used]
+            expected = free[:n] if n <= len(free) else []
+            assert subnet.take_ips(n) == expected
+            used.update(expected)
+        elif op == "prefixes":
+            blocks = [
+                base
+                for base in range(usable.start - usable.start % 16, usable.stop, 16)
+                if base >= usable.start
+                and base + 15 < usable.stop
+                and not any(ip in used for ip in range(base, base + 16))
+            ]
+            expected = blocks[:n] if n <= len(blocks) else []
+            assert subnet.take_prefixes(n) == expected
+            used.update(ip for base in expected for ip in range(base, base + 16))
+        elif used:
+            victim = sorted(used)[n % len(used)]
+            subnet.unmark(victim)
+            used.discard(victim)
+        assert subnet.used == used
+        assert subnet.free_addresses == len(usable) - len(used)

@@ -224,24 +224,51 @@ def test_node_b_is_throttled_after_node_a_drains_the_bucket() -> None:
     for n in range(5):
         result = ec2.submit(AllocateIPs("eni-a", 1), node="a", at=0.0)
         assert result.event == IPsAllocated("eni-a", (ip(6 + n),))
-    # The account-wide bucket is empty: node b's Assign and its fallback are both refused.
+    # The account-wide Assign bucket is empty: node b's Assign and its fallback are refused.
     result = ec2.submit(AllocateIPs("eni-b", 2), node="b", at=0.0)
     assert result.event == AllocationFailed(THROTTLED)
     assert result.api_calls == ((ASSIGN, "throttled"), (ASSIGN, "throttled"))
     # Throttled calls never reached EC2: nothing was taken from the subnet.
     assert ec2.subnet_free() == (244, 14)
-    # Describe has its own bucket: a free's Describe passes, its Detach is throttled, and the
-    # ENI stays attached.
-    result = ec2.submit(FreeENI("eni-b"), node="b", at=0.0)
-    assert result.event is None
-    assert result.api_calls == ((DESCRIBE, "ok"), (DETACH, "throttled"))
-    assert ec2.describe("eni-b") == ObservedENI("eni-b", 0)
-    # 1.25 s later the bucket holds 2 * 1.25 = 2.5 tokens: two calls.
-    assert drain(ec2, "b", "eni-b", 1.25) == 2
-    assert ec2.stats.api[ASSIGN] == {"ok": 5, "failed": 0, "throttled": 2}
-    assert ec2.stats.api[UNASSIGN] == {"ok": 2, "failed": 0, "throttled": 1}
-    assert ec2.stats.throttled == 4
-    assert ec2.stats.errors == {THROTTLED: 4}
+    # Every other API has a bucket of its own: five Unassigns pass, the sixth is throttled.
+    assert drain(ec2, "b", "eni-b", 0.0) == 5
+    # 1.25 s later the Assign bucket holds 2 * 1.25 = 2.5 tokens: two calls, then the third
+    # Assign and its fallback are throttled again.
+    for n in range(2):
+        result = ec2.submit(AllocateIPs("eni-b", 1), node="b", at=1.25)
+        assert result.event == IPsAllocated("eni-b", (ip(11 + n),))
+    result = ec2.submit(AllocateIPs("eni-b", 1), node="b", at=1.25)
+    assert result.api_calls == ((ASSIGN, "throttled"), (ASSIGN, "throttled"))
+    # A free's Describe, Detach and Delete are not slowed by the drained Assign bucket.
+    result = ec2.submit(FreeENI("eni-b"), node="b", at=1.25)
+    assert result.api_calls == ((DESCRIBE, "ok"), (DETACH, "ok"), (DELETE, "ok"))
+    assert ec2.stats.api[ASSIGN] == {"ok": 7, "failed": 0, "throttled": 4}
+    assert ec2.stats.api[UNASSIGN] == {"ok": 5, "failed": 0, "throttled": 1}
+    assert ec2.stats.throttled == 5
+    assert ec2.stats.errors == {THROTTLED: 5}
+
+
+def test_per_api_overrides_one_bucket() -> None:
+    throttle = Throttle(per_api={UNASSIGN: TokenBucket(2, 0)})
+    ec2 = cluster({"a": WIDE}, throttle=throttle)
+    assert drain(ec2, "a", "eni-a", 0.0) == 2
+    # The other mutating APIs keep the default 200-token bucket.
+    for _ in range(10):
+        assert ec2.submit(AllocateIPs("eni-a", 1), node="a", at=0.0).event is not None
+    assert ec2.stats.api[ASSIGN]["throttled"] == 0
+    assert throttle.bucket(UNASSIGN) == TokenBucket(2, 0)
+    assert throttle.bucket(ASSIGN) == TokenBucket(200, 5)
+    assert throttle.bucket(DESCRIBE) == TokenBucket(100, 20)
+
+
+@pytest.mark.parametrize(
+    "per_api",
+    [{"AssignIpv6Addresses": TokenBucket(1, 1)}, {ASSIGN: (1, 1)}, [ASSIGN]],
+)
+def test_per_api_rejects_unknown_apis_and_non_buckets(per_api: object) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Throttle(per_api=per_api)  # type: ignore[arg-type]
+    assert raised.value.field == "per_api"
 
 
 @pytest.mark.parametrize(
@@ -258,13 +285,13 @@ def test_refill_restores_floor_of_rate_times_elapsed_up_to_capacity(
 
 
 def test_each_call_takes_its_token_at_its_own_time() -> None:
-    # One token, refilled in 1 s; an Assign lasts 1 s.
+    # One Assign token, refilled in 1 s; an Assign lasts 1 s.
     throttle = Throttle(mutating=TokenBucket(1, 1))
     ec2 = cluster({"a": WIDE}, throttle=throttle, latency=Latency(assign=1.0))
-    ec2.submit(ReleaseIPs("eni-a", ()), node="a", at=0.0)  # the token
+    ec2.submit(AllocateIPs("eni-a", 1), node="a", at=0.0)  # the token; gets .5
     # Assign(3) at 0 is throttled; the fallback Assign(1) at 1.0 finds the refilled token.
     result = ec2.submit(AllocateIPs("eni-a", 3), node="a", at=0.0)
-    assert result.event == IPsAllocated("eni-a", (ip(5),))
+    assert result.event == IPsAllocated("eni-a", (ip(6),))
     assert result.api_calls == ((ASSIGN, "throttled"), (ASSIGN, "ok"))
     assert result.completes_at == 2.0
 
@@ -273,10 +300,12 @@ def test_time_never_goes_backwards_per_bucket() -> None:
     ec2 = cluster({"a": WIDE, "b": WIDE}, throttle=Throttle())
     ec2.submit(AllocateIPs("eni-a", 1), node="a", at=5.0)
     with pytest.raises(StateError):
-        ec2.submit(ReleaseIPs("eni-b", ()), node="b", at=4.0)
+        ec2.submit(AllocateIPs("eni-b", 1), node="b", at=4.0)
     # The refused submit changed nothing; the same time is fine.
-    assert ec2.calls[UNASSIGN] == 0
-    assert outcomes(ec2.submit(ReleaseIPs("eni-b", ()), node="b", at=5.0)) == ("ok",)
+    assert ec2.calls[ASSIGN] == 1
+    assert outcomes(ec2.submit(AllocateIPs("eni-b", 1), node="b", at=5.0)) == ("ok",)
+    # Unassign's bucket has seen no call yet: an earlier release is accepted.
+    assert outcomes(ec2.submit(ReleaseIPs("eni-b", ()), node="b", at=4.0)) == ("ok",)
 
 
 # -- faults -------------------------------------------------------------------------------------
@@ -422,8 +451,8 @@ def test_the_card_limit_fails_at_attach() -> None:
 
 
 def test_a_failed_cleanup_delete_leaks_the_eni_with_its_addresses() -> None:
-    # Two mutating tokens: Create takes one, the failing Attach the other, Delete is throttled.
-    throttle = Throttle(mutating=TokenBucket(2, 0))
+    # No Delete token: Create passes, Attach fails, the cleanup Delete is throttled.
+    throttle = Throttle(per_api={DELETE: TokenBucket(0.5, 0)})
     ec2 = cluster({"a": SMALL}, throttle=throttle, faults=[FaultRule(ATTACH, "InternalError")])
     result = ec2.submit(AllocateENI(0, 2), node="a", at=0.0)
     assert result.event == AllocationFailed("InternalError")
@@ -486,10 +515,10 @@ def test_failed_free_steps() -> None:
 
 
 def test_stats_count_outcomes_per_api_and_free_space_per_subnet() -> None:
-    throttle = Throttle(mutating=TokenBucket(4, 0))
+    throttle = Throttle(per_api={UNASSIGN: TokenBucket(0.5, 0)})
     ec2 = cluster({"a": SMALL}, throttle=throttle, faults=[FaultRule(ATTACH, "InternalError")])
-    ec2.submit(AllocateIPs("eni-a", 1), node="a", at=0.0)  # Assign ok          (token 1)
-    ec2.submit(AllocateENI(0, 1), node="a", at=0.0)  # Create ok, Attach failed, Delete ok (2-4)
+    ec2.submit(AllocateIPs("eni-a", 1), node="a", at=0.0)  # Assign ok
+    ec2.submit(AllocateENI(0, 1), node="a", at=0.0)  # Create ok, Attach failed, Delete ok
     ec2.submit(ReleaseIPs("eni-a", (ip(5),)), node="a", at=0.0)  # Unassign throttled
     stats = ec2.stats
     assert stats.api == {

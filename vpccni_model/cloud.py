@@ -108,8 +108,6 @@ FAILED = "failed"
 THROTTLED = "throttled"
 _OUTCOMES = (OK, FAILED, THROTTLED)
 
-_MUTATING = "mutating"
-_NON_MUTATING = "non_mutating"
 _EPSILON = 1e-9
 """Slack when comparing token counts, so that rate * t tokens are exactly rate * t calls."""
 
@@ -194,22 +192,47 @@ class TokenBucket:
     refill_per_second: float = attrs.field(validator=_non_negative)
 
 
+def _per_api(_inst: object, attribute: attrs.Attribute[object], value: object) -> None:
+    if not isinstance(value, Mapping):
+        raise ConfigError(attribute.name, value, "must map EC2 API names to TokenBucket")
+    for api, bucket in value.items():
+        if api not in EC2_APIS:
+            raise ConfigError(attribute.name, api, f"must be one of {sorted(EC2_APIS)}")
+        if not isinstance(bucket, TokenBucket):
+            raise ConfigError(attribute.name, bucket, f"{api}: must be a TokenBucket")
+
+
+def _frozen_buckets(value: object) -> object:
+    return MappingProxyType(dict(value)) if isinstance(value, Mapping) else value
+
+
 @attrs.frozen
 class Throttle:
-    """Account-wide rate limits, one bucket per API family (EC2's documented defaults).
+    """Account-wide request rate limits, one bucket per EC2 API (EC2's documented defaults).
 
-    ``mutating``: Assign, Unassign, Create, Attach, Modify, Detach, Delete.
-    ``non_mutating``: DescribeNetworkInterfaces.
+    EC2 evaluates every API on its own: a throttled AssignPrivateIpAddresses does not slow
+    CreateNetworkInterface. ``mutating`` is the size and refill of each mutating API's bucket
+    (Assign, Unassign, Create, Attach, Modify, Detach, Delete), ``non_mutating`` of each
+    non-mutating API's (DescribeNetworkInterfaces); ``per_api`` overrides single APIs.
     """
 
     mutating: TokenBucket = attrs.field(default=TokenBucket(200, 5), validator=_bucket)
     non_mutating: TokenBucket = attrs.field(default=TokenBucket(100, 20), validator=_bucket)
+    per_api: Mapping[str, TokenBucket] = attrs.field(
+        factory=dict, converter=_frozen_buckets, validator=_per_api
+    )
 
     @classmethod
     def unlimited(cls) -> Throttle:
         """No call is ever throttled."""
         bucket = TokenBucket(math.inf, math.inf)
         return cls(mutating=bucket, non_mutating=bucket)
+
+    def bucket(self, api: str) -> TokenBucket:
+        """The limits of ``api``'s bucket."""
+        if api in self.per_api:
+            return self.per_api[api]
+        return self.non_mutating if api == DESCRIBE else self.mutating
 
 
 def _api_name(_inst: object, attribute: attrs.Attribute[str], value: object) -> None:
@@ -341,6 +364,11 @@ class _Subnet:
         self._highest_block = (self.last + 1) // PREFIX_SIZE * PREFIX_SIZE - PREFIX_SIZE
         self._blocks = max(0, (self._highest_block - self._lowest_block) // PREFIX_SIZE + 1)
         self._busy_blocks = 0
+        # Scan starts: every address below _free_from is used, and every whole block below
+        # _free_block_from has a used address. Both only move down when something is freed,
+        # so a search never rescans the packed low end of a busy subnet.
+        self._free_from = self.first
+        self._free_block_from = self._lowest_block
 
     def usable(self, ip: int) -> bool:
         return self.first <= ip <= self.last
@@ -367,30 +395,32 @@ class _Subnet:
         if ip not in self.used:
             return
         self.used.discard(ip)
+        self._free_from = min(self._free_from, ip)
         base = ip - ip % PREFIX_SIZE
         self._block_used[base] -= 1
         if self._block_used[base] == 0:
             del self._block_used[base]
             if self._whole_block(base):
                 self._busy_blocks -= 1
+                self._free_block_from = min(self._free_block_from, base)
 
     def take_ips(self, count: int) -> list[int]:
         """The ``count`` lowest free addresses, or [] when there are fewer."""
         if count < 1 or count > self.free_addresses:
             return []
         out: list[int] = []
-        ip = self.first
+        ip = self._free_from
+        used = self.used
         while len(out) < count and ip <= self.last:
-            base = ip - ip % PREFIX_SIZE
-            block_end = min(base + PREFIX_SIZE - 1, self.last)
-            if ip == max(base, self.first) and self._block_used[base] == block_end - ip + 1:
-                ip = block_end + 1  # the whole block is taken
+            if ip % PREFIX_SIZE == 0 and self._block_used.get(ip, 0) == PREFIX_SIZE:
+                ip += PREFIX_SIZE  # the whole block is taken
                 continue
-            if ip not in self.used:
+            if ip not in used:
                 out.append(ip)
             ip += 1
         for taken in out:
             self.mark(taken)
+        self._free_from = ip  # everything below is now used
         return out
 
     def take_prefixes(self, count: int) -> list[int]:
@@ -398,14 +428,15 @@ class _Subnet:
         if count < 1 or count > self.free_blocks:
             return []
         out: list[int] = []
-        base = self._lowest_block
+        base = self._free_block_from
         while len(out) < count and base <= self._highest_block:
-            if not self._block_used[base]:
+            if not self._block_used.get(base):
                 out.append(base)
             base += PREFIX_SIZE
         for prefix in out:
             for ip in range(prefix, prefix + PREFIX_SIZE):
                 self.mark(ip)
+        self._free_block_from = base  # every whole block below now has a used address
         return out
 
 
@@ -438,15 +469,22 @@ class _Run:
 
     at: float
     calls: list[tuple[str, str]] = attrs.field(factory=list)
-    families: set[str] = attrs.field(factory=set)
+    apis: set[str] = attrs.field(factory=set)
+
+
+_APIS_OF: dict[type, tuple[str, ...]] = {
+    AllocateIPs: (ASSIGN, DESCRIBE),
+    AllocatePrefixes: (ASSIGN, DESCRIBE),
+    AllocateENI: (CREATE, ATTACH, MODIFY, DELETE, DETACH),
+    ReleaseIPs: (UNASSIGN,),
+    ReleasePrefixes: (UNASSIGN,),
+    FreeENI: (DESCRIBE, DETACH, DELETE),
+}
+"""The APIs each action's call family may use."""
 
 
 def _ok() -> str | None:
     return None
-
-
-def _family(api: str) -> str:
-    return _NON_MUTATING if api == DESCRIBE else _MUTATING
 
 
 def _prefix_text(prefix: int) -> str:
@@ -511,11 +549,8 @@ class FakeEC2:
         self.faults: tuple[FaultRule, ...] = tuple(faults)
         self._fault_rng = random.Random(seed)
         self._jitter_rng = random.Random(f"latency-jitter:{seed}")
-        buckets = throttle if throttle is not None else Throttle.unlimited()
-        self._buckets = {
-            _MUTATING: _Bucket(buckets.mutating),
-            _NON_MUTATING: _Bucket(buckets.non_mutating),
-        }
+        limits_of = throttle if throttle is not None else Throttle.unlimited()
+        self._buckets = {api: _Bucket(limits_of.bucket(api)) for api in sorted(EC2_APIS)}
 
         self.limits = limits
         self._nodes: dict[str, _Node] = {}
@@ -945,7 +980,7 @@ class FakeEC2:
         """Run ``action``'s whole EC2 call family for ``node``, starting at ``at``.
 
         Each call is made at ``at`` plus the latency of the calls before it, takes one token
-        from its family's bucket (none left: it fails with RequestLimitExceeded, counted as
+        from its API's bucket (none left: it fails with RequestLimitExceeded, counted as
         throttled), then may fail by injection, then does the real work, which may fail too.
         The families (spec 6.2-6.6, 8):
 
@@ -965,7 +1000,7 @@ class FakeEC2:
           around Detach and Delete are not modelled: one failure stands for the loop giving up.
 
         Releases and frees return ``event=None``. ``at`` must not be earlier than the ``at``
-        of an earlier submit that used a bucket this action may use (StateError). A bucket's
+        of an earlier submit that used an API bucket this action may use (StateError). A bucket's
         clock only moves forward: a call made before the latest call the bucket has seen
         (a long family submitted earlier, such as an ENI attach, overlaps it) refills nothing
         and is charged at that latest time.
@@ -973,11 +1008,10 @@ class FakeEC2:
         owner = self._node(node)
         if not _number(at) or not math.isfinite(at):
             raise StateError("at", at, "must be a finite number of seconds")
-        releases = isinstance(action, ReleaseIPs | ReleasePrefixes)
-        for family in (_MUTATING,) if releases else (_MUTATING, _NON_MUTATING):
-            seen = self._buckets[family].submitted_at
+        for api in _APIS_OF.get(type(action), ()):
+            seen = self._buckets[api].submitted_at
             if at < seen:
-                raise StateError("at", at, f"earlier than {seen}, already submitted ({family})")
+                raise StateError("at", at, f"earlier than {seen}, already submitted ({api})")
         run = _Run(float(at))
         event: Event | None = None
         if isinstance(action, AllocateIPs | AllocatePrefixes):
@@ -998,8 +1032,8 @@ class FakeEC2:
             self._submit_free(run, action.eni_id)
         else:
             raise StateError("action", action, "not an action FakeEC2 knows")
-        for family in run.families:
-            bucket = self._buckets[family]
+        for api in run.apis:
+            bucket = self._buckets[api]
             bucket.submitted_at = max(bucket.submitted_at, float(at))
         return CallResult(event, run.at, tuple(run.calls))
 
@@ -1008,11 +1042,10 @@ class FakeEC2:
         returns an error code or None). Advances ``run.at`` by the call's latency."""
         at = run.at
         run.at = at + self._latency(api)
-        family = _family(api)
-        run.families.add(family)
+        run.apis.add(api)
         self.calls[api] += 1
         code: str | None
-        if not self._buckets[family].take(at):
+        if not self._buckets[api].take(at):
             code, outcome = Ec2Error.REQUEST_LIMIT_EXCEEDED, THROTTLED
         else:
             code = self._injected(api, at)

@@ -40,6 +40,14 @@ def ip_to_int(value: str | int, *, field: str = "ip") -> int:
         if 0 <= value <= _MAX_IPV4:
             return value
         raise StateError(field, value, "IPv4 address out of range")
+    if type(value) is str:
+        # Fast path for the canonical dotted quad (what EC2 and this library write).
+        parts = value.split(".")
+        if len(parts) == 4 and all(p.isdigit() and p.isascii() and len(p) <= 3 for p in parts):
+            a, b, c, d = (int(p) for p in parts)
+            canonical = f"{a}.{b}.{c}.{d}" == value
+            if canonical and a <= 255 and b <= 255 and c <= 255 and d <= 255:
+                return (a << 24) | (b << 16) | (c << 8) | d
     try:
         return int(ipaddress.IPv4Address(value))
     except (ipaddress.AddressValueError, TypeError, ValueError) as exc:

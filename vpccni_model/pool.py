@@ -70,15 +70,16 @@ def datastore_stats(
             assigned += eni.assigned_in_ips
     cooling = 0
     if clock is not None:
-        cooling = sum(
-            1
-            for eni in ds.enis
-            if not eni.is_excluded
-            for cidr in eni.cidrs
-            if cidr.is_prefix == prefix_delegation
-            for entry in cidr.addresses
-            if entry.cooling(clock, cooldown)
-        )
+        # Only CIDRs whose newest unassignment still cools can hold a cooling address.
+        for eni in ds.enis:
+            if eni.is_excluded or not eni.has_ip_in_cooling(clock, cooldown):
+                continue
+            for cidr in eni.cidrs:
+                latest = cidr.latest_unassigned_at
+                if cidr.is_prefix != prefix_delegation or latest is None:
+                    continue
+                if clock - latest <= cooldown:
+                    cooling += sum(1 for entry in cidr.addresses if entry.cooling(clock, cooldown))
     return PoolStats(
         total_ips=total,
         assigned_ips=assigned,
