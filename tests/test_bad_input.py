@@ -8,6 +8,7 @@ also a ValueError, so every check here is on the exact typed class: a bare ``Val
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import math
 from collections.abc import Callable
 from typing import Any
@@ -648,3 +649,30 @@ def test_metadata_with_an_address_on_two_enis(observed: tuple[ObservedENI, ...])
     except (StateError, UnexpectedEventError):
         return
     state.check()
+
+
+# -- address text: the fast dotted-quad parser agrees with the standard library -------------
+
+_QUAD_TEXT = st.one_of(
+    st.integers(0, 2**32 - 1).map(lambda n: str(ipaddress.IPv4Address(n))),
+    st.lists(
+        st.one_of(st.integers(-300, 300).map(str), st.sampled_from(["", "+1", " 1", "1_0", "01"])),
+        min_size=1,
+        max_size=5,
+    ).map(".".join),
+    st.text(alphabet="0123456789.+-_ \u0661x", max_size=20),
+)
+
+
+@given(_QUAD_TEXT)
+def test_ip_to_int_reads_exactly_what_ipaddress_reads(text: str) -> None:
+    try:
+        expected: int | None = int(ipaddress.IPv4Address(text))
+    except ValueError:
+        expected = None
+    if expected is None:
+        with pytest.raises(StateError) as raised:
+            ip_to_int(text, field="ips")
+        assert raised.value.field == "ips"
+    else:
+        assert ip_to_int(text) == expected

@@ -41,12 +41,15 @@ def ip_to_int(value: str | int, *, field: str = "ip") -> int:
             return value
         raise StateError(field, value, "IPv4 address out of range")
     if type(value) is str:
-        # Fast path for the canonical dotted quad (what EC2 and this library write).
-        parts = value.split(".")
-        if len(parts) == 4 and all(p.isdigit() and p.isascii() and len(p) <= 3 for p in parts):
-            a, b, c, d = (int(p) for p in parts)
-            canonical = f"{a}.{b}.{c}.{d}" == value
-            if canonical and a <= 255 and b <= 255 and c <= 255 and d <= 255:
+        # Fast path for the canonical dotted quad (what EC2 and this library write); int()
+        # is lenient ("+1", " 1", "1_0"), so the text must read back exactly.
+        try:
+            a, b, c, d = map(int, value.split("."))
+        except ValueError:
+            pass
+        else:
+            in_range = 0 <= a <= 255 and 0 <= b <= 255 and 0 <= c <= 255 and 0 <= d <= 255
+            if in_range and f"{a}.{b}.{c}.{d}" == value:
                 return (a << 24) | (b << 16) | (c << 8) | d
     try:
         return int(ipaddress.IPv4Address(value))

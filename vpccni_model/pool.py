@@ -7,6 +7,7 @@ logs and which is computed on request).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 import attrs
@@ -121,7 +122,12 @@ def effective_max_pods(state: NodeState, config: Config) -> int:
     """
     if config.max_pods is not None:
         return config.max_pods
-    return max_pods(state.limits)
+    return _published_max_pods(state.limits)
+
+
+@functools.lru_cache(maxsize=4096)
+def _published_max_pods(limits: InstanceLimits) -> int:
+    return max_pods(limits)
 
 
 # -- decision functions (spec 5) ------------------------------------------------------------

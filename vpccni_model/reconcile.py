@@ -98,10 +98,7 @@ class _Tick:
         self.config = config
         self.clock = clock
         self.actions: list[Action] = []
-
-    @property
-    def pd(self) -> bool:
-        return self.state.prefix_delegation
+        self.pd = state.prefix_delegation  # fixed at boot
 
     def stats(self, card: int) -> PoolStats:
         return datastore_stats(self.state.datastore(card), self.pd)
@@ -117,6 +114,11 @@ def _within(since: float | None, clock: float, window: float) -> bool:
     return since is not None and clock - since <= window
 
 
+def _settled(state: NodeState) -> NodeState:
+    """``state`` with no increase in progress (the same object when there was none)."""
+    return state if state.in_flight is None else state.replace(in_flight=None)
+
+
 def _increase(tick: _Tick, card: int, skipped: tuple[str, ...] = ()) -> None:
     """``increaseDatastorePool`` (spec 6.1-6.4): at most one EC2 allocation per call."""
     state, config = tick.state, tick.config
@@ -126,7 +128,7 @@ def _increase(tick: _Tick, card: int, skipped: tuple[str, ...] = ()) -> None:
     if backoff or not tick.attachment_allowed():
         # A continuation (``skipped``) is abandoned too: the node was cordoned or started
         # terminating between ipamd's back-to-back calls, which the model spreads over ticks.
-        tick.state = state.replace(in_flight=None)
+        tick.state = _settled(state)
         return
     stats = tick.stats(card)
     ds = state.datastore(card)
@@ -154,7 +156,7 @@ def _increase(tick: _Tick, card: int, skipped: tuple[str, ...] = ()) -> None:
             tick.state = state.replace(in_flight=InFlight(action, card, tick.clock, skipped))
             return
     if not has_room_for_eni(state, config, card):
-        tick.state = state.replace(in_flight=None)
+        tick.state = _settled(state)
         return
     resources = eni_resources_to_allocate(
         stats, config, network_card=card, prefix_delegation=tick.pd, limits=state.limits

@@ -178,13 +178,20 @@ class Simulation:
 
     def run(self, progress: Callable[[float], None] | None = None) -> SimulationResult:
         end = self.spec.duration
+        handlers: dict[str, Callable[[object], None]] = {
+            "tick": self._on_tick,
+            "workload": self._on_workload,
+            "retry": self._on_retry,
+            "done": self._on_done,
+            "observe": self._on_observe,
+            "sample": self._on_sample,
+        }
         while self.queue:
             time, _, _, kind, payload = heapq.heappop(self.queue)
             if time > end:
                 break
             self.now = time
-            handler = getattr(self, f"_on_{kind}")
-            handler(payload)
+            handlers[kind](payload)
             if progress is not None:
                 progress(time)
         self.now = end
@@ -264,6 +271,7 @@ class Simulation:
         if pod is None or pod.deleted:
             return
         pod.deleted = True
+        del self.pods[name]  # only live pods are kept: long runs stay flat in memory
         if pod.node is None:
             return
         node = self.nodes[pod.node]

@@ -178,7 +178,7 @@ class MetricsRecorder:
         total = {"pods": 0, "waiting": 0, "ips": 0, "unused": 0, "cooling": 0, "enis": 0, "pfx": 0}
         for node in nodes:
             state = node.state
-            ips = assigned = cooling = 0
+            ips = assigned = cooling = enis = prefixes = 0
             for ds in state.datastores:
                 stats = datastore_stats(
                     ds, state.prefix_delegation, time, state.config.ip_cooldown_period
@@ -186,8 +186,8 @@ class MetricsRecorder:
                 ips += stats.total_ips
                 assigned += stats.assigned_ips
                 cooling += stats.cooldown_ips
-            enis = len(state.enis)
-            prefixes = sum(e.prefix_cidrs for e in state.enis)
+                enis += len(ds.enis)
+                prefixes += sum(e.prefix_cidrs for e in ds.enis)
             row = NodeSample(
                 time,
                 node.spec.name,
