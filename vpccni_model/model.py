@@ -376,6 +376,15 @@ class _Copiers(dict[type, Any]):
     """Per-class copy functions, written on first use."""
 
     def __missing__(self, cls: type) -> Any:
+        if "__slots__" not in cls.__dict__:
+            # A __dict__ instance: one C-level dict update copies every field.
+            def copy_dict(value: Any, new: Any = object.__new__) -> Any:
+                out = new(cls)
+                out.__dict__.update(value.__dict__)
+                return out
+
+            self[cls] = copy_dict
+            return copy_dict
         names = [f.name for f in attrs.fields(cls)]
         # One assignment per field, no loop over names: this runs several times per pod
         # operation and per tick.
@@ -532,7 +541,7 @@ def _frozen_times(value: Mapping[str, float]) -> Mapping[str, float]:
     return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # a __dict__ instance copies in one C call (see _Copiers)
 class NodeState:
     """Everything ipamd knows about one node, plus the calls it is waiting on.
 

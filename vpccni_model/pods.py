@@ -55,6 +55,12 @@ def _take_unused_ip(cidr: Cidr, clock: float, cooldown: float, pod: str) -> tupl
     """``getUnusedIP`` (spec 4.2) and the assignment: purge every cooled entry and give
     ``pod`` the lowest of them, else the lowest never-used address. Returns the updated CIDR
     and the address, or None when the CIDR has nothing to give."""
+    if not cidr.is_prefix:
+        # A /32 holds at most one entry: reuse it once cooled, or take the address afresh.
+        if cidr.assigned or (cidr.addresses and cidr.addresses[0].cooling(clock, cooldown)):
+            return None
+        ip = cidr.network
+        return cidr.with_addresses((Address(ip=ip, pod=pod, assigned_at=clock),)), ip
     if cidr.assigned == cidr.size:
         return None
     kept: list[Address] = []
@@ -141,8 +147,11 @@ def unassign_pod_ip(
     if ref is None:
         raise UnknownPodError(pod)
     ds = state.datastore(ref.network_card)
-    position = next((i for i, e in enumerate(ds.enis) if e.eni_id == ref.eni_id), -1)
-    eni = ds.enis[position] if position >= 0 else None
+    position, eni = -1, None
+    for index, candidate in enumerate(ds.enis):
+        if candidate.eni_id == ref.eni_id:
+            position, eni = index, candidate
+            break
     index = None if eni is None else eni.cidr_index(ref.cidr)
     if eni is None or index is None:
         raise StateError("pods", pod, "index points at a missing ENI or CIDR")
