@@ -59,8 +59,8 @@ def _take_unused_ip(cidr: Cidr, clock: float, cooldown: float, pod: str) -> tupl
         # A /32 holds at most one entry: reuse it once cooled, or take the address afresh.
         if cidr.assigned or (cidr.addresses and cidr.addresses[0].cooling(clock, cooldown)):
             return None
-        ip = cidr.network
-        return cidr.with_addresses((Address(ip=ip, pod=pod, assigned_at=clock),)), ip
+        fresh = Address(ip=cidr.network, pod=pod, assigned_at=clock)
+        return cidr.with_addresses((fresh,)), cidr.network
     if cidr.assigned == cidr.size:
         return None
     kept: list[Address] = []
@@ -148,9 +148,9 @@ def unassign_pod_ip(
         raise UnknownPodError(pod)
     ds = state.datastore(ref.network_card)
     position, eni = -1, None
-    for index, candidate in enumerate(ds.enis):
+    for number, candidate in enumerate(ds.enis):
         if candidate.eni_id == ref.eni_id:
-            position, eni = index, candidate
+            position, eni = number, candidate
             break
     index = None if eni is None else eni.cidr_index(ref.cidr)
     if eni is None or index is None:
