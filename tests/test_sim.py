@@ -15,6 +15,7 @@ Pods that find no IP retry every second (pod_retry_interval = 1 s).
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import math
 from collections import defaultdict
@@ -39,6 +40,7 @@ from vpccni_model.sim import (
     cluster,
     simulate,
 )
+from vpccni_model.sim.engine import GC_YOUNG_THRESHOLD
 from vpccni_model.sim.metrics import percentile
 
 T3 = instance_limits("t3.small")
@@ -584,3 +586,16 @@ def test_explain_a_sane_config_has_no_error() -> None:
     assert explain(M5, config, churn_minutes=0).ok
     with_churn = explain(M5, config, churn_minutes=1)
     assert "error" not in codes(with_churn).values()
+
+
+def test_a_run_restores_the_garbage_collector_thresholds() -> None:
+    before = gc.get_threshold()
+    seen: list[tuple[int, ...]] = []
+    spec = SimulationSpec(
+        nodes=cluster(instance_limits("t3.small"), Config(), 1),
+        workload=Constant(2),
+        duration=30.0,
+    )
+    simulate(spec, progress=lambda _: seen.append(gc.get_threshold()))
+    assert seen and all(t[0] >= GC_YOUNG_THRESHOLD for t in seen)
+    assert gc.get_threshold() == before

@@ -10,6 +10,8 @@ metric sample runs after every other event of its instant.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import heapq
 import math
 import random
@@ -78,6 +80,9 @@ class _Pod:
     node: str | None = None
     ip: str | None = None
     deleted: bool = False
+    # The node's datastores at the last failed attempt, when no address on them was cooling:
+    # until they change, another attempt fails the same way (see _try_assign).
+    failed_on: object = None
 
 
 @attrs.define
@@ -102,6 +107,26 @@ class _Node:
         interval = self.config.pool_check_interval
         steps = math.ceil(round((time - self.spec.boot_at) / interval, 9))
         return self.spec.boot_at + max(steps, 0) * interval
+
+
+#: Young-generation threshold of the cyclic collector while a run is in progress.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+@contextlib.contextmanager
+def _fewer_young_collections() -> Iterator[None]:
+    """Run with a higher young-generation threshold of the cyclic garbage collector.
+
+    A run allocates millions of short-lived immutable states that reference counting frees;
+    they form no cycles, yet the collector's default young passes (every 700 allocations)
+    cost about 15% of a long run. The previous thresholds are restored on the way out.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], GC_YOUNG_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 class Simulation:
@@ -177,6 +202,10 @@ class Simulation:
     # -- running ------------------------------------------------------------------------
 
     def run(self, progress: Callable[[float], None] | None = None) -> SimulationResult:
+        with _fewer_young_collections():
+            return self._run(progress)
+
+    def _run(self, progress: Callable[[float], None] | None) -> SimulationResult:
         end = self.spec.duration
         handlers: dict[str, Callable[[object], None]] = {
             "tick": self._on_tick,
@@ -243,14 +272,24 @@ class Simulation:
         self._offer(node)
 
     def _try_assign(self, node: _Node, pod: _Pod) -> None:
-        try:
-            node.state, ip = assign_pod_ip(node.state, node.config, pod.name, self.now)
-        except NoAvailableIPError:
+        ip: str | None = None
+        # assign_pod_ip is pure, and its answer depends on the datastores and, through cooling
+        # addresses, on the clock. When neither changed since the last failure, skip the call.
+        if pod.failed_on is None or pod.failed_on is not node.state.datastores:
+            with contextlib.suppress(NoAvailableIPError):
+                node.state, ip = assign_pod_ip(node.state, node.config, pod.name, self.now)
+        if ip is None:
             if self.now - pod.arrived >= self.spec.pod_timeout:
                 node.waiting.pop(pod.name, None)
                 self.metrics.pod_failed(pod)
                 self._offer(node)
                 return
+            cooling = node.state.config.ip_cooldown_period
+            stores = node.state.datastores
+            quiet = not any(
+                eni.has_ip_in_cooling(self.now, cooling) for ds in stores for eni in ds.enis
+            )
+            pod.failed_on = stores if quiet else None
             node.waiting[pod.name] = pod
             self._push(self.now + self.spec.pod_retry_interval, "retry", pod.name)
             self._schedule_tick(node, self.now)

@@ -145,6 +145,33 @@ def _write_rows(path: Path, rows: list[dict[str, Any]], cls: type) -> None:
         writer.writerows(rows)
 
 
+def _node_row(time: float, node: _Node) -> NodeSample:
+    """One node's numbers at ``time``, from the per-ENI counters (addresses are visited only
+    on CIDRs whose newest unassignment may still be cooling)."""
+    state = node.state
+    ips = assigned = cooling = enis = prefixes = 0
+    pd = state.prefix_delegation
+    cooldown = state.config.ip_cooldown_period
+    for ds in state.datastores:
+        stats = datastore_stats(ds, pd, time, cooldown)
+        ips += stats.total_ips
+        assigned += stats.assigned_ips
+        cooling += stats.cooldown_ips
+        enis += len(ds.enis)
+        prefixes += sum(e.prefix_cidrs for e in ds.enis)
+    return NodeSample(
+        time,
+        node.spec.name,
+        len(state.pods),
+        len(node.waiting),
+        ips,
+        ips - assigned,
+        cooling,
+        enis,
+        prefixes,
+    )
+
+
 class MetricsRecorder:
     """Collects samples and pod timings while a simulation runs."""
 
@@ -175,50 +202,30 @@ class MetricsRecorder:
     def sample(self, time: float, nodes: Iterable[_Node], final: bool = False) -> None:
         if self.series and self.series[-1].time == time:
             return
-        total = {"pods": 0, "waiting": 0, "ips": 0, "unused": 0, "cooling": 0, "enis": 0, "pfx": 0}
+        keep_rows = self.spec.per_node_series
+        pods = waiting = ips = unused = cooling = enis = prefixes = 0
         for node in nodes:
-            state = node.state
-            ips = assigned = cooling = enis = prefixes = 0
-            for ds in state.datastores:
-                stats = datastore_stats(
-                    ds, state.prefix_delegation, time, state.config.ip_cooldown_period
-                )
-                ips += stats.total_ips
-                assigned += stats.assigned_ips
-                cooling += stats.cooldown_ips
-                enis += len(ds.enis)
-                prefixes += sum(e.prefix_cidrs for e in ds.enis)
-            row = NodeSample(
-                time,
-                node.spec.name,
-                len(state.pods),
-                len(node.waiting),
-                ips,
-                ips - assigned,
-                cooling,
-                enis,
-                prefixes,
-            )
-            if self.spec.per_node_series:
+            row = _node_row(time, node)
+            if keep_rows:
                 self.node_series.append(row)
-            total["pods"] += row.pods
-            total["waiting"] += row.pods_waiting
-            total["ips"] += ips
-            total["unused"] += ips - assigned
-            total["cooling"] += cooling
-            total["enis"] += enis
-            total["pfx"] += prefixes
+            pods += row.pods
+            waiting += row.pods_waiting
+            ips += row.ips_total
+            unused += row.ips_unused
+            cooling += row.ips_cooling
+            enis += row.enis
+            prefixes += row.prefixes
         free = sum(self.ec2.subnet_free(name)[0] for name, _ in self.spec.subnets)
         self.series.append(
             Sample(
                 time,
-                total["pods"],
-                total["waiting"],
-                total["ips"],
-                total["unused"],
-                total["cooling"],
-                total["enis"],
-                total["pfx"],
+                pods,
+                waiting,
+                ips,
+                unused,
+                cooling,
+                enis,
+                prefixes,
                 free,
                 self.totals["ok"],
                 self.totals["failed"],
