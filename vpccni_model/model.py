@@ -471,9 +471,7 @@ class Datastore:
         if index is None or enis[index].device_number != eni.device_number:
             raise StateError("enis", eni.eni_id, "replace_eni needs the same id and device")
         copy = _copy(self)
-        new = list(enis)
-        new[index] = eni
-        object.__setattr__(copy, "enis", tuple(new))
+        object.__setattr__(copy, "enis", enis[:index] + (eni,) + enis[index + 1 :])  # noqa: RUF005
         return copy
 
     def replace(
@@ -679,17 +677,21 @@ class NodeState:
     def prefix_delegation(self) -> bool:
         return self.config.prefix_delegation
 
-    def with_pod_change(self, ds: Datastore, pods: PodIndex, clock: float) -> NodeState:
-        """The state after one pod operation: one card's datastore, the index and the clock
-        replaced (the pod path's hot update; ``replace_datastore`` without the keywords)."""
+    def with_pod_change(
+        self, card: int, eni: int, cidr: int, new: Cidr, pods: PodIndex, clock: float
+    ) -> NodeState:
+        """The state after one pod operation: the CIDR at position ``cidr`` of the ENI at
+        position ``eni`` of the datastore at position ``card`` replaced by ``new``, with the
+        pod index and the clock. The pod path's whole update in one step: positions stay
+        valid (nothing is added or removed), so no lookup or construction check runs."""
+        ds = self.datastores[card]
+        new_eni = ds.enis[eni].with_cidr(new, cidr)
+        new_ds = _copy(ds)
+        setter = object.__setattr__
+        setter(new_ds, "enis", ds.enis[:eni] + (new_eni,) + ds.enis[eni + 1 :])  # noqa: RUF005
         copy = _copy(self)
         stores = self.datastores
-        if len(stores) == 1 and stores[0].network_card == ds.network_card:
-            stores = (ds,)
-        else:
-            stores = tuple(ds if d.network_card == ds.network_card else d for d in stores)
-        setter = object.__setattr__
-        setter(copy, "datastores", stores)
+        setter(copy, "datastores", stores[:card] + (new_ds,) + stores[card + 1 :])  # noqa: RUF005
         setter(copy, "pods", pods)
         setter(copy, "clock", clock)
         return copy

@@ -29,6 +29,19 @@ def check_pod_key(pod: object) -> str:
     return pod
 
 
+def _check_fixed_settings(state: NodeState, config: Config) -> None:
+    """``check_mode`` for the pod path, which needs no effective config: when the settings
+    ipamd fixes at boot are equal as given, they are equal in effect, and nothing is
+    resolved."""
+    fixed = state.config
+    if (
+        config.prefix_delegation != fixed.prefix_delegation
+        or config.ip_cooldown_period != fixed.ip_cooldown_period
+        or config.multi_nic != fixed.multi_nic
+    ):
+        check_mode(state, config)
+
+
 def check_mode(state: NodeState, config: Config) -> Config:
     """The effective ``config`` on this node; raises if it changes what ipamd fixes when the
     datastores are created (prefix delegation, cooldown, multi-NIC)."""
@@ -91,7 +104,7 @@ def assign_pod_ip(
     the other mode are skipped. ipamd checks neither max pods nor warm targets here.
     """
     pod = check_pod_key(pod)
-    check_mode(state, config)
+    _check_fixed_settings(state, config)
     clock = state.check_clock(clock)
     existing = state.pods.get(pod)
     if existing is not None:
@@ -100,7 +113,7 @@ def assign_pod_ip(
     cooldown = state.config.ip_cooldown_period
     last_position = len(state.datastores) - 1
     full = PREFIX_SIZE if prefix_delegation else 1
-    for ds in state.datastores:
+    for card, ds in enumerate(state.datastores):
         for position, eni in enumerate(ds.enis):
             if eni.is_excluded:
                 continue
@@ -123,8 +136,8 @@ def assign_pod_ip(
                     cidr=cidr.network,
                     ip=ip,
                 )
-                new_ds = ds.replace_eni(eni.with_cidr(new_cidr, index), position)
-                new_state = state.with_pod_change(new_ds, state.pods.set(pod, ref), clock)
+                pods = state.pods.set(pod, ref)
+                new_state = state.with_pod_change(card, position, index, new_cidr, pods, clock)
                 return new_state, int_to_ip(ip)
         if ds.network_card == last_position:
             break
@@ -141,12 +154,13 @@ def unassign_pod_ip(
     ENI an emptied CIDR is dropped from the datastore 5 s later (Q10).
     """
     pod = check_pod_key(pod)
-    check_mode(state, config)
+    _check_fixed_settings(state, config)
     clock = state.check_clock(clock)
     ref = state.pods.get(pod)
     if ref is None:
         raise UnknownPodError(pod)
-    ds = state.datastore(ref.network_card)
+    card = next((i for i, d in enumerate(state.datastores) if d.network_card == ref.network_card))
+    ds = state.datastores[card]
     position, eni = -1, None
     for number, candidate in enumerate(ds.enis):
         if candidate.eni_id == ref.eni_id:
@@ -164,33 +178,29 @@ def unassign_pod_ip(
         ip=ref.ip, pod=None, assigned_at=entries[at].assigned_at, unassigned_at=clock
     )
     new_cidr = cidr.with_addresses(tuple(entries))
-    new_eni = eni.with_cidr(new_cidr, index)
-    prefix_counter = ds.prefix_counter
-    outbox: tuple[Action, ...] = state.outbox
-    deferred = state.deferred_cleanups
-    if new_eni.is_excluded and new_cidr.assigned == 0:
-        deferred = (
-            *deferred,
-            DeferredCleanup(
-                eni_id=eni.eni_id,
-                network_card=ds.network_card,
-                cidr=cidr.network,
-                due_at=clock + state.config.deallocate_empty_cidr_delay,
-            ),
+    new_state = state.with_pod_change(
+        card, position, index, new_cidr, state.pods.delete(pod), clock
+    )
+    if eni.is_excluded and new_cidr.assigned == 0:
+        cleanup = DeferredCleanup(
+            eni_id=eni.eni_id,
+            network_card=ds.network_card,
+            cidr=cidr.network,
+            due_at=clock + state.config.deallocate_empty_cidr_delay,
         )
+        new_state = new_state.replace(deferred_cleanups=(*state.deferred_cleanups, cleanup))
     # Q3: the address came from a /28 (CIDRs never overlap, so it is not also a /32 here).
     if not state.prefix_delegation and cidr.is_prefix:
+        new_ds = new_state.datastores[card]
+        new_eni = new_ds.enis[position]
         empty = tuple(c for c in new_eni.cidrs if c.is_prefix and c.assigned == 0)
         if empty:
             new_eni = new_eni.without_cidrs({c.network for c in empty})
-            prefix_counter -= len(empty)
-            outbox = (*outbox, ReleasePrefixes(eni.eni_id, tuple(c.key for c in empty)))
-    new_ds = ds.replace_eni(new_eni, position)
-    if prefix_counter != ds.prefix_counter:
-        new_ds = new_ds.replace(prefix_counter=prefix_counter)
-    new_state = state.with_pod_change(new_ds, state.pods.delete(pod), clock)
-    if outbox is not state.outbox or deferred is not state.deferred_cleanups:
-        new_state = new_state.replace(outbox=outbox, deferred_cleanups=deferred)
+            new_ds = new_ds.replace_eni(new_eni, position).replace(
+                prefix_counter=new_ds.prefix_counter - len(empty)
+            )
+            release = ReleasePrefixes(eni.eni_id, tuple(c.key for c in empty))
+            new_state = new_state.replace_datastore(new_ds, outbox=(*state.outbox, release))
     return new_state, int_to_ip(ref.ip)
 
 
