@@ -40,6 +40,12 @@ MUTANTS: dict[str, tuple[str, str, str, str]] = {
         "if entry.pod is None:",
         "3: a cooling address is handed out",
     ),
+    "cooldown-32": (
+        "pods.py",
+        "if cidr.assigned or (cidr.addresses and cidr.addresses[0].cooling(clock, cooldown)):",
+        "if cidr.assigned:",
+        "3: a cooling secondary IP (/32) is handed out",
+    ),
     "in-flight": (
         "reconcile.py",
         "    if state.in_flight is not None and state.in_flight.action is not None:\n"
@@ -61,8 +67,8 @@ MUTANTS: dict[str, tuple[str, str, str, str]] = {
     ),
     "delta-counter": (
         "model.py",
-        "setter(copy, assigned, getattr(self, assigned) + new.assigned - old.assigned)",
-        "setter(copy, assigned, getattr(self, assigned) + new.assigned)",
+        "moved = new.assigned - old.assigned",
+        "moved = new.assigned",
         "6: the pod path's counter update differs from a recount",
     ),
     "room": (
