@@ -52,7 +52,7 @@ from vpccni_model import (
     unassign_pod_ip,
 )
 from vpccni_model.config import ENV_VARIABLES
-from vpccni_model.model import ip_to_int
+from vpccni_model.model import int_to_ip, ip_to_int
 
 LIMITS = instance_limits("m5.large")
 CONFIG = Config()
@@ -676,3 +676,9 @@ def test_ip_to_int_reads_exactly_what_ipaddress_reads(text: str) -> None:
         assert raised.value.field == "ips"
     else:
         assert ip_to_int(text) == expected
+
+
+@given(st.integers(0, (1 << 32) - 1))
+def test_int_to_ip_writes_what_ipaddress_writes(value: int) -> None:
+    assert int_to_ip(value) == str(ipaddress.IPv4Address(value))
+    assert ip_to_int(int_to_ip(value)) == value

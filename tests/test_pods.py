@@ -20,6 +20,7 @@ from vpccni_model import (
     NoAvailableIPError,
     NodeState,
     ReleasePrefixes,
+    StateError,
     UnknownPodError,
     assign_pod_ip,
     datastore_stats,
@@ -319,6 +320,27 @@ def test_unknown_pod_and_second_unassign_raise_unknown_pod() -> None:
         unassign_pod_ip(state, SIP, "eni-0/ip0", 2.0)
 
 
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"network_card": 1}, "missing network card"),
+        ({"eni_id": "eni-9"}, "missing ENI or CIDR"),
+        ({"cidr": ip("10.0.0.9"), "ip": ip("10.0.0.9")}, "missing ENI or CIDR"),
+        ({"cidr": ip("10.0.0.2"), "ip": ip("10.0.0.2")}, "an address the pod does not hold"),
+    ],
+)
+def test_unassign_with_an_index_that_points_nowhere_raises_state_error(
+    change: dict[str, object], reason: str
+) -> None:
+    state = node(LIMITS, SIP, ds(eni("eni-0", 0, primary=True, ips=2, assigned=1)))
+    ref = state.pods.get("eni-0/ip0")
+    assert ref is not None
+    bad = state.replace(pods=state.pods.set("eni-0/ip0", attrs.evolve(ref, **change)))
+    with pytest.raises(StateError, match=reason) as info:
+        unassign_pod_ip(bad, SIP, "eni-0/ip0", 5.0)
+    assert (info.value.field, info.value.value) == ("pods", "eni-0/ip0")
+
+
 def test_assign_unassign_round_trip_keeps_state_consistent() -> None:
     state = node(LIMITS, PD, ds(eni("eni-0", 0, primary=True, prefixes=1), eni("eni-1", 1)))
     clock = 0.0
@@ -331,6 +353,37 @@ def test_assign_unassign_round_trip_keeps_state_consistent() -> None:
     s = datastore_stats(state.datastore(0), True, clock, 30.0)
     # T = 16, A = 3, C = 2 (both freed at `clock`).
     assert (s.total_ips, s.assigned_ips, s.cooldown_ips) == (16, 3, 2)
+
+
+def test_a_freed_low_address_is_found_again_after_the_eni_filled_up() -> None:
+    # The search for room starts at the ENI's room_from; freeing 10.0.0.1 on a full ENI must
+    # move it back, or the next pod would skip the lowest address (and fail here).
+    state = node(LIMITS, SIP, ds(eni("eni-0", 0, primary=True, ips=3, assigned=3)))
+    assert state.enis[0].room_from == 3
+    state, freed = unassign(state, SIP, "eni-0/ip0", 10.0)
+    assert (freed, state.enis[0].room_from) == ("10.0.0.1", 0)
+    state, address = assign(state, SIP, "pod-new", 50.0)
+    assert address == "10.0.0.1"
+    # Filling the CIDR at the bound moves it past that CIDR.
+    assert state.enis[0].room_from == 1
+
+
+def test_a_search_raises_a_lagging_room_from_and_still_finds_the_lowest_address() -> None:
+    state = node(LIMITS, SIP, ds(eni("eni-0", 0, primary=True, ips=3, assigned=1)))
+    state, _ = unassign(state, SIP, "eni-0/ip0", 10.0)  # .1 cools until 40
+    state, first = assign(state, SIP, "pod-a", 20.0)  # .2, past the cooling .1
+    state, second = assign(state, SIP, "pod-b", 21.0)
+    state, third = assign(state, SIP, "pod-c", 50.0)  # .1 has cooled
+    assert (first, second, third) == ("10.0.0.2", "10.0.0.3", "10.0.0.1")
+    state, _ = unassign(state, SIP, "pod-b", 60.0)
+    # The bound lags behind the first CIDR with room (.3, position 2)...
+    lagging = state.enis[0]
+    assert lagging.room_from == 1
+    state, address = assign(state, SIP, "pod-d", 100.0)
+    assert address == "10.0.0.3"
+    # ...and the search that found .3 raised it on the input value, which is otherwise the
+    # same (the bound is excluded from equality).
+    assert lagging.room_from == 2
 
 
 # --- Q3: DEL path releases leftover prefixes in SIP mode -----------------------------------------

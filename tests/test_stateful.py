@@ -418,6 +418,8 @@ class NodeMachine(RuleBasedStateMachine):
         for eni in state.enis:
             recount = _recount(eni)
             assert recount == {k: getattr(eni, k) for k in recount}, eni.eni_id
+            # room_from is a lower bound: no CIDR before it has a free address.
+            assert all(c.assigned == c.size for c in eni.cidrs[: eni.room_from]), eni.eni_id
             for cidr in eni.cidrs:
                 assert cidr.assigned == sum(a.pod is not None for a in cidr.addresses)
         if not self.drifted:

@@ -71,6 +71,12 @@ MUTANTS: dict[str, tuple[str, str, str, str]] = {
         "moved = new.assigned",
         "6: the pod path's counter update differs from a recount",
     ),
+    "room-from": (
+        "model.py",
+        "if index < self.room_from and new.assigned < new.size:",
+        "if False:",
+        "6: a CIDR with room lies before the ENI's room_from (freed addresses are skipped)",
+    ),
     "room": (
         "pool.py",
         "return len(ds.enis) + ds.unmanaged_enis + trunk_reserve < limit",

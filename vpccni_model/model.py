@@ -13,6 +13,8 @@ import enum
 import ipaddress
 import math
 from collections.abc import Collection, Iterable, Mapping
+from operator import attrgetter
+from socket import inet_ntoa as _inet_ntoa
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -58,8 +60,12 @@ def ip_to_int(value: str | int, *, field: str = "ip") -> int:
 
 
 def int_to_ip(value: int) -> str:
-    """Format an address held as an int (dotted quad, as ``ipaddress`` writes it)."""
-    return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
+    """Format an address held as an int (dotted quad, as ``ipaddress`` writes it).
+
+    ``inet_ntoa`` is pure formatting (no I/O) and the cheapest way to it: every pod
+    operation returns an address as text.
+    """
+    return _inet_ntoa(value.to_bytes(4, "big"))
 
 
 def parse_cidr(value: str, *, field: str = "cidr") -> tuple[int, bool]:
@@ -202,7 +208,7 @@ class Cidr:
         return copy
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # as NodeState: the pod path copies an ENI per operation
 class ENI:
     """An elastic network interface as the datastore sees it (spec 3.1).
 
@@ -227,6 +233,11 @@ class ENI:
     free_prefix_cidrs: int = attrs.field(init=False)
     # The newest unassignment over the CIDRs, or _PENDING until someone asks (see below).
     _newest: float | _Pending | None = attrs.field(init=False, eq=False, repr=False)
+    # A lower bound on the position of the first CIDR with a free address (of either kind):
+    # none before it has one. Exact at construction; the pod path lowers it when it frees an
+    # address, moves it past a CIDR it fills at that position, and raises it after a search
+    # (see note_room_from), so the search for a free address starts here instead of at 0.
+    room_from: int = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.eni_id, str) or not self.eni_id:
@@ -235,7 +246,10 @@ class ENI:
             raise StateError("device_number", self.device_number, "must be 0..99 (spec 7.1)")
         ip_cidrs = prefix_cidrs = in_ips = in_prefixes = free_ips = free_prefixes = 0
         end = -1
-        for cidr in self.cidrs:
+        room_from = -1
+        for position, cidr in enumerate(self.cidrs):
+            if room_from < 0 and cidr.assigned < cidr.size:
+                room_from = position
             if cidr.network <= end:
                 raise StateError("cidrs", cidr.key, f"overlapping or unsorted on {self.eni_id}")
             end = cidr.network + cidr.size - 1
@@ -255,6 +269,7 @@ class ENI:
         setter(self, "free_ip_cidrs", free_ips)
         setter(self, "free_prefix_cidrs", free_prefixes)
         setter(self, "_newest", _PENDING)
+        setter(self, "room_from", len(self.cidrs) if room_from < 0 else room_from)
 
     @property
     def latest_unassigned_at(self) -> float | None:
@@ -297,17 +312,13 @@ class ENI:
         if index is None or cidrs[index].is_prefix != new.is_prefix:
             raise StateError("cidr", new.key, f"not on {self.eni_id}")
         old = cidrs[index]
-        copy = _copy(self)
-        setter = object.__setattr__
-        setter(copy, "cidrs", cidrs[:index] + (new,) + cidrs[index + 1 :])  # noqa: RUF005 (faster)
         moved = new.assigned - old.assigned
         emptied = (new.assigned == 0) - (old.assigned == 0)
-        if new.is_prefix:
-            setter(copy, "assigned_in_prefixes", self.assigned_in_prefixes + moved)
-            setter(copy, "free_prefix_cidrs", self.free_prefix_cidrs + emptied)
-        else:
-            setter(copy, "assigned_in_ips", self.assigned_in_ips + moved)
-            setter(copy, "free_ip_cidrs", self.free_ip_cidrs + emptied)
+        room_from = self.room_from
+        if new.assigned < new.size:
+            room_from = min(room_from, index)
+        elif index == room_from:
+            room_from = index + 1
         latest = self._newest
         if latest is not _PENDING:
             if new.latest_unassigned_at is not None and (
@@ -316,8 +327,34 @@ class ENI:
                 latest = new.latest_unassigned_at
             elif old.latest_unassigned_at is not None and old.latest_unassigned_at == latest:
                 latest = _PENDING
-            setter(copy, "_newest", latest)
-        return copy
+        cidrs = cidrs[:index] + (new,) + cidrs[index + 1 :]  # noqa: RUF005 (faster)
+        if new.is_prefix:
+            return _changed(
+                self,
+                cidrs=cidrs,
+                assigned_in_prefixes=self.assigned_in_prefixes + moved,
+                free_prefix_cidrs=self.free_prefix_cidrs + emptied,
+                room_from=room_from,
+                _newest=latest,
+            )
+        return _changed(
+            self,
+            cidrs=cidrs,
+            assigned_in_ips=self.assigned_in_ips + moved,
+            free_ip_cidrs=self.free_ip_cidrs + emptied,
+            room_from=room_from,
+            _newest=latest,
+        )
+
+    def note_room_from(self, position: int) -> None:
+        """Record what a search found: no CIDR before ``position`` has a free address.
+
+        Raises the ``room_from`` hint only; like ``latest_unassigned_at`` it is derived data
+        kept on an immutable value (excluded from equality), so the next search on this ENI
+        starts where this one found room.
+        """
+        if position > self.room_from:
+            object.__setattr__(self, "room_from", position)
 
     def without_cidrs(self, networks: Collection[int]) -> ENI:
         """This ENI less the CIDRs whose network address is in ``networks``.
@@ -327,13 +364,19 @@ class ENI:
         """
         kept: list[Cidr] = []
         removed: list[Cidr] = []
-        for cidr in self.cidrs:
-            (removed if cidr.network in networks else kept).append(cidr)
+        room_from = self.room_from
+        for position, cidr in enumerate(self.cidrs):
+            if cidr.network in networks:
+                removed.append(cidr)
+                room_from -= position < self.room_from  # a CIDR before it is gone
+            else:
+                kept.append(cidr)
         if not removed:
             return self
         copy = _copy(self)
         setter = object.__setattr__
         setter(copy, "cidrs", tuple(kept))
+        setter(copy, "room_from", room_from)
         latest = self._newest
         for cidr in removed:
             if cidr.is_prefix:
@@ -365,8 +408,7 @@ class ENI:
         return (self.device_number, self.eni_id)
 
 
-def _network(cidr: Cidr) -> int:
-    return cidr.network
+_network = attrgetter("network")  # a C-level key for bisect
 
 
 _T = TypeVar("_T")
@@ -406,6 +448,17 @@ def _copy(value: _T) -> _T:
     return _COPIERS[type(value)](value)  # type: ignore[no-any-return]
 
 
+def _changed(value: _T, **changes: Any) -> _T:
+    """A copy of a frozen ``__dict__`` attrs value (``ENI``, ``Datastore``, ``NodeState``)
+    with ``changes``, bypassing ``__init__``: the caller keeps every derived field right.
+    Two C-level dict updates, where a field-by-field copy costs one call per field."""
+    out = object.__new__(type(value))
+    fields = out.__dict__
+    fields.update(value.__dict__)
+    fields.update(changes)
+    return out
+
+
 def sorted_cidrs(cidrs: Iterable[Cidr]) -> tuple[Cidr, ...]:
     return tuple(sorted(cidrs, key=lambda c: c.network))
 
@@ -414,7 +467,7 @@ def sorted_enis(enis: Iterable[ENI]) -> tuple[ENI, ...]:
     return tuple(sorted(enis, key=ENI.sort_key))
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # as NodeState: the pod path copies one per operation
 class Datastore:
     """One managed network card's pool (spec 3.1 DataStore).
 
@@ -684,17 +737,17 @@ class NodeState:
         position ``eni`` of the datastore at position ``card`` replaced by ``new``, with the
         pod index and the clock. The pod path's whole update in one step: positions stay
         valid (nothing is added or removed), so no lookup or construction check runs."""
-        ds = self.datastores[card]
-        new_eni = ds.enis[eni].with_cidr(new, cidr)
-        new_ds = _copy(ds)
-        setter = object.__setattr__
-        setter(new_ds, "enis", ds.enis[:eni] + (new_eni,) + ds.enis[eni + 1 :])  # noqa: RUF005
-        copy = _copy(self)
         stores = self.datastores
-        setter(copy, "datastores", stores[:card] + (new_ds,) + stores[card + 1 :])  # noqa: RUF005
-        setter(copy, "pods", pods)
-        setter(copy, "clock", clock)
-        return copy
+        ds = stores[card]
+        enis = ds.enis
+        new_eni = enis[eni].with_cidr(new, cidr)
+        new_ds = _changed(ds, enis=enis[:eni] + (new_eni,) + enis[eni + 1 :])  # noqa: RUF005
+        return _changed(
+            self,
+            datastores=stores[:card] + (new_ds,) + stores[card + 1 :],  # noqa: RUF005
+            pods=pods,
+            clock=clock,
+        )
 
     def replace_datastore(self, ds: Datastore, **changes: Any) -> NodeState:
         """The state with one card's datastore replaced (and any other ``changes``)."""

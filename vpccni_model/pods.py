@@ -8,6 +8,7 @@ goes to ``state.outbox``; the next ``reconcile`` hands it out (or use ``take_out
 from __future__ import annotations
 
 import bisect
+from operator import attrgetter
 
 from vpccni_model.actions import Action, ReleasePrefixes
 from vpccni_model.config import Config
@@ -60,8 +61,7 @@ def check_mode(state: NodeState, config: Config) -> Config:
     return effective
 
 
-def _ip(entry: Address) -> int:
-    return entry.ip
+_ip = attrgetter("ip")  # a C-level key for bisect
 
 
 def _take_unused_ip(cidr: Cidr, clock: float, cooldown: float, pod: str) -> tuple[Cidr, int] | None:
@@ -93,6 +93,21 @@ def _take_unused_ip(cidr: Cidr, clock: float, cooldown: float, pod: str) -> tupl
     return cidr.with_addresses(tuple(kept)), ip
 
 
+def _release_ip(cidr: Cidr, ip: int, pod: str, clock: float) -> Cidr | None:
+    """``UnassignPodIPAddress`` on one CIDR: ``pod``'s entry at ``ip`` becomes unassigned at
+    ``clock`` (its cooldown starts). None if ``pod`` does not hold ``ip`` here."""
+    entries = cidr.addresses
+    if not cidr.is_prefix:  # a /32 holds at most one entry
+        at = 0 if entries and entries[0].ip == ip else -1
+    else:
+        at = bisect.bisect_left(entries, ip, key=_ip)
+        at = at if at < len(entries) and entries[at].ip == ip else -1
+    if at < 0 or entries[at].pod != pod:
+        return None
+    freed = Address(ip=ip, pod=None, assigned_at=entries[at].assigned_at, unassigned_at=clock)
+    return cidr.with_addresses(entries[:at] + (freed,) + entries[at + 1 :])  # noqa: RUF005
+
+
 def assign_pod_ip(
     state: NodeState, config: Config, pod: str, clock: float
 ) -> tuple[NodeState, str]:
@@ -122,12 +137,22 @@ def assign_pod_ip(
                     continue
             elif eni.assigned_in_ips >= eni.ip_cidrs:
                 continue
-            for index, cidr in enumerate(eni.cidrs):
-                if cidr.is_prefix != prefix_delegation or cidr.assigned == full:
+            cidrs = eni.cidrs
+            room = -1  # the first CIDR of this search with a free address
+            for index in range(eni.room_from, len(cidrs)):  # none before room_from has room
+                cidr = cidrs[index]
+                if cidr.is_prefix != prefix_delegation:
+                    if room < 0 and cidr.assigned < cidr.size:
+                        room = index
                     continue
+                if cidr.assigned == full:
+                    continue
+                if room < 0:
+                    room = index
                 taken = _take_unused_ip(cidr, clock, cooldown, pod)
                 if taken is None:
                     continue
+                eni.note_room_from(room)
                 new_cidr, ip = taken
                 ref = PodIP(
                     pod=pod,
@@ -139,9 +164,18 @@ def assign_pod_ip(
                 pods = state.pods.set(pod, ref)
                 new_state = state.with_pod_change(card, position, index, new_cidr, pods, clock)
                 return new_state, int_to_ip(ip)
+            eni.note_room_from(len(cidrs) if room < 0 else room)
         if ds.network_card == last_position:
             break
     raise NoAvailableIPError(pod)
+
+
+def _card_position(state: NodeState, ref: PodIP) -> int:
+    """Position in ``state.datastores`` of the card the pod's address is on."""
+    for position, ds in enumerate(state.datastores):
+        if ds.network_card == ref.network_card:
+            return position
+    raise StateError("pods", ref.pod, "index points at a missing network card")
 
 
 def unassign_pod_ip(
@@ -159,7 +193,7 @@ def unassign_pod_ip(
     ref = state.pods.get(pod)
     if ref is None:
         raise UnknownPodError(pod)
-    card = next((i for i, d in enumerate(state.datastores) if d.network_card == ref.network_card))
+    card = _card_position(state, ref)
     ds = state.datastores[card]
     position, eni = -1, None
     for number, candidate in enumerate(ds.enis):
@@ -170,14 +204,9 @@ def unassign_pod_ip(
     if eni is None or index is None:
         raise StateError("pods", pod, "index points at a missing ENI or CIDR")
     cidr = eni.cidrs[index]
-    entries = list(cidr.addresses)
-    at = bisect.bisect_left(entries, ref.ip, key=_ip)
-    if at == len(entries) or entries[at].ip != ref.ip or entries[at].pod != pod:
+    new_cidr = _release_ip(cidr, ref.ip, pod, clock)
+    if new_cidr is None:
         raise StateError("pods", pod, "index points at an address the pod does not hold")
-    entries[at] = Address(
-        ip=ref.ip, pod=None, assigned_at=entries[at].assigned_at, unassigned_at=clock
-    )
-    new_cidr = cidr.with_addresses(tuple(entries))
     new_state = state.with_pod_change(
         card, position, index, new_cidr, state.pods.delete(pod), clock
     )
