@@ -36,7 +36,12 @@ if str(ROOT) not in sys.path:  # `python benchmarks/run.py` puts benchmarks/ fir
 import vpccni_model  # noqa: E402
 from benchmarks import fixtures, jobs  # noqa: E402
 from benchmarks.sweep import SerialExecutor, sweep  # noqa: E402
-from benchmarks.timing import Timing, machine_info, measure_many  # noqa: E402
+from benchmarks.timing import (  # noqa: E402
+    Timing,
+    machine_info,
+    measure_many,
+    reference_workload,
+)
 from vpccni_model import (  # noqa: E402
     Config,
     assign_pod_ip,
@@ -213,14 +218,33 @@ def _freeze() -> None:
 Case = tuple[Callable[..., object], tuple[object, ...]]
 
 
-def _bench(cases: dict[str, Case], mode: Mode, *, scaling: bool = False) -> dict[str, Timing]:
+REFERENCE = "machine.reference"
+
+
+def _bench(
+    cases: dict[str, Case], mode: Mode, *, scaling: bool = False, reference: bool = False
+) -> dict[str, Timing]:
+    """Time ``cases`` interleaved; with ``reference``, the reference workload runs as one
+    more case (its timing under ``REFERENCE``; see ``reference_row``)."""
     gc.collect()
+    if reference:
+        cases = {**cases, REFERENCE: (reference_workload, ())}
     return measure_many(
         cases,
         rounds=mode.scaling_rounds if scaling else mode.rounds,
         batches=mode.scaling_batches if scaling else mode.batches,
         min_batch_s=mode.min_batch_s,
         warmup_s=mode.warmup_s,
+    )
+
+
+def reference_row(group: str, timings: dict[str, Timing]) -> Row:
+    return timing_row(
+        f"{REFERENCE}.{group}",
+        "a fixed pure-Python workload with no library code (benchmarks/timing.py), timed "
+        f"interleaved with the {group} cases: how fast the machine was during them",
+        timings[REFERENCE],
+        None,
     )
 
 
@@ -241,7 +265,8 @@ def run_reconcile(mode: Mode) -> list[Row]:
     for name, fx in named.items():
         log(f"  {name}: {fx.shape}")
     log(f"timing {len(named)} reconcile cases in {mode.rounds} interleaved rounds")
-    timings = _bench({n: (reconcile, (f.state, f.config, f.clock)) for n, f in named.items()}, mode)
+    cases = {n: (reconcile, (f.state, f.config, f.clock)) for n, f in named.items()}
+    timings = _bench(cases, mode, reference=True)
     for name, fx in named.items():
         kind = name.rsplit(".", 1)[1]
         timing = timings[name]
@@ -263,6 +288,7 @@ def run_reconcile(mode: Mode) -> list[Row]:
                     budget=3.0,
                 )
             )
+    rows.append(reference_row("reconcile", timings))
     return rows
 
 
@@ -278,12 +304,15 @@ def run_pair(mode: Mode) -> list[Row]:
     _, ip = assign_pod_ip(state, config, pod, clock)  # raises if the pair cannot run
     _freeze()
     log("timing pair.large")
-    timing = _bench({"pair": (_pair, (state, config, clock, pod))}, mode)["pair"]
+    timings = _bench({"pair": (_pair, (state, config, clock, pod))}, mode, reference=True)
     desc = (
         f"assign_pod_ip + unassign_pod_ip of a new pod on {large.shape} minus one "
         f"(gets the cooled-down {ip})"
     )
-    return [timing_row("pair.large", desc, timing, 20 * US)]
+    return [
+        timing_row("pair.large", desc, timings["pair"], 20 * US),
+        reference_row("pair", timings),
+    ]
 
 
 def run_steady_state(mode: Mode, executor: Any, out: Path) -> list[Row]:

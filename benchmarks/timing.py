@@ -121,6 +121,20 @@ def measure_many(
     return {name: summarize(samples[name], numbers[name]) for name in cases}
 
 
+def reference_workload() -> int:
+    """A fixed pure-Python workload, about a pod-path call in size, that runs no library
+    code: timed beside a group of cases, it shows how fast the interpreter and the machine
+    were at that moment (a shared virtual machine drifts by half or more between quiet and
+    busy periods), so two runs can be compared."""
+    items = tuple(range(48))
+    total = 0
+    for i in range(24):
+        items = items[:i] + (total,) + items[i + 1 :]  # noqa: RUF005 (what the model does)
+        fields = {"position": i, "total": total}
+        total += len(fields) + items[i] % 7
+    return total
+
+
 def time_once(fn: Callable[..., object], *args: object) -> tuple[float, object]:
     """Wall seconds of one call, and its result (for runs too long to repeat)."""
     start = time.perf_counter_ns()

@@ -73,9 +73,15 @@ MUTANTS: dict[str, tuple[str, str, str, str]] = {
     ),
     "room-from": (
         "model.py",
-        "if index < self.room_from and new.assigned < new.size:",
-        "if False:",
+        "            if index < room_from:\n                room_from = index\n",
+        "            if index < room_from:\n                pass\n",
         "6: a CIDR with room lies before the ENI's room_from (freed addresses are skipped)",
+    ),
+    "room-note": (
+        "pods.py",
+        "                if room > eni.room_from:\n                    eni.note_room_from(room)\n",
+        "                eni.note_room_from(index + 1)\n",
+        "6: a search records room_from past a CIDR that still has room",
     ),
     "room": (
         "pool.py",

@@ -311,12 +311,19 @@ class ENI:
             index = self.cidr_index(new.network)
         if index is None or cidrs[index].is_prefix != new.is_prefix:
             raise StateError("cidr", new.key, f"not on {self.eni_id}")
+        return self.with_cidr_at(index, new)
+
+    def with_cidr_at(self, index: int, new: Cidr) -> ENI:
+        """``with_cidr`` for a caller that knows ``new`` replaces the CIDR at position
+        ``index`` (same network and kind): nothing is looked up or checked."""
+        cidrs = self.cidrs
         old = cidrs[index]
         moved = new.assigned - old.assigned
         emptied = (new.assigned == 0) - (old.assigned == 0)
         room_from = self.room_from
-        if new.assigned < new.size:
-            room_from = min(room_from, index)
+        if new.assigned < (PREFIX_SIZE if new.is_prefix else 1):
+            if index < room_from:
+                room_from = index
         elif index == room_from:
             room_from = index + 1
         latest = self._newest
@@ -740,7 +747,7 @@ class NodeState:
         stores = self.datastores
         ds = stores[card]
         enis = ds.enis
-        new_eni = enis[eni].with_cidr(new, cidr)
+        new_eni = enis[eni].with_cidr_at(cidr, new)
         new_ds = _changed(ds, enis=enis[:eni] + (new_eni,) + enis[eni + 1 :])  # noqa: RUF005
         return _changed(
             self,

@@ -34,19 +34,17 @@ class PodIndex(Mapping[str, "PodIP"]):
         """``value`` itself when it already is an index, else an index of its items."""
         return value if isinstance(value, PodIndex) else cls(value)
 
-    @classmethod
-    def _wrap(cls, inner: immutables.Map[str, PodIP]) -> PodIndex:
-        index = object.__new__(cls)
-        index._map = inner
-        return index
-
     def set(self, pod: str, ref: PodIP) -> PodIndex:
         """A new index with ``pod`` mapped to ``ref``; this one is unchanged."""
-        return PodIndex._wrap(self._map.set(pod, ref))
+        index = object.__new__(PodIndex)
+        index._map = self._map.set(pod, ref)
+        return index
 
     def delete(self, pod: str) -> PodIndex:
         """A new index without ``pod`` (KeyError if absent); this one is unchanged."""
-        return PodIndex._wrap(self._map.delete(pod))
+        index = object.__new__(PodIndex)
+        index._map = self._map.delete(pod)
+        return index
 
     def __getitem__(self, pod: str) -> PodIP:
         return self._map[pod]

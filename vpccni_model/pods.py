@@ -124,8 +124,9 @@ def assign_pod_ip(
     existing = state.pods.get(pod)
     if existing is not None:
         return state.at(clock), existing.address
-    prefix_delegation = state.prefix_delegation
-    cooldown = state.config.ip_cooldown_period
+    fixed = state.config
+    prefix_delegation = fixed.prefix_delegation
+    cooldown = fixed.ip_cooldown_period
     last_position = len(state.datastores) - 1
     full = PREFIX_SIZE if prefix_delegation else 1
     for card, ds in enumerate(state.datastores):
@@ -152,7 +153,8 @@ def assign_pod_ip(
                 taken = _take_unused_ip(cidr, clock, cooldown, pod)
                 if taken is None:
                     continue
-                eni.note_room_from(room)
+                if room > eni.room_from:
+                    eni.note_room_from(room)
                 new_cidr, ip = taken
                 ref = PodIP(
                     pod=pod,
@@ -219,7 +221,7 @@ def unassign_pod_ip(
         )
         new_state = new_state.replace(deferred_cleanups=(*state.deferred_cleanups, cleanup))
     # Q3: the address came from a /28 (CIDRs never overlap, so it is not also a /32 here).
-    if not state.prefix_delegation and cidr.is_prefix:
+    if cidr.is_prefix and not state.config.prefix_delegation:
         new_ds = new_state.datastores[card]
         new_eni = new_ds.enis[position]
         empty = tuple(c for c in new_eni.cidrs if c.is_prefix and c.assigned == 0)
