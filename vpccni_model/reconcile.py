@@ -99,9 +99,18 @@ class _Tick:
         self.clock = clock
         self.actions: list[Action] = []
         self.pd = state.prefix_delegation  # fixed at boot
+        # Stats by card, with the datastore value they were computed from: the pool decision
+        # and the increase or decrease it leads to read the same ones.
+        self.known_stats: dict[int, tuple[Datastore, PoolStats]] = {}
 
     def stats(self, card: int) -> PoolStats:
-        return datastore_stats(self.state.datastore(card), self.pd)
+        ds = self.state.datastore(card)
+        known = self.known_stats.get(card)
+        if known is not None and known[0] is ds:
+            return known[1]
+        stats = datastore_stats(ds, self.pd)
+        self.known_stats[card] = (ds, stats)
+        return stats
 
     def attachment_allowed(self) -> bool:
         """``isENIAttachmentAllowed`` (spec 1.5.3)."""
@@ -330,6 +339,7 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
     decisions: list[tuple[int, PoolStats, bool]] = []
     for ds in state.datastores:
         stats = datastore_stats(ds, tick.pd)
+        tick.known_stats[ds.network_card] = (ds, stats)
         low = pool_too_low(
             stats,
             config,
