@@ -18,7 +18,7 @@ from vpccni_model.sim import PoissonChurn, SimulationSpec, cluster, simulate
 # -- steady_state over the upstream docs tables ------------------------------------------------
 
 # Inputs of every row of aws/amazon-vpc-cni-k8s v1.23.1 docs/eni-and-ip-target.md and
-# docs/prefix-and-ip-target.md (the same rows tests/test_docs_tables.py checks).
+# docs/prefix-and-ip-target.md (the same rows tests/conformance/test_docs_tables.py checks).
 # (instance, E, W, M, pods)
 _SIP_ROWS = [
     ("t3.small", 1, 0, 0, 0),

@@ -51,8 +51,8 @@ from vpccni_model import (
     restart,
     unassign_pod_ip,
 )
-from vpccni_model.config import ENV_VARIABLES
-from vpccni_model.model import int_to_ip, ip_to_int
+from vpccni_model._config import ENV_VARIABLES
+from vpccni_model._model import int_to_ip, ip_to_int
 
 LIMITS = instance_limits("m5.large")
 CONFIG = Config()

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vpccni_model.actions import (
+from vpccni_model._actions import (
     AllocateENI,
     AllocateIPs,
     AllocatePrefixes,
@@ -22,10 +22,9 @@ from vpccni_model.actions import (
     ReleaseIPs,
     ReleasePrefixes,
 )
-from vpccni_model.cloud import FakeEC2, _Subnet
-from vpccni_model.config import Config
-from vpccni_model.errors import StateError
-from vpccni_model.events import (
+from vpccni_model._config import Config
+from vpccni_model._errors import StateError
+from vpccni_model._events import (
     AllocationFailed,
     Ec2Error,
     ENIAttached,
@@ -33,8 +32,9 @@ from vpccni_model.events import (
     ObservedENI,
     PrefixesAllocated,
 )
-from vpccni_model.limits import InstanceLimits, NetworkCard
-from vpccni_model.model import NodeState, ip_to_int
+from vpccni_model._limits import InstanceLimits, NetworkCard
+from vpccni_model._model import NodeState, ip_to_int
+from vpccni_model.cloud import FakeEC2, _Subnet
 
 LIMITS = InstanceLimits(name="test.small", max_enis=3, ipv4_per_eni=4)  # 3 secondary slots
 WIDE = InstanceLimits(name="test.wide", max_enis=3, ipv4_per_eni=50)  # 49 secondary slots

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from vpccni_model.actions import (
+from vpccni_model._actions import (
     Action,
     AllocateENI,
     AllocateIPs,
@@ -23,6 +23,18 @@ from vpccni_model.actions import (
     ReleaseIPs,
     ReleasePrefixes,
 )
+from vpccni_model._config import Config
+from vpccni_model._errors import ConfigError, StateError
+from vpccni_model._events import (
+    AllocationFailed,
+    Ec2Error,
+    ENIAttached,
+    IPsAllocated,
+    ObservedENI,
+    PrefixesAllocated,
+)
+from vpccni_model._limits import InstanceLimits
+from vpccni_model._model import NodeState
 from vpccni_model.cloud import (
     ASSIGN,
     ATTACH,
@@ -41,18 +53,6 @@ from vpccni_model.cloud import (
     Throttle,
     TokenBucket,
 )
-from vpccni_model.config import Config
-from vpccni_model.errors import ConfigError, StateError
-from vpccni_model.events import (
-    AllocationFailed,
-    Ec2Error,
-    ENIAttached,
-    IPsAllocated,
-    ObservedENI,
-    PrefixesAllocated,
-)
-from vpccni_model.limits import InstanceLimits
-from vpccni_model.model import NodeState
 
 SMALL = InstanceLimits(name="test.small", max_enis=3, ipv4_per_eni=4)  # 3 secondary slots
 WIDE = InstanceLimits(name="test.wide", max_enis=3, ipv4_per_eni=50)  # 49 secondary slots

@@ -1,4 +1,4 @@
-"""Tests of vpccni_model.config: ipamd's env parsing, validation, and the effective config."""
+"""Tests of vpccni_model._config: ipamd's env parsing, validation, and the effective config."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vpccni_model.config import (
+from vpccni_model._config import (
     ENV_VARIABLES,
     INT64_MAX,
     INT64_MIN,
@@ -20,8 +20,8 @@ from vpccni_model.config import (
     go_atoi,
     go_parse_bool,
 )
-from vpccni_model.errors import ConfigError
-from vpccni_model.limits import InstanceLimits
+from vpccni_model._errors import ConfigError
+from vpccni_model._limits import InstanceLimits
 
 I64 = "9223372036854775807"
 I64_OVER = "9223372036854775808"

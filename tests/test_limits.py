@@ -1,4 +1,4 @@
-"""Tests of vpccni_model.limits: the packaged catalog and the EKS max-pods formula.
+"""Tests of vpccni_model._limits: the packaged catalog and the EKS max-pods formula.
 
 The published EKS max-pods file (tests/data/eni-max-pods.txt; provenance in
 vpccni_model/data/README.md) is an independent check: AWS produced it, not our CSV.
@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vpccni_model.errors import ConfigError, UnknownInstanceTypeError
-from vpccni_model.limits import (
+from vpccni_model._errors import ConfigError, UnknownInstanceTypeError
+from vpccni_model._limits import (
     InstanceLimits,
     NetworkCard,
     catalog,

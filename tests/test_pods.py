@@ -26,7 +26,7 @@ from vpccni_model import (
     datastore_stats,
     unassign_pod_ip,
 )
-from vpccni_model.model import DeferredCleanup
+from vpccni_model._model import DeferredCleanup
 
 LIMITS = InstanceLimits(name="test", max_enis=4, ipv4_per_eni=4)
 SIP = Config()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from vpccni_model.actions import (
+from vpccni_model._actions import (
     AllocateENI,
     AllocateIPs,
     AllocatePrefixes,
@@ -22,10 +22,9 @@ from vpccni_model.actions import (
     ReleaseIPs,
     ReleasePrefixes,
 )
-from vpccni_model.cloud import FakeEC2
-from vpccni_model.config import Config
-from vpccni_model.errors import UnexpectedEventError
-from vpccni_model.events import (
+from vpccni_model._config import Config
+from vpccni_model._errors import UnexpectedEventError
+from vpccni_model._events import (
     AllocationFailed,
     Ec2Error,
     ENIAttached,
@@ -37,11 +36,12 @@ from vpccni_model.events import (
     ObservedENI,
     PrefixesAllocated,
 )
-from vpccni_model.limits import InstanceLimits, NetworkCard
-from vpccni_model.model import ENI, Address, Cidr, Datastore, InFlight, NodeState, PodIP, ip_to_int
-from vpccni_model.pods import assign_pod_ip, unassign_pod_ip
-from vpccni_model.reconcile import apply, reconcile, reconcile_due
-from vpccni_model.steady import converge
+from vpccni_model._limits import InstanceLimits, NetworkCard
+from vpccni_model._model import ENI, Address, Cidr, Datastore, InFlight, NodeState, PodIP, ip_to_int
+from vpccni_model._pods import assign_pod_ip, unassign_pod_ip
+from vpccni_model._steady import converge
+from vpccni_model._tick import apply, reconcile, reconcile_due
+from vpccni_model.cloud import FakeEC2
 
 LIMITS = InstanceLimits(name="test.small", max_enis=3, ipv4_per_eni=4)
 MULTI = InstanceLimits(

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from vpccni_model import Config, instance_limits
+from vpccni_model._errors import ConfigError
 from vpccni_model.cloud import ASSIGN, UNASSIGN, FaultRule, Latency, Throttle, TokenBucket
-from vpccni_model.errors import ConfigError
 from vpccni_model.sim import (
     Burst,
     Constant,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from vpccni_model.errors import ConfigError
+from vpccni_model._errors import ConfigError
 from vpccni_model.sim import Burst, Constant, Diurnal, PodEvent, PoissonChurn, Ramp, Trace
 
 NODES3 = ["n0", "n1", "n2"]

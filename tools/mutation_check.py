@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITE = ["tests/test_stateful.py", "tests/test_convergence.py"]
+SUITE = ["tests/property/test_stateful.py", "tests/property/test_convergence.py"]
 
 # name: (file, original text, mutated text, invariant expected to catch it)
 MUTANTS: dict[str, tuple[str, str, str, str]] = {
@@ -35,50 +35,50 @@ MUTANTS: dict[str, tuple[str, str, str, str]] = {
         "2: an address held by a pod is released",
     ),
     "cooldown": (
-        "pods.py",
+        "_pods.py",
         "if entry.pod is None and not entry.cooling(clock, cooldown):",
         "if entry.pod is None:",
         "3: a cooling address is handed out",
     ),
     "cooldown-32": (
-        "pods.py",
+        "_pods.py",
         "if cidr.assigned or (cidr.addresses and cidr.addresses[0].cooling(clock, cooldown)):",
         "if cidr.assigned:",
         "3: a cooling secondary IP (/32) is handed out",
     ),
     "in-flight": (
-        "reconcile.py",
+        "_tick.py",
         "    if state.in_flight is not None and state.in_flight.action is not None:\n"
         "        return\n    backoff",
         "    backoff",
         "5: a second allocation while one is outstanding",
     ),
     "backoff": (
-        "reconcile.py",
+        "_tick.py",
         "if backoff or not tick.attachment_allowed():",
         "if not tick.attachment_allowed():",
         "5: allocation during the insufficient-CIDR backoff",
     ),
     "counter": (
-        "model.py",
+        "_model.py",
         "free_prefixes += cidr.assigned == 0",
         "free_prefixes += cidr.assigned <= 1",
         "6: counters differ from a recount",
     ),
     "delta-counter": (
-        "model.py",
+        "_model.py",
         "moved = new.assigned - old.assigned",
         "moved = new.assigned",
         "6: the pod path's counter update differs from a recount",
     ),
     "room-from": (
-        "model.py",
+        "_model.py",
         "            if index < room_from:\n                room_from = index\n",
         "            if index < room_from:\n                pass\n",
         "6: a CIDR with room lies before the ENI's room_from (freed addresses are skipped)",
     ),
     "room-note": (
-        "pods.py",
+        "_pods.py",
         "                if room > eni.room_from:\n                    eni.note_room_from(room)\n",
         "                eni.note_room_from(index + 1)\n",
         "6: a search records room_from past a CIDR that still has room",
@@ -96,7 +96,7 @@ MUTANTS: dict[str, tuple[str, str, str, str]] = {
         "4: a trunk or EFA ENI is freed",
     ),
     "idempotent": (
-        "pods.py",
+        "_pods.py",
         "    if existing is not None:\n        return state.at(clock), existing.address",
         "    if existing is not None and False:\n        return state.at(clock), existing.address",
         "2: a pod holds two addresses",

@@ -4,7 +4,7 @@ Pure functions over immutable values: boot a node, run ``reconcile`` ticks, feed
 outcomes back with ``apply``, and assign or release pod addresses. See ``docs/model.md``.
 """
 
-from vpccni_model.actions import (
+from vpccni_model._actions import (
     Action,
     AllocateENI,
     AllocateIPs,
@@ -13,9 +13,8 @@ from vpccni_model.actions import (
     ReleaseIPs,
     ReleasePrefixes,
 )
-from vpccni_model.cloud import FakeEC2
-from vpccni_model.config import MANIFEST_ENV, Config
-from vpccni_model.errors import (
+from vpccni_model._config import MANIFEST_ENV, Config
+from vpccni_model._errors import (
     ConfigError,
     NoAvailableIPError,
     StateError,
@@ -24,7 +23,7 @@ from vpccni_model.errors import (
     UnknownPodError,
     VpcCniModelError,
 )
-from vpccni_model.events import (
+from vpccni_model._events import (
     AllocationFailed,
     Ec2Error,
     ENIAttached,
@@ -37,10 +36,13 @@ from vpccni_model.events import (
     ObservedENI,
     PrefixesAllocated,
 )
-from vpccni_model.lifecycle import restart
-from vpccni_model.limits import InstanceLimits, NetworkCard, catalog, instance_limits, max_pods
-from vpccni_model.model import ENI, Address, Cidr, Datastore, InFlight, NodeState, PodIP
-from vpccni_model.pods import assign_pod_ip, take_outbox, unassign_pod_ip
+from vpccni_model._lifecycle import restart
+from vpccni_model._limits import InstanceLimits, NetworkCard, catalog, instance_limits, max_pods
+from vpccni_model._model import ENI, Address, Cidr, Datastore, InFlight, NodeState, PodIP
+from vpccni_model._pods import assign_pod_ip, take_outbox, unassign_pod_ip
+from vpccni_model._steady import Convergence, SteadyState, converge, steady_state
+from vpccni_model._tick import Reconciliation, apply, reconcile, reconcile_due
+from vpccni_model.cloud import FakeEC2
 from vpccni_model.pool import (
     PoolStats,
     TargetState,
@@ -61,9 +63,7 @@ from vpccni_model.pool import (
     should_remove_extra_enis,
     target_state,
 )
-from vpccni_model.reconcile import Reconciliation, apply, reconcile, reconcile_due
 from vpccni_model.serialize import from_json, to_json
-from vpccni_model.steady import Convergence, SteadyState, converge, steady_state
 
 __version__ = "0.1.0"
 

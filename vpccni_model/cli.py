@@ -16,10 +16,11 @@ import attrs
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from vpccni_model._config import MANIFEST_ENV, Config
+from vpccni_model._errors import VpcCniModelError
+from vpccni_model._limits import instance_limits, max_pods
+from vpccni_model._steady import SteadyState, steady_state
 from vpccni_model.cloud import FaultRule
-from vpccni_model.config import MANIFEST_ENV, Config
-from vpccni_model.errors import VpcCniModelError
-from vpccni_model.limits import instance_limits, max_pods
 from vpccni_model.sim.engine import SimulationSpec, cluster, simulate
 from vpccni_model.sim.explain import explain
 from vpccni_model.sim.workloads import (
@@ -31,7 +32,6 @@ from vpccni_model.sim.workloads import (
     Trace,
     Workload,
 )
-from vpccni_model.steady import SteadyState, steady_state
 
 
 def _parse_env(pairs: Sequence[str]) -> dict[str, str]:

@@ -32,7 +32,7 @@ from typing import TypeGuard
 
 import attrs
 
-from vpccni_model.actions import (
+from vpccni_model._actions import (
     Action,
     AllocateENI,
     AllocateIPs,
@@ -41,8 +41,8 @@ from vpccni_model.actions import (
     ReleaseIPs,
     ReleasePrefixes,
 )
-from vpccni_model.errors import ConfigError, StateError
-from vpccni_model.events import (
+from vpccni_model._errors import ConfigError, StateError
+from vpccni_model._events import (
     AllocationFailed,
     Ec2Error,
     ENIAttached,
@@ -51,8 +51,8 @@ from vpccni_model.events import (
     ObservedENI,
     PrefixesAllocated,
 )
-from vpccni_model.limits import InstanceLimits
-from vpccni_model.model import PREFIX_SIZE, NodeState, int_to_ip, ip_to_int, parse_cidr
+from vpccni_model._limits import InstanceLimits
+from vpccni_model._model import PREFIX_SIZE, NodeState, int_to_ip, ip_to_int, parse_cidr
 
 __all__ = [
     "ASSIGN",

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import attrs
 
-from vpccni_model.config import Config
-from vpccni_model.limits import InstanceLimits, max_pods
-from vpccni_model.model import ENI, PREFIX_SIZE, Cidr, Datastore, NodeState
+from vpccni_model._config import Config
+from vpccni_model._limits import InstanceLimits, max_pods
+from vpccni_model._model import ENI, PREFIX_SIZE, Cidr, Datastore, NodeState
 
 
 def ceil16(value: int) -> int:

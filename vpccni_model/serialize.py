@@ -37,13 +37,13 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, mapping_structure_factory
 from cattrs.strategies import configure_tagged_union
 
-from vpccni_model import model
-from vpccni_model.actions import Action
-from vpccni_model.config import Config
-from vpccni_model.errors import StateError, VpcCniModelError
-from vpccni_model.events import Event
-from vpccni_model.limits import InstanceLimits
-from vpccni_model.podindex import PodIndex
+from vpccni_model import _model as model
+from vpccni_model._actions import Action
+from vpccni_model._config import Config
+from vpccni_model._errors import StateError, VpcCniModelError
+from vpccni_model._events import Event
+from vpccni_model._limits import InstanceLimits
+from vpccni_model._podindex import PodIndex
 
 __all__ = ["TAG", "converter", "from_dict", "from_json", "to_dict", "to_json"]
 

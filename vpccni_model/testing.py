@@ -13,19 +13,19 @@ from collections.abc import Sequence
 import attrs
 from hypothesis import strategies as st
 
-from vpccni_model.actions import Action, AllocateENI, AllocateIPs, AllocatePrefixes
-from vpccni_model.cloud import FakeEC2
-from vpccni_model.config import Config
-from vpccni_model.errors import NoAvailableIPError
-from vpccni_model.events import (
+from vpccni_model._actions import Action, AllocateENI, AllocateIPs, AllocatePrefixes
+from vpccni_model._config import Config
+from vpccni_model._errors import NoAvailableIPError
+from vpccni_model._events import (
     AllocationFailed,
     Ec2Error,
     Event,
 )
-from vpccni_model.limits import InstanceLimits, NetworkCard, instance_limits
-from vpccni_model.model import NodeState
-from vpccni_model.pods import assign_pod_ip, take_outbox
-from vpccni_model.reconcile import apply, reconcile
+from vpccni_model._limits import InstanceLimits, NetworkCard, instance_limits
+from vpccni_model._model import NodeState
+from vpccni_model._pods import assign_pod_ip, take_outbox
+from vpccni_model._tick import apply, reconcile
+from vpccni_model.cloud import FakeEC2
 
 REPRESENTATIVE_TYPES: tuple[str, ...] = (
     "t3.micro",

@@ -19,16 +19,16 @@ from collections.abc import Callable, Iterator
 
 import attrs
 
-from vpccni_model.actions import ALLOCATIONS, Action
+from vpccni_model._actions import ALLOCATIONS, Action
+from vpccni_model._config import Config
+from vpccni_model._errors import ConfigError, NoAvailableIPError
+from vpccni_model._events import ENIAttached, MetadataObserved
+from vpccni_model._limits import InstanceLimits
+from vpccni_model._model import NodeState
+from vpccni_model._pods import assign_pod_ip, take_outbox, unassign_pod_ip
+from vpccni_model._tick import apply, reconcile, reconcile_due
 from vpccni_model.cloud import FakeEC2, FaultRule, Latency, Throttle
-from vpccni_model.config import Config
-from vpccni_model.errors import ConfigError, NoAvailableIPError
-from vpccni_model.events import ENIAttached, MetadataObserved
-from vpccni_model.limits import InstanceLimits
-from vpccni_model.model import NodeState
-from vpccni_model.pods import assign_pod_ip, take_outbox, unassign_pod_ip
 from vpccni_model.pool import effective_max_pods
-from vpccni_model.reconcile import apply, reconcile, reconcile_due
 from vpccni_model.sim.metrics import MetricsRecorder, SimulationResult
 from vpccni_model.sim.workloads import PodEvent, Workload
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import attrs
 
-from vpccni_model.config import Config
-from vpccni_model.limits import InstanceLimits, max_pods
-from vpccni_model.model import PREFIX_SIZE
+from vpccni_model._config import Config
+from vpccni_model._limits import InstanceLimits, max_pods
+from vpccni_model._model import PREFIX_SIZE
+from vpccni_model._steady import SteadyState, steady_state
 from vpccni_model.pool import cidr_slots_per_eni
 from vpccni_model.sim.engine import NodeSpec, SimulationSpec, simulate
 from vpccni_model.sim.metrics import percentile
 from vpccni_model.sim.workloads import PoissonChurn
-from vpccni_model.steady import SteadyState, steady_state
 
 
 @attrs.frozen

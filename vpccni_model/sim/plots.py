@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vpccni_model.errors import ConfigError
+from vpccni_model._errors import ConfigError
 from vpccni_model.sim.metrics import SimulationResult
 
 

@@ -18,7 +18,7 @@ from typing import Literal, Protocol
 
 import attrs
 
-from vpccni_model.errors import ConfigError
+from vpccni_model._errors import ConfigError
 
 Kind = Literal["add", "delete"]
 

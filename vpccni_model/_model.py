@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
-from vpccni_model.errors import StateError
-from vpccni_model.podindex import PodIndex
+from vpccni_model._errors import StateError
+from vpccni_model._podindex import PodIndex
 
 if TYPE_CHECKING:
-    from vpccni_model.actions import Action
-    from vpccni_model.config import Config
-    from vpccni_model.limits import InstanceLimits
+    from vpccni_model._actions import Action
+    from vpccni_model._config import Config
+    from vpccni_model._limits import InstanceLimits
 
 PREFIX_SIZE = 16
 """Addresses in an IPv4 /28 prefix; ipamd hands all 16 to pods (spec 2.2)."""

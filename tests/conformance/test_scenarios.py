@@ -46,10 +46,10 @@ from vpccni_model import (
     take_outbox,
     unassign_pod_ip,
 )
-from vpccni_model.actions import Action
+from vpccni_model._actions import Action
+from vpccni_model._errors import NoAvailableIPError
+from vpccni_model._model import ip_to_int
 from vpccni_model.cloud import CallResult, Latency
-from vpccni_model.errors import NoAvailableIPError
-from vpccni_model.model import ip_to_int
 from vpccni_model.sim import (
     Burst,
     NodeSpec,

@@ -19,7 +19,7 @@ import math
 
 import attrs
 
-from vpccni_model.actions import (
+from vpccni_model._actions import (
     Action,
     AllocateENI,
     AllocateIPs,
@@ -28,9 +28,9 @@ from vpccni_model.actions import (
     ReleaseIPs,
     ReleasePrefixes,
 )
-from vpccni_model.config import Config
-from vpccni_model.errors import UnexpectedEventError
-from vpccni_model.events import (
+from vpccni_model._config import Config
+from vpccni_model._errors import UnexpectedEventError
+from vpccni_model._events import (
     AllocationFailed,
     Ec2Error,
     ENIAttached,
@@ -43,7 +43,7 @@ from vpccni_model.events import (
     ObservedENI,
     PrefixesAllocated,
 )
-from vpccni_model.model import (
+from vpccni_model._model import (
     ENI,
     Cidr,
     Datastore,
@@ -54,7 +54,7 @@ from vpccni_model.model import (
     parse_cidr,
     sorted_cidrs,
 )
-from vpccni_model.pods import check_mode
+from vpccni_model._pods import check_mode
 from vpccni_model.pool import (
     PoolStats,
     allocatable_enis,

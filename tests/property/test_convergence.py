@@ -28,7 +28,7 @@ import pytest
 from hypothesis import assume, event, example, given, settings
 from hypothesis import strategies as st
 
-from vpccni_model.actions import (
+from vpccni_model._actions import (
     Action,
     AllocateENI,
     AllocateIPs,
@@ -37,14 +37,14 @@ from vpccni_model.actions import (
     ReleaseIPs,
     ReleasePrefixes,
 )
+from vpccni_model._config import Config
+from vpccni_model._errors import NoAvailableIPError
+from vpccni_model._limits import InstanceLimits, instance_limits
+from vpccni_model._model import ENI, Datastore, NodeState
+from vpccni_model._pods import assign_pod_ip, unassign_pod_ip
+from vpccni_model._tick import Reconciliation, apply, reconcile
 from vpccni_model.cloud import FakeEC2
-from vpccni_model.config import Config
-from vpccni_model.errors import NoAvailableIPError
-from vpccni_model.limits import InstanceLimits, instance_limits
-from vpccni_model.model import ENI, Datastore, NodeState
-from vpccni_model.pods import assign_pod_ip, unassign_pod_ip
 from vpccni_model.pool import datastore_stats, effective_max_pods, pool_too_high, pool_too_low
-from vpccni_model.reconcile import Reconciliation, apply, reconcile
 from vpccni_model.testing import configs, limits, synthetic_limits
 
 TICK = 5.0

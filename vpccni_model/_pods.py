@@ -10,10 +10,10 @@ from __future__ import annotations
 import bisect
 from operator import attrgetter
 
-from vpccni_model.actions import Action, ReleasePrefixes
-from vpccni_model.config import Config
-from vpccni_model.errors import ConfigError, NoAvailableIPError, StateError, UnknownPodError
-from vpccni_model.model import (
+from vpccni_model._actions import Action, ReleasePrefixes
+from vpccni_model._config import Config
+from vpccni_model._errors import ConfigError, NoAvailableIPError, StateError, UnknownPodError
+from vpccni_model._model import (
     PREFIX_SIZE,
     Address,
     Cidr,

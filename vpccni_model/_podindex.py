@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, overload
 import immutables
 
 if TYPE_CHECKING:
-    from vpccni_model.model import PodIP
+    from vpccni_model._model import PodIP
 
 
 class PodIndex(Mapping[str, "PodIP"]):

@@ -31,8 +31,8 @@ from typing import Final
 
 import attrs
 
-from vpccni_model.errors import ConfigError
-from vpccni_model.limits import InstanceLimits
+from vpccni_model._errors import ConfigError
+from vpccni_model._limits import InstanceLimits
 
 __all__ = [
     "ENV_VARIABLES",

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import attrs
 
+from vpccni_model._config import Config
+from vpccni_model._errors import ConfigError, NoAvailableIPError
+from vpccni_model._limits import InstanceLimits
+from vpccni_model._model import NodeState
+from vpccni_model._pods import assign_pod_ip
+from vpccni_model._tick import apply, reconcile
 from vpccni_model.cloud import FakeEC2
-from vpccni_model.config import Config
-from vpccni_model.errors import ConfigError, NoAvailableIPError
-from vpccni_model.limits import InstanceLimits
-from vpccni_model.model import NodeState
-from vpccni_model.pods import assign_pod_ip
 from vpccni_model.pool import datastore_stats
-from vpccni_model.reconcile import apply, reconcile
 
 DEFAULT_MAX_TICKS = 2_000
 """Ticks ``converge`` runs before it reports that the node never settles."""

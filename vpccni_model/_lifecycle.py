@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import attrs
 
-from vpccni_model.actions import Action, ReleaseIPs, ReleasePrefixes
-from vpccni_model.config import Config
-from vpccni_model.model import ENI, Cidr, Datastore, NodeState, PodIP
+from vpccni_model._actions import Action, ReleaseIPs, ReleasePrefixes
+from vpccni_model._config import Config
+from vpccni_model._model import ENI, Cidr, Datastore, NodeState, PodIP
 
 
 def _forget_cooling(cidr: Cidr) -> Cidr:

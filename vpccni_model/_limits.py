@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from vpccni_model.errors import ConfigError, UnknownInstanceTypeError
+from vpccni_model._errors import ConfigError, UnknownInstanceTypeError
 
 __all__ = [
     "InstanceLimits",

@@ -44,8 +44,8 @@ from vpccni_model import (
     reconcile_due,
     unassign_pod_ip,
 )
-from vpccni_model.actions import Action
-from vpccni_model.model import PREFIX_SIZE, ip_to_int, parse_cidr
+from vpccni_model._actions import Action
+from vpccni_model._model import PREFIX_SIZE, ip_to_int, parse_cidr
 from vpccni_model.testing import clock_steps, configs, ec2_outcome, limits, outcome_kinds, pod_keys
 
 ALLOCATIONS = (AllocateENI, AllocateIPs, AllocatePrefixes)
