@@ -154,7 +154,7 @@ def prefix_large_nodes(max_eni: int | None = None) -> tuple[Fixture, Fixture]:
     """
     limits = instance_limits(LARGE)
     enis = max_eni or limits.max_enis
-    pods = enis * limits.secondary_ips_per_eni * 16
+    pods = enis * limits.cidrs_per_eni * 16
     config = Config(
         prefix_delegation=True,
         warm_prefix_target=1,
@@ -162,7 +162,7 @@ def prefix_large_nodes(max_eni: int | None = None) -> tuple[Fixture, Fixture]:
         max_pods=max_pods(limits, prefix_delegation=True, max_eni=max_eni),
     )
     state = steady_state(limits, config, pods).state
-    _check_shape(state, enis, limits.secondary_ips_per_eni, pods, "prefix large")
+    _check_shape(state, enis, limits.cidrs_per_eni, pods, "prefix large")
     text = (
         f"p3dn.24xlarge, prefix delegation, WARM_PREFIX_TARGET=1, "
         f"max_pods={config.max_pods}{f', MAX_ENI={max_eni}' if max_eni else ''}, {pods} pods"

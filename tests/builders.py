@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 from vpccni_model import ENI, Address, Cidr, Config, Datastore, InstanceLimits, NodeState, PodIP
-from vpccni_model._model import ip_to_int
+from vpccni_model._ipv4 import ip_to_int
 
 #: A clock far enough past every ``created_at`` default (0.0) that ENIs are older than the
 #: 60 s minimum lifetime (spec 5.11 check 2).

@@ -52,7 +52,7 @@ from vpccni_model import (
     unassign_pod_ip,
 )
 from vpccni_model._config import ENV_VARIABLES
-from vpccni_model._model import int_to_ip, ip_to_int
+from vpccni_model._ipv4 import int_to_ip, ip_to_int
 
 LIMITS = instance_limits("m5.large")
 CONFIG = Config()

@@ -22,7 +22,7 @@ from vpccni_model import (
     restart,
     unassign_pod_ip,
 )
-from vpccni_model._model import ip_to_int
+from vpccni_model._ipv4 import ip_to_int
 
 LIMITS = InstanceLimits(name="test", max_enis=3, ipv4_per_eni=5)
 

@@ -120,7 +120,7 @@ def test_catalog_is_cached_and_read_only() -> None:
 def test_spot_values(name: str, enis: int, ips: int) -> None:
     limits = instance_limits(name)
     assert (limits.max_enis, limits.ipv4_per_eni) == (enis, ips)
-    assert limits.secondary_ips_per_eni == ips - 1
+    assert limits.cidrs_per_eni == ips - 1
     assert limits.hypervisor == "nitro"
     assert limits.supports_prefix_delegation
 
@@ -218,7 +218,7 @@ def test_valid_defaults_and_unsorted_cards() -> None:
         network_cards=(NetworkCard(1, 2), NetworkCard(0, 2)),
     )
     assert limits.card_indices == (0, 1)
-    assert limits.secondary_ips_per_eni == 0
+    assert limits.cidrs_per_eni == 0
     assert InstanceLimits(name="y", max_enis=1, ipv4_per_eni=1).card_indices == (0,)
 
 
@@ -367,4 +367,4 @@ def test_prefix_delegation_never_below_secondary_ip(
         assert pd == sip
     if vcpus is None:
         enis = max(min(max_eni or limits.max_enis, limits.max_enis) - custom_networking, 0)
-        assert sip == enis * limits.secondary_ips_per_eni + 2
+        assert sip == enis * limits.cidrs_per_eni + 2

@@ -36,8 +36,9 @@ from vpccni_model._events import (
     ObservedENI,
     PrefixesAllocated,
 )
+from vpccni_model._ipv4 import ip_to_int
 from vpccni_model._limits import InstanceLimits, NetworkCard
-from vpccni_model._model import ENI, Address, Cidr, Datastore, InFlight, NodeState, PodIP, ip_to_int
+from vpccni_model._model import ENI, Address, Cidr, Datastore, InFlight, NodeState, PodIP
 from vpccni_model._pods import assign_pod_ip, unassign_pod_ip
 from vpccni_model._steady import converge
 from vpccni_model._tick import apply, reconcile, reconcile_due

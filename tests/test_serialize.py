@@ -50,7 +50,8 @@ from vpccni_model import (
     catalog,
     instance_limits,
 )
-from vpccni_model._model import DeferredCleanup, int_to_ip, ip_to_int
+from vpccni_model._ipv4 import int_to_ip, ip_to_int
+from vpccni_model._model import DeferredCleanup
 from vpccni_model._podindex import PodIndex
 from vpccni_model.serialize import TAG, converter, from_dict, from_json, to_dict, to_json
 from vpccni_model.testing import ERROR_CODES, configs, limits, node_states

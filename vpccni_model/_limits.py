@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 import attrs
 
 from vpccni_model._errors import ConfigError, UnknownInstanceTypeError
+from vpccni_model._ipv4 import PREFIX_SIZE
 
 __all__ = [
     "InstanceLimits",
@@ -27,8 +28,6 @@ __all__ = [
     "max_pods",
 ]
 
-#: Addresses in one /28 prefix; prefix delegation hands out prefixes, not single IPs.
-IPS_PER_PREFIX = 16
 #: Host-network pods max-pods always leaves room for (aws-node, kube-proxy).
 HOST_NETWORK_PODS = 2
 #: Max-pods ceilings the EKS calculator applies by vCPU count.
@@ -138,9 +137,27 @@ class InstanceLimits:
         return tuple(sorted(card.index for card in self.network_cards))
 
     @property
-    def secondary_ips_per_eni(self) -> int:
-        """Addresses per ENI that can go to pods: all but the ENI's primary address."""
+    def cidrs_per_eni(self) -> int:
+        """Secondary /32s or /28 prefixes one ENI can hold: EC2's per-ENI IPv4 limit less the
+        ENI's primary address, which never goes to a pod. Both kinds count against it (Q7).
+
+        The one home of the per-ENI capacity rule; everything else derives from it.
+        """
         return self.ipv4_per_eni - 1
+
+    def pod_addresses_per_eni(self, prefix_delegation: bool) -> int:
+        """ipamd's ``maxIPsPerENI`` (S): pod addresses one ENI can hold in the given mode."""
+        slots = self.cidrs_per_eni
+        return slots * PREFIX_SIZE if prefix_delegation else slots
+
+    def max_interfaces(self, network_card: int) -> int:
+        """EC2's ENI limit of one network card (``max_enis`` when no cards are listed)."""
+        for card in self.network_cards:
+            if card.index == network_card:
+                return card.max_interfaces
+        if network_card in self.card_indices:
+            return self.max_enis
+        raise ConfigError("network_card", network_card, f"not among {self.card_indices}")
 
 
 def _parse_cards(text: str) -> tuple[NetworkCard, ...]:
@@ -264,9 +281,7 @@ def max_pods(
         enis -= 1
     enis = max(enis, 0)
 
-    per_eni = limits.secondary_ips_per_eni
-    if prefix_delegation and limits.supports_prefix_delegation:
-        per_eni *= IPS_PER_PREFIX
+    per_eni = limits.pod_addresses_per_eni(prefix_delegation and limits.supports_prefix_delegation)
     pods = enis * per_eni + HOST_NETWORK_PODS
 
     if cpus is not None:

@@ -10,76 +10,22 @@ from __future__ import annotations
 
 import bisect
 import enum
-import ipaddress
 import math
 from collections.abc import Collection, Iterable, Mapping
 from operator import attrgetter
-from socket import inet_ntoa as _inet_ntoa
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
 from vpccni_model._errors import StateError
+from vpccni_model._ipv4 import MAX_IPV4, PREFIX_SIZE, int_to_ip, parse_cidr
 from vpccni_model._podindex import PodIndex
 
 if TYPE_CHECKING:
     from vpccni_model._actions import Action
     from vpccni_model._config import Config
     from vpccni_model._limits import InstanceLimits
-
-PREFIX_SIZE = 16
-"""Addresses in an IPv4 /28 prefix; ipamd hands all 16 to pods (spec 2.2)."""
-
-_MAX_IPV4 = (1 << 32) - 1
-
-
-def ip_to_int(value: str | int, *, field: str = "ip") -> int:
-    """Parse a dotted IPv4 address (or pass an int through) with a typed error."""
-    if isinstance(value, bool):
-        raise StateError(field, value, "expected an IPv4 address")
-    if isinstance(value, int):
-        if 0 <= value <= _MAX_IPV4:
-            return value
-        raise StateError(field, value, "IPv4 address out of range")
-    if type(value) is str:
-        # Fast path for the canonical dotted quad (what EC2 and this library write); int()
-        # is lenient ("+1", " 1", "1_0"), so the text must read back exactly.
-        try:
-            a, b, c, d = map(int, value.split("."))
-        except ValueError:
-            pass
-        else:
-            in_range = 0 <= a <= 255 and 0 <= b <= 255 and 0 <= c <= 255 and 0 <= d <= 255
-            if in_range and f"{a}.{b}.{c}.{d}" == value:
-                return (a << 24) | (b << 16) | (c << 8) | d
-    try:
-        return int(ipaddress.IPv4Address(value))
-    except (ipaddress.AddressValueError, TypeError, ValueError) as exc:
-        raise StateError(field, value, "expected an IPv4 address") from exc
-
-
-def int_to_ip(value: int) -> str:
-    """Format an address held as an int (dotted quad, as ``ipaddress`` writes it).
-
-    ``inet_ntoa`` is pure formatting (no I/O) and the cheapest way to it: every pod
-    operation returns an address as text.
-    """
-    return _inet_ntoa(value.to_bytes(4, "big"))
-
-
-def parse_cidr(value: str, *, field: str = "cidr") -> tuple[int, bool]:
-    """Parse ``a.b.c.d/32`` or an aligned ``a.b.c.d/28`` into (network, is_prefix)."""
-    try:
-        net = ipaddress.IPv4Network(value, strict=True)
-    except (ipaddress.AddressValueError, ipaddress.NetmaskValueError, TypeError, ValueError) as exc:
-        raise StateError(field, value, "expected an aligned IPv4 /32 or /28") from exc
-    if net.prefixlen == 32:
-        return int(net.network_address), False
-    if net.prefixlen == 28:
-        return int(net.network_address), True
-    raise StateError(field, value, "ipamd holds only /32 secondary IPs and /28 prefixes")
-
 
 @attrs.frozen
 class Address:
@@ -140,7 +86,7 @@ class Cidr:
         size = PREFIX_SIZE if self.is_prefix else 1
         if isinstance(self.network, bool) or not isinstance(self.network, int):
             raise StateError("network", self.network, "must be an IPv4 address as an int")
-        if not 0 <= self.network <= _MAX_IPV4 - size + 1:
+        if not 0 <= self.network <= MAX_IPV4 - size + 1:
             raise StateError("network", self.network, "outside the IPv4 address space")
         if self.is_prefix and self.network % PREFIX_SIZE:
             raise StateError("network", int_to_ip(self.network), "a /28 must be 16-aligned")

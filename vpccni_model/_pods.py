@@ -13,15 +13,8 @@ from operator import attrgetter
 from vpccni_model._actions import Action, ReleasePrefixes
 from vpccni_model._config import Config
 from vpccni_model._errors import ConfigError, NoAvailableIPError, StateError, UnknownPodError
-from vpccni_model._model import (
-    PREFIX_SIZE,
-    Address,
-    Cidr,
-    DeferredCleanup,
-    NodeState,
-    PodIP,
-    int_to_ip,
-)
+from vpccni_model._ipv4 import PREFIX_SIZE, int_to_ip
+from vpccni_model._model import Address, Cidr, DeferredCleanup, NodeState, PodIP
 
 
 def check_pod_key(pod: object) -> str:

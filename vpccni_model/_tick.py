@@ -43,6 +43,7 @@ from vpccni_model._events import (
     ObservedENI,
     PrefixesAllocated,
 )
+from vpccni_model._ipv4 import ip_to_int, parse_cidr
 from vpccni_model._model import (
     ENI,
     Cidr,
@@ -50,15 +51,12 @@ from vpccni_model._model import (
     InFlight,
     NodeState,
     PodIP,
-    ip_to_int,
-    parse_cidr,
     sorted_cidrs,
 )
 from vpccni_model._pods import check_mode
 from vpccni_model.pool import (
     PoolStats,
     allocatable_enis,
-    cidr_slots_per_eni,
     datastore_stats,
     deletable_eni,
     effective_max_pods,
@@ -141,7 +139,7 @@ def _increase(tick: _Tick, card: int, skipped: tuple[str, ...] = ()) -> None:
         return
     stats = tick.stats(card)
     ds = state.datastore(card)
-    slots = cidr_slots_per_eni(state.limits)
+    slots = state.limits.cidrs_per_eni
     if tick.pd:
         want = prefixes_needed(stats, config, network_card=card, prefix_delegation=True)
     else:
@@ -151,7 +149,7 @@ def _increase(tick: _Tick, card: int, skipped: tuple[str, ...] = ()) -> None:
         for eni in allocatable_enis(ds, slots, skip_primary=config.custom_networking):
             if eni.eni_id in skipped:
                 continue
-            count = min(slots - len(eni.cidrs), want, state.limits.ipv4_per_eni - 1)
+            count = min(slots - len(eni.cidrs), want, slots)
             if count < 1:
                 # AllocIPAddresses makes no call for < 1 and ipamd still reports "increased".
                 tick.state = state.replace(last_pool_action_at=tick.clock, in_flight=None)
@@ -174,7 +172,7 @@ def _increase(tick: _Tick, card: int, skipped: tuple[str, ...] = ()) -> None:
         # Q23: nothing to create, yet ipamd counts it as a pool action.
         tick.state = state.replace(last_pool_action_at=tick.clock, in_flight=None)
         return
-    action = AllocateENI(card, min(resources, state.limits.ipv4_per_eni - 1), prefixes=tick.pd)
+    action = AllocateENI(card, min(resources, state.limits.cidrs_per_eni), prefixes=tick.pd)
     tick.actions.append(action)
     tick.state = state.replace(in_flight=InFlight(action, card, tick.clock, skipped))
 

@@ -51,8 +51,9 @@ from vpccni_model._events import (
     ObservedENI,
     PrefixesAllocated,
 )
+from vpccni_model._ipv4 import PREFIX_SIZE, int_to_ip, ip_to_int, parse_cidr, prefix_text
 from vpccni_model._limits import InstanceLimits
-from vpccni_model._model import PREFIX_SIZE, NodeState, int_to_ip, ip_to_int, parse_cidr
+from vpccni_model._model import NodeState
 
 __all__ = [
     "ASSIGN",
@@ -487,10 +488,6 @@ def _ok() -> str | None:
     return None
 
 
-def _prefix_text(prefix: int) -> str:
-    return f"{int_to_ip(prefix)}/28"
-
-
 # -- the fake --------------------------------------------------------------------------------
 
 
@@ -802,7 +799,7 @@ class FakeEC2:
             device_number=eni.device_number,
             network_card=eni.network_card,
             ips=tuple(int_to_ip(ip) for ip in sorted(eni.ips)),
-            prefixes=tuple(_prefix_text(p) for p in sorted(eni.prefixes)),
+            prefixes=tuple(prefix_text(p) for p in sorted(eni.prefixes)),
         )
 
     def observe(self, node: str | None = None) -> tuple[ObservedENI, ...]:
@@ -913,19 +910,19 @@ class FakeEC2:
 
     def _room(self, eni: _FakeENI) -> int:
         limits = self._nodes[eni.node].limits
-        return limits.ipv4_per_eni - 1 - len(eni.ips) - len(eni.prefixes)
+        return limits.cidrs_per_eni - len(eni.ips) - len(eni.prefixes)
 
     def _add(self, eni: _FakeENI, prefixes: bool, taken: list[int]) -> Event:
         if prefixes:
             eni.prefixes.update(taken)
-            return PrefixesAllocated(eni.eni_id, tuple(_prefix_text(p) for p in taken))
+            return PrefixesAllocated(eni.eni_id, tuple(prefix_text(p) for p in taken))
         eni.ips.update(taken)
         return IPsAllocated(eni.eni_id, tuple(int_to_ip(ip) for ip in taken))
 
     def _report(self, eni: _FakeENI, prefixes: bool) -> Event:
         if prefixes:
             return PrefixesAllocated(
-                eni.eni_id, tuple(_prefix_text(p) for p in sorted(eni.prefixes))
+                eni.eni_id, tuple(prefix_text(p) for p in sorted(eni.prefixes))
             )
         return IPsAllocated(eni.eni_id, tuple(int_to_ip(ip) for ip in sorted(eni.ips)))
 
@@ -971,7 +968,7 @@ class FakeEC2:
             device_number=eni.device_number,
             network_card=eni.network_card,
             ips=tuple(int_to_ip(ip) for ip in sorted(eni.ips)),
-            prefixes=tuple(_prefix_text(p) for p in sorted(eni.prefixes)),
+            prefixes=tuple(prefix_text(p) for p in sorted(eni.prefixes)),
         )
 
     # -- simulated API: throttling, faults, latency ------------------------------------

@@ -13,13 +13,9 @@ from collections.abc import Iterator
 import attrs
 
 from vpccni_model._config import Config
+from vpccni_model._ipv4 import PREFIX_SIZE, ceil16
 from vpccni_model._limits import InstanceLimits, max_pods
-from vpccni_model._model import ENI, PREFIX_SIZE, Cidr, Datastore, NodeState
-
-
-def ceil16(value: int) -> int:
-    """Go's ``DivCeil(x, 16)``: prefixes needed to hold ``value`` addresses."""
-    return (value + PREFIX_SIZE - 1) // PREFIX_SIZE
+from vpccni_model._model import ENI, Cidr, Datastore, NodeState
 
 
 @attrs.frozen
@@ -100,18 +96,9 @@ def pool_stats(state: NodeState, clock: float, network_card: int = 0) -> PoolSta
     )
 
 
-# -- per-ENI capacity (spec 2.2) -------------------------------------------------------------
-
-
 def ips_per_eni(limits: InstanceLimits, prefix_delegation: bool) -> int:
-    """``maxIPsPerENI`` (S): pod addresses one ENI can hold."""
-    slots = limits.ipv4_per_eni - 1
-    return slots * PREFIX_SIZE if prefix_delegation else slots
-
-
-def cidr_slots_per_eni(limits: InstanceLimits) -> int:
-    """Secondary /32s or /28s one ENI can hold (S in SIP, Pmax in PD)."""
-    return limits.ipv4_per_eni - 1
+    """``maxIPsPerENI`` (S): pod addresses one ENI can hold (``InstanceLimits`` owns the rule)."""
+    return limits.pod_addresses_per_eni(prefix_delegation)
 
 
 def effective_max_pods(state: NodeState, config: Config) -> int:
@@ -268,7 +255,7 @@ def eni_resources_to_allocate(
     limits: InstanceLimits,
 ) -> int:
     """``GetENIResourcesToAllocate`` (spec 5.9): IPs or prefixes a new ENI is created with."""
-    slots = cidr_slots_per_eni(limits)
+    slots = limits.cidrs_per_eni
     if prefix_delegation:
         return min(
             prefixes_needed(

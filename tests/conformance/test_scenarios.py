@@ -48,7 +48,7 @@ from vpccni_model import (
 )
 from vpccni_model._actions import Action
 from vpccni_model._errors import NoAvailableIPError
-from vpccni_model._model import ip_to_int
+from vpccni_model._ipv4 import ip_to_int
 from vpccni_model.cloud import CallResult, Latency
 from vpccni_model.sim import (
     Burst,

@@ -45,7 +45,7 @@ from vpccni_model import (
     unassign_pod_ip,
 )
 from vpccni_model._actions import Action
-from vpccni_model._model import PREFIX_SIZE, ip_to_int, parse_cidr
+from vpccni_model._ipv4 import PREFIX_SIZE, ip_to_int, parse_cidr
 from vpccni_model.testing import clock_steps, configs, ec2_outcome, limits, outcome_kinds, pod_keys
 
 ALLOCATIONS = (AllocateENI, AllocateIPs, AllocatePrefixes)

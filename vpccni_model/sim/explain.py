@@ -10,9 +10,7 @@ import attrs
 
 from vpccni_model._config import Config
 from vpccni_model._limits import InstanceLimits, max_pods
-from vpccni_model._model import PREFIX_SIZE
 from vpccni_model._steady import SteadyState, steady_state
-from vpccni_model.pool import cidr_slots_per_eni
 from vpccni_model.sim.engine import NodeSpec, SimulationSpec, simulate
 from vpccni_model.sim.metrics import percentile
 from vpccni_model.sim.workloads import PoissonChurn
@@ -108,7 +106,7 @@ def _starvation(
                 "Set WARM_IP_TARGET (1 or more) together with MINIMUM_IP_TARGET.",
             )
         ]
-    slots = cidr_slots_per_eni(limits) * (PREFIX_SIZE if config.prefix_delegation else 1)
+    slots = limits.pod_addresses_per_eni(config.prefix_delegation)
     enis = config.effective_max_eni(limits) - (1 if config.custom_networking else 0)
     capacity = max(enis, 0) * slots
     if first.total_ips >= cap and config.prefix_delegation:

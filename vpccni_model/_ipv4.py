@@ -1,0 +1,76 @@
+"""IPv4 text and numbers: the one place addresses and CIDRs are parsed and formatted.
+
+The state holds addresses as ints (cheap to compare, sort and count); EC2, IMDS and every
+event and action carry them as text. ``PREFIX_SIZE`` is the one constant for the size of a
+/28 (ipamd hands all 16 addresses of a prefix to pods, spec 2.2).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from socket import inet_ntoa as _inet_ntoa
+from typing import Final
+
+from vpccni_model._errors import StateError
+
+PREFIX_SIZE: Final = 16
+"""Addresses in an IPv4 /28 prefix."""
+
+MAX_IPV4: Final = (1 << 32) - 1
+
+
+def ip_to_int(value: str | int, *, field: str = "ip") -> int:
+    """Parse a dotted IPv4 address (or pass an int through) with a typed error."""
+    if isinstance(value, bool):
+        raise StateError(field, value, "expected an IPv4 address")
+    if isinstance(value, int):
+        if 0 <= value <= MAX_IPV4:
+            return value
+        raise StateError(field, value, "IPv4 address out of range")
+    if type(value) is str:
+        # Fast path for the canonical dotted quad (what EC2 and this library write); int()
+        # is lenient ("+1", " 1", "1_0"), so the text must read back exactly.
+        try:
+            a, b, c, d = map(int, value.split("."))
+        except ValueError:
+            pass
+        else:
+            in_range = 0 <= a <= 255 and 0 <= b <= 255 and 0 <= c <= 255 and 0 <= d <= 255
+            if in_range and f"{a}.{b}.{c}.{d}" == value:
+                return (a << 24) | (b << 16) | (c << 8) | d
+    try:
+        return int(ipaddress.IPv4Address(value))
+    except (ipaddress.AddressValueError, TypeError, ValueError) as exc:
+        raise StateError(field, value, "expected an IPv4 address") from exc
+
+
+def int_to_ip(value: int) -> str:
+    """Format an address held as an int (dotted quad, as ``ipaddress`` writes it).
+
+    ``inet_ntoa`` is pure formatting (no I/O) and the cheapest way to it: every pod
+    operation returns an address as text.
+    """
+    return _inet_ntoa(value.to_bytes(4, "big"))
+
+
+def parse_cidr(value: str, *, field: str = "cidr") -> tuple[int, bool]:
+    """Parse ``a.b.c.d/32`` or an aligned ``a.b.c.d/28`` into (network, is_prefix)."""
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except (ipaddress.AddressValueError, ipaddress.NetmaskValueError, TypeError, ValueError) as exc:
+        raise StateError(field, value, "expected an aligned IPv4 /32 or /28") from exc
+    if net.prefixlen == 32:
+        return int(net.network_address), False
+    if net.prefixlen == 28:
+        return int(net.network_address), True
+    raise StateError(field, value, "ipamd holds only /32 secondary IPs and /28 prefixes")
+
+
+def prefix_text(network: int) -> str:
+    """``a.b.c.d/28`` for the prefix starting at ``network``."""
+    return f"{int_to_ip(network)}/28"
+
+
+def ceil16(addresses: int) -> int:
+    """Go's ``DivCeil(x, 16)``: prefixes needed to hold ``addresses`` addresses."""
+    return (addresses + PREFIX_SIZE - 1) // PREFIX_SIZE
