@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vpccni_model import NodeState
 from vpccni_model._actions import (
     AllocateENI,
     AllocateIPs,
@@ -34,7 +35,6 @@ from vpccni_model._events import (
 )
 from vpccni_model._ipv4 import ip_to_int
 from vpccni_model._limits import InstanceLimits, NetworkCard
-from vpccni_model._model import NodeState
 from vpccni_model.cloud import FakeEC2, _Subnet
 
 LIMITS = InstanceLimits(name="test.small", max_enis=3, ipv4_per_eni=4)  # 3 secondary slots

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from vpccni_model import NodeState
 from vpccni_model._actions import (
     Action,
     AllocateENI,
@@ -34,7 +35,6 @@ from vpccni_model._events import (
     PrefixesAllocated,
 )
 from vpccni_model._limits import InstanceLimits
-from vpccni_model._model import NodeState
 from vpccni_model.cloud import (
     ASSIGN,
     ATTACH,

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vpccni_model._checks import MAX_TIMER, MIN_TIMER
 from vpccni_model._config import (
     ENV_VARIABLES,
     INT64_MAX,
@@ -557,7 +558,11 @@ INVALID: list[tuple[str, object]] = [
         ("ip_cooldown_period", v)
         for v in (math.nan, math.inf, -math.inf, "30", True, None, 10**400)
     ),
-    *((f, v) for f in TIMERS for v in (0, 0.0, -1, -0.5, math.nan, math.inf, True, "5", None)),
+    *(
+        (f, v)
+        for f in TIMERS
+        for v in (0, 0.0, -1, -0.5, math.nan, math.inf, True, "5", None, 1e-4, 10**9 + 1)
+    ),
     *((f, v) for f in BOOL_FIELDS for v in (1, 0, "true", None)),
     ("enable_ipv4", False),
     ("enable_ipv4", 1),
@@ -856,7 +861,9 @@ def test_go_atoi_matches_oracle(text: str) -> None:
 
 NON_NEG = st.one_of(st.integers(0, 64), st.integers(0, INT64_MAX))
 POSITIVE_OR_NONE = st.one_of(st.none(), st.integers(1, 64), st.integers(1, INT64_MAX))
-TIMER = st.one_of(st.integers(1, 10**6), st.floats(min_value=1e-6, max_value=1e9, allow_nan=False))
+TIMER = st.one_of(
+    st.integers(1, 10**6), st.floats(min_value=MIN_TIMER, max_value=MAX_TIMER, allow_nan=False)
+)
 
 
 @st.composite

@@ -15,6 +15,7 @@ from vpccni_model import (
     Address,
     Config,
     ConfigError,
+    DeferredCleanup,
     InstanceLimits,
     NetworkCard,
     NoAvailableIPError,
@@ -23,10 +24,9 @@ from vpccni_model import (
     StateError,
     UnknownPodError,
     assign_pod_ip,
-    datastore_stats,
     unassign_pod_ip,
 )
-from vpccni_model._model import DeferredCleanup
+from vpccni_model.pool import datastore_stats
 
 LIMITS = InstanceLimits(name="test", max_enis=4, ipv4_per_eni=4)
 SIP = Config()

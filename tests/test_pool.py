@@ -17,10 +17,14 @@ from vpccni_model import (
     InstanceLimits,
     NetworkCard,
     NoAvailableIPError,
+    assign_pod_ip,
+    unassign_pod_ip,
+)
+from vpccni_model.pool import (
+    CardPolicy,
     PoolStats,
     TargetState,
     allocatable_enis,
-    assign_pod_ip,
     datastore_stats,
     deletable_eni,
     eni_resources_to_allocate,
@@ -34,7 +38,6 @@ from vpccni_model import (
     prefixes_needed,
     should_remove_extra_enis,
     target_state,
-    unassign_pod_ip,
 )
 
 # ipv4_per_eni counts the ENI's primary IP (2.2): S = 3 in SIP, Pmax = 3 / S = 48 in PD.
@@ -45,6 +48,24 @@ TWO_CARDS = InstanceLimits(
     ipv4_per_eni=4,
     network_cards=(NetworkCard(index=0, max_interfaces=4), NetworkCard(index=1, max_interfaces=4)),
 )
+
+
+def policy(
+    config: Config,
+    *,
+    network_card: int = 0,
+    prefix_delegation: bool | None = None,
+    limits: InstanceLimits = LIMITS,
+    max_pods: int | None = None,
+) -> CardPolicy:
+    """The policy of ``network_card`` running ``config`` on ``limits``; ``prefix_delegation``
+    and ``max_pods``, when given, override the resolved mode and cap (as a test states them)."""
+    got = CardPolicy.of(config, limits, network_card)
+    if prefix_delegation is not None:
+        got = attrs.evolve(got, prefix_delegation=prefix_delegation)
+    if max_pods is not None:
+        got = attrs.evolve(got, max_pods=max_pods)
+    return got
 
 
 def stats(t: int, a: int, *, p: int = 0, f: int = 0, c: int = 0) -> PoolStats:
@@ -207,7 +228,8 @@ def test_vector_assign_from_only_excluded_enis_fails() -> None:
 def test_target_state_undefined_on_card_zero(prefix_delegation: bool) -> None:
     # 5.1: card 0 without W/M -> (0, 0, False), whatever the pool looks like.
     got = target_state(
-        stats(0, 0, p=3, f=3), Config(warm_prefix_target=5), prefix_delegation=prefix_delegation
+        stats(0, 0, p=3, f=3),
+        policy(Config(warm_prefix_target=5), prefix_delegation=prefix_delegation),
     )
     assert got == TargetState(0, 0, False)
 
@@ -226,7 +248,7 @@ def test_target_state_undefined_on_card_zero(prefix_delegation: bool) -> None:
 def test_vector_target_state_sip_w5(free_ips: int, short: int, over: int) -> None:
     store = ds(eni("eni-0", 0, primary=True, ips=free_ips))
     s = datastore_stats(store, False)
-    got = target_state(s, Config(warm_ip_target=5), prefix_delegation=False)
+    got = target_state(s, policy(Config(warm_ip_target=5), prefix_delegation=False))
     assert got == TargetState(short, over, True)
 
 
@@ -244,7 +266,9 @@ def test_vector_target_state_sip_w5(free_ips: int, short: int, over: int) -> Non
 def test_vector_target_state_pd_w5(free_prefixes: int, short: int, over: int) -> None:
     store = ds(eni("eni-0", 0, primary=True, prefixes=free_prefixes))
     s = datastore_stats(store, True)
-    got = target_state(s, Config(warm_ip_target=5, prefix_delegation=True), prefix_delegation=True)
+    got = target_state(
+        s, policy(Config(warm_ip_target=5, prefix_delegation=True), prefix_delegation=True)
+    )
     assert got == TargetState(short, over, True)
 
 
@@ -261,7 +285,7 @@ def test_vector_target_state_pd_w5(free_prefixes: int, short: int, over: int) ->
     ],
 )
 def test_target_state_sip_formula(w: int, m: int, t: int, a: int, short: int, over: int) -> None:
-    got = target_state(stats(t, a), Config(warm_ip_target=w, minimum_ip_target=m))
+    got = target_state(stats(t, a), policy(Config(warm_ip_target=w, minimum_ip_target=m)))
     assert got == TargetState(short, over, True)
 
 
@@ -285,7 +309,7 @@ def test_target_state_pd_formula(
     w: int, m: int, t: int, a: int, p: int, f: int, short: int, over: int
 ) -> None:
     config = Config(warm_ip_target=w, minimum_ip_target=m, prefix_delegation=True)
-    got = target_state(stats(t, a, p=p, f=f), config, prefix_delegation=True)
+    got = target_state(stats(t, a, p=p, f=f), policy(config, prefix_delegation=True))
     assert got == TargetState(short, over, True)
 
 
@@ -298,7 +322,7 @@ def test_target_state_pd_counts_excluded_prefixes_in_f_and_p() -> None:
     config = Config(warm_ip_target=1, prefix_delegation=True)
     # T = 16, A = 1 (excluded not counted); F = 2 and P = 3 include the excluded ENI (5.1 note).
     # needW = ceil16(1 + 1) = 1 -> overP = min(F=2, P - 1 = 2) = 2.
-    assert target_state(s, config, prefix_delegation=True) == TargetState(0, 2, True)
+    assert target_state(s, policy(config, prefix_delegation=True)) == TargetState(0, 2, True)
 
 
 @pytest.mark.parametrize(
@@ -314,7 +338,7 @@ def test_target_state_pd_counts_excluded_prefixes_in_f_and_p() -> None:
 def test_target_state_card_above_zero_is_w1_m1(
     config: Config, free: int, short: int, over: int
 ) -> None:
-    got = target_state(stats(free, 0), config, network_card=1)
+    got = target_state(stats(free, 0), policy(config, network_card=1))
     assert got == TargetState(short, over, True)
 
 
@@ -322,12 +346,14 @@ def test_target_state_q5_pd_card_above_zero_uses_ip_units() -> None:
     # Q5: card 1, PD, one completely free /28: T = 16, A = 0, P = F = 1.
     # No prefix conversion on card > 0: over = max(min(16 - 1, 16 - 1), 0) = 15 (IP units).
     s = stats(16, 0, p=1, f=1)
-    got = target_state(s, Config(prefix_delegation=True), network_card=1, prefix_delegation=True)
+    got = target_state(
+        s, policy(Config(prefix_delegation=True), network_card=1, prefix_delegation=True)
+    )
     assert got == TargetState(0, 15, True)
     # The same stats on card 0 with W=M=1 convert to prefixes: needW = ceil16(0 + 1) = 1 ->
     # overP = min(1, 1 - 1) = 0.
     card0 = Config(warm_ip_target=1, minimum_ip_target=1, prefix_delegation=True)
-    assert target_state(s, card0, prefix_delegation=True) == TargetState(0, 0, True)
+    assert target_state(s, policy(card0, prefix_delegation=True)) == TargetState(0, 0, True)
 
 
 # =============================================================================================
@@ -345,7 +371,10 @@ def test_target_state_q5_pd_card_above_zero_uses_ip_units() -> None:
 )
 def test_prefix_target_state(pd: bool, wp: int, f: int, expected: tuple[int, bool]) -> None:
     config = Config(warm_prefix_target=wp, prefix_delegation=pd)
-    assert prefix_target_state(stats(16, 0, p=1, f=f), config, prefix_delegation=pd) == expected
+    assert (
+        prefix_target_state(stats(16, 0, p=1, f=f), policy(config, prefix_delegation=pd))
+        == expected
+    )
 
 
 # =============================================================================================
@@ -371,7 +400,7 @@ def test_prefix_target_state(pd: bool, wp: int, f: int, expected: tuple[int, boo
 )
 def test_prefixes_needed(config: Config, s: PoolStats, card: int, expected: int) -> None:
     config = attrs.evolve(config, prefix_delegation=True)
-    assert prefixes_needed(s, config, network_card=card, prefix_delegation=True) == expected
+    assert prefixes_needed(s, policy(config, network_card=card, prefix_delegation=True)) == expected
 
 
 # =============================================================================================
@@ -401,7 +430,7 @@ def test_vector_pool_too_low_sip(
     config = Config(warm_eni_target=e, warm_ip_target=w)
     store = ds(eni("eni-0", 0, primary=True, ips=ips, assigned=pods))
     s = datastore_stats(store, False)
-    got = pool_too_low(s, config, prefix_delegation=False, limits=limits, max_pods=max_pods)
+    got = pool_too_low(s, policy(config, prefix_delegation=False, limits=limits, max_pods=max_pods))
     assert got is is_low
 
 
@@ -428,15 +457,15 @@ def test_vector_pool_too_low_pd(
     config = Config(warm_prefix_target=wp, prefix_delegation=True)
     store = ds(eni("eni-0", 0, primary=True, prefixes=prefixes, prefix_pods=(pods,)))
     s = datastore_stats(store, True)
-    got = pool_too_low(s, config, prefix_delegation=True, limits=limits, max_pods=max_pods)
+    got = pool_too_low(s, policy(config, prefix_delegation=True, limits=limits, max_pods=max_pods))
     assert got is is_low
 
 
 def test_pool_too_low_max_pods_checked_before_minimum_target() -> None:
     # 5.4: T >= maxPods -> not low, even though M = 100 leaves short = 90 (caps MIN_IP too).
     config = Config(minimum_ip_target=100)
-    assert not pool_too_low(stats(10, 10), config, limits=LIMITS, max_pods=10)
-    assert pool_too_low(stats(10, 10), config, limits=LIMITS, max_pods=11)
+    assert not pool_too_low(stats(10, 10), policy(config, limits=LIMITS, max_pods=10))
+    assert pool_too_low(stats(10, 10), policy(config, limits=LIMITS, max_pods=11))
 
 
 def test_pool_too_low_max_pods_compares_ips_not_pods() -> None:
@@ -444,8 +473,8 @@ def test_pool_too_low_max_pods_compares_ips_not_pods() -> None:
     # with WP = 2 (Avail 16 < 32).
     config = Config(warm_prefix_target=2, prefix_delegation=True)
     s = stats(16, 0, p=1, f=1)
-    assert not pool_too_low(s, config, prefix_delegation=True, limits=LIMITS, max_pods=11)
-    assert pool_too_low(s, config, prefix_delegation=True, limits=LIMITS, max_pods=17)
+    assert not pool_too_low(s, policy(config, prefix_delegation=True, limits=LIMITS, max_pods=11))
+    assert pool_too_low(s, policy(config, prefix_delegation=True, limits=LIMITS, max_pods=17))
 
 
 @pytest.mark.parametrize(
@@ -458,7 +487,7 @@ def test_pool_too_low_max_pods_compares_ips_not_pods() -> None:
     ],
 )
 def test_pool_too_low_sip_warm_eni(e: int, t: int, a: int, is_low: bool) -> None:
-    got = pool_too_low(stats(t, a), Config(warm_eni_target=e), limits=LIMITS, max_pods=500)
+    got = pool_too_low(stats(t, a), policy(Config(warm_eni_target=e), limits=LIMITS, max_pods=500))
     assert got is is_low
 
 
@@ -467,31 +496,31 @@ def test_pool_too_low_pd_counts_partial_prefixes_as_available() -> None:
     # F = 0 ("not WP whole free prefixes").
     config = Config(warm_prefix_target=1, prefix_delegation=True)
     s = stats(32, 16, p=2, f=0)
-    assert not pool_too_low(s, config, prefix_delegation=True, limits=LIMITS, max_pods=500)
+    assert not pool_too_low(s, policy(config, prefix_delegation=True, limits=LIMITS, max_pods=500))
 
 
 def test_pool_too_low_pd_ignores_warm_eni_target() -> None:
     # 1.2: E is ignored in PD. E = 3, WP = 0, Avail = 5 -> not low (E x S would say low).
     config = Config(warm_eni_target=3, prefix_delegation=True)
     s = stats(16, 11, p=1)
-    assert not pool_too_low(s, config, prefix_delegation=True, limits=LIMITS, max_pods=500)
+    assert not pool_too_low(s, policy(config, prefix_delegation=True, limits=LIMITS, max_pods=500))
 
 
 def test_pool_too_low_pd_with_warm_ip_target_uses_short() -> None:
     # 5.4 + 5.1: W = 5, one /28 with 12 pods -> Avail 4 -> short = ceil16(1) = 1 -> low.
     config = Config(warm_ip_target=5, prefix_delegation=True)
     assert pool_too_low(
-        stats(16, 12, p=1), config, prefix_delegation=True, limits=LIMITS, max_pods=500
+        stats(16, 12, p=1), policy(config, prefix_delegation=True, limits=LIMITS, max_pods=500)
     )
     assert not pool_too_low(
-        stats(16, 11, p=1), config, prefix_delegation=True, limits=LIMITS, max_pods=500
+        stats(16, 11, p=1), policy(config, prefix_delegation=True, limits=LIMITS, max_pods=500)
     )
 
 
 @pytest.mark.parametrize(("t", "a", "is_low"), [(0, 0, True), (1, 1, True), (1, 0, False)])
 def test_pool_too_low_card_above_zero_uses_w1_m1(t: int, a: int, is_low: bool) -> None:
     # 1.3: card 1 uses W = M = 1 even with nothing configured (E=1 would need Avail >= 3).
-    got = pool_too_low(stats(t, a), Config(), network_card=1, limits=LIMITS, max_pods=500)
+    got = pool_too_low(stats(t, a), policy(Config(), network_card=1, limits=LIMITS, max_pods=500))
     assert got is is_low
 
 
@@ -522,7 +551,7 @@ def test_pool_too_low_card_above_zero_uses_w1_m1(t: int, a: int, is_low: bool) -
 )
 def test_pool_too_high(config: Config, card: int, pd: bool, s: PoolStats, expected: bool) -> None:
     config = attrs.evolve(config, prefix_delegation=pd)
-    got = pool_too_high(s, config, network_card=card, prefix_delegation=pd)
+    got = pool_too_high(s, policy(config, network_card=card, prefix_delegation=pd))
     assert got is expected
 
 
@@ -537,7 +566,7 @@ def test_pool_too_high(config: Config, card: int, pd: bool, s: PoolStats, expect
 def test_extra_prefixes_over_warm_target(pd: bool, wp: int, f: int, expected: int) -> None:
     config = Config(warm_prefix_target=wp, prefix_delegation=pd)
     s = stats(16 * f, 0, p=f, f=f)
-    assert extra_prefixes_over_warm_target(s, config, prefix_delegation=pd) == expected
+    assert extra_prefixes_over_warm_target(s, policy(config, prefix_delegation=pd)) == expected
 
 
 # =============================================================================================
@@ -595,7 +624,7 @@ def test_should_remove_extra_enis(
     if extra_empty_eni:
         enis.append(eni("eni-1", 1, card=card))
     got = should_remove_extra_enis(
-        s, ds(*enis, card=card), config, network_card=card, prefix_delegation=pd, limits=LIMITS
+        s, ds(*enis, card=card), policy(config, network_card=card, prefix_delegation=pd)
     )
     assert got is expected
 
@@ -624,7 +653,7 @@ def test_eni_resources_to_allocate(
 ) -> None:
     config = attrs.evolve(config, prefix_delegation=pd)
     got = eni_resources_to_allocate(
-        s, config, network_card=card, prefix_delegation=pd, limits=LIMITS
+        s, policy(config, network_card=card, prefix_delegation=pd, limits=LIMITS)
     )
     assert got == expected
 
@@ -643,15 +672,10 @@ def _del(
     clock: float = CLOCK,
     cooldown: float = 30.0,
 ) -> str | None:
-    found = deletable_eni(
-        store,
-        warm_ip_target=w,
-        minimum_ip_target=m,
-        warm_prefix_target=wp,
-        prefix_delegation=pd,
-        clock=clock,
-        cooldown=cooldown,
+    config = Config(
+        warm_ip_target=w, minimum_ip_target=m, warm_prefix_target=wp, ip_cooldown_period=cooldown
     )
+    found = deletable_eni(store, policy(config, prefix_delegation=pd), clock)
     return None if found is None else found.eni_id
 
 
@@ -862,7 +886,7 @@ def test_vector_decrease_sip_w1() -> None:
     before = ds(
         eni("eni-0", 0, primary=True, ips=2, assigned=1), eni("eni-1", 1, ips=2, assigned=1)
     )
-    assert target_state(datastore_stats(before, False), config).over == 1
+    assert target_state(datastore_stats(before, False), policy(config)).over == 1
     # The first ENI (9 N5) offers its free /32 10.0.0.2.
     assert [c.key for c in freeable_cidrs(before.enis[0])] == ["10.0.0.2/32"]
     # After releasing it: T = 3, A = 2 -> over = 0, so a second decrease releases nothing.
@@ -870,7 +894,7 @@ def test_vector_decrease_sip_w1() -> None:
         eni_from_cidrs("eni-0", 0, [before.enis[0].cidrs[0]], primary=True),
         before.enis[1],
     )
-    assert target_state(datastore_stats(after, False), config) == TargetState(0, 0, True)
+    assert target_state(datastore_stats(after, False), policy(config)) == TargetState(0, 0, True)
 
 
 # =============================================================================================
@@ -887,13 +911,14 @@ def test_allocatable_enis() -> None:
         eni("eni-5", 5, efa=True, ips=2, assigned=2),  # EFA is grown (Q27)
         eni("eni-6", 6, ips=3),  # full
     )
-    got = [e.eni_id for e in allocatable_enis(store, 3, skip_primary=False)]
+    got = [e.eni_id for e in allocatable_enis(store, policy(Config()))]
     assert got == ["eni-0", "eni-2", "eni-5"]
     # Custom networking skips the primary.
-    got = [e.eni_id for e in allocatable_enis(store, 3, skip_primary=True)]
+    got = [e.eni_id for e in allocatable_enis(store, policy(Config(custom_networking=True)))]
     assert got == ["eni-2", "eni-5"]
     # The limit counts CIDRs: at limit 4 eni-1 (3 CIDRs) and eni-6 (3) have room.
-    got = [e.eni_id for e in allocatable_enis(store, 4, skip_primary=False)]
+    five = InstanceLimits(name="five", max_enis=4, ipv4_per_eni=5)
+    got = [e.eni_id for e in allocatable_enis(store, policy(Config(), limits=five))]
     assert got == ["eni-0", "eni-1", "eni-2", "eni-5", "eni-6"]
 
 
@@ -922,7 +947,7 @@ def _room(
         card_enis = [eni(f"eni-c{i}", i, card=card) for i in range(n_enis)]
         stores = [ds(enis[0]), ds(*card_enis, card=card, unmanaged=unmanaged)]
     state = node(limits, config, *stores)
-    return has_room_for_eni(state, config, card)
+    return has_room_for_eni(state.datastore(card), policy(config, network_card=card, limits=limits))
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,18 @@ from __future__ import annotations
 import attrs
 import pytest
 
+from vpccni_model import (
+    ENI,
+    Address,
+    Cidr,
+    Datastore,
+    InFlight,
+    NodeState,
+    PodIP,
+    apply,
+    reconcile,
+    reconcile_due,
+)
 from vpccni_model._actions import (
     AllocateENI,
     AllocateIPs,
@@ -38,10 +50,8 @@ from vpccni_model._events import (
 )
 from vpccni_model._ipv4 import ip_to_int
 from vpccni_model._limits import InstanceLimits, NetworkCard
-from vpccni_model._model import ENI, Address, Cidr, Datastore, InFlight, NodeState, PodIP
 from vpccni_model._pods import assign_pod_ip, unassign_pod_ip
 from vpccni_model._steady import converge
-from vpccni_model._tick import apply, reconcile, reconcile_due
 from vpccni_model.cloud import FakeEC2
 
 LIMITS = InstanceLimits(name="test.small", max_enis=3, ipv4_per_eni=4)

@@ -1,7 +1,10 @@
 """vpccni_model: an executable reference of the Amazon VPC CNI's ipamd warm pool (IPv4).
 
 Pure functions over immutable values: boot a node, run ``reconcile`` ticks, feed EC2
-outcomes back with ``apply``, and assign or release pod addresses. See ``docs/model.md``.
+outcomes back with ``apply``, and assign or release pod addresses. This module is the public
+API (``docs/api.md`` lists it); the ``_name`` modules behind it are private. Public
+submodules: ``pool`` (ipamd's decision functions), ``cloud`` (the fake EC2 and the driver
+protocol), ``serialize`` (JSON), ``sim`` (the simulator), ``testing`` (Hypothesis strategies).
 """
 
 from vpccni_model._actions import (
@@ -13,7 +16,8 @@ from vpccni_model._actions import (
     ReleaseIPs,
     ReleasePrefixes,
 )
-from vpccni_model._config import MANIFEST_ENV, Config
+from vpccni_model._config import MANIFEST_ENV, Config, fixed_at_boot
+from vpccni_model._env import ENV_VARIABLES
 from vpccni_model._errors import (
     ConfigError,
     NoAvailableIPError,
@@ -38,36 +42,22 @@ from vpccni_model._events import (
 )
 from vpccni_model._lifecycle import restart
 from vpccni_model._limits import InstanceLimits, NetworkCard, catalog, instance_limits, max_pods
-from vpccni_model._model import ENI, Address, Cidr, Datastore, InFlight, NodeState, PodIP
+from vpccni_model._model import ENI, Address, Cidr
+from vpccni_model._observe import reconcile_due
+from vpccni_model._outcomes import apply
+from vpccni_model._podindex import PodIndex, PodIP
 from vpccni_model._pods import assign_pod_ip, take_outbox, unassign_pod_ip
+from vpccni_model._state import Datastore, DeferredCleanup, InFlight, NodeState
 from vpccni_model._steady import Convergence, SteadyState, converge, steady_state
-from vpccni_model._tick import Reconciliation, apply, reconcile, reconcile_due
+from vpccni_model._tick import Reconciliation, reconcile
 from vpccni_model.cloud import FakeEC2
-from vpccni_model.pool import (
-    PoolStats,
-    TargetState,
-    allocatable_enis,
-    datastore_stats,
-    deletable_eni,
-    effective_max_pods,
-    eni_resources_to_allocate,
-    extra_prefixes_over_warm_target,
-    freeable_cidrs,
-    freeable_eni_exists,
-    has_room_for_eni,
-    pool_stats,
-    pool_too_high,
-    pool_too_low,
-    prefix_target_state,
-    prefixes_needed,
-    should_remove_extra_enis,
-    target_state,
-)
+from vpccni_model.pool import CardPolicy, PoolStats, effective_max_pods, pool_stats
 from vpccni_model.serialize import from_json, to_json
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ENV_VARIABLES",
     "MANIFEST_ENV",
     "ENI",
     "Action",
@@ -76,11 +66,13 @@ __all__ = [
     "AllocateIPs",
     "AllocatePrefixes",
     "AllocationFailed",
+    "CardPolicy",
     "Cidr",
     "Config",
     "ConfigError",
     "Convergence",
     "Datastore",
+    "DeferredCleanup",
     "ENIAttached",
     "Ec2Error",
     "Event",
@@ -98,6 +90,7 @@ __all__ = [
     "NodeUncordoned",
     "ObservedENI",
     "PodIP",
+    "PodIndex",
     "PoolStats",
     "PrefixesAllocated",
     "Reconciliation",
@@ -105,40 +98,26 @@ __all__ = [
     "ReleasePrefixes",
     "StateError",
     "SteadyState",
-    "TargetState",
     "UnexpectedEventError",
     "UnknownInstanceTypeError",
     "UnknownPodError",
     "VpcCniModelError",
     "__version__",
-    "allocatable_enis",
     "apply",
     "assign_pod_ip",
     "catalog",
     "converge",
-    "datastore_stats",
-    "deletable_eni",
     "effective_max_pods",
-    "eni_resources_to_allocate",
-    "extra_prefixes_over_warm_target",
-    "freeable_cidrs",
-    "freeable_eni_exists",
+    "fixed_at_boot",
     "from_json",
-    "has_room_for_eni",
     "instance_limits",
     "max_pods",
     "pool_stats",
-    "pool_too_high",
-    "pool_too_low",
-    "prefix_target_state",
-    "prefixes_needed",
     "reconcile",
     "reconcile_due",
     "restart",
-    "should_remove_extra_enis",
     "steady_state",
     "take_outbox",
-    "target_state",
     "to_json",
     "unassign_pod_ip",
 ]

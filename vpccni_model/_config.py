@@ -23,14 +23,50 @@ against the instance's ENI limit (spec 1.4.3, 2.3).
 from __future__ import annotations
 
 import functools
-import math
-import re
-import types
-from collections.abc import Callable, Mapping
-from typing import Final
+from collections.abc import Mapping
 
 import attrs
 
+from vpccni_model._checks import (
+    INT64_MAX,
+    INT64_MIN,
+    bool_field,
+    check_bool,
+    check_finite_float,
+    int_field,
+    int_to_float,
+    optional_int_field,
+    timer_field,
+)
+from vpccni_model._env import (
+    CUSTOM_NETWORK_CFG,
+    DISABLE_PROVISIONING,
+    ENABLE_IMDS_ONLY_MODE,
+    ENABLE_IPV4,
+    ENABLE_IPV6,
+    ENABLE_MULTI_NIC,
+    ENABLE_POD_ENI,
+    ENABLE_PREFIX_DELEGATION,
+    ENABLE_SUBNET_DISCOVERY,
+    ENV_VARIABLES,
+    IP_COOLDOWN_PERIOD,
+    MANAGE_ENIS_NON_SCHEDULABLE,
+    MANAGE_UNTAGGED_ENI,
+    MANIFEST_ENV,
+    MAX_ENI,
+    MINIMUM_IP_TARGET,
+    NETWORK_POLICY_ENFORCING_MODE,
+    NETWORK_POLICY_MODES,
+    WARM_ENI_TARGET,
+    WARM_IP_TARGET,
+    WARM_PREFIX_TARGET,
+    env_bool,
+    env_int,
+    go_atoi,
+    go_parse_bool,
+    go_to_lower,
+    non_negative_or,
+)
 from vpccni_model._errors import ConfigError
 from vpccni_model._limits import InstanceLimits
 
@@ -41,207 +77,13 @@ __all__ = [
     "MANIFEST_ENV",
     "NETWORK_POLICY_MODES",
     "Config",
+    "fixed_at_boot",
     "go_atoi",
     "go_parse_bool",
 ]
 
-INT64_MIN: Final = -(1 << 63)
-INT64_MAX: Final = (1 << 63) - 1
-
-#: Go ``strconv.Atoi`` accepts exactly this (ASCII digits only; ``\d`` would take Unicode digits).
-_ATOI_RE: Final = re.compile(r"[+-]?[0-9]+")
-
-#: Go ``strconv.ParseBool``: the only spellings it accepts.
-_GO_TRUE: Final = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-_GO_FALSE: Final = frozenset({"0", "f", "F", "FALSE", "false", "False"})
-
-#: Valid values of NETWORK_POLICY_ENFORCING_MODE, compared after Go ``strings.ToLower``.
-NETWORK_POLICY_MODES: Final = frozenset({"none", "strict", "standard"})
-
-# Environment variable names, as ipamd spells them.
-WARM_ENI_TARGET: Final = "WARM_ENI_TARGET"
-WARM_IP_TARGET: Final = "WARM_IP_TARGET"
-MINIMUM_IP_TARGET: Final = "MINIMUM_IP_TARGET"
-WARM_PREFIX_TARGET: Final = "WARM_PREFIX_TARGET"
-ENABLE_PREFIX_DELEGATION: Final = "ENABLE_PREFIX_DELEGATION"
-MAX_ENI: Final = "MAX_ENI"
-IP_COOLDOWN_PERIOD: Final = "IP_COOLDOWN_PERIOD"
-CUSTOM_NETWORK_CFG: Final = "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"
-ENABLE_POD_ENI: Final = "ENABLE_POD_ENI"
-MANAGE_ENIS_NON_SCHEDULABLE: Final = "AWS_MANAGE_ENIS_NON_SCHEDULABLE"
-DISABLE_PROVISIONING: Final = "DISABLE_NETWORK_RESOURCE_PROVISIONING"
-ENABLE_IMDS_ONLY_MODE: Final = "ENABLE_IMDS_ONLY_MODE"
-ENABLE_MULTI_NIC: Final = "ENABLE_MULTI_NIC"
-ENABLE_SUBNET_DISCOVERY: Final = "ENABLE_SUBNET_DISCOVERY"
-MANAGE_UNTAGGED_ENI: Final = "MANAGE_UNTAGGED_ENI"
-ENABLE_IPV4: Final = "ENABLE_IPv4"
-ENABLE_IPV6: Final = "ENABLE_IPv6"
-NETWORK_POLICY_ENFORCING_MODE: Final = "NETWORK_POLICY_ENFORCING_MODE"
-
-#: Every environment variable ``from_env`` reads.
-ENV_VARIABLES: Final = (
-    WARM_ENI_TARGET,
-    WARM_IP_TARGET,
-    MINIMUM_IP_TARGET,
-    WARM_PREFIX_TARGET,
-    ENABLE_PREFIX_DELEGATION,
-    MAX_ENI,
-    IP_COOLDOWN_PERIOD,
-    CUSTOM_NETWORK_CFG,
-    ENABLE_POD_ENI,
-    MANAGE_ENIS_NON_SCHEDULABLE,
-    DISABLE_PROVISIONING,
-    ENABLE_IMDS_ONLY_MODE,
-    ENABLE_MULTI_NIC,
-    ENABLE_SUBNET_DISCOVERY,
-    MANAGE_UNTAGGED_ENI,
-    ENABLE_IPV4,
-    ENABLE_IPV6,
-    NETWORK_POLICY_ENFORCING_MODE,
-)
-
-#: What the shipped DaemonSet manifest (``config/master/aws-k8s-cni.yaml``, spec 1.2 "Manifest"
-#: column) sets explicitly. ``Config.from_env({**MANIFEST_ENV, **overrides})`` is what an EKS
-#: node with those overrides runs; ``Config.from_env(MANIFEST_ENV)`` equals
-#: ``Config(warm_prefix_target=1)``. Read-only.
-MANIFEST_ENV: Final[Mapping[str, str]] = types.MappingProxyType(
-    {
-        WARM_ENI_TARGET: "1",
-        WARM_PREFIX_TARGET: "1",
-        ENABLE_PREFIX_DELEGATION: "false",
-        CUSTOM_NETWORK_CFG: "false",
-        ENABLE_POD_ENI: "false",
-        DISABLE_PROVISIONING: "false",
-        ENABLE_IMDS_ONLY_MODE: "false",
-        ENABLE_MULTI_NIC: "false",
-        ENABLE_IPV4: "true",
-        ENABLE_IPV6: "false",
-        ENABLE_SUBNET_DISCOVERY: "true",
-    }
-)
-
-
-# ---------------------------------------------------------------------------------------------
-# Go parsing primitives (spec 1.1)
-
-
-def go_atoi(text: str) -> int | None:
-    """Go ``strconv.Atoi`` on a 64-bit platform: the int, or None where Go returns an error.
-
-    Accepts exactly ``[+-]?[0-9]+`` whose value fits in int64. Whitespace, ``_``, ``"1.0"``,
-    ``""`` and out-of-range values fail (Python's ``int()`` would accept the first two).
-    """
-    if _ATOI_RE.fullmatch(text) is None:
-        return None
-    if len(text.lstrip("+-").lstrip("0")) > 19:
-        return None  # more digits than any int64 (and past Python's int-from-str limit)
-    value = int(text)
-    if not INT64_MIN <= value <= INT64_MAX:
-        return None
-    return value
-
-
-def go_parse_bool(text: str) -> bool | None:
-    """Go ``strconv.ParseBool``: the bool, or None where Go returns an error (``""``, ``yes``)."""
-    if text in _GO_TRUE:
-        return True
-    if text in _GO_FALSE:
-        return False
-    return None
-
-
-def _go_to_lower(text: str) -> str:
-    """Go ``strings.ToLower`` (simple per-rune mapping) for the purpose of matching ASCII words.
-
-    Python's ``str.lower`` uses full case mapping, which differs only for U+0130 (capital I with
-    dot above): Go maps it to ``i``, Python to ``i`` plus a combining dot.
-    """
-    return text.replace("\u0130", "i").lower()
-
-
-def _env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    """``utils.GetBoolAsStringEnvVar``: unset or unparsable (including ``""``) gives the default."""
-    raw = env.get(name)
-    if raw is None:
-        return default
-    parsed = go_parse_bool(raw)
-    return default if parsed is None else parsed
-
-
-def _env_int(env: Mapping[str, str], name: str) -> int | None:
-    """The Atoi value of a variable, or None when it is unset or fails to parse."""
-    raw = env.get(name)
-    return None if raw is None else go_atoi(raw)
-
-
-def _non_negative_or(value: int | None, default: int) -> int:
-    """ipamd's target parsers: a parsed value >= 0 is kept; negative or unparsable -> default."""
-    return value if value is not None and value >= 0 else default
-
-
-# ---------------------------------------------------------------------------------------------
-# attrs converters and validators
-
-
-def _int_to_float(value: float) -> float:
-    """attrs converter: an int (not bool) becomes a float; anything else goes to the validator."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        try:
-            return float(value)
-        except OverflowError:
-            return value  # the validator reports it, with the caller's value
-    return value
-
-
-def _check_non_negative_int(_inst: object, attribute: attrs.Attribute[int], value: object) -> None:
-    """A real int (bool refused) in [0, INT64_MAX]; ipamd holds these in a Go int."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(attribute.name, value, "must be an int (bool is not accepted)")
-    if value < 0:
-        raise ConfigError(attribute.name, value, "must be >= 0")
-    if value > INT64_MAX:
-        raise ConfigError(attribute.name, value, "must fit in int64 (ipamd uses a Go int)")
-
-
-def _check_optional_positive_int(
-    _inst: object, attribute: attrs.Attribute[int | None], value: object
-) -> None:
-    """None, or a real int (bool refused) in [1, INT64_MAX]."""
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(attribute.name, value, "must be None or an int (bool is not accepted)")
-    if value < 1:
-        raise ConfigError(attribute.name, value, "must be None or >= 1")
-    if value > INT64_MAX:
-        raise ConfigError(attribute.name, value, "must fit in int64 (ipamd uses a Go int)")
-
-
-def _check_finite_float(_inst: object, attribute: attrs.Attribute[float], value: object) -> None:
-    """A finite float (ints were converted already; bool and str are refused)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        raise ConfigError(attribute.name, value, "too large to convert to a float")
-    if not isinstance(value, float):
-        raise ConfigError(attribute.name, value, "must be a number of seconds (int or float)")
-    if not math.isfinite(value):
-        raise ConfigError(attribute.name, value, "must be finite")
-
-
-def _check_positive_float(_inst: object, attribute: attrs.Attribute[float], value: object) -> None:
-    """A finite float > 0: a timer period or delay."""
-    _check_finite_float(_inst, attribute, value)
-    if isinstance(value, float) and value <= 0:
-        raise ConfigError(attribute.name, value, "must be > 0 seconds")
-
-
-def _check_bool(_inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    """A real bool: a truthy string such as "false" or an int must not pass as a flag."""
-    if not isinstance(value, bool):
-        raise ConfigError(attribute.name, value, "must be a bool")
-
-
 def _check_ipv4(_inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    _check_bool(_inst, attribute, value)
+    check_bool(_inst, attribute, value)
     if value is not True:
         raise ConfigError(
             attribute.name,
@@ -251,7 +93,7 @@ def _check_ipv4(_inst: object, attribute: attrs.Attribute[bool], value: object) 
 
 
 def _check_ipv6(_inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    _check_bool(_inst, attribute, value)
+    check_bool(_inst, attribute, value)
     if value is not False:
         raise ConfigError(
             attribute.name, value, "IPv6 mode has no warm pool; this model covers IPv4"
@@ -260,7 +102,7 @@ def _check_ipv6(_inst: object, attribute: attrs.Attribute[bool], value: object) 
 
 def _check_imds_only(inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
     """imds_only implies disable_provisioning; a Config that says otherwise is contradictory."""
-    _check_bool(inst, attribute, value)
+    check_bool(inst, attribute, value)
     if value and not getattr(inst, "disable_provisioning", False):
         raise ConfigError(
             attribute.name,
@@ -268,28 +110,6 @@ def _check_imds_only(inst: object, attribute: attrs.Attribute[bool], value: obje
             "ENABLE_IMDS_ONLY_MODE implies DISABLE_NETWORK_RESOURCE_PROVISIONING; "
             "set disable_provisioning=True as well",
         )
-
-
-def _int_field(default: int) -> int:
-    return attrs.field(default=default, validator=_check_non_negative_int)
-
-
-def _optional_int_field() -> int | None:
-    return attrs.field(default=None, validator=_check_optional_positive_int)
-
-
-def _bool_field(
-    default: bool,
-    validator: Callable[[object, attrs.Attribute[bool], object], None] = _check_bool,
-) -> bool:
-    return attrs.field(default=default, validator=validator)
-
-
-def _timer_field(default: float) -> float:
-    return attrs.field(default=default, converter=_int_to_float, validator=_check_positive_float)
-
-
-# ---------------------------------------------------------------------------------------------
 
 
 @attrs.frozen(kw_only=True, cache_hash=True)
@@ -307,60 +127,60 @@ class Config:
     """
 
     #: WARM_ENI_TARGET (E): SIP mode keeps ``E`` ENIs' worth of free IPs when no W/M is set.
-    warm_eni_target: int = _int_field(1)
+    warm_eni_target: int = int_field(1)
     #: WARM_IP_TARGET (W); 0 means undefined.
-    warm_ip_target: int = _int_field(0)
+    warm_ip_target: int = int_field(0)
     #: MINIMUM_IP_TARGET (M); 0 means undefined.
-    minimum_ip_target: int = _int_field(0)
+    minimum_ip_target: int = int_field(0)
     #: WARM_PREFIX_TARGET (WP). The code default is 0; the shipped manifest sets 1.
-    warm_prefix_target: int = _int_field(0)
+    warm_prefix_target: int = int_field(0)
     #: ENABLE_PREFIX_DELEGATION as configured; see ``for_instance`` for the effective value.
-    prefix_delegation: bool = _bool_field(False)
+    prefix_delegation: bool = bool_field(False)
     #: MAX_ENI as configured (>= 1), or None for the instance limit; see ``effective_max_eni``.
-    max_eni: int | None = _optional_int_field()
+    max_eni: int | None = optional_int_field()
     #: IP_COOLDOWN_PERIOD in seconds; negative means an address is never cooling.
     ip_cooldown_period: float = attrs.field(
-        default=30.0, converter=_int_to_float, validator=_check_finite_float
+        default=30.0, converter=int_to_float, validator=check_finite_float
     )
     #: AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG
-    custom_networking: bool = _bool_field(False)
+    custom_networking: bool = bool_field(False)
     #: ENABLE_POD_ENI (security groups for pods: reserves a slot for the trunk ENI).
-    pod_eni: bool = _bool_field(False)
+    pod_eni: bool = bool_field(False)
     #: AWS_MANAGE_ENIS_NON_SCHEDULABLE
-    manage_enis_non_schedulable: bool = _bool_field(False)
+    manage_enis_non_schedulable: bool = bool_field(False)
     #: DISABLE_NETWORK_RESOURCE_PROVISIONING or ENABLE_IMDS_ONLY_MODE: no pool management.
-    disable_provisioning: bool = _bool_field(False)
+    disable_provisioning: bool = bool_field(False)
     #: ENABLE_IMDS_ONLY_MODE; requires disable_provisioning=True (as ipamd derives it).
-    imds_only: bool = _bool_field(False, _check_imds_only)
+    imds_only: bool = bool_field(False, _check_imds_only)
     #: ENABLE_MULTI_NIC
-    multi_nic: bool = _bool_field(False)
+    multi_nic: bool = bool_field(False)
     #: ENABLE_SUBNET_DISCOVERY
-    subnet_discovery: bool = _bool_field(True)
+    subnet_discovery: bool = bool_field(True)
     #: MANAGE_UNTAGGED_ENI
-    manage_untagged_enis: bool = _bool_field(True)
+    manage_untagged_enis: bool = bool_field(True)
     #: ENABLE_IPv4. Must be True here (the model is IPv4); ``from_env`` uses the code default
     #: false, so an environment without ENABLE_IPv4=true is refused as ipamd refuses it.
-    enable_ipv4: bool = _bool_field(True, _check_ipv4)
+    enable_ipv4: bool = bool_field(True, _check_ipv4)
     #: ENABLE_IPv6. Must be False (IPv6 has no warm pool).
-    enable_ipv6: bool = _bool_field(False, _check_ipv6)
+    enable_ipv6: bool = bool_field(False, _check_ipv6)
     #: Kubelet max pods; None means the instance's EKS max pods. No environment variable.
-    max_pods: int | None = _optional_int_field()
+    max_pods: int | None = optional_int_field()
 
     # Timers (spec 7.1), seconds, finite and > 0. No environment variables.
     #: ipPoolMonitorInterval: loop period.
-    pool_check_interval: float = _timer_field(5.0)
+    pool_check_interval: float = timer_field(5.0)
     #: decreaseIPPoolInterval
-    decrease_interval: float = _timer_field(30.0)
+    decrease_interval: float = timer_field(30.0)
     #: minENILifeTime
-    min_eni_lifetime: float = _timer_field(60.0)
+    min_eni_lifetime: float = timer_field(60.0)
     #: insufficientCidrErrorCooldown
-    insufficient_cidr_backoff: float = _timer_field(120.0)
+    insufficient_cidr_backoff: float = timer_field(120.0)
     #: nodeIPPoolReconcileInterval
-    reconcile_interval: float = _timer_field(60.0)
+    reconcile_interval: float = timer_field(60.0)
     #: ipReconcileCooldown
-    reconcile_cooldown: float = _timer_field(60.0)
+    reconcile_cooldown: float = timer_field(60.0)
     #: deallocateEmptyCIDR delay (excluded-ENI CIDR cleanup).
-    deallocate_empty_cidr_delay: float = _timer_field(5.0)
+    deallocate_empty_cidr_delay: float = timer_field(5.0)
 
     @property
     def warm_ip_targets_defined(self) -> bool:
@@ -388,7 +208,7 @@ class Config:
 
         # getNetworkPolicyMode runs before isConfigValid in ipamd's New().
         policy_mode = env.get(NETWORK_POLICY_ENFORCING_MODE)
-        if policy_mode is not None and _go_to_lower(policy_mode) not in NETWORK_POLICY_MODES:
+        if policy_mode is not None and go_to_lower(policy_mode) not in NETWORK_POLICY_MODES:
             raise ConfigError(
                 NETWORK_POLICY_ENFORCING_MODE,
                 policy_mode,
@@ -396,10 +216,10 @@ class Config:
                 "(case-insensitive); ipamd fails to initialise",
             )
 
-        enable_ipv4 = _env_bool(env, ENABLE_IPV4, False)
-        enable_ipv6 = _env_bool(env, ENABLE_IPV6, False)
-        prefix_delegation = _env_bool(env, ENABLE_PREFIX_DELEGATION, False)
-        custom_networking = _env_bool(env, CUSTOM_NETWORK_CFG, False)
+        enable_ipv4 = env_bool(env, ENABLE_IPV4, False)
+        enable_ipv6 = env_bool(env, ENABLE_IPV6, False)
+        prefix_delegation = env_bool(env, ENABLE_PREFIX_DELEGATION, False)
+        custom_networking = env_bool(env, CUSTOM_NETWORK_CFG, False)
         if enable_ipv4 == enable_ipv6:
             both = "both enabled" if enable_ipv4 else "both disabled"
             raise ConfigError(
@@ -419,13 +239,13 @@ class Config:
                 reason = "IPv6 mode has no warm pool; this model covers IPv4"
             raise ConfigError(ENABLE_IPV6, env.get(ENABLE_IPV6), reason)
 
-        warm_eni = _non_negative_or(_env_int(env, WARM_ENI_TARGET), 1)
-        warm_ip = _non_negative_or(_env_int(env, WARM_IP_TARGET), 0)
-        minimum_ip = _non_negative_or(_env_int(env, MINIMUM_IP_TARGET), 0)
-        warm_prefix = _non_negative_or(_env_int(env, WARM_PREFIX_TARGET), 0)
-        max_eni = _env_int(env, MAX_ENI)
-        cooldown = _env_int(env, IP_COOLDOWN_PERIOD)
-        imds_only = _env_bool(env, ENABLE_IMDS_ONLY_MODE, False)
+        warm_eni = non_negative_or(env_int(env, WARM_ENI_TARGET), 1)
+        warm_ip = non_negative_or(env_int(env, WARM_IP_TARGET), 0)
+        minimum_ip = non_negative_or(env_int(env, MINIMUM_IP_TARGET), 0)
+        warm_prefix = non_negative_or(env_int(env, WARM_PREFIX_TARGET), 0)
+        max_eni = env_int(env, MAX_ENI)
+        cooldown = env_int(env, IP_COOLDOWN_PERIOD)
+        imds_only = env_bool(env, ENABLE_IMDS_ONLY_MODE, False)
 
         return cls(
             warm_eni_target=warm_eni,
@@ -436,13 +256,13 @@ class Config:
             max_eni=max_eni if max_eni is not None and max_eni >= 1 else None,
             ip_cooldown_period=30.0 if cooldown is None else float(cooldown),
             custom_networking=custom_networking,
-            pod_eni=_env_bool(env, ENABLE_POD_ENI, False),
-            manage_enis_non_schedulable=_env_bool(env, MANAGE_ENIS_NON_SCHEDULABLE, False),
-            disable_provisioning=_env_bool(env, DISABLE_PROVISIONING, False) or imds_only,
+            pod_eni=env_bool(env, ENABLE_POD_ENI, False),
+            manage_enis_non_schedulable=env_bool(env, MANAGE_ENIS_NON_SCHEDULABLE, False),
+            disable_provisioning=env_bool(env, DISABLE_PROVISIONING, False) or imds_only,
             imds_only=imds_only,
-            multi_nic=_env_bool(env, ENABLE_MULTI_NIC, False),
-            subnet_discovery=_env_bool(env, ENABLE_SUBNET_DISCOVERY, True),
-            manage_untagged_enis=_env_bool(env, MANAGE_UNTAGGED_ENI, True),
+            multi_nic=env_bool(env, ENABLE_MULTI_NIC, False),
+            subnet_discovery=env_bool(env, ENABLE_SUBNET_DISCOVERY, True),
+            manage_untagged_enis=env_bool(env, MANAGE_UNTAGGED_ENI, True),
             enable_ipv4=enable_ipv4,
             enable_ipv6=enable_ipv6,
         )
@@ -530,3 +350,32 @@ def _cooldown_seconds(value: float) -> int:
         "IP_COOLDOWN_PERIOD is a whole number of seconds in int64 (Go Atoi); "
         "this value has no environment form",
     )
+
+
+def fixed_at_boot(fixed: Config, given: object, limits: InstanceLimits) -> Config:
+    """The one rule for the ``config`` argument of the core's entry points.
+
+    ipamd reads every setting once, when it starts; changing the aws-node environment restarts
+    it. So a node's effective configuration is fixed at boot and lives in its state
+    (``NodeState.config``, ``fixed`` here), and the argument must be that configuration: equal
+    to it once resolved for the instance (``for_instance``). Returns ``fixed``, which is what
+    every rule then reads. A ``Config`` that differs raises ``ConfigError`` naming the first
+    field that differs; ``restart`` is how a node takes a new configuration.
+    """
+    if given is fixed:
+        return fixed
+    if not isinstance(given, Config):
+        raise ConfigError("config", given, "must be a Config")
+    effective = given.for_instance(limits)
+    if effective is fixed or effective == fixed:
+        return fixed
+    for field in attrs.fields(Config):
+        name = field.name
+        if getattr(effective, name) != getattr(fixed, name):
+            raise ConfigError(
+                name,
+                getattr(given, name),
+                f"the node booted with {getattr(fixed, name)!r} and ipamd reads its settings "
+                "only at start-up; use restart() to change it",
+            )
+    raise AssertionError("unequal configs with equal fields")  # pragma: no cover

@@ -13,10 +13,11 @@ import functools
 import importlib.resources
 import io
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import attrs
 
+from vpccni_model._checks import check_bool, check_str, int_at_least
 from vpccni_model._errors import ConfigError, UnknownInstanceTypeError
 from vpccni_model._ipv4 import PREFIX_SIZE
 
@@ -47,41 +48,12 @@ _CSV_COLUMNS = (
 )
 
 
-def _int_at_least(
-    minimum: int,
-) -> Callable[[object, attrs.Attribute[int], object], None]:
-    """attrs validator: an int >= minimum, else ConfigError naming the field.
-
-    bool is an int subclass, but True as an ENI count is a caller bug, so it is refused.
-    """
-
-    def check(_inst: object, attribute: attrs.Attribute[int], value: object) -> None:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ConfigError(attribute.name, value, "must be an int")
-        if value < minimum:
-            raise ConfigError(attribute.name, value, f"must be >= {minimum}")
-
-    return check
-
-
-def _check_str(_inst: object, attribute: attrs.Attribute[str], value: object) -> None:
-    """attrs validator: plain str, so a None or enum never leaks into comparisons."""
-    if not isinstance(value, str):
-        raise ConfigError(attribute.name, value, "must be a str")
-
-
-def _check_bool(_inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    """attrs validator: a real bool, so a truthy string such as "false" is refused."""
-    if not isinstance(value, bool):
-        raise ConfigError(attribute.name, value, "must be a bool")
-
-
 @attrs.frozen
 class NetworkCard:
     """One network card: ENIs attach per card, and each card has its own ENI limit."""
 
-    index: int = attrs.field(validator=_int_at_least(0))
-    max_interfaces: int = attrs.field(validator=_int_at_least(1))
+    index: int = attrs.field(validator=int_at_least(0))
+    max_interfaces: int = attrs.field(validator=int_at_least(1))
 
 
 def _check_cards(
@@ -107,13 +79,13 @@ class InstanceLimits:
     and ``ipv4_per_eni`` counts the ENI's primary address, which never goes to a pod.
     """
 
-    name: str = attrs.field(validator=_check_str)
-    max_enis: int = attrs.field(validator=_int_at_least(1))
-    ipv4_per_eni: int = attrs.field(validator=_int_at_least(1))
-    default_network_card: int = attrs.field(default=0, validator=_int_at_least(0))
+    name: str = attrs.field(validator=check_str)
+    max_enis: int = attrs.field(validator=int_at_least(1))
+    ipv4_per_eni: int = attrs.field(validator=int_at_least(1))
+    default_network_card: int = attrs.field(default=0, validator=int_at_least(0))
     network_cards: tuple[NetworkCard, ...] = attrs.field(default=(), validator=_check_cards)
-    hypervisor: str = attrs.field(default="nitro", validator=_check_str)
-    bare_metal: bool = attrs.field(default=False, validator=_check_bool)
+    hypervisor: str = attrs.field(default="nitro", validator=check_str)
+    bare_metal: bool = attrs.field(default=False, validator=check_bool)
 
     def __attrs_post_init__(self) -> None:
         """The default card must exist: ipamd puts the primary ENI on it."""

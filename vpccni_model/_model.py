@@ -1,31 +1,31 @@
-"""Immutable node state: addresses, CIDRs, ENIs, per-card datastores and the node itself.
+"""Immutable datastore values: addresses, CIDRs and ENIs, with the copy operations the core uses.
 
-The shapes follow ipamd's datastore (spec 3). Every container is a tuple kept in one documented
-order (spec 9): ENIs by ``(device_number, eni_id)``, CIDRs and addresses by numeric value,
-datastores by ascending network card. Each CIDR and ENI carries counters derived once, at
+The shapes follow ipamd's datastore (spec 3). Containers are tuples in one documented order
+(spec 9): CIDRs and addresses by numeric value. Each CIDR and ENI carries counters derived at
 construction, so that pool statistics cost O(ENIs) instead of O(addresses).
+
+Copies come in two kinds. ``attrs.evolve`` re-runs construction: every check and a full
+recount; use it for anything built from outside input. The named copies below skip the
+checks because the caller's transition cannot break them, and keep every derived field right
+by delta: ``Cidr.with_addresses``, ``Cidr.take_unused_ip`` / ``Cidr.release_ip`` (the pod
+path on one CIDR), ``ENI.with_cidr_at``, ``ENI.without_cidrs`` and ``ENI.with_added_cidrs``.
+Two derived hints live on ENI values and are excluded from equality: the newest
+unassignment and ``room_from``; only this module writes them.
 """
 
 from __future__ import annotations
 
 import bisect
 import enum
-import math
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from operator import attrgetter
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 
 from vpccni_model._errors import StateError
-from vpccni_model._ipv4 import MAX_IPV4, PREFIX_SIZE, int_to_ip, parse_cidr
-from vpccni_model._podindex import PodIndex
+from vpccni_model._ipv4 import MAX_IPV4, PREFIX_SIZE, int_to_ip, ip_to_int, parse_cidr
 
-if TYPE_CHECKING:
-    from vpccni_model._actions import Action
-    from vpccni_model._config import Config
-    from vpccni_model._limits import InstanceLimits
 
 @attrs.frozen
 class Address:
@@ -154,6 +154,49 @@ class Cidr:
         return copy
 
 
+    def take_unused_ip(self, pod: str, clock: float, cooldown: float) -> tuple[Cidr, int] | None:
+        """ipamd's ``getUnusedIP`` and the assignment (spec 4.2): purge every cooled entry and
+        give ``pod`` the lowest of them, else the lowest never-used address. Returns this CIDR
+        after the assignment and the address, or None when it has nothing to give now."""
+        if not self.is_prefix:
+            # A /32 holds at most one entry: reuse it once cooled, or take the address afresh.
+            if self.assigned or (self.addresses and self.addresses[0].cooling(clock, cooldown)):
+                return None
+            return self.with_addresses((Address(self.network, pod, clock),)), self.network
+        if self.assigned == PREFIX_SIZE:
+            return None
+        kept: list[Address] = []
+        ip: int | None = None
+        for entry in self.addresses:
+            if entry.pod is None and not entry.cooling(clock, cooldown):
+                if ip is None:
+                    ip = entry.ip
+                continue
+            kept.append(entry)
+        if ip is None:
+            used = {entry.ip for entry in kept}
+            end = self.network + PREFIX_SIZE
+            ip = next((a for a in range(self.network, end) if a not in used), None)
+            if ip is None:
+                return None
+        kept.insert(bisect.bisect_left(kept, ip, key=_ip), Address(ip, pod, clock))
+        return self.with_addresses(tuple(kept)), ip
+
+    def release_ip(self, ip: int, pod: str, clock: float) -> Cidr | None:
+        """``UnassignPodIPAddress`` on this CIDR: ``pod``'s entry at ``ip`` becomes unassigned
+        at ``clock`` (its cooldown starts). None if ``pod`` does not hold ``ip`` here."""
+        entries = self.addresses
+        if not self.is_prefix:  # a /32 holds at most one entry
+            at = 0 if entries and entries[0].ip == ip else -1
+        else:
+            at = bisect.bisect_left(entries, ip, key=_ip)
+            at = at if at < len(entries) and entries[at].ip == ip else -1
+        if at < 0 or entries[at].pod != pod:
+            return None
+        freed = Address(ip, None, entries[at].assigned_at, clock)
+        return self.with_addresses(entries[:at] + (freed,) + entries[at + 1 :])  # noqa: RUF005
+
+
 # An ENI's counters over one CIDR kind: CIDRs, addresses assigned in them, empty CIDRs.
 _IP_COUNTERS = ("ip_cidrs", "assigned_in_ips", "free_ip_cidrs")
 _PREFIX_COUNTERS = ("prefix_cidrs", "assigned_in_prefixes", "free_prefix_cidrs")
@@ -187,7 +230,7 @@ class ENI:
     # A lower bound on the position of the first CIDR with a free address (of either kind):
     # none before it has one. Exact at construction; the pod path lowers it when it frees an
     # address, moves it past a CIDR it fills at that position, and raises it after a search
-    # (see note_room_from), so the search for a free address starts here instead of at 0.
+    # (see _note_room_from), so the search for a free address starts here instead of at 0.
     room_from: int = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -250,23 +293,59 @@ class ENI:
         latest = self.latest_unassigned_at
         return latest is not None and clock - latest <= cooldown
 
-    def with_cidr(self, new: Cidr, index: int | None = None) -> ENI:
-        """This ENI with its CIDR at ``new.network`` replaced by ``new``.
+    def claim(
+        self, pod: str, clock: float, cooldown: float, prefix_delegation: bool
+    ) -> tuple[int, Cidr, int] | None:
+        """The address this ENI gives ``pod`` now: CIDRs of the mode are tried in address
+        order (spec 4.2, 9) with ``Cidr.take_unused_ip``. Returns (position of the CIDR, the
+        CIDR after the assignment, the address), or None when each is full or cooling.
 
-        The pod path's hot update: the counters move by the difference between the old and
-        the new CIDR instead of being recounted over every CIDR of the ENI. ``index``, when the
-        caller knows it, is the CIDR's position in ``cidrs``.
+        The search starts at ``room_from`` and records what it learnt there, so filled CIDRs
+        at the low end are not visited again.
         """
+        if prefix_delegation:
+            if self.assigned_in_prefixes >= self.prefix_cidrs * PREFIX_SIZE:
+                return None
+            full = PREFIX_SIZE
+        else:
+            if self.assigned_in_ips >= self.ip_cidrs:
+                return None
+            full = 1
         cidrs = self.cidrs
-        if index is None or not 0 <= index < len(cidrs) or cidrs[index].network != new.network:
-            index = self.cidr_index(new.network)
-        if index is None or cidrs[index].is_prefix != new.is_prefix:
-            raise StateError("cidr", new.key, f"not on {self.eni_id}")
-        return self.with_cidr_at(index, new)
+        start = self.room_from
+        room = -1  # the first CIDR of this search with a free address, of either kind
+        for index in range(start, len(cidrs)):  # none before room_from has room
+            cidr = cidrs[index]
+            if cidr.is_prefix != prefix_delegation:
+                if room < 0 and cidr.assigned < cidr.size:
+                    room = index
+                continue
+            if cidr.assigned == full:
+                continue
+            if room < 0:
+                room = index
+            taken = cidr.take_unused_ip(pod, clock, cooldown)
+            if taken is not None:
+                if room > start:
+                    self._note_room_from(room)
+                return index, taken[0], taken[1]
+        self._note_room_from(len(cidrs) if room < 0 else room)
+        return None
+
+    def with_added_cidrs(self, cidrs: Iterable[Cidr]) -> tuple[ENI, int]:
+        """This ENI with ``cidrs`` added (networks it already holds are ignored), built and
+        checked anew; also returns how many prefixes were added (for the prefix counter)."""
+        have = {c.network for c in self.cidrs}
+        new = {c.network: c for c in cidrs if c.network not in have}
+        if not new:
+            return self, 0
+        merged = sorted_cidrs((*self.cidrs, *new.values()))
+        return attrs.evolve(self, cidrs=merged), sum(c.is_prefix for c in new.values())
 
     def with_cidr_at(self, index: int, new: Cidr) -> ENI:
-        """``with_cidr`` for a caller that knows ``new`` replaces the CIDR at position
-        ``index`` (same network and kind): nothing is looked up or checked."""
+        """This ENI with the CIDR at position ``index`` replaced by ``new`` (same network and
+        kind; nothing is looked up or checked). The pod path's hot update: the counters move
+        by the difference between the old and the new CIDR instead of being recounted."""
         cidrs = self.cidrs
         old = cidrs[index]
         moved = new.assigned - old.assigned
@@ -306,7 +385,7 @@ class ENI:
             _newest=latest,
         )
 
-    def note_room_from(self, position: int) -> None:
+    def _note_room_from(self, position: int) -> None:
         """Record what a search found: no CIDR before ``position`` has a free address.
 
         Raises the ``room_from`` hint only; like ``latest_unassigned_at`` it is derived data
@@ -360,7 +439,8 @@ class ENI:
         return (self.device_number, self.eni_id)
 
 
-_network = attrgetter("network")  # a C-level key for bisect
+_network = attrgetter("network")  # C-level keys for bisect
+_ip = attrgetter("ip")
 
 
 _T = TypeVar("_T")
@@ -386,330 +466,14 @@ def sorted_enis(enis: Iterable[ENI]) -> tuple[ENI, ...]:
     return tuple(sorted(enis, key=ENI.sort_key))
 
 
-@attrs.frozen(slots=False)  # as NodeState: the pod path copies one per operation
-class Datastore:
-    """One managed network card's pool (spec 3.1 DataStore).
-
-    ``prefix_counter`` is ipamd's running ``allocated_prefix`` counter (``TotalPrefixes``, P). It is
-    kept as a counter, not recomputed, because ipamd's drifts (spec 10 Q9, Q10) and decisions
-    read it.
-    """
-
-    network_card: int
-    enis: tuple[ENI, ...]
-    prefix_counter: int
-    unmanaged_enis: int = 0
-
-    def __attrs_post_init__(self) -> None:
-        seen: set[str] = set()
-        previous: tuple[int, str] | None = None
-        for eni in self.enis:
-            if eni.network_card != self.network_card:
-                raise StateError("enis", eni.eni_id, f"belongs to card {eni.network_card}")
-            if eni.eni_id in seen:
-                raise StateError("enis", eni.eni_id, "duplicate ENI id")
-            seen.add(eni.eni_id)
-            key = eni.sort_key()
-            if previous is not None and key <= previous:
-                raise StateError("enis", eni.eni_id, "ENIs must be sorted by (device_number, id)")
-            previous = key
-        if self.unmanaged_enis < 0:
-            raise StateError("unmanaged_enis", self.unmanaged_enis, "must be >= 0")
-
-    @classmethod
-    def of(cls, network_card: int, enis: Iterable[ENI], unmanaged_enis: int = 0) -> Datastore:
-        """A datastore whose prefix counter matches its ENIs (no drift yet)."""
-        ordered = sorted_enis(enis)
-        return cls(
-            network_card=network_card,
-            enis=ordered,
-            prefix_counter=sum(e.prefix_cidrs for e in ordered),
-            unmanaged_enis=unmanaged_enis,
-        )
-
-    def eni(self, eni_id: str) -> ENI | None:
-        for eni in self.enis:
-            if eni.eni_id == eni_id:
-                return eni
-        return None
-
-    def replace_eni(self, eni: ENI, index: int | None = None) -> Datastore:
-        """This datastore with the ENI of the same id (and device number) replaced; the order
-        cannot change, so construction checks are not run again. ``index``, when the caller
-        knows it, is the ENI's position in ``enis`` (saves the lookup)."""
-        enis = self.enis
-        if index is None or not 0 <= index < len(enis) or enis[index].eni_id != eni.eni_id:
-            index = next((i for i, e in enumerate(enis) if e.eni_id == eni.eni_id), None)
-        if index is None or enis[index].device_number != eni.device_number:
-            raise StateError("enis", eni.eni_id, "replace_eni needs the same id and device")
-        return _changed(self, enis=enis[:index] + (eni,) + enis[index + 1 :])  # noqa: RUF005
-
-    def replace(
-        self, *, enis: tuple[ENI, ...] | None = None, prefix_counter: int | None = None
-    ) -> Datastore:
-        """This datastore with new ``enis`` and/or ``prefix_counter``, unchecked: for the
-        core's transitions, which keep the ENIs in order (drop some, or replace one)."""
-        changes: dict[str, Any] = {}
-        if enis is not None:
-            changes["enis"] = enis
-        if prefix_counter is not None:
-            changes["prefix_counter"] = prefix_counter
-        return _changed(self, **changes)
-
-    @property
-    def has_trunk(self) -> bool:
-        return any(e.is_trunk for e in self.enis)
-
-
-@attrs.frozen
-class PodIP:
-    """Where a pod's address lives, so the pod path never scans every address."""
-
-    pod: str
-    network_card: int
-    eni_id: str
-    cidr: int
-    ip: int
-
-    @property
-    def address(self) -> str:
-        return int_to_ip(self.ip)
-
-
-@attrs.frozen
-class InFlight:
-    """An increase that is waiting for EC2 (``action`` set) or about to try the next ENI.
-
-    ipamd's pool loop blocks on each EC2 call; while ``action`` is set, ``reconcile`` starts
-    nothing. ``action`` is None after an insufficient-address failure under subnet discovery:
-    the same increase then continues with the next ENI (spec 6.2) at the next ``reconcile``.
-    """
-
-    action: Action | None
-    network_card: int
-    started_at: float
-    skipped_enis: tuple[str, ...] = ()
-
-
-@attrs.frozen
-class DeferredCleanup:
-    """ipamd's ``deallocateEmptyCIDR``: 5 s after an excluded ENI's CIDR empties (spec 4.4)."""
-
-    eni_id: str
-    network_card: int
-    cidr: int
-    due_at: float
-
-
-def _pod_index(value: Mapping[str, PodIP] | Iterable[tuple[str, PodIP]]) -> PodIndex:
-    return PodIndex.of(value)
-
-
-def _frozen_times(value: Mapping[str, float]) -> Mapping[str, float]:
-    return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
-
-
-@attrs.frozen(slots=False)  # a __dict__ instance copies in one C call (see _changed)
-class NodeState:
-    """Everything ipamd knows about one node, plus the calls it is waiting on.
-
-    Build one with :meth:`boot`; change it only through ``reconcile``, ``apply`` and the pod
-    path. ``config`` is the effective configuration the datastores were created with (prefix
-    delegation and cooldown are fixed at that point, as in ipamd). ``clock`` is the latest time
-    any operation was given; an earlier one is refused with a ``StateError``.
-    """
-
-    limits: InstanceLimits
-    config: Config
-    primary_eni_id: str
-    datastores: tuple[Datastore, ...]
-    pods: PodIndex = attrs.field(factory=PodIndex, converter=_pod_index)
-    last_pool_action_at: float | None = None
-    last_decrease_at: float | None = None
-    last_insufficient_cidr_at: float | None = None
-    reconcile_cooldown: Mapping[str, float] = attrs.field(factory=dict, converter=_frozen_times)
-    in_flight: InFlight | None = None
-    outbox: tuple[Action, ...] = ()
-    deferred_cleanups: tuple[DeferredCleanup, ...] = ()
-    cordoned: bool = False
-    terminating: bool = False
-    clock: float = 0.0
-
-    def __attrs_post_init__(self) -> None:
-        number = isinstance(self.clock, int | float) and not isinstance(self.clock, bool)
-        if not number or not math.isfinite(self.clock):
-            raise StateError("clock", self.clock, "must be a finite number of seconds")
-        cards = [ds.network_card for ds in self.datastores]
-        if not cards or cards != sorted(set(cards)):
-            raise StateError("datastores", cards, "need unique cards in ascending order")
-        if cards[0] != 0:
-            raise StateError("datastores", cards, "card 0 is always managed")
-
-    @classmethod
-    def boot(
-        cls,
-        limits: InstanceLimits,
-        config: Config,
-        clock: float = 0.0,
-        *,
-        primary_eni_id: str = "eni-0",
-    ) -> NodeState:
-        """A freshly started node: the primary ENI with no secondary IPs.
-
-        Multi-NIC nodes get an empty datastore for every other card (cards with no ENIs are
-        managed, spec 1.5.5). The first ``reconcile`` at the boot clock is ipamd's pre-scaling.
-        """
-        effective = config.for_instance(limits)
-        primary = ENI(
-            eni_id=primary_eni_id,
-            device_number=0,
-            network_card=0,
-            is_primary=True,
-            created_at=clock,
-        )
-        stores = [Datastore.of(0, (primary,))]
-        if effective.multi_nic:
-            stores.extend(Datastore.of(card, ()) for card in limits.card_indices if card != 0)
-        return cls(
-            limits=limits,
-            config=effective,
-            primary_eni_id=primary_eni_id,
-            datastores=tuple(stores),
-            clock=clock,
-        )
-
-    # -- lookups -------------------------------------------------------------------------
-
-    def replace(self, **changes: Any) -> NodeState:
-        """``attrs.evolve`` for the core's own transitions, without re-running the
-        construction checks those transitions cannot break; several times cheaper, which
-        matters on the hot path (every tick and pod operation)."""
-        if not _NODE_STATE_FIELDS.issuperset(changes):
-            unknown = sorted(set(changes) - _NODE_STATE_FIELDS)
-            raise TypeError(f"NodeState has no field {unknown[0]!r}")
-        pods = changes.get("pods")
-        if pods is not None and type(pods) is not PodIndex:
-            changes["pods"] = PodIndex.of(pods)
-        cache = changes.get("reconcile_cooldown")
-        if cache is not None and not isinstance(cache, MappingProxyType):
-            # The caller hands over a dict it built and keeps no reference to.
-            changes["reconcile_cooldown"] = MappingProxyType(cache)
-        return _changed(self, **changes)
-
-    def pods_copy(self) -> dict[str, PodIP]:
-        """A mutable copy of the pod index, in sorted pod order (for bulk edits)."""
-        return dict(self.pods.items())
-
-    def cooldown_copy(self) -> dict[str, float]:
-        """A mutable copy of the reconcile cooldown cache."""
-        cache = self.reconcile_cooldown
-        return cache.copy() if isinstance(cache, MappingProxyType) else dict(cache)
-
-    def check_clock(self, clock: float) -> float:
-        """``clock`` as a float, if it is a finite time not earlier than the state's."""
-        number = type(clock) is float or (
-            isinstance(clock, int | float) and not isinstance(clock, bool)
-        )
-        if not number or not math.isfinite(clock):
-            raise StateError("clock", clock, "must be a number of seconds")
-        if clock < self.clock:
-            raise StateError("clock", clock, f"earlier than the state's clock {self.clock}")
-        return float(clock)
-
-    def at(self, clock: float) -> NodeState:
-        """The state with its clock moved to ``clock``; time never goes backwards."""
-        clock = self.check_clock(clock)
-        return self if clock == self.clock else self.replace(clock=clock)
-
-    def datastore(self, network_card: int) -> Datastore:
-        for ds in self.datastores:
-            if ds.network_card == network_card:
-                return ds
-        raise StateError("network_card", network_card, "no datastore for this card")
-
-    def find_eni(self, eni_id: str) -> ENI | None:
-        for ds in self.datastores:
-            eni = ds.eni(eni_id)
-            if eni is not None:
-                return eni
-        return None
-
-    @property
-    def enis(self) -> tuple[ENI, ...]:
-        """All datastore ENIs, card by card, each card in device order."""
-        return tuple(e for ds in self.datastores for e in ds.enis)
-
-    @property
-    def prefix_delegation(self) -> bool:
-        return self.config.prefix_delegation
-
-    def with_pod_change(
-        self, card: int, eni: int, cidr: int, new: Cidr, pods: PodIndex, clock: float
-    ) -> NodeState:
-        """The state after one pod operation: the CIDR at position ``cidr`` of the ENI at
-        position ``eni`` of the datastore at position ``card`` replaced by ``new``, with the
-        pod index and the clock. The pod path's whole update in one step: positions stay
-        valid (nothing is added or removed), so no lookup or construction check runs."""
-        stores = self.datastores
-        ds = stores[card]
-        enis = ds.enis
-        new_eni = enis[eni].with_cidr_at(cidr, new)
-        new_ds = _changed(ds, enis=enis[:eni] + (new_eni,) + enis[eni + 1 :])  # noqa: RUF005
-        return _changed(
-            self,
-            datastores=stores[:card] + (new_ds,) + stores[card + 1 :],  # noqa: RUF005
-            pods=pods,
-            clock=clock,
-        )
-
-    def replace_datastore(self, ds: Datastore, **changes: Any) -> NodeState:
-        """The state with one card's datastore replaced (and any other ``changes``)."""
-        stores = self.datastores
-        if len(stores) == 1 and stores[0].network_card == ds.network_card:
-            stores = (ds,)
-        else:
-            stores = tuple(ds if d.network_card == ds.network_card else d for d in stores)
-        return self.replace(datastores=stores, **changes)
-
-    def address_of(self, pod: str) -> str | None:
-        ref = self.pods.get(pod)
-        return None if ref is None else ref.address
-
-    def check(self) -> None:
-        """Full consistency check (O(addresses)); raises StateError naming what is wrong.
-
-        Construction already validates each value; this adds the cross-references: every pod
-        points at an assigned address it owns, no address is in two CIDRs, and every assigned
-        address has a pod entry.
-        """
-        seen_ips: dict[int, str] = {}
-        owners: dict[str, int] = {}
-        for ds in self.datastores:
-            for eni in ds.enis:
-                for cidr in eni.cidrs:
-                    for ip in range(cidr.network, cidr.network + cidr.size):
-                        if ip in seen_ips:
-                            raise StateError("cidrs", int_to_ip(ip), f"also on {seen_ips[ip]}")
-                        seen_ips[ip] = eni.eni_id
-                    for entry in cidr.addresses:
-                        if entry.pod is not None:
-                            if entry.pod in owners:
-                                raise StateError("pods", entry.pod, "holds two addresses")
-                            owners[entry.pod] = entry.ip
-        for pod, ref in self.pods.items():
-            if ref.pod != pod:
-                raise StateError("pods", pod, f"index entry names {ref.pod!r}")
-            if owners.get(pod) != ref.ip:
-                raise StateError("pods", pod, "index does not match the assigned address")
-            owner = self.find_eni(ref.eni_id)
-            if owner is None or owner.network_card != ref.network_card:
-                raise StateError("pods", pod, f"unknown ENI {ref.eni_id!r}")
-            home = owner.cidr(ref.cidr)
-            if home is None or not home.contains(ref.ip):
-                raise StateError("pods", pod, "address is not in the recorded CIDR")
-        for pod in owners:
-            if pod not in self.pods:
-                raise StateError("pods", pod, "assigned address without a pod index entry")
-
-
-_NODE_STATE_FIELDS = frozenset(f.name for f in attrs.fields(NodeState))
+def parse_cidrs(ips: Iterable[str], prefixes: Iterable[str]) -> list[Cidr]:
+    """The CIDRs an event lists: secondary IPs as dotted text, prefixes as ``a.b.c.d/28`` (or
+    the bare network address, as ``AssignPrivateIpAddresses`` reports them)."""
+    out = [Cidr(network=ip_to_int(ip, field="ips"), is_prefix=False) for ip in ips]
+    for text in prefixes:
+        bare = isinstance(text, str) and "/" not in text
+        network, is_prefix = parse_cidr(f"{text}/28" if bare else text, field="prefixes")
+        if not is_prefix:
+            raise StateError("prefixes", text, "must be a /28 prefix")
+        out.append(Cidr(network=network, is_prefix=True))
+    return out

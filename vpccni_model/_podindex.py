@@ -1,4 +1,4 @@
-"""The pod index: a persistent map from pod key to where its address lives.
+"""The pod index: where each pod's address lives (``PodIP``), in a persistent map by pod key.
 
 Every CNI ADD and DEL changes one entry of a node's index. A copied dict costs O(pods) per
 change (a few µs at 700 pods); this map shares structure between versions (a HAMT, from the
@@ -12,15 +12,31 @@ must see the same order in every run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
+import attrs
 import immutables
 
-if TYPE_CHECKING:
-    from vpccni_model._model import PodIP
+from vpccni_model._ipv4 import int_to_ip
 
 
-class PodIndex(Mapping[str, "PodIP"]):
+@attrs.frozen
+class PodIP:
+    """Where a pod's address lives (card, ENI, CIDR, address), so the pod path never scans
+    every address."""
+
+    pod: str
+    network_card: int
+    eni_id: str
+    cidr: int
+    ip: int
+
+    @property
+    def address(self) -> str:
+        return int_to_ip(self.ip)
+
+
+class PodIndex(Mapping[str, PodIP]):
     """Read-only ``Mapping[str, PodIP]`` with cheap copy-on-write updates (``set``, ``delete``)."""
 
     __slots__ = ("_map",)

@@ -12,9 +12,10 @@ import attrs
 from vpccni_model._config import Config
 from vpccni_model._errors import ConfigError, NoAvailableIPError
 from vpccni_model._limits import InstanceLimits
-from vpccni_model._model import NodeState
+from vpccni_model._outcomes import apply
 from vpccni_model._pods import assign_pod_ip
-from vpccni_model._tick import apply, reconcile
+from vpccni_model._state import NodeState
+from vpccni_model._tick import reconcile
 from vpccni_model.cloud import FakeEC2
 from vpccni_model.pool import datastore_stats
 

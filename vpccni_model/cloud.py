@@ -53,7 +53,7 @@ from vpccni_model._events import (
 )
 from vpccni_model._ipv4 import PREFIX_SIZE, int_to_ip, ip_to_int, parse_cidr, prefix_text
 from vpccni_model._limits import InstanceLimits
-from vpccni_model._model import NodeState
+from vpccni_model._state import NodeState
 
 __all__ = [
     "ASSIGN",

@@ -1,8 +1,14 @@
 """Pool arithmetic: ipamd's statistics and decision functions (spec 3.4, 5), all pure.
 
+Every decision function has the same shape: the data it looks at (a ``PoolStats`` snapshot,
+a ``Datastore``, an ENI), then the ``CardPolicy`` the card's pool is held to, then the clock
+where time matters. ``CardPolicy.of(config, limits, card)`` is the one home of the rules that
+differ by card (cards above 0 use W=1, M=1 and count IPs, never prefixes: spec 1.3, Q5), of
+the max-pods cap and of the ENI limits, so no function below looks them up again.
+
 Each function states the Go function it reproduces. They read the per-ENI counters of the
 state, so none of them visits individual addresses (except ``cooldown_ips``, which ipamd only
-logs and which is computed on request).
+logs and which is counted on request).
 """
 
 from __future__ import annotations
@@ -15,7 +21,31 @@ import attrs
 from vpccni_model._config import Config
 from vpccni_model._ipv4 import PREFIX_SIZE, ceil16
 from vpccni_model._limits import InstanceLimits, max_pods
-from vpccni_model._model import ENI, Cidr, Datastore, NodeState
+from vpccni_model._model import ENI, Cidr
+from vpccni_model._state import Datastore, NodeState
+
+__all__ = [
+    "CardPolicy",
+    "PoolStats",
+    "TargetState",
+    "allocatable_enis",
+    "datastore_stats",
+    "deletable_eni",
+    "effective_max_pods",
+    "eni_resources_to_allocate",
+    "extra_prefixes_over_warm_target",
+    "freeable_cidrs",
+    "freeable_eni_exists",
+    "has_room_for_eni",
+    "ips_per_eni",
+    "pool_stats",
+    "pool_too_high",
+    "pool_too_low",
+    "prefix_target_state",
+    "prefixes_needed",
+    "should_remove_extra_enis",
+    "target_state",
+]
 
 
 @attrs.frozen
@@ -48,6 +78,74 @@ class TargetState:
     short: int
     over: int
     defined: bool
+
+
+@attrs.frozen(cache_hash=True)
+class CardPolicy:
+    """What one network card's pool is held to: the targets, mode, caps and timers ipamd's
+    functions read for that card, resolved once from the node's configuration.
+
+    ``prefix_delegation`` is the effective mode (``Config.for_instance``). On cards above 0,
+    ``warm_ip_target`` and ``minimum_ip_target`` are 1 whatever the configuration says, and
+    ``prefix_units`` is False: their targets count IPs even in prefix mode (Q5).
+    """
+
+    network_card: int
+    prefix_delegation: bool
+    warm_ip_target: int
+    minimum_ip_target: int
+    warm_prefix_target: int
+    warm_eni_target: int
+    limits: InstanceLimits
+    max_pods: int
+    max_eni: int
+    reserve_trunk_slot: bool
+    skip_primary: bool
+    ip_cooldown_period: float
+    min_eni_lifetime: float
+
+    @classmethod
+    def of(cls, config: Config, limits: InstanceLimits, network_card: int = 0) -> CardPolicy:
+        """The policy of ``network_card`` on an instance of type ``limits`` running ``config``
+        (resolved for the instance here; memoized, since every tick asks for it)."""
+        return _policy(config.for_instance(limits), limits, network_card)
+
+    @property
+    def targets_defined(self) -> bool:
+        """``warmIPTargetsDefined`` for this card: always on cards above 0 (W=M=1)."""
+        return self.warm_ip_target != 0 or self.minimum_ip_target != 0
+
+    @property
+    def prefix_units(self) -> bool:
+        """Whether the warm-IP targets convert to /28s: prefix mode on card 0 only (Q5)."""
+        return self.prefix_delegation and self.network_card == 0
+
+    @property
+    def cidrs_per_eni(self) -> int:
+        return self.limits.cidrs_per_eni
+
+
+@functools.lru_cache(maxsize=1024)
+def _policy(effective: Config, limits: InstanceLimits, network_card: int) -> CardPolicy:
+    main = network_card == 0
+    return CardPolicy(
+        network_card=network_card,
+        prefix_delegation=effective.prefix_delegation,
+        warm_ip_target=effective.warm_ip_target if main else 1,
+        minimum_ip_target=effective.minimum_ip_target if main else 1,
+        warm_prefix_target=effective.warm_prefix_target,
+        warm_eni_target=effective.warm_eni_target,
+        limits=limits,
+        max_pods=effective_max_pods(limits, effective),
+        max_eni=effective.effective_max_eni(limits),
+        reserve_trunk_slot=effective.pod_eni and main,
+        skip_primary=effective.custom_networking,
+        ip_cooldown_period=effective.ip_cooldown_period,
+        min_eni_lifetime=effective.min_eni_lifetime,
+    )
+
+
+# -- statistics (spec 3.4) ------------------------------------------------------------------
 
 
 def datastore_stats(
@@ -101,7 +199,7 @@ def ips_per_eni(limits: InstanceLimits, prefix_delegation: bool) -> int:
     return limits.pod_addresses_per_eni(prefix_delegation)
 
 
-def effective_max_pods(state: NodeState, config: Config) -> int:
+def effective_max_pods(limits: InstanceLimits, config: Config) -> int:
     """The kubelet max pods ipamd caps the pool with (spec 2.5).
 
     ``config.max_pods`` when set; otherwise EKS's published value, which follows the
@@ -109,7 +207,7 @@ def effective_max_pods(state: NodeState, config: Config) -> int:
     """
     if config.max_pods is not None:
         return config.max_pods
-    return _published_max_pods(state.limits)
+    return _published_max_pods(limits)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -120,103 +218,74 @@ def _published_max_pods(limits: InstanceLimits) -> int:
 # -- decision functions (spec 5) ------------------------------------------------------------
 
 
-def target_state(
-    stats: PoolStats, config: Config, *, network_card: int = 0, prefix_delegation: bool = False
-) -> TargetState:
-    """``datastoreTargetState`` (spec 5.1). Cards > 0 always use W=1, M=1."""
-    if network_card > 0:
-        warm, minimum = 1, 1
-    elif not config.warm_ip_targets_defined:
+def target_state(stats: PoolStats, policy: CardPolicy) -> TargetState:
+    """``datastoreTargetState`` (spec 5.1)."""
+    if not policy.targets_defined:
         return TargetState(0, 0, False)
-    else:
-        warm, minimum = config.warm_ip_target, config.minimum_ip_target
+    warm, minimum = policy.warm_ip_target, policy.minimum_ip_target
     total, assigned = stats.total_ips, stats.assigned_ips
     available = total - assigned
     short = max(warm - available, 0)
     short = max(short, minimum - total)
     over = max(available - warm, 0)
     over = max(min(over, total - minimum), 0)
-    if network_card == 0 and prefix_delegation:
-        need_warm = ceil16(assigned + config.warm_ip_target)
-        need_min = ceil16(config.minimum_ip_target)
+    if policy.prefix_units:
+        need_warm = ceil16(assigned + warm)
+        need_min = ceil16(minimum)
         over_p = max(min(stats.free_prefixes, stats.total_prefixes - need_warm), 0)
         over_p = max(min(over_p, stats.total_prefixes - need_min), 0)
         return TargetState(ceil16(short), over_p, True)
     return TargetState(short, over, True)
 
 
-def prefix_target_state(
-    stats: PoolStats, config: Config, *, prefix_delegation: bool
-) -> tuple[int, bool]:
+def prefix_target_state(stats: PoolStats, policy: CardPolicy) -> tuple[int, bool]:
     """``datastorePrefixTargetState`` (spec 5.2): prefixes short of WARM_PREFIX_TARGET."""
-    if not prefix_delegation:
+    if not policy.prefix_delegation:
         return 0, False
-    return max(config.warm_prefix_target - stats.free_prefixes, 0), True
+    return max(policy.warm_prefix_target - stats.free_prefixes, 0), True
 
 
-def prefixes_needed(
-    stats: PoolStats, config: Config, *, network_card: int = 0, prefix_delegation: bool = True
-) -> int:
+def prefixes_needed(stats: PoolStats, policy: CardPolicy) -> int:
     """``getPrefixesNeeded`` (spec 5.3): always at least 1; W/M take precedence over WP."""
-    target = target_state(
-        stats, config, network_card=network_card, prefix_delegation=prefix_delegation
-    )
+    target = target_state(stats, policy)
     if target.defined:
         return max(1, target.short)
-    short_prefixes, defined = prefix_target_state(
-        stats, config, prefix_delegation=prefix_delegation
-    )
+    short_prefixes, defined = prefix_target_state(stats, policy)
     if defined:
         return max(1, short_prefixes)
     return 1
 
 
-def pool_too_low(
-    stats: PoolStats,
-    config: Config,
-    *,
-    network_card: int = 0,
-    prefix_delegation: bool = False,
-    limits: InstanceLimits,
-    max_pods: int,
-) -> bool:
+def pool_too_low(stats: PoolStats, policy: CardPolicy) -> bool:
     """``isDatastorePoolTooLow`` for one card (spec 5.4). The max-pods cap is checked first."""
-    if stats.total_ips >= max_pods:
+    if stats.total_ips >= policy.max_pods:
         return False
-    target = target_state(
-        stats, config, network_card=network_card, prefix_delegation=prefix_delegation
-    )
+    target = target_state(stats, policy)
     if target.defined:
         return target.short > 0
-    if prefix_delegation:
-        unit, warm = PREFIX_SIZE, config.warm_prefix_target
+    if policy.prefix_delegation:
+        unit, warm = PREFIX_SIZE, policy.warm_prefix_target
     else:
-        unit, warm = ips_per_eni(limits, False), config.warm_eni_target
+        unit, warm = policy.limits.pod_addresses_per_eni(False), policy.warm_eni_target
     available = stats.available_ips
     return available < unit * warm or (warm == 0 and available == 0)
 
 
-def pool_too_high(
-    stats: PoolStats, config: Config, *, network_card: int = 0, prefix_delegation: bool = False
-) -> bool:
+def pool_too_high(stats: PoolStats, policy: CardPolicy) -> bool:
     """``isDatastorePoolTooHigh`` (spec 5.5). In prefix mode without W/M: ``F > WP`` (Q6)."""
-    target = target_state(
-        stats, config, network_card=network_card, prefix_delegation=prefix_delegation
-    )
+    target = target_state(stats, policy)
     if target.defined:
         return target.over > 0
-    if prefix_delegation:
-        return stats.free_prefixes > config.warm_prefix_target
+    if policy.prefix_delegation:
+        return stats.free_prefixes > policy.warm_prefix_target
     return False
 
 
-def extra_prefixes_over_warm_target(
-    stats: PoolStats, config: Config, *, prefix_delegation: bool
-) -> int:
+def extra_prefixes_over_warm_target(stats: PoolStats, policy: CardPolicy) -> int:
     """``computeExtraPrefixesOverWarmTarget`` (spec 5.7)."""
-    if not prefix_delegation:
+    if not policy.prefix_delegation:
         return 0
-    return max(stats.free_prefixes - config.warm_prefix_target, 0)
+    return max(stats.free_prefixes - policy.warm_prefix_target, 0)
 
 
 def freeable_eni_exists(ds: Datastore) -> bool:
@@ -224,46 +293,25 @@ def freeable_eni_exists(ds: Datastore) -> bool:
     return any(not (e.is_primary or e.has_pods or e.is_trunk or e.is_efa) for e in ds.enis)
 
 
-def should_remove_extra_enis(
-    stats: PoolStats,
-    ds: Datastore,
-    config: Config,
-    *,
-    network_card: int = 0,
-    prefix_delegation: bool = False,
-    limits: InstanceLimits,
-) -> bool:
+def should_remove_extra_enis(stats: PoolStats, ds: Datastore, policy: CardPolicy) -> bool:
     """``shouldRemoveExtraENIs`` (spec 5.8), with the start-of-tick ``stats`` as ipamd uses."""
-    if config.warm_ip_targets_defined or network_card > 0:
+    if policy.targets_defined:
         return True
-    available = stats.available_ips
-    target = config.warm_prefix_target if prefix_delegation else config.warm_eni_target
-    factor = target + 1
-    if available >= factor * ips_per_eni(limits, prefix_delegation):
+    pd = policy.prefix_delegation
+    factor = (policy.warm_prefix_target if pd else policy.warm_eni_target) + 1
+    if stats.available_ips >= factor * policy.limits.pod_addresses_per_eni(pd):
         return True
-    if prefix_delegation:
+    if pd:
         return freeable_eni_exists(ds)
     return False
 
 
-def eni_resources_to_allocate(
-    stats: PoolStats,
-    config: Config,
-    *,
-    network_card: int = 0,
-    prefix_delegation: bool = False,
-    limits: InstanceLimits,
-) -> int:
+def eni_resources_to_allocate(stats: PoolStats, policy: CardPolicy) -> int:
     """``GetENIResourcesToAllocate`` (spec 5.9): IPs or prefixes a new ENI is created with."""
-    slots = limits.cidrs_per_eni
-    if prefix_delegation:
-        return min(
-            prefixes_needed(
-                stats, config, network_card=network_card, prefix_delegation=prefix_delegation
-            ),
-            slots,
-        )
-    target = target_state(stats, config, network_card=network_card, prefix_delegation=False)
+    slots = policy.cidrs_per_eni
+    if policy.prefix_delegation:
+        return min(prefixes_needed(stats, policy), slots)
+    target = target_state(stats, policy)
     if target.defined:
         return min(target.short, slots)
     return slots
@@ -277,35 +325,28 @@ def _mode_assigned(eni: ENI, prefix_delegation: bool) -> int:
     return eni.assigned_in_prefixes if prefix_delegation else eni.assigned_in_ips
 
 
-def deletable_eni(
-    ds: Datastore,
-    *,
-    warm_ip_target: int,
-    minimum_ip_target: int,
-    warm_prefix_target: int,
-    prefix_delegation: bool,
-    clock: float,
-    cooldown: float,
-    min_eni_lifetime: float = 60.0,
-) -> ENI | None:
+def deletable_eni(ds: Datastore, policy: CardPolicy, clock: float) -> ENI | None:
     """``getDeletableENI`` (spec 5.11): the first ENI, in device order, that may be freed.
 
     Excluded ENIs may be freed; the warm-ENI target is not checked here (spec 5.8 does it).
     """
-    warm_units = ceil16(warm_ip_target) * PREFIX_SIZE if prefix_delegation else warm_ip_target
-    min_units = ceil16(minimum_ip_target) * PREFIX_SIZE if prefix_delegation else minimum_ip_target
+    pd = policy.prefix_delegation
+    warm, minimum = policy.warm_ip_target, policy.minimum_ip_target
+    warm_units = ceil16(warm) * PREFIX_SIZE if pd else warm
+    min_units = ceil16(minimum) * PREFIX_SIZE if pd else minimum
+    cooldown = policy.ip_cooldown_period
     total_free = total_size = total_empty_cidrs = 0
     for eni in ds.enis:
         if eni.is_excluded:
             continue
-        size = _mode_size(eni, prefix_delegation)
+        size = _mode_size(eni, pd)
         total_size += size
-        total_free += size - _mode_assigned(eni, prefix_delegation)
+        total_free += size - _mode_assigned(eni, pd)
         total_empty_cidrs += eni.free_ip_cidrs + eni.free_prefix_cidrs
     for eni in ds.enis:
         if eni.is_primary:
             continue
-        if clock - eni.created_at < min_eni_lifetime:
+        if clock - eni.created_at < policy.min_eni_lifetime:
             continue
         if eni.has_ip_in_cooling(clock, cooldown):
             continue
@@ -313,18 +354,15 @@ def deletable_eni(
             continue
         own_size = own_free = own_empty = 0
         if not eni.is_excluded:
-            own_size = _mode_size(eni, prefix_delegation)
-            own_free = own_size - _mode_assigned(eni, prefix_delegation)
+            own_size = _mode_size(eni, pd)
+            own_free = own_size - _mode_assigned(eni, pd)
             own_empty = eni.free_ip_cidrs + eni.free_prefix_cidrs
-        if warm_ip_target != 0 and total_free - own_free < warm_units:
+        if warm != 0 and total_free - own_free < warm_units:
             continue
-        if minimum_ip_target != 0 and total_size - own_size < min_units:
+        if minimum != 0 and total_size - own_size < min_units:
             continue
-        if (
-            prefix_delegation
-            and warm_prefix_target != 0
-            and total_empty_cidrs - own_empty < warm_prefix_target
-        ):
+        wp = policy.warm_prefix_target
+        if pd and wp != 0 and total_empty_cidrs - own_empty < wp:
             continue
         if eni.is_trunk or eni.is_efa:
             continue
@@ -342,13 +380,15 @@ def freeable_cidrs(eni: ENI) -> tuple[Cidr, ...]:
     return tuple(c for c in eni.cidrs if c.assigned == 0)
 
 
-def allocatable_enis(ds: Datastore, limit: int, *, skip_primary: bool) -> Iterator[ENI]:
+def allocatable_enis(ds: Datastore, policy: CardPolicy) -> Iterator[ENI]:
     """``GetAllocatableENIs`` (spec 6.2): ENIs that can take more CIDRs, in device order.
 
-    Both CIDR kinds count against ``limit`` (Q7); EFA ENIs are eligible (Q27).
+    Both CIDR kinds count against the per-ENI limit (Q7); EFA ENIs are eligible (Q27); the
+    primary ENI is skipped under custom networking.
     """
+    limit = policy.cidrs_per_eni
     for eni in ds.enis:
-        if skip_primary and eni.is_primary:
+        if policy.skip_primary and eni.is_primary:
             continue
         if eni.is_trunk or eni.is_excluded:
             continue
@@ -356,13 +396,11 @@ def allocatable_enis(ds: Datastore, limit: int, *, skip_primary: bool) -> Iterat
             yield eni
 
 
-def has_room_for_eni(state: NodeState, config: Config, network_card: int = 0) -> bool:
+def has_room_for_eni(ds: Datastore, policy: CardPolicy) -> bool:
     """``hasRoomForEni`` (spec 2.4): the excluded-ENI terms cancel (Q11).
 
     MAX_ENI applies to every card separately; with pod ENI on, card 0 keeps one slot for the
     trunk until a trunk ENI is attached. Every instance type counts as trunking-compatible.
     """
-    ds = state.datastore(network_card)
-    trunk_reserve = int(config.pod_eni and network_card == 0 and not ds.has_trunk)
-    limit = config.effective_max_eni(state.limits)
-    return len(ds.enis) + ds.unmanaged_enis + trunk_reserve < limit
+    trunk_reserve = int(policy.reserve_trunk_slot and not ds.has_trunk)
+    return len(ds.enis) + ds.unmanaged_enis + trunk_reserve < policy.max_eni

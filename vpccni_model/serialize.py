@@ -37,7 +37,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, mapping_structure_factory
 from cattrs.strategies import configure_tagged_union
 
-from vpccni_model import _model as model
+from vpccni_model import _podindex, _state
 from vpccni_model._actions import Action
 from vpccni_model._config import Config
 from vpccni_model._errors import StateError, VpcCniModelError
@@ -200,10 +200,10 @@ def _configure_union(conv: cattrs.Converter, union: Any) -> None:
 
 
 def _resolve_forward_references() -> None:
-    """model.py imports these names only for type checking; cattrs needs them at runtime."""
+    """_state imports these names only for type checking; cattrs needs them at runtime."""
     names = {"Action": Action, "Config": Config, "InstanceLimits": InstanceLimits}
-    attrs.resolve_types(model.InFlight, localns=names)
-    attrs.resolve_types(model.NodeState, localns=names)
+    attrs.resolve_types(_state.InFlight, localns=names)
+    attrs.resolve_types(_state.NodeState, localns=names)
 
 
 def _build_converter() -> cattrs.Converter:
@@ -219,7 +219,7 @@ def _build_converter() -> cattrs.Converter:
     _configure_union(conv, Action)
     _configure_union(conv, Event)
     # The pod index reads and writes as a JSON object keyed by pod, in sorted key order.
-    pods = conv.get_structure_hook(Mapping[str, model.PodIP])
+    pods = conv.get_structure_hook(Mapping[str, _podindex.PodIP])
     conv.register_structure_hook(PodIndex, lambda value, _: PodIndex(pods(value, Mapping)))
     conv.register_unstructure_hook(
         PodIndex, lambda index: {pod: conv.unstructure(ref) for pod, ref in index.items()}
@@ -306,7 +306,7 @@ def from_dict(data: object, cls: Any) -> Any:
     form; any problem is a ``StateError`` naming the path of the bad value."""
     try:
         result = converter.structure(data, cls)
-        if isinstance(result, model.NodeState):
+        if isinstance(result, _state.NodeState):
             result.check()
     except (cattrs.BaseValidationError, VpcCniModelError, _ShapeError, _TagError) as exc:
         raise _state_error(exc) from exc

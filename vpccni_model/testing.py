@@ -22,9 +22,10 @@ from vpccni_model._events import (
     Event,
 )
 from vpccni_model._limits import InstanceLimits, NetworkCard, instance_limits
-from vpccni_model._model import NodeState
+from vpccni_model._outcomes import apply
 from vpccni_model._pods import assign_pod_ip, take_outbox
-from vpccni_model._tick import apply, reconcile
+from vpccni_model._state import NodeState
+from vpccni_model._tick import reconcile
 from vpccni_model.cloud import FakeEC2
 
 REPRESENTATIVE_TYPES: tuple[str, ...] = (

@@ -28,6 +28,7 @@ import pytest
 from hypothesis import assume, event, example, given, settings
 from hypothesis import strategies as st
 
+from vpccni_model import ENI, Datastore, NodeState, Reconciliation, apply, reconcile
 from vpccni_model._actions import (
     Action,
     AllocateENI,
@@ -40,11 +41,15 @@ from vpccni_model._actions import (
 from vpccni_model._config import Config
 from vpccni_model._errors import NoAvailableIPError
 from vpccni_model._limits import InstanceLimits, instance_limits
-from vpccni_model._model import ENI, Datastore, NodeState
 from vpccni_model._pods import assign_pod_ip, unassign_pod_ip
-from vpccni_model._tick import Reconciliation, apply, reconcile
 from vpccni_model.cloud import FakeEC2
-from vpccni_model.pool import datastore_stats, effective_max_pods, pool_too_high, pool_too_low
+from vpccni_model.pool import (
+    CardPolicy,
+    datastore_stats,
+    effective_max_pods,
+    pool_too_high,
+    pool_too_low,
+)
 from vpccni_model.testing import configs, limits, synthetic_limits
 
 TICK = 5.0
@@ -496,22 +501,17 @@ def check_settled(run: Run, placed: int, wanted: int, outcome: str) -> None:
     """Spec 5.4-5.11 at a settled node, each card: target met or a limit is the reason."""
     state, config, clock = run.state, run.config, run.clock
     cap = kubelet_max_pods(run)
-    assert effective_max_pods(state, config) == cap
+    assert effective_max_pods(state.limits, config) == cap
     for ds in state.datastores:
         card = ds.network_card
         n = card_numbers(ds, run.pd)
         limited = capacity_exhausted(run, ds) or n.total >= cap
         stats = datastore_stats(ds, run.pd)
         assert (stats.total_ips, stats.assigned_ips) == (n.total, n.assigned)
-        low = pool_too_low(
-            stats,
-            config.for_instance(run.limits),
-            network_card=card,
-            prefix_delegation=run.pd,
-            limits=run.limits,
-            max_pods=cap,
-        )
-        high = pool_too_high(stats, config, network_card=card, prefix_delegation=run.pd)
+        policy = CardPolicy.of(config, run.limits, card)
+        assert (policy.prefix_delegation, policy.max_pods) == (run.pd, cap)
+        low = pool_too_low(stats, policy)
+        high = pool_too_high(stats, policy)
         # Lower target (spec 5.4): met, or the limit is the reason; the model agrees.
         assert lower_target_met(run, ds) or limited, (card, n, capacity_exhausted(run, ds))
         assert not low or limited, (card, n)
@@ -552,10 +552,7 @@ def check_settled(run: Run, placed: int, wanted: int, outcome: str) -> None:
         assert last.next_check_at == state.last_decrease_at + 35.0, last
         assert run.pd and any(
             pool_too_high(
-                datastore_stats(ds, True),
-                config,
-                network_card=ds.network_card,
-                prefix_delegation=True,
+                datastore_stats(ds, True), CardPolicy.of(config, run.limits, ds.network_card)
             )
             for ds in state.datastores[1:]
         )

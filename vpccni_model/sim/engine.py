@@ -24,9 +24,11 @@ from vpccni_model._config import Config
 from vpccni_model._errors import ConfigError, NoAvailableIPError
 from vpccni_model._events import ENIAttached, MetadataObserved
 from vpccni_model._limits import InstanceLimits
-from vpccni_model._model import NodeState
+from vpccni_model._observe import reconcile_due
+from vpccni_model._outcomes import apply
 from vpccni_model._pods import assign_pod_ip, take_outbox, unassign_pod_ip
-from vpccni_model._tick import apply, reconcile, reconcile_due
+from vpccni_model._state import NodeState
+from vpccni_model._tick import reconcile
 from vpccni_model.cloud import FakeEC2, FaultRule, Latency, Throttle
 from vpccni_model.pool import effective_max_pods
 from vpccni_model.sim.metrics import MetricsRecorder, SimulationResult
@@ -158,7 +160,7 @@ class Simulation:
             )
             self.ec2.boot_node(node_spec.name, state, node_spec.subnet)
             node = _Node(node_spec, state, node_spec.config)
-            node.max_pods = effective_max_pods(state, node_spec.config)
+            node.max_pods = effective_max_pods(state.limits, state.config)
             self.nodes[node_spec.name] = node
             self._offer(node)
             self._schedule_tick(node, node_spec.boot_at)
@@ -355,7 +357,7 @@ class Simulation:
             self._schedule_tick(node, step.next_check_at)
         if node.waiting:
             self._schedule_tick(node, self.now + node.config.pool_check_interval)
-        if node.config.pod_eni and not node.state.datastore(0).has_trunk:
+        if node.state.awaiting_trunk:
             self._schedule_observe(node)
 
     def _on_done(self, payload: object) -> None:
@@ -363,7 +365,7 @@ class Simulation:
         name, event = payload
         node = self.nodes[name]
         if event is None:
-            node.state = attrs.evolve(node.state, in_flight=None)
+            node.state = node.state.replace(in_flight=None)
         else:
             node.state = apply(node.state, event, self.now)
             if isinstance(event, ENIAttached) and node.state.find_eni(event.eni_id) is None:
@@ -393,7 +395,7 @@ class Simulation:
         node.divergent = False
         self._offer(node)  # a reconcile can take addresses from pods (Q26)
         self._schedule_tick(node, self.now)
-        if node.config.pod_eni and not node.state.datastore(0).has_trunk:
+        if node.state.awaiting_trunk:
             self._schedule_observe(node)
 
 

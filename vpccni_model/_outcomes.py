@@ -1,0 +1,162 @@
+"""Folding EC2 outcomes and node events into a node state: ``apply`` (spec 6.2-6.4, 8).
+
+An allocation outcome must answer the call the node waits on (``state.in_flight``); a
+metadata observation is ipamd's 60 s reconciliation (``_observe``); node events set the gates
+that stop increases and ENI frees. One handler per event type, found by table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from vpccni_model._actions import AllocateENI, AllocateIPs, AllocatePrefixes
+from vpccni_model._errors import StateError, UnexpectedEventError
+from vpccni_model._events import (
+    AllocationFailed,
+    Ec2Error,
+    ENIAttached,
+    Event,
+    IPsAllocated,
+    MetadataObserved,
+    NodeCordoned,
+    NodeTerminating,
+    NodeUncordoned,
+    PrefixesAllocated,
+)
+from vpccni_model._model import ENI, parse_cidrs
+from vpccni_model._observe import observe
+from vpccni_model._state import Datastore, InFlight, NodeState
+
+
+def _expect(state: NodeState, event: Event, kind: type) -> InFlight:
+    in_flight = state.in_flight
+    if in_flight is None or not isinstance(in_flight.action, kind):
+        waiting = None if in_flight is None else in_flight.action
+        raise UnexpectedEventError(event, f"the node is waiting for {waiting!r}")
+    return in_flight
+
+
+def _grow(state: NodeState, event: IPsAllocated | PrefixesAllocated, clock: float) -> NodeState:
+    kind = AllocateIPs if isinstance(event, IPsAllocated) else AllocatePrefixes
+    in_flight = _expect(state, event, kind)
+    assert in_flight.action is not None
+    if getattr(in_flight.action, "eni_id", None) != event.eni_id:
+        raise UnexpectedEventError(event, f"the outstanding call is {in_flight.action!r}")
+    if isinstance(event, IPsAllocated):
+        cidrs = parse_cidrs(event.ips, ())
+    else:
+        cidrs = parse_cidrs((), event.prefixes)
+    ds = state.datastore(in_flight.network_card)
+    eni = ds.eni(event.eni_id)
+    if eni is None:
+        return state.replace(in_flight=None)
+    new_eni, added_prefixes = eni.with_added_cidrs(cidrs)
+    new_ds = ds.replace_eni(new_eni).replace(prefix_counter=ds.prefix_counter + added_prefixes)
+    return state.replace_datastore(new_ds, in_flight=None, last_pool_action_at=clock)
+
+
+def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
+    in_flight = _expect(state, event, AllocateENI)
+    action = in_flight.action
+    assert isinstance(action, AllocateENI)
+    if event.network_card != action.network_card:
+        raise UnexpectedEventError(event, f"the ENI was requested on card {action.network_card}")
+    ips = parse_cidrs(event.ips, ())
+    prefixes = parse_cidrs((), event.prefixes)
+    got = len(prefixes) if action.prefixes else len(ips)
+    accepted = got >= action.count or got >= (2 if action.prefixes else 1)
+    if not accepted:
+        # WaitForENIAndIPsAttached gave up (Q14): the ENI stays attached outside the datastore
+        # until a reconcile observes it.
+        return state.replace(in_flight=None)
+    ds = state.datastore(action.network_card)
+    if state.find_eni(event.eni_id) is not None:
+        raise UnexpectedEventError(event, "ENI id already in the datastore")
+    # A reused device index is fine (after an out-of-band detach the datastore can still hold
+    # a stale ENI there, as ipamd's can), but never the primary ENI's, which cannot detach.
+    if any(e.is_primary and e.device_number == event.device_number for e in ds.enis):
+        raise UnexpectedEventError(event, "the primary ENI holds that device number")
+    eni = ENI(
+        eni_id=event.eni_id,
+        device_number=event.device_number,
+        network_card=action.network_card,
+        is_excluded=event.is_excluded,
+        created_at=clock,
+    )
+    eni, added_prefixes = eni.with_added_cidrs([*ips, *prefixes])
+    new_ds = Datastore(
+        network_card=ds.network_card,
+        enis=tuple(sorted((*ds.enis, eni), key=ENI.sort_key)),
+        prefix_counter=ds.prefix_counter + added_prefixes,
+        unmanaged_enis=ds.unmanaged_enis,
+    )
+    return state.replace_datastore(new_ds, in_flight=None, last_pool_action_at=clock)
+
+
+def _fail(state: NodeState, event: AllocationFailed, clock: float) -> NodeState:
+    in_flight = state.in_flight
+    if in_flight is None or in_flight.action is None:
+        raise UnexpectedEventError(event, "no EC2 allocation is outstanding")
+    action = in_flight.action
+    insufficient = event.code in Ec2Error.INSUFFICIENT
+    if isinstance(action, AllocateENI):
+        if insufficient:
+            return state.replace(in_flight=None, last_insufficient_cidr_at=clock)
+        return state.replace(in_flight=None)
+    assert isinstance(action, AllocateIPs | AllocatePrefixes)
+    if insufficient and state.config.subnet_discovery:
+        # Spec 6.2: try the next allocatable ENI, then a new ENI, in the same increase.
+        return state.replace(
+            in_flight=InFlight(
+                None,
+                in_flight.network_card,
+                in_flight.started_at,
+                (*in_flight.skipped_enis, action.eni_id),
+            ),
+        )
+    if insufficient:
+        return state.replace(in_flight=None, last_insufficient_cidr_at=clock)
+    return state.replace(in_flight=None)
+
+
+def _cordon(state: NodeState, _event: NodeCordoned, _clock: float) -> NodeState:
+    return state.replace(cordoned=True)
+
+
+def _uncordon(state: NodeState, _event: NodeUncordoned, _clock: float) -> NodeState:
+    return state.replace(cordoned=False)
+
+
+def _terminate(state: NodeState, _event: NodeTerminating, _clock: float) -> NodeState:
+    return state.replace(terminating=True)
+
+
+_HANDLERS: dict[type, Callable[[NodeState, Any, float], NodeState]] = {
+    IPsAllocated: _grow,
+    PrefixesAllocated: _grow,
+    ENIAttached: _attach,
+    AllocationFailed: _fail,
+    MetadataObserved: observe,
+    NodeCordoned: _cordon,
+    NodeUncordoned: _uncordon,
+    NodeTerminating: _terminate,
+}
+"""The handler of each event type (exact type: events are final value classes)."""
+
+
+def apply(state: NodeState, event: Event, clock: float) -> NodeState:
+    """Fold one event into the state at ``clock`` (spec 6.2-6.4, 7.7, 8).
+
+    Allocation outcomes must answer ``state.in_flight`` (``UnexpectedEventError`` otherwise).
+    """
+    if not isinstance(state, NodeState):
+        raise StateError("state", state, "must be a NodeState")
+    handler = _HANDLERS.get(type(event))
+    if handler is None:
+        raise UnexpectedEventError(event, "not an event this model knows")
+    state = state.at(clock)
+    return handler(state, event, state.clock)
+
+
+__all__ = ["apply"]
