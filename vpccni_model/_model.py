@@ -303,14 +303,7 @@ class ENI:
         The search starts at ``room_from`` and records what it learnt there, so filled CIDRs
         at the low end are not visited again.
         """
-        if prefix_delegation:
-            if self.assigned_in_prefixes >= self.prefix_cidrs * PREFIX_SIZE:
-                return None
-            full = PREFIX_SIZE
-        else:
-            if self.assigned_in_ips >= self.ip_cidrs:
-                return None
-            full = 1
+        full = PREFIX_SIZE if prefix_delegation else 1
         cidrs = self.cidrs
         start = self.room_from
         room = -1  # the first CIDR of this search with a free address, of either kind

@@ -16,7 +16,7 @@ from vpccni_model._config import Config
 from vpccni_model._errors import NoAvailableIPError, StateError, UnknownPodError
 from vpccni_model._ipv4 import int_to_ip
 from vpccni_model._podindex import PodIP
-from vpccni_model._state import DeferredCleanup, NodeState, begin
+from vpccni_model._state import DeferredCleanup, NodeState, fixed_config
 
 
 def check_pod_key(pod: object) -> str:
@@ -38,27 +38,22 @@ def assign_pod_ip(
     the other mode are skipped. ipamd checks neither max pods nor warm targets here.
     """
     pod = check_pod_key(pod)
-    state = begin(state, config, clock)
-    clock = state.clock
+    state, clock = fixed_config(state, config, clock)
     existing = state.pods.get(pod)
     if existing is not None:
-        return state, existing.address
+        return state.at(clock), existing.address
     fixed = state.config
     prefix_delegation = fixed.prefix_delegation
     cooldown = fixed.ip_cooldown_period
     for ds_at, ds in enumerate(state.datastores):
-        for eni_at, eni in enumerate(ds.enis):
-            if eni.is_excluded:
-                continue
-            claimed = eni.claim(pod, clock, cooldown, prefix_delegation)
-            if claimed is None:
-                continue
-            cidr_at, new_cidr, ip = claimed
-            ref = PodIP(pod, ds.network_card, eni.eni_id, new_cidr.network, ip)
-            pods = state.pods.set(pod, ref)
-            return state.with_pod_change(ds_at, eni_at, cidr_at, new_cidr, pods, clock), int_to_ip(
-                ip
-            )
+        claimed = ds.claim(pod, clock, cooldown, prefix_delegation)
+        if claimed is None:
+            continue
+        eni_at, cidr_at, new_cidr, ip = claimed
+        ref = PodIP(pod, ds.network_card, ds.enis[eni_at].eni_id, new_cidr.network, ip)
+        pods = state.pods.set(pod, ref)
+        new_state = state.with_pod_change(ds_at, eni_at, cidr_at, new_cidr, pods, clock)
+        return new_state, int_to_ip(ip)
     raise NoAvailableIPError(pod)
 
 
@@ -72,8 +67,7 @@ def unassign_pod_ip(
     ENI an emptied CIDR is dropped from the datastore 5 s later (Q10).
     """
     pod = check_pod_key(pod)
-    state = begin(state, config, clock)
-    clock = state.clock
+    state, clock = fixed_config(state, config, clock)
     ref = state.pods.get(pod)
     if ref is None:
         raise UnknownPodError(pod)

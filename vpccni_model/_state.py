@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from vpccni_model._checks import check_clock
+from vpccni_model._checks import MAX_CLOCK, check_clock
 from vpccni_model._config import Config, fixed_at_boot
 from vpccni_model._errors import StateError
-from vpccni_model._ipv4 import int_to_ip
+from vpccni_model._ipv4 import PREFIX_SIZE, int_to_ip
 from vpccni_model._model import ENI, Cidr, _changed, sorted_enis
 from vpccni_model._podindex import PodIndex, PodIP
 
@@ -102,6 +102,26 @@ class Datastore:
     def has_trunk(self) -> bool:
         return any(e.is_trunk for e in self.enis)
 
+    def claim(
+        self, pod: str, clock: float, cooldown: float, prefix_delegation: bool
+    ) -> tuple[int, int, Cidr, int] | None:
+        """``AssignPodIPv4Address`` on this card: the first ENI in device order that is not
+        excluded and can give ``pod`` an address now (``ENI.claim``). Returns (position of the
+        ENI, position of the CIDR, the CIDR after the assignment, the address), or None."""
+        for eni_at, eni in enumerate(self.enis):
+            if eni.is_excluded:
+                continue
+            # Full ENIs are skipped here, without a call: most ENIs of a busy node are full.
+            if prefix_delegation:
+                if eni.assigned_in_prefixes >= eni.prefix_cidrs * PREFIX_SIZE:
+                    continue
+            elif eni.assigned_in_ips >= eni.ip_cidrs:
+                continue
+            claimed = eni.claim(pod, clock, cooldown, prefix_delegation)
+            if claimed is not None:
+                return eni_at, *claimed
+        return None
+
 
 @attrs.frozen
 class InFlight:
@@ -161,6 +181,8 @@ class NodeState:
     cordoned: bool = False
     terminating: bool = False
     clock: float = 0.0
+    # The last Config object ``fixed_config`` accepted for this node (see there).
+    _accepted_config: object = attrs.field(init=False, default=None, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "clock", check_clock(self.clock))
@@ -233,7 +255,8 @@ class NodeState:
     def check_clock(self, clock: float) -> float:
         """``clock`` as a float, if it is a valid time (``check_clock``) not earlier than the
         state's."""
-        clock = check_clock(clock)
+        if type(clock) is not float or not self.clock <= clock <= MAX_CLOCK:
+            clock = check_clock(clock)
         if clock < self.clock:
             raise StateError("clock", clock, f"earlier than the state's clock {self.clock}")
         return clock
@@ -345,7 +368,11 @@ def fixed_config(state: NodeState, config: Config, clock: float) -> tuple[NodeSt
     ``clock`` is a valid time not before the state's. Returns the state and the clock."""
     if not isinstance(state, NodeState):
         raise StateError("state", state, "must be a NodeState")
-    fixed_at_boot(state.config, config, state.limits)
+    if config is not state.config and config is not state._accepted_config:
+        fixed_at_boot(state.config, config, state.limits)
+        # Remember the object, so the next call with it (and with any state copied from this
+        # one) skips the comparison: a hint like ENI.room_from, outside equality.
+        object.__setattr__(state, "_accepted_config", config)
     return state, state.check_clock(clock)
 
 

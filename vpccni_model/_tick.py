@@ -87,17 +87,13 @@ class _Tick:
 
     def card(self, network_card: int) -> _Card:
         state = self.state
-        return _Card(state.datastore(network_card), _policy_of(state, network_card))
+        return _Card(state.datastore(network_card), CardPolicy.for_state(state, network_card))
 
     def attachment_allowed(self) -> bool:
         """``isENIAttachmentAllowed`` (spec 1.5.3)."""
         if self.state.terminating:
             return False
         return not (self.state.cordoned and not self.config.manage_enis_non_schedulable)
-
-
-def _policy_of(state: NodeState, network_card: int) -> CardPolicy:
-    return CardPolicy.of(state.config, state.limits, network_card)
 
 
 def _within(since: float | None, clock: float, window: float) -> bool:
@@ -124,7 +120,7 @@ def _increase(tick: _Tick, card: _Card, skipped: tuple[str, ...] = ()) -> None:
     slots = policy.cidrs_per_eni
     pd = policy.prefix_delegation
     if pd:
-        want = prefixes_needed(stats, policy)
+        want = prefixes_needed(stats, policy, card.target)
     else:
         want = card.target.short if card.target.defined else slots
     if pd or want > 0:
@@ -145,7 +141,7 @@ def _increase(tick: _Tick, card: _Card, skipped: tuple[str, ...] = ()) -> None:
     if not has_room_for_eni(card.ds, policy):
         tick.state = _settled(state)
         return
-    resources = eni_resources_to_allocate(stats, policy)
+    resources = eni_resources_to_allocate(stats, policy, card.target)
     if resources <= 0:
         # Q23: nothing to create, yet ipamd counts it as a pool action.
         tick.state = state.replace(last_pool_action_at=tick.clock, in_flight=None)
@@ -253,14 +249,14 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
         return _result(tick)
     if tick.config.disable_provisioning:
         return _result(tick, busy=False)
-    cards = [_Card(ds, _policy_of(state, ds.network_card)) for ds in state.datastores]
-    lows = [pool_too_low(card.stats, card.policy) for card in cards]
+    cards = [_Card(ds, CardPolicy.for_state(state, ds.network_card)) for ds in state.datastores]
+    lows = [pool_too_low(card.stats, card.policy, card.target) for card in cards]
     skip_decrease = _within(state.last_decrease_at, clock, tick.config.decrease_interval)
     scaled_down = False
     for card, low in zip(cards, lows, strict=True):
         if low:
             _increase(tick, card)
-        elif not skip_decrease and pool_too_high(card.stats, card.policy):
+        elif not skip_decrease and pool_too_high(card.stats, card.policy, card.target):
             scaled_down = True
             _decrease(tick, card)
         number = card.ds.network_card

@@ -2,7 +2,8 @@
 
 Every decision function has the same shape: the data it looks at (a ``PoolStats`` snapshot,
 a ``Datastore``, an ENI), then the ``CardPolicy`` the card's pool is held to, then the clock
-where time matters. ``CardPolicy.of(config, limits, card)`` is the one home of the rules that
+where time matters; those that start from ``target_state`` take it as an optional last
+argument, so a tick computes it once per card. ``CardPolicy.of(config, limits, card)`` is the one home of the rules that
 differ by card (cards above 0 use W=1, M=1 and count IPs, never prefixes: spec 1.3, Q5), of
 the max-pods cap and of the ENI limits, so no function below looks them up again.
 
@@ -109,6 +110,11 @@ class CardPolicy:
         """The policy of ``network_card`` on an instance of type ``limits`` running ``config``
         (resolved for the instance here; memoized, since every tick asks for it)."""
         return _policy(config.for_instance(limits), limits, network_card)
+
+    @classmethod
+    def for_state(cls, state: NodeState, network_card: int) -> CardPolicy:
+        """The policy of one card of a booted node (whose configuration is resolved already)."""
+        return _policy(state.config, state.limits, network_card)
 
     @property
     def targets_defined(self) -> bool:
@@ -245,9 +251,14 @@ def prefix_target_state(stats: PoolStats, policy: CardPolicy) -> tuple[int, bool
     return max(policy.warm_prefix_target - stats.free_prefixes, 0), True
 
 
-def prefixes_needed(stats: PoolStats, policy: CardPolicy) -> int:
-    """``getPrefixesNeeded`` (spec 5.3): always at least 1; W/M take precedence over WP."""
-    target = target_state(stats, policy)
+def prefixes_needed(
+    stats: PoolStats, policy: CardPolicy, target: TargetState | None = None
+) -> int:
+    """``getPrefixesNeeded`` (spec 5.3): always at least 1; W/M take precedence over WP.
+
+    ``target``: ``target_state(stats, policy)`` when the caller has it already (the tick does).
+    """
+    target = target_state(stats, policy) if target is None else target
     if target.defined:
         return max(1, target.short)
     short_prefixes, defined = prefix_target_state(stats, policy)
@@ -256,11 +267,11 @@ def prefixes_needed(stats: PoolStats, policy: CardPolicy) -> int:
     return 1
 
 
-def pool_too_low(stats: PoolStats, policy: CardPolicy) -> bool:
+def pool_too_low(stats: PoolStats, policy: CardPolicy, target: TargetState | None = None) -> bool:
     """``isDatastorePoolTooLow`` for one card (spec 5.4). The max-pods cap is checked first."""
     if stats.total_ips >= policy.max_pods:
         return False
-    target = target_state(stats, policy)
+    target = target_state(stats, policy) if target is None else target
     if target.defined:
         return target.short > 0
     if policy.prefix_delegation:
@@ -271,9 +282,11 @@ def pool_too_low(stats: PoolStats, policy: CardPolicy) -> bool:
     return available < unit * warm or (warm == 0 and available == 0)
 
 
-def pool_too_high(stats: PoolStats, policy: CardPolicy) -> bool:
+def pool_too_high(
+    stats: PoolStats, policy: CardPolicy, target: TargetState | None = None
+) -> bool:
     """``isDatastorePoolTooHigh`` (spec 5.5). In prefix mode without W/M: ``F > WP`` (Q6)."""
-    target = target_state(stats, policy)
+    target = target_state(stats, policy) if target is None else target
     if target.defined:
         return target.over > 0
     if policy.prefix_delegation:
@@ -306,12 +319,14 @@ def should_remove_extra_enis(stats: PoolStats, ds: Datastore, policy: CardPolicy
     return False
 
 
-def eni_resources_to_allocate(stats: PoolStats, policy: CardPolicy) -> int:
+def eni_resources_to_allocate(
+    stats: PoolStats, policy: CardPolicy, target: TargetState | None = None
+) -> int:
     """``GetENIResourcesToAllocate`` (spec 5.9): IPs or prefixes a new ENI is created with."""
     slots = policy.cidrs_per_eni
+    target = target_state(stats, policy) if target is None else target
     if policy.prefix_delegation:
-        return min(prefixes_needed(stats, policy), slots)
-    target = target_state(stats, policy)
+        return min(prefixes_needed(stats, policy, target), slots)
     if target.defined:
         return min(target.short, slots)
     return slots
