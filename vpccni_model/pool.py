@@ -3,9 +3,10 @@
 Every decision function has the same shape: the data it looks at (a ``PoolStats`` snapshot,
 a ``Datastore``, an ENI), then the ``CardPolicy`` the card's pool is held to, then the clock
 where time matters; those that start from ``target_state`` take it as an optional last
-argument, so a tick computes it once per card. ``CardPolicy.of(config, limits, card)`` is the one home of the rules that
-differ by card (cards above 0 use W=1, M=1 and count IPs, never prefixes: spec 1.3, Q5), of
-the max-pods cap and of the ENI limits, so no function below looks them up again.
+argument, so a tick computes it once per card. ``CardPolicy.of(config, limits, card)`` is the
+one home of the rules that differ by card (cards above 0 use W=1, M=1 and count IPs, never
+prefixes: spec 1.3, Q5), of the max-pods cap and of the ENI limits, so no function below
+looks them up again.
 
 Each function states the Go function it reproduces. They read the per-ENI counters of the
 state, so none of them visits individual addresses (except ``cooldown_ips``, which ipamd only
