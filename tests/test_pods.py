@@ -288,6 +288,47 @@ def test_card_zero_is_preferred_when_it_has_an_address() -> None:
     assert state.pods["pod-a"].network_card == 0
 
 
+GAPPED_CARDS = InstanceLimits(
+    name="gapped",
+    max_enis=4,
+    ipv4_per_eni=4,
+    network_cards=tuple(NetworkCard(index=i, max_interfaces=4) for i in (0, 2, 3)),
+)
+
+
+def test_card_numbers_that_skip_are_all_tried_in_order() -> None:
+    # Regression: the card loop compared a card *number* with the last *position*, so with
+    # cards 0, 2, 3 it stopped after card 2 (number 2 == last position 2) and a free address
+    # on card 3 was never offered. Cards are tried by number, in ascending order (4.3).
+    state = node(
+        GAPPED_CARDS,
+        MULTI,
+        ds(eni("eni-0", 0, primary=True)),
+        ds(eni("eni-c2", 0, card=2, ips=1, assigned=1), card=2),
+        ds(eni("eni-c3", 0, card=3, ips=1), card=3),
+    )
+    state, address = assign(state, MULTI, "pod-a", 1.0)
+    assert address == "10.3.0.1"
+    assert state.pods["pod-a"].network_card == 3
+    state, freed = unassign(state, MULTI, "pod-a", 2.0)
+    assert freed == "10.3.0.1"
+    assert state.datastore(3).enis[0].assigned_in_ips == 0
+
+
+def test_gapped_cards_prefer_the_lowest_card_number_with_room() -> None:
+    state = node(
+        GAPPED_CARDS,
+        MULTI,
+        ds(eni("eni-0", 0, primary=True)),
+        ds(eni("eni-c2", 0, card=2, ips=1), card=2),
+        ds(eni("eni-c3", 0, card=3, ips=1), card=3),
+    )
+    state, address = assign(state, MULTI, "pod-a", 1.0)
+    assert (address, state.pods["pod-a"].network_card) == ("10.2.0.1", 2)
+    state, address = assign(state, MULTI, "pod-b", 1.0)
+    assert (address, state.pods["pod-b"].network_card) == ("10.3.0.1", 3)
+
+
 # =============================================================================================
 # Unassign (4.4, 4.5)
 

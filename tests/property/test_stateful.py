@@ -309,6 +309,9 @@ class NodeMachine(RuleBasedStateMachine):
         clock = self.n.clock
         step = self.do("tick", drop_releases)
         after = step.state
+        # A CIDR released now can come back from EC2 before this step ends (Q6: the answer
+        # to the next allocation); its addresses start afresh then, so forget the releases.
+        self._forget_released_outside_datastore()
         allocations = [a for a in step.actions if isinstance(a, ALLOCATIONS)]
         config = self.n.config
         # Invariant 5: one allocation at a time, and none while gated.

@@ -1,159 +1,42 @@
-"""Scenario tests of one pool tick (``reconcile``) and of ``apply``.
+"""One pool tick (``reconcile``, spec 5-7): increase, decrease, gates, ENI free, multi-NIC,
+the next check time, and multi-tick runs against the fake EC2.
 
 Every expected value below is derived by hand from /work/shared/docs/ipamd-spec.md; the
 comment next to each assertion names the rule. Nothing is computed by the code under test.
-
-Unless a test says otherwise the instance is ``LIMITS`` (3 ENIs, 4 IPv4 per ENI), so in
-secondary-IP mode S = 4 - 1 = 3 and in prefix mode Pmax = 3 (spec 2.2); its EKS max pods is
-3 * 3 + 2 = 11 (spec 12). Pods are written into the state directly so that every number of
-T, A and Avail is visible in the test.
+Builders and the instance used are in ``ticks.py``.
 """
 
 from __future__ import annotations
 
 import attrs
 import pytest
+from ticks import INSUFFICIENT_IPS, LIMITS, MULTI, NOW, c28, c32, eni, ip, keys, node, pfx, primary
 
 from vpccni_model import (
-    ENI,
-    Address,
-    Cidr,
-    Datastore,
-    InFlight,
-    NodeState,
-    PodIP,
-    apply,
-    reconcile,
-    reconcile_due,
-)
-from vpccni_model._actions import (
     AllocateENI,
     AllocateIPs,
     AllocatePrefixes,
-    FreeENI,
-    ReleaseIPs,
-    ReleasePrefixes,
-)
-from vpccni_model._config import Config
-from vpccni_model._errors import UnexpectedEventError
-from vpccni_model._events import (
     AllocationFailed,
-    Ec2Error,
+    Config,
     ENIAttached,
+    FreeENI,
+    InstanceLimits,
     IPsAllocated,
-    MetadataObserved,
+    NetworkCard,
     NodeCordoned,
+    NodeState,
     NodeTerminating,
     NodeUncordoned,
-    ObservedENI,
-    PrefixesAllocated,
+    ReleaseIPs,
+    ReleasePrefixes,
+    apply,
+    assign_pod_ip,
+    converge,
+    reconcile,
+    reconcile_due,
+    unassign_pod_ip,
 )
-from vpccni_model._ipv4 import ip_to_int
-from vpccni_model._limits import InstanceLimits, NetworkCard
-from vpccni_model._pods import assign_pod_ip, unassign_pod_ip
-from vpccni_model._steady import converge
 from vpccni_model.cloud import FakeEC2
-
-LIMITS = InstanceLimits(name="test.small", max_enis=3, ipv4_per_eni=4)
-MULTI = InstanceLimits(
-    name="test.multi",
-    max_enis=4,
-    ipv4_per_eni=4,
-    network_cards=(NetworkCard(0, 4), NetworkCard(1, 4)),
-)
-NOW = 1000.0
-INSUFFICIENT_IPS = Ec2Error.INSUFFICIENT_FREE_ADDRESSES
-INSUFFICIENT_BLOCKS = Ec2Error.INSUFFICIENT_CIDR_BLOCKS
-
-
-# -- builders ---------------------------------------------------------------------------------
-
-
-def ip(n: int) -> str:
-    return f"10.0.0.{n}"
-
-
-def ipi(n: int) -> int:
-    return ip_to_int(ip(n))
-
-
-def pfx(n: int) -> str:
-    return f"10.0.0.{n}/28"
-
-
-def c32(n: int, pod: str | None = None, *, unassigned_at: float | None = None) -> Cidr:
-    """A /32 secondary IP 10.0.0.n, free, held by ``pod``, or freed at ``unassigned_at``."""
-    if pod is not None:
-        return Cidr(ipi(n), False, (Address(ipi(n), pod, 0.0),))
-    if unassigned_at is not None:
-        return Cidr(ipi(n), False, (Address(ipi(n), None, 0.0, unassigned_at),))
-    return Cidr(ipi(n), False)
-
-
-def c28(base: int, pods: int = 0, tag: str = "") -> Cidr:
-    """A /28 at 10.0.0.base whose first ``pods`` addresses hold pods."""
-    entries = tuple(Address(ipi(base + k), f"pod{tag}-{base}-{k}", 0.0) for k in range(pods))
-    return Cidr(ipi(base), True, entries)
-
-
-def eni(
-    eni_id: str, device: int, *cidrs: Cidr, card: int = 0, created_at: float = 0.0, **flags: bool
-) -> ENI:
-    return ENI(
-        eni_id=eni_id,
-        device_number=device,
-        network_card=card,
-        created_at=created_at,
-        cidrs=tuple(cidrs),
-        **flags,
-    )
-
-
-def primary(*cidrs: Cidr) -> ENI:
-    return eni("eni-0", 0, *cidrs, is_primary=True)
-
-
-def node(
-    config: Config, *enis: ENI, limits: InstanceLimits = LIMITS, **fields: object
-) -> NodeState:
-    """A consistent node state: one datastore per card (every card when multi-NIC is on),
-    the pod index built from the assigned addresses, prefix counters exact."""
-    effective = config.for_instance(limits)
-    cards = {0} | {e.network_card for e in enis}
-    if effective.multi_nic:
-        cards |= set(limits.card_indices)
-    stores = tuple(
-        Datastore.of(card, [e for e in enis if e.network_card == card]) for card in sorted(cards)
-    )
-    pods: dict[str, PodIP] = {}
-    for e in enis:
-        for cidr in e.cidrs:
-            for entry in cidr.addresses:
-                if entry.pod is not None:
-                    pods[entry.pod] = PodIP(
-                        entry.pod, e.network_card, e.eni_id, cidr.network, entry.ip
-                    )
-    state = NodeState(
-        limits=limits,
-        config=effective,
-        primary_eni_id="eni-0",
-        datastores=stores,
-        pods=pods,
-        **fields,  # type: ignore[arg-type]
-    )
-    state.check()
-    return state
-
-
-def keys(state: NodeState, eni_id: str) -> list[str]:
-    found = state.find_eni(eni_id)
-    assert found is not None, eni_id
-    return [c.key for c in found.cidrs]
-
-
-def allocations(actions: tuple[object, ...]) -> list[object]:
-    return [a for a in actions if isinstance(a, AllocateENI | AllocateIPs | AllocatePrefixes)]
-
 
 # -- increase (spec 5.4, 6.1-6.4) -------------------------------------------------------------
 
@@ -337,259 +220,6 @@ def test_q23_eni_allocation_of_zero_resources_stamps_the_pool_action() -> None:
     assert step.state.last_pool_action_at == NOW
     # The stamp is what defers the 60 s reconcile (7.7).
     assert not reconcile_due(step.state, config, NOW + 60)
-
-
-# -- apply: allocation outcomes (spec 6.2-6.4, 8) ---------------------------------------------
-
-
-def test_ips_allocated_adds_cidrs_clears_in_flight_and_stamps() -> None:
-    config = Config()
-    state = reconcile(NodeState.boot(LIMITS, config, clock=0.0), config, NOW).state
-    state = apply(state, IPsAllocated("eni-0", (ip(7), ip(5), ip(6))), NOW + 2)
-    assert keys(state, "eni-0") == ["10.0.0.5/32", "10.0.0.6/32", "10.0.0.7/32"]
-    assert state.in_flight is None
-    # 6.1: increased -> lastNodeIPPoolAction = now.
-    assert state.last_pool_action_at == NOW + 2
-    assert state.datastore(0).prefix_counter == 0
-
-
-def test_prefixes_allocated_adds_prefixes_and_counts_them() -> None:
-    config = Config(prefix_delegation=True, warm_prefix_target=2, max_pods=110)
-    state = reconcile(NodeState.boot(LIMITS, config, clock=0.0), config, NOW).state
-    assert state.in_flight is not None
-    assert state.in_flight.action == AllocatePrefixes("eni-0", 2)
-    state = apply(state, PrefixesAllocated("eni-0", (pfx(32), pfx(16))), NOW + 1)
-    assert keys(state, "eni-0") == ["10.0.0.16/28", "10.0.0.32/28"]
-    # 3.3: AddIPv4CidrToStore adds 1 to allocated_prefix per prefix.
-    assert state.datastore(0).prefix_counter == 2
-    assert state.in_flight is None
-    assert state.last_pool_action_at == NOW + 1
-
-
-def test_duplicate_addresses_are_ignored() -> None:
-    config = Config(warm_ip_target=3)
-    state = node(config, primary(c32(5)))
-    state = reconcile(state, config, NOW).state
-    # short = 3 - 1 = 2 -> min(2, 2) = 2.
-    assert state.in_flight is not None
-    assert state.in_flight.action == AllocateIPs("eni-0", 2)
-    # 6.2: "add every non-primary addr as a /32 (duplicates ignored)" - .5 is already there
-    # and .6 is reported twice (a resync after PrivateIpAddressLimitExceeded lists all).
-    state = apply(state, IPsAllocated("eni-0", (ip(5), ip(6), ip(6))), NOW)
-    assert keys(state, "eni-0") == ["10.0.0.5/32", "10.0.0.6/32"]
-
-
-def test_a_resync_that_adds_nothing_still_counts_as_increased() -> None:
-    config = Config(warm_ip_target=3)
-    state = node(config, primary(c32(5)), last_pool_action_at=500.0)
-    state = reconcile(state, config, NOW).state
-    # 8: after PrivateIpAddressLimitExceeded ipamd adds what EC2 lists and reports
-    # "increased" -> 6.1 stamps lastNodeIPPoolAction even though every address was known.
-    state = apply(state, IPsAllocated("eni-0", (ip(5),)), NOW + 1)
-    assert keys(state, "eni-0") == ["10.0.0.5/32"]
-    assert state.in_flight is None
-    assert state.last_pool_action_at == NOW + 1
-
-
-def test_duplicate_prefixes_do_not_inflate_the_prefix_counter() -> None:
-    config = Config(prefix_delegation=True, warm_prefix_target=2, max_pods=110)
-    state = node(config, primary(c28(16)))
-    state = reconcile(state, config, NOW).state
-    # WP=2, F=1: Avail 16 < 32 -> low; needed = max(1, 2 - 1) = 1.
-    assert state.in_flight is not None
-    assert state.in_flight.action == AllocatePrefixes("eni-0", 1)
-    state = apply(state, PrefixesAllocated("eni-0", (pfx(16), pfx(32), pfx(32))), NOW)
-    assert keys(state, "eni-0") == ["10.0.0.16/28", "10.0.0.32/28"]
-    assert state.datastore(0).prefix_counter == 2
-
-
-def test_eni_attached_adds_the_eni_created_now() -> None:
-    config = Config()
-    state = node(config, primary(c32(5, "a"), c32(6), c32(7)))
-    state = reconcile(state, config, NOW).state
-    state = apply(state, ENIAttached("eni-9", 1, ips=(ip(12), ip(11), ip(13))), NOW + 3)
-    added = state.find_eni("eni-9")
-    assert added is not None
-    # 6.4 step 6: create_time = now, not primary/trunk/EFA, its secondary IPs as /32s.
-    assert added.created_at == NOW + 3
-    assert added.device_number == 1
-    assert (added.is_primary, added.is_trunk, added.is_efa) == (False, False, False)
-    assert keys(state, "eni-9") == ["10.0.0.11/32", "10.0.0.12/32", "10.0.0.13/32"]
-    assert [e.eni_id for e in state.datastore(0).enis] == ["eni-0", "eni-9"]
-    assert state.in_flight is None
-    assert state.last_pool_action_at == NOW + 3
-
-
-@pytest.mark.parametrize(
-    ("prefixes", "requested", "got", "accepted"),
-    [
-        (False, 3, 3, True),
-        # 6.4 step 5: SIP accepts a partial result with >= 1 secondary IP.
-        (False, 3, 1, True),
-        (False, 3, 0, False),
-        # Q14: PD needs >= 2 prefixes when more were asked for ...
-        (True, 3, 1, False),
-        (True, 2, 1, False),
-        (True, 3, 2, True),
-        # ... and a full result (>= R) is always fine.
-        (True, 1, 1, True),
-    ],
-)
-def test_partial_eni_results(prefixes: bool, requested: int, got: int, accepted: bool) -> None:
-    config = Config(prefix_delegation=prefixes, max_pods=110)
-    action = AllocateENI(0, requested, prefixes=prefixes)
-    state = node(
-        config,
-        primary(),
-        last_pool_action_at=500.0,
-        in_flight=InFlight(action, 0, NOW),
-    )
-    if prefixes:
-        event = ENIAttached("eni-5", 1, prefixes=tuple(pfx(16 * (k + 1)) for k in range(got)))
-    else:
-        event = ENIAttached("eni-5", 1, ips=tuple(ip(20 + k) for k in range(got)))
-    after = apply(state, event, NOW + 1)
-    assert after.in_flight is None
-    if accepted:
-        assert after.find_eni("eni-5") is not None
-        assert len(keys(after, "eni-5")) == got
-        assert after.last_pool_action_at == NOW + 1
-        assert after.datastore(0).prefix_counter == (got if prefixes else 0)
-    else:
-        # Not added: the ENI stays attached outside the datastore until reconcile; the
-        # failed tryAllocateENI does not refresh lastNodeIPPoolAction (6.1).
-        assert after.find_eni("eni-5") is None
-        assert after.last_pool_action_at == 500.0
-        assert after.datastore(0).prefix_counter == 0
-
-
-def test_orphaned_partial_eni_is_picked_up_by_the_next_reconcile_q14() -> None:
-    config = Config(prefix_delegation=True, warm_prefix_target=3, max_pods=110)
-    state = node(config, primary(), last_pool_action_at=500.0)
-    state = attrs.evolve(state, in_flight=InFlight(AllocateENI(0, 3, prefixes=True), 0, NOW))
-    state = apply(state, ENIAttached("eni-5", 1, prefixes=(pfx(16),)), NOW)
-    assert state.find_eni("eni-5") is None
-    # Q14 / 6.4 step 5: orphaned "until reconcile". Reconcile is due (NOW - 500 > 60 s):
-    # the ENI is set up like any new ENI, create_time = now (7.7).
-    seen = _observed(ObservedENI("eni-0", 0), ObservedENI("eni-5", 1, prefixes=(pfx(16),)))
-    state = apply(state, seen, NOW + 5)
-    found = state.find_eni("eni-5")
-    assert found is not None
-    assert found.created_at == NOW + 5
-    assert keys(state, "eni-5") == ["10.0.0.16/28"]
-    assert state.datastore(0).prefix_counter == 1
-
-
-def _two_full_enis(config: Config, limits: InstanceLimits = LIMITS) -> NodeState:
-    """Primary and eni-1 with 2 /32s each, all four with pods: W=2 gives short 2."""
-    return node(
-        config,
-        primary(c32(5, "a"), c32(6, "b")),
-        eni("eni-1", 1, c32(8, "c"), c32(9, "d")),
-        limits=limits,
-    )
-
-
-def test_insufficient_addresses_with_subnet_discovery_continue_the_same_increase() -> None:
-    config = Config(warm_ip_target=2)
-    state = _two_full_enis(config)
-    step = reconcile(state, config, NOW)
-    # short = 2 - 0 = 2; primary has 3 - 2 = 1 slot -> min(1, 2) = 1.
-    assert step.actions == (AllocateIPs("eni-0", 1),)
-    state = apply(step.state, AllocationFailed(INSUFFICIENT_IPS), NOW)
-    # Spec 8: subnet discovery on -> next allocatable ENI, no backoff stamp.
-    assert state.last_insufficient_cidr_at is None
-    step = reconcile(state, config, NOW + 5)
-    assert step.actions == (AllocateIPs("eni-1", 1),)
-    state = apply(step.state, AllocationFailed(INSUFFICIENT_BLOCKS), NOW + 5)
-    assert state.last_insufficient_cidr_at is None
-    step = reconcile(state, config, NOW + 10)
-    # Every ENI failed -> falls through to ENI creation: R = min(short 2, S 3) = 2.
-    assert step.actions == (AllocateENI(0, 2, prefixes=False),)
-    # Spec 8: the same codes during ENI creation stamp the backoff.
-    state = apply(step.state, AllocationFailed(INSUFFICIENT_IPS), NOW + 10)
-    assert state.last_insufficient_cidr_at == NOW + 10
-    assert state.in_flight is None
-
-
-@pytest.mark.parametrize("code", [INSUFFICIENT_IPS, INSUFFICIENT_BLOCKS])
-def test_insufficient_on_eni_creation_stamps_the_backoff(code: str) -> None:
-    config = Config()
-    state = node(config, primary(c32(5, "a"), c32(6), c32(7)))
-    state = reconcile(state, config, NOW).state
-    state = apply(state, AllocationFailed(code), NOW + 1)
-    # 6.4 step 4: lastInsufficientCidrError = now.
-    assert state.last_insufficient_cidr_at == NOW + 1
-    assert state.in_flight is None
-    # 6.1: elapsed <= 120 s -> no increase; 125 s later the same ENI creation is retried.
-    assert reconcile(state, config, NOW + 121).actions == ()
-    assert reconcile(state, config, NOW + 126).actions == (AllocateENI(0, 3),)
-
-
-@pytest.mark.parametrize("code", [INSUFFICIENT_IPS, INSUFFICIENT_BLOCKS])
-def test_insufficient_without_subnet_discovery_blocks_every_card_for_120s(code: str) -> None:
-    config = Config(warm_ip_target=2, subnet_discovery=False, multi_nic=True)
-    state = _two_full_enis(config, MULTI)
-    # Card 1 exists and is empty: W=M=1 there, short = 1 -> low as well (1.3, 5.4).
-    step = reconcile(state, config, NOW)
-    assert step.actions == (AllocateIPs("eni-0", 1),)
-    state = apply(step.state, AllocationFailed(code), NOW)
-    # Spec 8 (discovery off): lastInsufficientCidrError = now; not an error for the loop.
-    assert state.last_insufficient_cidr_at == NOW
-    assert state.in_flight is None
-    # 6.1: elapsed(lastInsufficientCidrError) <= 120 s -> no increase on ANY card.
-    for clock in (NOW + 5, NOW + 60, NOW + 120):
-        assert allocations(reconcile(state, config, clock).actions) == []
-    # Backoff over: card 0 retries first (ascending cards), card 1 waits for the next tick.
-    assert reconcile(state, config, NOW + 125).actions == (AllocateIPs("eni-0", 1),)
-
-
-@pytest.mark.parametrize("code", ["RequestLimitExceeded", "UnauthorizedOperation"])
-@pytest.mark.parametrize("grow", [True, False])
-def test_other_errors_only_clear_in_flight(code: str, grow: bool) -> None:
-    config = Config()
-    cidrs = (c32(5, "a"),) if grow else (c32(5, "a"), c32(6), c32(7))
-    expected = AllocateIPs("eni-0", 2) if grow else AllocateENI(0, 3)
-    state = node(config, primary(*cidrs), last_pool_action_at=500.0)
-    step = reconcile(state, config, NOW)
-    assert step.actions == (expected,)
-    state = apply(step.state, AllocationFailed(code), NOW + 1)
-    # Spec 8: a generic error is logged; no backoff, no pool-action stamp, no fall-through to
-    # another ENI or to ENI creation.
-    assert state.in_flight is None
-    assert state.last_insufficient_cidr_at is None
-    assert state.last_pool_action_at == 500.0
-    # The next tick tries exactly the same call again.
-    assert reconcile(state, config, NOW + 5).actions == (expected,)
-
-
-def test_events_that_do_not_answer_the_outstanding_call_raise() -> None:
-    config = Config()
-    idle = node(config, primary(c32(5, "a")))
-    waiting_ips = reconcile(idle, config, NOW).state  # AllocateIPs("eni-0", 2)
-    assert waiting_ips.in_flight is not None
-    full = node(config, primary(c32(5, "a"), c32(6), c32(7)))
-    waiting_eni = reconcile(full, config, NOW).state  # AllocateENI(0, 3)
-    cases = [
-        (idle, IPsAllocated("eni-0", (ip(6),))),
-        (idle, ENIAttached("eni-5", 1, ips=(ip(20),))),
-        (idle, AllocationFailed("RequestLimitExceeded")),
-        (waiting_ips, IPsAllocated("eni-7", (ip(6),))),  # another ENI
-        (waiting_ips, PrefixesAllocated("eni-0", (pfx(16),))),  # another kind
-        (waiting_ips, ENIAttached("eni-5", 1, ips=(ip(20),))),
-        (waiting_eni, IPsAllocated("eni-0", (ip(8),))),
-        (waiting_eni, ENIAttached("eni-5", 0, network_card=1, ips=(ip(20),))),  # other card
-        (waiting_eni, ENIAttached("eni-5", 0, ips=(ip(20),))),  # the primary's device number
-        (waiting_eni, ENIAttached("eni-0", 1, ips=(ip(20),))),  # an ENI id already known
-    ]
-    for state, event in cases:
-        with pytest.raises(UnexpectedEventError):
-            apply(state, event, NOW + 1)
-    # A continuation (after an insufficient-address failure) waits on no EC2 call.
-    cont = apply(waiting_ips, AllocationFailed(INSUFFICIENT_IPS), NOW)
-    assert cont.in_flight is not None and cont.in_flight.action is None
-    with pytest.raises(UnexpectedEventError):
-        apply(cont, AllocationFailed(INSUFFICIENT_IPS), NOW + 1)
 
 
 # -- decrease (spec 5.5, 5.6, 6.5) ------------------------------------------------------------
@@ -782,16 +412,6 @@ def test_increase_and_eni_free_are_gated(
         assert shrink == ()
 
 
-def test_node_events_set_and_clear_flags() -> None:
-    state = NodeState.boot(LIMITS, Config(), clock=0.0)
-    cordoned = apply(state, NodeCordoned(), NOW)
-    assert (cordoned.cordoned, cordoned.terminating) == (True, False)
-    back = apply(cordoned, NodeUncordoned(), NOW)
-    assert (back.cordoned, back.terminating) == (False, False)
-    ending = apply(back, NodeTerminating(), NOW)
-    assert (ending.cordoned, ending.terminating) == (False, True)
-
-
 # -- ENI free (spec 5.8, 5.11, 6.6) -----------------------------------------------------------
 
 
@@ -975,132 +595,6 @@ def test_q5_prefix_mode_card_one_churns() -> None:
     ec2 = FakeEC2.for_node(state)
     result = converge(state, config, ec2, NOW, max_ticks=60)
     assert not result.settled
-
-
-# -- observation: nodeIPPoolReconcile (spec 7.7, Q9, Q26) ------------------------------------
-
-
-def _observed(*enis: ObservedENI) -> MetadataObserved:
-    return MetadataObserved(enis)
-
-
-def _unchanged(after: NodeState, before: NodeState) -> bool:
-    """Nothing ipamd knows changed (the state's own notion of time may move on)."""
-    fields = ("datastores", "pods", "last_pool_action_at", "reconcile_cooldown", "in_flight")
-    return all(getattr(after, f) == getattr(before, f) for f in fields)
-
-
-def test_observation_is_ignored_while_reconcile_is_not_due() -> None:
-    config = Config()
-    state = node(config, primary(c32(5)), last_pool_action_at=NOW)
-    event = _observed(ObservedENI("eni-0", 0, ips=(ip(5), ip(6))))
-    # 7.7: skipped while elapsed(lastNodeIPPoolAction) <= 60 s.
-    assert _unchanged(apply(state, event, NOW + 60), state)
-    after = apply(state, event, NOW + 65)
-    assert keys(after, "eni-0") == ["10.0.0.5/32", "10.0.0.6/32"]
-    # 7.7 step 2: lastNodeIPPoolAction = now, even for a plain reconcile.
-    assert after.last_pool_action_at == NOW + 65
-
-
-def test_observation_runs_every_tick_with_pod_eni_until_the_trunk_appears() -> None:
-    config = Config(pod_eni=True)
-    state = node(config, primary(c32(5)), last_pool_action_at=NOW)
-    trunk_seen = _observed(
-        ObservedENI("eni-0", 0, ips=(ip(5),)), ObservedENI("eni-t", 1, is_trunk=True)
-    )
-    # 1.5.2 / 7.7: no trunk yet -> due every loop.
-    assert reconcile_due(state, config, NOW + 5)
-    state = apply(state, trunk_seen, NOW + 5)
-    added = state.find_eni("eni-t")
-    assert added is not None and added.is_trunk
-    # Trunk present: the 60 s rule applies again.
-    assert not reconcile_due(state, config, NOW + 10)
-    later = _observed(ObservedENI("eni-0", 0, ips=(ip(5), ip(6))), ObservedENI("eni-t", 1))
-    assert _unchanged(apply(state, later, NOW + 10), state)
-
-
-def test_reconcile_due_boundaries() -> None:
-    config = Config()
-    fresh = NodeState.boot(LIMITS, config, clock=0.0)
-    # 7.1: lastNodeIPPoolAction starts at zero time -> due.
-    assert reconcile_due(fresh, config, 0.0)
-    state = attrs.evolve(fresh, last_pool_action_at=NOW)
-    assert not reconcile_due(state, config, NOW + 60)
-    assert reconcile_due(state, config, NOW + 60.5)
-
-
-def test_observation_adds_new_enis_and_missing_cidrs() -> None:
-    config = Config()
-    state = node(config, primary(c32(5)))
-    event = _observed(
-        ObservedENI("eni-0", 0, ips=(ip(5), ip(6))),
-        ObservedENI("eni-4", 1, ips=(ip(20),), prefixes=(pfx(32),)),
-    )
-    after = apply(state, event, NOW)
-    assert keys(after, "eni-0") == ["10.0.0.5/32", "10.0.0.6/32"]
-    new = after.find_eni("eni-4")
-    assert new is not None
-    # setupENI: create_time = now; every IMDS IP and prefix, whatever the mode (7.4, 7.7).
-    assert new.created_at == NOW
-    assert not new.is_primary
-    assert keys(after, "eni-4") == ["10.0.0.20/32", "10.0.0.32/28"]
-    assert after.datastore(0).prefix_counter == 1
-    assert after.last_pool_action_at == NOW
-
-
-def test_observation_force_deletes_unlisted_cidrs_and_their_pods_q26() -> None:
-    config = Config()
-    state = node(config, primary(c32(5, "a"), c32(6, "b"), c32(7)))
-    after = apply(state, _observed(ObservedENI("eni-0", 0, ips=(ip(5), ip(7)))), NOW)
-    # Q26: .6 is no longer attached -> force-deleted with its pod record.
-    assert keys(after, "eni-0") == ["10.0.0.5/32", "10.0.0.7/32"]
-    assert set(after.pods) == {"a"}
-    after.check()
-
-
-@pytest.mark.parametrize(("pods", "counter"), [(0, 1), (3, -1)])
-def test_observation_sweeps_detached_enis_q9(pods: int, counter: int) -> None:
-    config = Config(prefix_delegation=True, warm_prefix_target=1, max_pods=200)
-    state = node(
-        config,
-        primary(c28(16)),
-        eni("eni-1", 1, c28(32, pods, tag="x"), c28(48)),
-    )
-    assert state.datastore(0).prefix_counter == 3
-    after = apply(state, _observed(ObservedENI("eni-0", 0, prefixes=(pfx(16),))), NOW)
-    # 7.7 sweep: eni-1 is no longer attached -> force-removed with every pod on it (Q26).
-    assert after.find_eni("eni-1") is None
-    assert dict(after.pods) == {}
-    # 3.3: removal subtracts 1 per prefix (P = 3 - 2 = 1), twice when the ENI had pods
-    # (Q9: P = 3 - 2*2 = -1).
-    assert after.datastore(0).prefix_counter == counter
-
-
-def test_released_cidrs_are_not_readded_before_the_reconcile_cooldown() -> None:
-    # pod_eni without a trunk makes reconcile due on every tick (7.7), so it can run
-    # within the 60 s of a release.
-    config = Config(warm_ip_target=1, pod_eni=True)
-    state = node(config, primary(c32(5, "a"), c32(6), c32(7)))
-    step = reconcile(state, config, NOW)
-    # T=3, A=1, Avail 2 -> over = 1 -> .6 released, cached at NOW.
-    assert step.actions == (ReleaseIPs("eni-0", (ip(6),)),)
-    # EC2's unassign failed: IMDS still lists .6.
-    listed = _observed(ObservedENI("eni-0", 0, ips=(ip(5), ip(6), ip(7))))
-    state = step.state
-    for clock in (NOW + 5, NOW + 59):
-        state = apply(state, listed, clock)
-        assert keys(state, "eni-0") == ["10.0.0.5/32", "10.0.0.7/32"]
-    # 7.1 ipReconcileCooldown: not re-added before freed + 60 s.
-    state = apply(state, listed, NOW + 65)
-    assert keys(state, "eni-0") == ["10.0.0.5/32", "10.0.0.6/32", "10.0.0.7/32"]
-    assert ip(6) not in state.reconcile_cooldown
-
-
-def test_observation_while_an_allocation_is_in_flight_raises() -> None:
-    config = Config()
-    state = reconcile(NodeState.boot(LIMITS, config, clock=0.0), config, NOW).state
-    with pytest.raises(UnexpectedEventError):
-        apply(state, _observed(ObservedENI("eni-0", 0)), NOW + 100)
 
 
 # -- next_check_at (Reconciliation docstring, spec 7.1 timers on the 5 s cadence) ------------
