@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -148,6 +148,10 @@ class DeferredCleanup:
     due_at: float
 
 
+_NONE_YET: Final = object()
+"""No config object accepted yet (a value no caller can pass)."""
+
+
 def _pod_index(value: Mapping[str, PodIP] | Iterable[tuple[str, PodIP]]) -> PodIndex:
     return PodIndex.of(value)
 
@@ -182,7 +186,7 @@ class NodeState:
     terminating: bool = False
     clock: float = 0.0
     # The last Config object ``fixed_config`` accepted for this node (see there).
-    _accepted_config: object = attrs.field(init=False, default=None, eq=False, repr=False)
+    _accepted_config: object = attrs.field(init=False, default=_NONE_YET, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "clock", check_clock(self.clock))
