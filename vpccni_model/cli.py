@@ -21,8 +21,9 @@ from vpccni_model._errors import VpcCniModelError
 from vpccni_model._limits import instance_limits, max_pods
 from vpccni_model._steady import SteadyState, steady_state
 from vpccni_model.cloud import FaultRule
-from vpccni_model.sim.engine import SimulationSpec, cluster, simulate
+from vpccni_model.sim.engine import simulate
 from vpccni_model.sim.explain import explain
+from vpccni_model.sim.spec import SimulationSpec, cluster
 from vpccni_model.sim.workloads import (
     Burst,
     Constant,

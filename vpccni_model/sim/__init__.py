@@ -4,8 +4,9 @@
 path against one shared :class:`~vpccni_model.cloud.FakeEC2`, and returns metrics.
 """
 
-from vpccni_model.sim.engine import NodeSpec, Simulation, SimulationSpec, cluster, simulate
+from vpccni_model.sim.engine import Simulation, simulate
 from vpccni_model.sim.metrics import NodeSample, Sample, SimulationResult, Summary
+from vpccni_model.sim.spec import NodeSpec, SimulationSpec, cluster
 from vpccni_model.sim.workloads import (
     Burst,
     Constant,

@@ -11,8 +11,9 @@ import attrs
 from vpccni_model._config import Config
 from vpccni_model._limits import InstanceLimits, max_pods
 from vpccni_model._steady import SteadyState, steady_state
-from vpccni_model.sim.engine import NodeSpec, SimulationSpec, simulate
+from vpccni_model.sim.engine import simulate
 from vpccni_model.sim.metrics import percentile
+from vpccni_model.sim.spec import NodeSpec, SimulationSpec
 from vpccni_model.sim.workloads import PoissonChurn
 
 

@@ -13,15 +13,32 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 
+from vpccni_model._state import NodeState
+from vpccni_model.cloud import FakeEC2
 from vpccni_model.pool import datastore_stats
+from vpccni_model.sim.spec import NodeSpec, SimulationSpec
 
-if TYPE_CHECKING:
-    from vpccni_model.cloud import FakeEC2
-    from vpccni_model.sim.engine import SimulationSpec, _Node, _Pod
+
+class _Node(Protocol):
+    """What the recorder reads of a simulated node (the engine's node record has it)."""
+
+    @property
+    def spec(self) -> NodeSpec: ...
+    @property
+    def state(self) -> NodeState: ...
+    @property
+    def waiting(self) -> Mapping[str, object]: ...
+
+
+class _Pod(Protocol):
+    """What the recorder reads of a pod: when it arrived."""
+
+    @property
+    def arrived(self) -> float: ...
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
