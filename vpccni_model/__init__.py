@@ -17,6 +17,7 @@ from vpccni_model._actions import (
     ReleasePrefixes,
 )
 from vpccni_model._config import MANIFEST_ENV, Config, fixed_at_boot
+from vpccni_model._eni import ENI
 from vpccni_model._env import ENV_VARIABLES
 from vpccni_model._errors import (
     ConfigError,
@@ -42,16 +43,17 @@ from vpccni_model._events import (
 )
 from vpccni_model._lifecycle import restart
 from vpccni_model._limits import InstanceLimits, NetworkCard, catalog, instance_limits, max_pods
-from vpccni_model._model import ENI, Address, Cidr
+from vpccni_model._model import Address, Cidr
 from vpccni_model._observe import reconcile_due
 from vpccni_model._outcomes import apply
 from vpccni_model._podindex import PodIndex, PodIP
 from vpccni_model._pods import assign_pod_ip, take_outbox, unassign_pod_ip
+from vpccni_model._policy import CardPolicy, effective_max_pods
 from vpccni_model._state import Datastore, DeferredCleanup, InFlight, NodeState
 from vpccni_model._steady import Convergence, SteadyState, converge, steady_state
 from vpccni_model._tick import Reconciliation, reconcile
 from vpccni_model.cloud import FakeEC2
-from vpccni_model.pool import CardPolicy, PoolStats, effective_max_pods, pool_stats
+from vpccni_model.pool import PoolStats, pool_stats
 from vpccni_model.serialize import from_json, to_json
 
 __version__ = "0.1.0"

@@ -13,7 +13,8 @@ import attrs
 
 from vpccni_model._actions import Action, ReleaseIPs, ReleasePrefixes
 from vpccni_model._config import Config
-from vpccni_model._model import ENI, Cidr
+from vpccni_model._eni import ENI
+from vpccni_model._model import Cidr
 from vpccni_model._podindex import PodIP
 from vpccni_model._state import Datastore, NodeState
 

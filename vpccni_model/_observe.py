@@ -9,9 +9,10 @@ and sweeps detached ENIs with ipamd's double-counted prefix counter (Q9).
 from __future__ import annotations
 
 from vpccni_model._config import Config
+from vpccni_model._eni import ENI
 from vpccni_model._errors import UnexpectedEventError
 from vpccni_model._events import MetadataObserved, ObservedENI
-from vpccni_model._model import ENI, Cidr, parse_cidrs
+from vpccni_model._model import Cidr, parse_cidrs
 from vpccni_model._podindex import PodIP
 from vpccni_model._state import Datastore, NodeState, fixed_config
 

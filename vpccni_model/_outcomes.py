@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vpccni_model._actions import AllocateENI, AllocateIPs, AllocatePrefixes
+from vpccni_model._eni import ENI
 from vpccni_model._errors import StateError, UnexpectedEventError
 from vpccni_model._events import (
     AllocationFailed,
@@ -24,7 +25,7 @@ from vpccni_model._events import (
     NodeUncordoned,
     PrefixesAllocated,
 )
-from vpccni_model._model import ENI, parse_cidrs
+from vpccni_model._model import parse_cidrs
 from vpccni_model._observe import observe
 from vpccni_model._state import Datastore, InFlight, NodeState
 

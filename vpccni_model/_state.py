@@ -18,9 +18,10 @@ import attrs
 
 from vpccni_model._checks import MAX_CLOCK, check_clock
 from vpccni_model._config import Config, fixed_at_boot
+from vpccni_model._eni import ENI, sorted_enis
 from vpccni_model._errors import StateError
 from vpccni_model._ipv4 import PREFIX_SIZE, int_to_ip
-from vpccni_model._model import ENI, Cidr, _changed, sorted_enis
+from vpccni_model._model import Cidr, copy_with
 from vpccni_model._podindex import PodIndex, PodIP
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ class Datastore:
             index = next((i for i, e in enumerate(enis) if e.eni_id == eni.eni_id), None)
         if index is None or enis[index].device_number != eni.device_number:
             raise StateError("enis", eni.eni_id, "replace_eni needs the same id and device")
-        return _changed(self, enis=enis[:index] + (eni,) + enis[index + 1 :])  # noqa: RUF005
+        return copy_with(self, enis=enis[:index] + (eni,) + enis[index + 1 :])  # noqa: RUF005
 
     def replace(
         self, *, enis: tuple[ENI, ...] | None = None, prefix_counter: int | None = None
@@ -96,7 +97,7 @@ class Datastore:
             changes["enis"] = enis
         if prefix_counter is not None:
             changes["prefix_counter"] = prefix_counter
-        return _changed(self, **changes)
+        return copy_with(self, **changes)
 
     @property
     def has_trunk(self) -> bool:
@@ -160,7 +161,7 @@ def _frozen_times(value: Mapping[str, float]) -> Mapping[str, float]:
     return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
 
 
-@attrs.frozen(slots=False)  # a __dict__ instance copies in one C call (see _changed)
+@attrs.frozen(slots=False)  # a __dict__ instance copies in one C call (see copy_with)
 class NodeState:
     """Everything ipamd knows about one node, plus the calls it is waiting on.
 
@@ -245,7 +246,7 @@ class NodeState:
         if cache is not None and not isinstance(cache, MappingProxyType):
             # The caller hands over a dict it built and keeps no reference to.
             changes["reconcile_cooldown"] = MappingProxyType(cache)
-        return _changed(self, **changes)
+        return copy_with(self, **changes)
 
     def pods_copy(self) -> dict[str, PodIP]:
         """A mutable copy of the pod index, in sorted pod order (for bulk edits)."""
@@ -309,8 +310,8 @@ class NodeState:
         ds = stores[ds_at]
         enis = ds.enis
         new_eni = enis[eni_at].with_cidr_at(cidr_at, new)
-        new_ds = _changed(ds, enis=enis[:eni_at] + (new_eni,) + enis[eni_at + 1 :])  # noqa: RUF005
-        return _changed(
+        new_ds = copy_with(ds, enis=enis[:eni_at] + (new_eni,) + enis[eni_at + 1 :])  # noqa: RUF005
+        return copy_with(
             self,
             datastores=stores[:ds_at] + (new_ds,) + stores[ds_at + 1 :],  # noqa: RUF005
             pods=pods,
