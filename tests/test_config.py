@@ -1,4 +1,5 @@
-"""Tests of vpccni_model._config: ipamd's env parsing, validation, and the effective config."""
+"""Tests of vpccni_model._config: ``Config.from_env`` as ipamd parses each knob, validation,
+and the effective config. Go's parsers and the manifest values are in test_env.py."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from vpccni_model._config import (
     MANIFEST_ENV,
     Config,
     go_atoi,
-    go_parse_bool,
 )
 from vpccni_model._errors import ConfigError
 from vpccni_model._limits import InstanceLimits
@@ -57,74 +57,6 @@ def parse(**overrides: str) -> Config:
 
 def without(*names: str) -> dict[str, str]:
     return {k: v for k, v in MANIFEST_ENV.items() if k not in names}
-
-
-# --------------------------------------------------------------------------------------------
-# Go primitives
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("0", 0),
-        ("7", 7),
-        ("+3", 3),
-        ("-0", 0),
-        ("-5", -5),
-        ("007", 7),
-        (I64, INT64_MAX),
-        ("-9223372036854775808", INT64_MIN),
-        (I64_OVER, None),
-        ("-9223372036854775809", None),
-        ("99999999999999999999999", None),
-        (" 1", None),
-        ("1 ", None),
-        ("1\n", None),
-        ("\t1", None),
-        ("1_0", None),
-        ("1.0", None),
-        ("1e3", None),
-        ("0x10", None),
-        ("", None),
-        ("+", None),
-        ("-", None),
-        ("+-1", None),
-        ("--1", None),
-        ("\u0661", None),  # ARABIC-INDIC DIGIT ONE: Python's int() accepts it, Go does not
-        ("\uff11", None),  # FULLWIDTH DIGIT ONE
-    ],
-)
-def test_go_atoi(text: str, expected: int | None) -> None:
-    assert go_atoi(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        *((t, True) for t in ("1", "t", "T", "TRUE", "true", "True")),
-        *((f, False) for f in ("0", "f", "F", "FALSE", "false", "False")),
-        *(
-            (bad, None)
-            for bad in (
-                "",
-                "yes",
-                "no",
-                "on",
-                "off",
-                "tRuE",
-                "TrUe",
-                "fALSE",
-                " true",
-                "true ",
-                "y",
-                "2",
-                "01",
-            )
-        ),
-    ],
-)
-def test_go_parse_bool(text: str, expected: bool | None) -> None:
-    assert go_parse_bool(text) is expected
 
 
 # --------------------------------------------------------------------------------------------
@@ -455,28 +387,6 @@ def test_unrelated_variables_are_ignored() -> None:
 
 # --------------------------------------------------------------------------------------------
 # MANIFEST_ENV and defaults
-
-
-def test_manifest_env_content() -> None:
-    assert dict(MANIFEST_ENV) == {
-        "WARM_ENI_TARGET": "1",
-        "WARM_PREFIX_TARGET": "1",
-        "ENABLE_PREFIX_DELEGATION": "false",
-        "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "false",
-        "ENABLE_POD_ENI": "false",
-        "DISABLE_NETWORK_RESOURCE_PROVISIONING": "false",
-        "ENABLE_IMDS_ONLY_MODE": "false",
-        "ENABLE_MULTI_NIC": "false",
-        "ENABLE_IPv4": "true",
-        "ENABLE_IPv6": "false",
-        "ENABLE_SUBNET_DISCOVERY": "true",
-    }
-
-
-def test_manifest_env_is_read_only() -> None:
-    with pytest.raises(TypeError):
-        MANIFEST_ENV["WARM_ENI_TARGET"] = "2"  # type: ignore[index]
-    assert MANIFEST_ENV["WARM_ENI_TARGET"] == "1"
 
 
 def test_manifest_env_parses_to_defaults_with_one_warm_prefix() -> None:

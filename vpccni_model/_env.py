@@ -12,8 +12,7 @@ import types
 from collections.abc import Mapping
 from typing import Final
 
-INT64_MIN: Final = -(1 << 63)
-INT64_MAX: Final = (1 << 63) - 1
+from vpccni_model._checks import INT64_MAX, INT64_MIN
 
 #: Go ``strconv.Atoi`` accepts exactly this (ASCII digits only; ``\d`` would take Unicode digits).
 _ATOI_RE: Final = re.compile(r"[+-]?[0-9]+")
