@@ -188,7 +188,7 @@ def test_a_slash27_never_holds_a_prefix() -> None:
 def test_unknown_eni_fails_with_not_found() -> None:
     ec2 = booted()
     event = ec2.execute(AllocateIPs("eni-404", 1))
-    assert event == AllocationFailed("InvalidNetworkInterfaceID.NotFound")
+    assert event == AllocationFailed(Ec2Error.NOT_FOUND)
 
 
 # -- ENI creation and release -----------------------------------------------------------------
@@ -203,7 +203,7 @@ def test_new_enis_take_the_lowest_free_device_number() -> None:
     # Device 1 and eni-1's .5 (primary) and .6 are free again.
     assert ec2.execute(AllocateENI(0, 1)) == ENIAttached("eni-3", 1, 0, ips=(ip(6),))
     # The card allows 3 ENIs: eni-0, eni-2, eni-3.
-    assert ec2.execute(AllocateENI(0, 1)) == AllocationFailed("AttachmentLimitExceeded")
+    assert ec2.execute(AllocateENI(0, 1)) == AllocationFailed(Ec2Error.ATTACHMENT_LIMIT_EXCEEDED)
 
 
 def test_prefix_eni_creation() -> None:
@@ -224,7 +224,7 @@ def test_device_numbers_and_limits_are_per_card() -> None:
     ec2 = booted(limits)
     assert ec2.execute(AllocateENI(1, 1)) == ENIAttached("eni-1", 0, 1, ips=(ip(6),))
     # Card 1 allows a single ENI; card 0 still has room (device 1).
-    assert ec2.execute(AllocateENI(1, 1)) == AllocationFailed("AttachmentLimitExceeded")
+    assert ec2.execute(AllocateENI(1, 1)) == AllocationFailed(Ec2Error.ATTACHMENT_LIMIT_EXCEEDED)
     assert ec2.execute(AllocateENI(0, 1)) == ENIAttached("eni-2", 1, 0, ips=(ip(8),))
     assert [(o.eni_id, o.network_card, o.device_number) for o in ec2.observe()] == [
         ("eni-0", 0, 0),

@@ -341,7 +341,7 @@ def test_injected_limit_exceeded_resyncs_with_describe() -> None:
 
 
 def test_scheduled_fault_applies_only_inside_its_window() -> None:
-    rule = FaultRule(UNASSIGN, "UnauthorizedOperation", start=10.0, end=20.0)
+    rule = FaultRule(UNASSIGN, Ec2Error.UNAUTHORIZED_OPERATION, start=10.0, end=20.0)
     ec2 = cluster({"a": WIDE}, faults=[rule])
     seen = [
         outcomes(ec2.submit(ReleaseIPs("eni-a", ()), node="a", at=t))
@@ -350,7 +350,7 @@ def test_scheduled_fault_applies_only_inside_its_window() -> None:
     assert seen == [("ok",), ("ok",), ("failed",), ("failed",), ("failed",), ("ok",), ("ok",)]
     # Other APIs are untouched inside the window.
     assert outcomes(ec2.submit(AllocateIPs("eni-a", 1), node="a", at=30.0)) == ("ok",)
-    assert ec2.stats.errors == {"UnauthorizedOperation": 3}
+    assert ec2.stats.errors == {Ec2Error.UNAUTHORIZED_OPERATION: 3}
 
 
 def release_outcomes(seed: int, faults: list[FaultRule], times: list[float]) -> list[str]:
@@ -445,7 +445,7 @@ def test_the_card_limit_fails_at_attach() -> None:
     ec2.submit(AllocateENI(0, 1), node="a", at=0.0)
     before = ec2.subnet_free()
     result = ec2.submit(AllocateENI(0, 1), node="a", at=0.0)  # 3 ENIs on card 0 already
-    assert result.event == AllocationFailed("AttachmentLimitExceeded")
+    assert result.event == AllocationFailed(Ec2Error.ATTACHMENT_LIMIT_EXCEEDED)
     assert result.api_calls == ((CREATE, "ok"), (ATTACH, "failed"), (DELETE, "ok"))
     assert ec2.subnet_free() == before
 

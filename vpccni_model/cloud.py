@@ -101,9 +101,6 @@ DELETE = "DeleteNetworkInterface"
 EC2_APIS = frozenset({ASSIGN, UNASSIGN, DESCRIBE, CREATE, ATTACH, MODIFY, DETACH, DELETE})
 """Every API the fake answers; a :class:`FaultRule` names one of these, or ``"*"``."""
 
-NOT_FOUND = "InvalidNetworkInterfaceID.NotFound"
-ATTACHMENT_LIMIT_EXCEEDED = "AttachmentLimitExceeded"
-
 OK = "ok"
 FAILED = "failed"
 THROTTLED = "throttled"
@@ -874,7 +871,7 @@ class FakeEC2:
         eni = self._owned(owner, action.eni_id)
         self.calls[ASSIGN] += 1
         if eni is None:
-            return AllocationFailed(NOT_FOUND)
+            return AllocationFailed(Ec2Error.NOT_FOUND)
         if action.count > self._room(eni):
             # ipamd resyncs from DescribeNetworkInterfaces after PrivateIpAddressLimitExceeded.
             self.calls[DESCRIBE] += 1
@@ -896,7 +893,7 @@ class FakeEC2:
     def _create(self, owner: _Node, action: AllocateENI) -> Event:
         self.calls[CREATE] += 1
         if self._free_device(owner, action.network_card) is None:
-            return AllocationFailed(ATTACHMENT_LIMIT_EXCEEDED)
+            return AllocationFailed(Ec2Error.ATTACHMENT_LIMIT_EXCEEDED)
         carved = self._carve(self._subnets[owner.subnet], action.count, action.prefixes)
         if isinstance(carved, str):
             return AllocationFailed(carved)
@@ -1080,7 +1077,7 @@ class FakeEC2:
         def assign(count: int) -> str | None:
             eni = self._enis.get(eni_id)
             if eni is None:
-                return NOT_FOUND
+                return Ec2Error.NOT_FOUND
             if count > self._room(eni):
                 return Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED
             subnet = self._subnets[eni.subnet]
@@ -1099,7 +1096,9 @@ class FakeEC2:
             return result[0]
         if code != Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED:
             return AllocationFailed(code)
-        code = self._call(run, DESCRIBE, lambda: None if eni_id in self._enis else NOT_FOUND)
+        code = self._call(
+            run, DESCRIBE, lambda: None if eni_id in self._enis else Ec2Error.NOT_FOUND
+        )
         if code is not None:
             return AllocationFailed(code)
         return self._report(self._enis[eni_id], prefixes)
@@ -1119,7 +1118,9 @@ class FakeEC2:
             return AllocationFailed(code)
         eni = created[0]
         code = self._call(
-            run, ATTACH, lambda: None if self._attach(eni, owner) else ATTACHMENT_LIMIT_EXCEEDED
+            run,
+            ATTACH,
+            lambda: None if self._attach(eni, owner) else Ec2Error.ATTACHMENT_LIMIT_EXCEEDED,
         )
         if code is not None:
             self._delete(run, eni)
@@ -1133,7 +1134,7 @@ class FakeEC2:
     def _unassign(self, eni_id: str, ips: list[int], prefixes: list[int]) -> str | None:
         eni = self._enis.get(eni_id)
         if eni is None:
-            return NOT_FOUND
+            return Ec2Error.NOT_FOUND
         for ip in ips:
             if ip in eni.ips:
                 eni.ips.discard(ip)
@@ -1145,7 +1146,9 @@ class FakeEC2:
         return None
 
     def _submit_free(self, run: _Run, eni_id: str) -> None:
-        code = self._call(run, DESCRIBE, lambda: None if eni_id in self._enis else NOT_FOUND)
+        code = self._call(
+            run, DESCRIBE, lambda: None if eni_id in self._enis else Ec2Error.NOT_FOUND
+        )
         if code is not None:
             return  # NotFound: already gone; any other error: the ENI stays attached
         eni = self._enis[eni_id]
