@@ -150,11 +150,12 @@ def test_exhausted_subnet_reports_insufficient_free_addresses() -> None:
     assert ec2.free_addresses == 0
     failed = AllocationFailed(Ec2Error.INSUFFICIENT_FREE_ADDRESSES)
     assert ec2.execute(AllocateIPs("eni-0", 1)) == failed
-    # A 1-sized call has no fallback: 1 (first) + 1 (this) calls so far.
-    assert ec2.calls["AssignPrivateIpAddresses"] == 2
+    # ipamd retries with count 1 even when the failed call already asked for 1 (tryAssignIPs
+    # does not look at the first count): 1 (first) + 2 (this) calls so far.
+    assert ec2.calls["AssignPrivateIpAddresses"] == 3
     assert ec2.execute(AllocateIPs("eni-0", 2)) == failed
     # The 2-sized call failed and was retried with 1: two more calls.
-    assert ec2.calls["AssignPrivateIpAddresses"] == 4
+    assert ec2.calls["AssignPrivateIpAddresses"] == 5
     assert ec2.execute(AllocateENI(0, 1)) == failed
 
 
@@ -223,12 +224,13 @@ def test_device_numbers_and_limits_are_per_card() -> None:
     )
     ec2 = booted(limits)
     assert ec2.execute(AllocateENI(1, 1)) == ENIAttached("eni-1", 0, 1, ips=(ip(6),))
-    # Card 1 allows a single ENI; card 0 still has room (device 1).
+    # Card 1 allows a single ENI: eni-2 is created, EC2 refuses its attach, and it is deleted.
     assert ec2.execute(AllocateENI(1, 1)) == AllocationFailed(Ec2Error.ATTACHMENT_LIMIT_EXCEEDED)
-    assert ec2.execute(AllocateENI(0, 1)) == ENIAttached("eni-2", 1, 0, ips=(ip(8),))
+    # Card 0 still has room (device 1); eni-2's addresses are free again.
+    assert ec2.execute(AllocateENI(0, 1)) == ENIAttached("eni-3", 1, 0, ips=(ip(8),))
     assert [(o.eni_id, o.network_card, o.device_number) for o in ec2.observe()] == [
         ("eni-0", 0, 0),
-        ("eni-2", 0, 1),
+        ("eni-3", 0, 1),
         ("eni-1", 1, 0),
     ]
 
@@ -285,6 +287,7 @@ def test_calls_are_counted_by_api() -> None:
         "AttachNetworkInterface": 1,
         "ModifyNetworkInterfaceAttribute": 1,
         "UnassignPrivateIpAddresses": 2,
+        "DescribeNetworkInterfaces": 1,
         "DetachNetworkInterface": 1,
         "DeleteNetworkInterface": 1,
     }

@@ -5,15 +5,16 @@ aligned block first) from one or more subnets, enforces the per-ENI address limi
 per-card ENI limit of each node, and answers each action with the event ipamd would see,
 following the call family's retry rules (spec 6.2, 6.4, 8).
 
-Two ways to drive it:
+One engine makes every call family, driven two ways:
 
-- :meth:`FakeEC2.execute` answers at once, with no latency, throttling or faults: the
-  cooperative EC2 that ``steady_state`` and the unit tests use.
 - :meth:`FakeEC2.submit` runs the whole call family at a simulation time: every EC2 call takes
   a token from its account-wide bucket (:class:`Throttle`), may fail by injection
   (:class:`FaultRule`), and costs time (:class:`Latency`). The result says what ipamd sees and
   when (:class:`CallResult`). One fake is shared by every node of a cluster, so nodes compete
   for the subnets and the rate limit.
+- :meth:`FakeEC2.execute` runs the same call family at once, with no latency, throttling or
+  faults: the cooperative EC2 that ``steady_state`` and the unit tests use. It makes and
+  counts exactly the calls ``submit`` makes on a fake with none of those configured.
 
 Randomness (fault rates, latency jitter) comes only from :class:`random.Random` instances the
 fake owns, seeded from ``seed``: the same seed and the same sequence of calls give the same
@@ -28,7 +29,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 import attrs
 
@@ -302,8 +303,8 @@ class SubnetStats:
 class CloudStats:
     """Counters of a :class:`FakeEC2`.
 
-    ``api``: per API, ``{"ok": n, "failed": n, "throttled": n}`` over the calls made through
-    ``submit`` (``FakeEC2.calls`` counts ``execute``'s calls too). ``errors``: failed and
+    ``api``: per API, ``{"ok": n, "failed": n, "throttled": n}`` over every call made, through
+    ``submit`` and ``execute`` alike (``FakeEC2.calls`` is their sum). ``errors``: failed and
     throttled calls by error code (throttles as RequestLimitExceeded). ``subnets``: free space
     per subnet name. ``leaked_enis``: ENIs detached but not deleted (their delete failed);
     their addresses stay taken.
@@ -463,9 +464,14 @@ class _Bucket:
 
 @attrs.define
 class _Run:
-    """One submitted call family in progress: its clock and the calls made so far."""
+    """One call family in progress: its clock, the calls made so far and the buckets used.
+
+    ``at_once`` marks ``execute``'s runs: no latency, throttling or faults; the clock, the
+    buckets and the list of calls (which ``execute`` does not return) stay untouched.
+    """
 
     at: float
+    at_once: bool = False
     calls: list[tuple[str, str]] = attrs.field(factory=list)
     apis: set[str] = attrs.field(factory=set)
 
@@ -479,6 +485,10 @@ _APIS_OF: dict[type, tuple[str, ...]] = {
     FreeENI: (DESCRIBE, DETACH, DELETE),
 }
 """The APIs each action's call family may use."""
+
+
+_AT_ONCE = _Run(0.0, at_once=True)
+"""Every ``execute`` shares this run: a run at once is never changed."""
 
 
 def _ok() -> str | None:
@@ -502,8 +512,9 @@ class FakeEC2:
     generators behind fault rates and latency jitter (one each: turning jitter on does not
     shift the sequence of fault draws).
 
-    ``calls`` counts the API calls made, by API name (``execute`` and ``submit``); ``stats``
-    has the per-outcome counters of ``submit`` and the free space of each subnet.
+    ``calls`` counts the API calls made, by API name; ``stats`` has their per-outcome counters
+    and the free space of each subnet. ``execute`` and ``submit`` share one call engine, so
+    both count every call they make, the same way.
     """
 
     def __init__(
@@ -554,7 +565,7 @@ class FakeEC2:
         self._outside: set[int] = set()  # registered addresses outside every usable range
         self._next_id = 1
         self.calls: Counter[str] = Counter()
-        self._outcomes: dict[str, Counter[str]] = {}
+        self._outcomes: dict[str, dict[str, int]] = {}  # API -> outcome -> calls
         self._errors: Counter[str] = Counter()
         if limits is not None:
             self.register_node(DEFAULT_NODE, limits)
@@ -812,10 +823,9 @@ class FakeEC2:
 
     @property
     def stats(self) -> CloudStats:
-        """Per-API outcome counters of ``submit``, errors by code, free space per subnet."""
+        """Per-API outcome counters, errors by code, free space per subnet, leaked ENIs."""
         api = {
-            name: MappingProxyType({outcome: counts[outcome] for outcome in _OUTCOMES})
-            for name, counts in sorted(self._outcomes.items())
+            name: MappingProxyType(dict(counts)) for name, counts in sorted(self._outcomes.items())
         }
         subnets = {
             name: SubnetStats(str(s.network), s.free_addresses, s.free_blocks)
@@ -828,82 +838,7 @@ class FakeEC2:
             leaked_enis=len(self._leaked),
         )
 
-    # -- immediate, cooperative API ----------------------------------------------------
-
-    def execute(self, action: Action, *, node: str | None = None) -> Event | None:
-        """Perform one action at once, with no latency, throttling or faults; allocations
-        return their outcome event, releases None."""
-        owner = self._node(node)
-        if isinstance(action, AllocateIPs | AllocatePrefixes):
-            return self._grow(owner, action)
-        if isinstance(action, AllocateENI):
-            return self._create(owner, action)
-        if isinstance(action, ReleaseIPs):
-            self.calls[UNASSIGN] += 1
-            eni = self._owned(owner, action.eni_id)
-            for text in action.addresses:
-                ip = ip_to_int(text)
-                if eni is not None and ip in eni.ips:
-                    eni.ips.discard(ip)
-                    self._release_ip(ip)
-            return None
-        if isinstance(action, ReleasePrefixes):
-            self.calls[UNASSIGN] += 1
-            eni = self._owned(owner, action.eni_id)
-            for text in action.prefixes:
-                prefix, _ = parse_cidr(text)
-                if eni is not None and prefix in eni.prefixes:
-                    eni.prefixes.discard(prefix)
-                    self._release_prefix(prefix)
-            return None
-        if isinstance(action, FreeENI):
-            self.calls[DETACH] += 1
-            self.calls[DELETE] += 1
-            eni = self._owned(owner, action.eni_id)
-            if eni is not None:
-                self._drop(eni)
-                self._release_eni(eni)
-            return None
-        raise StateError("action", action, "not an action FakeEC2 knows")
-
-    def _grow(self, owner: _Node, action: AllocateIPs | AllocatePrefixes) -> Event:
-        prefixes = isinstance(action, AllocatePrefixes)
-        eni = self._owned(owner, action.eni_id)
-        self.calls[ASSIGN] += 1
-        if eni is None:
-            return AllocationFailed(Ec2Error.NOT_FOUND)
-        if action.count > self._room(eni):
-            # ipamd resyncs from DescribeNetworkInterfaces after PrivateIpAddressLimitExceeded.
-            self.calls[DESCRIBE] += 1
-            return self._report(eni, prefixes)
-        subnet = self._subnets[eni.subnet]
-        taken = subnet.take_prefixes(action.count) if prefixes else subnet.take_ips(action.count)
-        if not taken and action.count > 1:
-            self.calls[ASSIGN] += 1
-            taken = subnet.take_prefixes(1) if prefixes else subnet.take_ips(1)
-        if not taken:
-            code = (
-                Ec2Error.INSUFFICIENT_CIDR_BLOCKS
-                if prefixes
-                else Ec2Error.INSUFFICIENT_FREE_ADDRESSES
-            )
-            return AllocationFailed(code)
-        return self._add(eni, prefixes, taken)
-
-    def _create(self, owner: _Node, action: AllocateENI) -> Event:
-        self.calls[CREATE] += 1
-        if self._free_device(owner, action.network_card) is None:
-            return AllocationFailed(Ec2Error.ATTACHMENT_LIMIT_EXCEEDED)
-        carved = self._carve(self._subnets[owner.subnet], action.count, action.prefixes)
-        if isinstance(carved, str):
-            return AllocationFailed(carved)
-        self.calls[ATTACH] += 1
-        self.calls[MODIFY] += 1
-        eni = self._new_eni(owner, action, *carved)
-        self._attach(eni, owner)
-        return self._attached(eni)
-
-    # -- shared pieces -----------------------------------------------------------------
+    # -- pieces of the calls -----------------------------------------------------------
 
     def _room(self, eni: _FakeENI) -> int:
         limits = self._nodes[eni.node].limits
@@ -923,17 +858,10 @@ class FakeEC2:
             )
         return IPsAllocated(eni.eni_id, tuple(int_to_ip(ip) for ip in sorted(eni.ips)))
 
-    @staticmethod
-    def _card_limit(limits: InstanceLimits, card: int) -> int:
-        for nc in limits.network_cards:
-            if nc.index == card:
-                return nc.max_interfaces
-        return limits.max_enis
-
     def _free_device(self, owner: _Node, card: int) -> int | None:
         """The lowest free device number on ``card`` of ``owner``, None at the card's limit."""
         on_card = [e for e in self._by_node[owner.name].values() if e.network_card == card]
-        if len(on_card) >= self._card_limit(owner.limits, card):
+        if len(on_card) >= owner.limits.max_interfaces(card):
             return None
         used = {e.device_number for e in on_card}
         return next((d for d in range(MAX_DEVICES) if d not in used), None)
@@ -968,7 +896,7 @@ class FakeEC2:
             prefixes=tuple(prefix_text(p) for p in sorted(eni.prefixes)),
         )
 
-    # -- simulated API: throttling, faults, latency ------------------------------------
+    # -- the call engine ---------------------------------------------------------------
 
     def submit(self, action: Action, *, node: str, at: float) -> CallResult:
         """Run ``action``'s whole EC2 call family for ``node``, starting at ``at``.
@@ -1002,52 +930,55 @@ class FakeEC2:
         owner = self._node(node)
         if not _number(at) or not math.isfinite(at):
             raise StateError("at", at, "must be a finite number of seconds")
-        for api in _APIS_OF.get(type(action), ()):
+        family = _family(action)
+        for api in _APIS_OF[type(action)]:
             seen = self._buckets[api].submitted_at
             if at < seen:
                 raise StateError("at", at, f"earlier than {seen}, already submitted ({api})")
         run = _Run(float(at))
-        event: Event | None = None
-        if isinstance(action, AllocateIPs | AllocatePrefixes):
-            self._owned(owner, action.eni_id)
-            event = self._submit_grow(run, action)
-        elif isinstance(action, AllocateENI):
-            event = self._submit_create(run, owner, action)
-        elif isinstance(action, ReleaseIPs):
-            self._owned(owner, action.eni_id)
-            ips = [ip_to_int(text) for text in action.addresses]
-            self._call(run, UNASSIGN, lambda: self._unassign(action.eni_id, ips, []))
-        elif isinstance(action, ReleasePrefixes):
-            self._owned(owner, action.eni_id)
-            prefixes = [parse_cidr(text)[0] for text in action.prefixes]
-            self._call(run, UNASSIGN, lambda: self._unassign(action.eni_id, [], prefixes))
-        elif isinstance(action, FreeENI):
-            self._owned(owner, action.eni_id)
-            self._submit_free(run, action.eni_id)
-        else:
-            raise StateError("action", action, "not an action FakeEC2 knows")
+        event = family(self, run, owner, action)
         for api in run.apis:
             bucket = self._buckets[api]
             bucket.submitted_at = max(bucket.submitted_at, float(at))
         return CallResult(event, run.at, tuple(run.calls))
 
+    def execute(self, action: Action, *, node: str | None = None) -> Event | None:
+        """Perform one action at once: :meth:`submit`'s call family, made and counted the same
+        way (``calls`` and ``stats``), on a cooperative EC2 - no latency, no throttling, no
+        injected fault, whatever the fake is configured with; no token is taken and no
+        bucket's clock is checked or moved. Allocations return their outcome event, releases
+        and frees None."""
+        owner = self._node(node)
+        return _family(action)(self, _AT_ONCE, owner, action)
+
     def _call(self, run: _Run, api: str, operation: Callable[[], str | None]) -> str | None:
-        """One EC2 call at ``run.at``: throttle, injected fault, then ``operation`` (which
-        returns an error code or None). Advances ``run.at`` by the call's latency."""
-        at = run.at
-        run.at = at + self._latency(api)
-        run.apis.add(api)
+        """One EC2 call: ``operation`` does its work and returns an error code or None.
+
+        Submitted (``run.at_once`` false), the call is made at ``run.at``: throttle, then
+        injected fault, then ``operation``; ``run.at`` advances by the call's latency.
+        Executed at once, only ``operation`` runs. Either way the call is counted.
+        """
         self.calls[api] += 1
         code: str | None
-        if not self._buckets[api].take(at):
-            code, outcome = Ec2Error.REQUEST_LIMIT_EXCEEDED, THROTTLED
-        else:
-            code = self._injected(api, at)
-            if code is None:
-                code = operation()
+        if run.at_once:
+            code = operation()
             outcome = OK if code is None else FAILED
-        run.calls.append((api, outcome))
-        self._outcomes.setdefault(api, Counter())[outcome] += 1
+        else:
+            at = run.at
+            run.at = at + self._latency(api)
+            run.apis.add(api)
+            if not self._buckets[api].take(at):
+                code, outcome = Ec2Error.REQUEST_LIMIT_EXCEEDED, THROTTLED
+            else:
+                code = self._injected(api, at)
+                if code is None:
+                    code = operation()
+                outcome = OK if code is None else FAILED
+            run.calls.append((api, outcome))
+        counts = self._outcomes.get(api)
+        if counts is None:
+            counts = self._outcomes[api] = dict.fromkeys(_OUTCOMES, 0)
+        counts[outcome] += 1
         if code is not None:
             self._errors[code] += 1
         return code
@@ -1067,14 +998,23 @@ class FakeEC2:
                 return rule.code
         return None
 
-    def _submit_grow(self, run: _Run, action: AllocateIPs | AllocatePrefixes) -> Event:
+    # -- the call families -------------------------------------------------------------
+
+    # Each family is one method (self, run, owner, action); _FAMILIES maps action types to
+    # them, for submit and execute alike.
+
+    def _grow(self, run: _Run, owner: _Node, action: AllocateIPs | AllocatePrefixes) -> Event:
+        """Fill an attached ENI, as ipamd's tryAssignIPs / tryAssignPrefixes (ipamd.go) do."""
+        self._owned(owner, action.eni_id)
         prefixes = isinstance(action, AllocatePrefixes)
         eni_id = action.eni_id
         if action.count < 1:
+            # awsutils.go AllocIPAddresses returns before calling EC2 when asked for nothing.
             return PrefixesAllocated(eni_id, ()) if prefixes else IPsAllocated(eni_id, ())
         result: list[Event] = []
+        count = action.count
 
-        def assign(count: int) -> str | None:
+        def assign() -> str | None:
             eni = self._enis.get(eni_id)
             if eni is None:
                 return Ec2Error.NOT_FOUND
@@ -1089,13 +1029,19 @@ class FakeEC2:
             result.append(self._add(eni, prefixes, taken))
             return None
 
-        code = self._call(run, ASSIGN, lambda: assign(action.count))
+        code = self._call(run, ASSIGN, assign)
+        # tryAssignIPs / tryAssignPrefixes answer any error but the address limit with one more
+        # AllocIPAddresses asking for a single address or prefix. They never look at the count
+        # of the first call, so a failed call for one is made a second time too.
         if code is not None and code != Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED:
-            code = self._call(run, ASSIGN, lambda: assign(1))
+            count = 1
+            code = self._call(run, ASSIGN, assign)
         if code is None:
             return result[0]
         if code != Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED:
             return AllocationFailed(code)
+        # At the limit the datastore is out of step with EC2: ipamd reads the ENI's addresses
+        # back from EC2 (GetIPv4sFromEC2 / GetIPv4PrefixesFromEC2, one Describe).
         code = self._call(
             run, DESCRIBE, lambda: None if eni_id in self._enis else Ec2Error.NOT_FOUND
         )
@@ -1103,7 +1049,13 @@ class FakeEC2:
             return AllocationFailed(code)
         return self._report(self._enis[eni_id], prefixes)
 
-    def _submit_create(self, run: _Run, owner: _Node, action: AllocateENI) -> Event:
+    def _create(self, run: _Run, owner: _Node, action: AllocateENI) -> Event:
+        """A new ENI, as awsutils.go AllocENI makes it: create, attach, DeleteOnTermination."""
+        cards = owner.limits.card_indices
+        if action.network_card not in cards:
+            raise StateError(
+                "network_card", action.network_card, f"node {owner.name!r} has cards {cards}"
+            )
         created: list[_FakeENI] = []
 
         def create() -> str | None:
@@ -1117,19 +1069,37 @@ class FakeEC2:
         if code is not None:
             return AllocationFailed(code)
         eni = created[0]
+        # ipamd picks the lowest free device number (reading the instance with DescribeInstances,
+        # a call the fake does not model); EC2 refuses the attach at the card's ENI limit.
         code = self._call(
             run,
             ATTACH,
             lambda: None if self._attach(eni, owner) else Ec2Error.ATTACHMENT_LIMIT_EXCEEDED,
         )
         if code is not None:
+            # AllocENI deletes the ENI it could not attach.
             self._delete(run, eni)
             return AllocationFailed(code)
         code = self._call(run, MODIFY, _ok)
         if code is not None:
-            self._submit_free(run, eni.eni_id)
+            # AllocENI frees (describe, detach, delete) an ENI whose attribute it could not set.
+            self._free(run, eni.eni_id)
             return AllocationFailed(code)
         return self._attached(eni)
+
+    def _release_ips(self, run: _Run, owner: _Node, action: ReleaseIPs) -> None:
+        self._owned(owner, action.eni_id)
+        ips = [ip_to_int(text) for text in action.addresses]
+        self._call(run, UNASSIGN, lambda: self._unassign(action.eni_id, ips, []))
+
+    def _release_prefixes(self, run: _Run, owner: _Node, action: ReleasePrefixes) -> None:
+        self._owned(owner, action.eni_id)
+        prefixes = [parse_cidr(text)[0] for text in action.prefixes]
+        self._call(run, UNASSIGN, lambda: self._unassign(action.eni_id, [], prefixes))
+
+    def _free_eni(self, run: _Run, owner: _Node, action: FreeENI) -> None:
+        self._owned(owner, action.eni_id)
+        self._free(run, action.eni_id)
 
     def _unassign(self, eni_id: str, ips: list[int], prefixes: list[int]) -> str | None:
         eni = self._enis.get(eni_id)
@@ -1145,7 +1115,8 @@ class FakeEC2:
                 self._release_prefix(prefix)
         return None
 
-    def _submit_free(self, run: _Run, eni_id: str) -> None:
+    def _free(self, run: _Run, eni_id: str) -> None:
+        """Detach and delete, as awsutils.go freeENI does after looking up the attachment."""
         code = self._call(
             run, DESCRIBE, lambda: None if eni_id in self._enis else Ec2Error.NOT_FOUND
         )
@@ -1166,3 +1137,22 @@ class FakeEC2:
             self._release_eni(eni)
         else:
             self._leaked[eni.eni_id] = eni
+
+
+_FAMILIES: dict[type, Callable[[FakeEC2, _Run, _Node, Any], Event | None]] = {
+    AllocateIPs: FakeEC2._grow,
+    AllocatePrefixes: FakeEC2._grow,
+    AllocateENI: FakeEC2._create,
+    ReleaseIPs: FakeEC2._release_ips,
+    ReleasePrefixes: FakeEC2._release_prefixes,
+    FreeENI: FakeEC2._free_eni,
+}
+"""The call family of each action type: the one implementation ``submit`` and ``execute``
+share."""
+
+
+def _family(action: object) -> Callable[[FakeEC2, _Run, _Node, Any], Event | None]:
+    family = _FAMILIES.get(type(action))
+    if family is None:
+        raise StateError("action", action, "not an action FakeEC2 knows")
+    return family
