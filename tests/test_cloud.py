@@ -35,7 +35,8 @@ from vpccni_model._events import (
 from vpccni_model._ipv4 import ip_to_int
 from vpccni_model._limits import InstanceLimits, NetworkCard
 from vpccni_model._model import NodeState
-from vpccni_model.cloud import FakeEC2, _Subnet
+from vpccni_model.cloud import FakeEC2
+from vpccni_model.cloud._subnet import Subnet
 
 LIMITS = InstanceLimits(name="test.small", max_enis=3, ipv4_per_eni=4)  # 3 secondary slots
 WIDE = InstanceLimits(name="test.wide", max_enis=3, ipv4_per_eni=50)  # 49 secondary slots
@@ -348,7 +349,7 @@ _SUBNET_OPS = st.lists(
 def test_subnet_hands_out_the_lowest_free_addresses_and_blocks(
     ops: list[tuple[str, int]], cidr: str
 ) -> None:
-    subnet = _Subnet("s", ipaddress.IPv4Network(cidr))
+    subnet = Subnet("s", ipaddress.IPv4Network(cidr))
     used: set[int] = set()
     usable = range(subnet.first, subnet.last + 1)
     for op, n in ops:

@@ -1,0 +1,50 @@
+"""The EC2 side: a deterministic fake of the EC2 calls ipamd makes.
+
+:class:`FakeEC2` is the in-memory EC2 that ``steady_state``, the simulator and the tests run
+against. The cost model's values
+(:class:`Latency`, :class:`Throttle`, :class:`TokenBucket`, :class:`FaultRule`) configure the
+fake; :class:`CallResult` and :class:`CloudStats` report what it did; the API names are the
+strings calls are counted under.
+"""
+
+from vpccni_model.cloud._api import (
+    ASSIGN,
+    ATTACH,
+    CREATE,
+    DELETE,
+    DESCRIBE,
+    DETACH,
+    EC2_APIS,
+    MODIFY,
+    UNASSIGN,
+    CallResult,
+    CloudStats,
+    FaultRule,
+    Latency,
+    SubnetStats,
+    Throttle,
+    TokenBucket,
+)
+from vpccni_model.cloud._fake import FakeEC2
+from vpccni_model.cloud._inventory import DEFAULT_NODE
+
+__all__ = [
+    "ASSIGN",
+    "ATTACH",
+    "CREATE",
+    "DEFAULT_NODE",
+    "DELETE",
+    "DESCRIBE",
+    "DETACH",
+    "EC2_APIS",
+    "MODIFY",
+    "UNASSIGN",
+    "CallResult",
+    "CloudStats",
+    "FakeEC2",
+    "FaultRule",
+    "Latency",
+    "SubnetStats",
+    "Throttle",
+    "TokenBucket",
+]
