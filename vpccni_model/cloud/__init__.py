@@ -1,7 +1,7 @@
-"""The EC2 side: a deterministic fake of the EC2 calls ipamd makes.
+"""The EC2 side: the driver interface (:class:`Ec2`) and a deterministic fake of it.
 
 :class:`FakeEC2` is the in-memory EC2 that ``steady_state``, the simulator and the tests run
-against. The cost model's values
+against; :class:`Ec2` is what they need from any EC2, real or fake. The cost model's values
 (:class:`Latency`, :class:`Throttle`, :class:`TokenBucket`, :class:`FaultRule`) configure the
 fake; :class:`CallResult` and :class:`CloudStats` report what it did; the API names are the
 strings calls are counted under.
@@ -25,6 +25,7 @@ from vpccni_model.cloud._api import (
     Throttle,
     TokenBucket,
 )
+from vpccni_model.cloud._driver import Ec2
 from vpccni_model.cloud._fake import FakeEC2
 from vpccni_model.cloud._inventory import DEFAULT_NODE
 
@@ -41,6 +42,7 @@ __all__ = [
     "UNASSIGN",
     "CallResult",
     "CloudStats",
+    "Ec2",
     "FakeEC2",
     "FaultRule",
     "Latency",

@@ -90,6 +90,9 @@ class FakeEC2(Inventory):
     :meth:`boot_node`. ENI ids are unique across the cluster; device numbers and the per-card
     ENI limit are per node; the per-ENI address limit uses the owning node's limits.
 
+    It satisfies :class:`~vpccni_model.cloud.Ec2` (``submit``, ``execute``, ``observe``,
+    ``subnet_free``); registration and ``stats`` are the fake's own.
+
     ``submit`` models only what is configured: ``latency=None`` is :meth:`Latency.zero`,
     ``throttle=None`` never throttles, no ``faults`` injects nothing. ``seed`` seeds the
     generators behind fault rates and latency jitter (one each: turning jitter on does not

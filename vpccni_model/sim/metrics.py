@@ -20,7 +20,7 @@ import attrs
 from vpccni_model.pool import datastore_stats
 
 if TYPE_CHECKING:
-    from vpccni_model.cloud import FakeEC2
+    from vpccni_model.cloud import Ec2
     from vpccni_model.sim.engine import SimulationSpec, _Node, _Pod
 
 
@@ -175,7 +175,7 @@ def _node_row(time: float, node: _Node) -> NodeSample:
 class MetricsRecorder:
     """Collects samples and pod timings while a simulation runs."""
 
-    def __init__(self, spec: SimulationSpec, ec2: FakeEC2) -> None:
+    def __init__(self, spec: SimulationSpec, ec2: Ec2) -> None:
         self.spec = spec
         self.ec2 = ec2
         self.series: list[Sample] = []
