@@ -236,6 +236,15 @@ def test_device_numbers_and_limits_are_per_card() -> None:
     ]
 
 
+def test_an_eni_on_a_card_the_node_lacks_is_refused_before_any_call() -> None:
+    ec2 = booted()  # one card (0)
+    before = ec2.free_addresses
+    with pytest.raises(StateError, match="network_card"):
+        ec2.execute(AllocateENI(1, 1))
+    assert not ec2.calls
+    assert ec2.free_addresses == before
+
+
 def test_released_ips_return_to_the_subnet() -> None:
     ec2 = booted()
     ec2.execute(AllocateIPs("eni-0", 3))  # .5 .6 .7

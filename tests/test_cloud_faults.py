@@ -308,6 +308,17 @@ def test_time_never_goes_backwards_per_bucket() -> None:
     assert outcomes(ec2.submit(ReleaseIPs("eni-b", ()), node="b", at=4.0)) == ("ok",)
 
 
+def test_an_eni_family_may_not_run_behind_a_describe_already_submitted() -> None:
+    # AllocateENI frees its ENI (Describe, Detach, Delete) when Modify fails, so its start is
+    # checked against the Describe bucket's latest submit too.
+    ec2 = cluster({"a": SMALL}, throttle=Throttle())
+    assert outcomes(ec2.submit(FreeENI("eni-404"), node="a", at=5.0)) == ("failed",)
+    with pytest.raises(StateError):
+        ec2.submit(AllocateENI(0, 1), node="a", at=4.0)
+    assert ec2.calls[CREATE] == 0
+    assert outcomes(ec2.submit(AllocateENI(0, 1), node="a", at=5.0)) == ("ok", "ok", "ok")
+
+
 # -- faults -------------------------------------------------------------------------------------
 
 

@@ -50,7 +50,7 @@ APIS_OF: Mapping[type, tuple[str, ...]] = MappingProxyType(
     {
         AllocateIPs: (ASSIGN, DESCRIBE),
         AllocatePrefixes: (ASSIGN, DESCRIBE),
-        AllocateENI: (CREATE, ATTACH, MODIFY, DELETE, DETACH),
+        AllocateENI: (CREATE, ATTACH, MODIFY, DESCRIBE, DETACH, DELETE),  # frees on failure
         ReleaseIPs: (UNASSIGN,),
         ReleasePrefixes: (UNASSIGN,),
         FreeENI: (DESCRIBE, DETACH, DELETE),
