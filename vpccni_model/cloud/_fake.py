@@ -57,6 +57,7 @@ from vpccni_model.cloud._api import (
     DELETE,
     DESCRIBE,
     DETACH,
+    EC2_APIS,
     FAILED,
     MODIFY,
     OK,
@@ -134,7 +135,8 @@ class FakeEC2(Inventory):
         self._meter = Meter(seed, self.latency, throttle, self.faults)
         self.limits = limits
         self.calls: Counter[str] = Counter()
-        self._outcomes: dict[str, dict[str, int]] = {}  # API -> outcome -> calls
+        # API -> outcome -> calls; stats shows only the APIs called
+        self._outcomes = {api: dict.fromkeys(OUTCOMES, 0) for api in sorted(EC2_APIS)}
         self._errors: Counter[str] = Counter()
         if limits is not None:
             self.register_node(DEFAULT_NODE, limits)
@@ -150,7 +152,9 @@ class FakeEC2(Inventory):
     def stats(self) -> CloudStats:
         """Per-API outcome counters, errors by code, free space per subnet, leaked ENIs."""
         api = {
-            name: MappingProxyType(dict(counts)) for name, counts in sorted(self._outcomes.items())
+            name: MappingProxyType(dict(counts))
+            for name, counts in self._outcomes.items()
+            if any(counts.values())
         }
         subnets = {
             name: SubnetStats(str(s.network), s.free_addresses, s.free_blocks)
@@ -197,7 +201,9 @@ class FakeEC2(Inventory):
         owner = self._node(node)
         if not is_number(at) or not math.isfinite(at):
             raise StateError("at", at, "must be a finite number of seconds")
-        family = _family(action)
+        family = _FAMILIES.get(type(action))
+        if family is None:
+            raise StateError("action", action, "not an action FakeEC2 knows")
         for api in APIS_OF[type(action)]:
             seen = self._meter.buckets[api].submitted_at
             if at < seen:
@@ -216,10 +222,15 @@ class FakeEC2(Inventory):
         bucket's clock is checked or moved. Allocations return their outcome event, releases
         and frees None."""
         owner = self._node(node)
-        return _family(action)(self, AT_ONCE, owner, action)
+        family = _FAMILIES.get(type(action))
+        if family is None:
+            raise StateError("action", action, "not an action FakeEC2 knows")
+        return family(self, AT_ONCE, owner, action)
 
-    def _call(self, run: Run, api: str, operation: Callable[[], str | None]) -> str | None:
-        """One EC2 call: ``operation`` does its work and returns an error code or None.
+    def _call(
+        self, run: Run, api: str, operation: Callable[..., str | None], *args: object
+    ) -> str | None:
+        """One EC2 call: ``operation(*args)`` does its work and returns an error code or None.
 
         Submitted (``run.at_once`` false), the call is made at ``run.at``: throttle, then
         injected fault, then ``operation``; ``run.at`` advances by the call's latency.
@@ -228,7 +239,7 @@ class FakeEC2(Inventory):
         self.calls[api] += 1
         code: str | None
         if run.at_once:
-            code = operation()
+            code = operation(*args)
             outcome = OK if code is None else FAILED
         else:
             meter = self._meter
@@ -240,13 +251,10 @@ class FakeEC2(Inventory):
             else:
                 code = meter.injected(api, at)
                 if code is None:
-                    code = operation()
+                    code = operation(*args)
                 outcome = OK if code is None else FAILED
             run.calls.append((api, outcome))
-        counts = self._outcomes.get(api)
-        if counts is None:
-            counts = self._outcomes[api] = dict.fromkeys(OUTCOMES, 0)
-        counts[outcome] += 1
+        self._outcomes[api][outcome] += 1
         if code is not None:
             self._errors[code] += 1
         return code
@@ -265,30 +273,12 @@ class FakeEC2(Inventory):
             # awsutils.go AllocIPAddresses returns before calling EC2 when asked for nothing.
             return PrefixesAllocated(eni_id, ()) if prefixes else IPsAllocated(eni_id, ())
         result: list[Event] = []
-        count = action.count
-
-        def assign() -> str | None:
-            eni = self._enis.get(eni_id)
-            if eni is None:
-                return Ec2Error.NOT_FOUND
-            if count > self._room(eni):
-                return Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED
-            subnet = self._subnets[eni.subnet]
-            taken = subnet.take_prefixes(count) if prefixes else subnet.take_ips(count)
-            if not taken:
-                if prefixes:
-                    return Ec2Error.INSUFFICIENT_CIDR_BLOCKS
-                return Ec2Error.INSUFFICIENT_FREE_ADDRESSES
-            result.append(self._add(eni, prefixes, taken))
-            return None
-
-        code = self._call(run, ASSIGN, assign)
+        code = self._call(run, ASSIGN, self._assign, eni_id, action.count, prefixes, result)
         # tryAssignIPs / tryAssignPrefixes answer any error but the address limit with one more
         # AllocIPAddresses asking for a single address or prefix. They never look at the count
         # of the first call, so a failed call for one is made a second time too.
         if code is not None and code != Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED:
-            count = 1
-            code = self._call(run, ASSIGN, assign)
+            code = self._call(run, ASSIGN, self._assign, eni_id, 1, prefixes, result)
         if code is None:
             return result[0]
         if code != Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED:
@@ -342,13 +332,13 @@ class FakeEC2(Inventory):
 
     def _release_ips(self, run: Run, owner: FakeNode, action: ReleaseIPs) -> None:
         self._owned(owner, action.eni_id)
-        ips = [ip_to_int(text) for text in action.addresses]
-        self._call(run, UNASSIGN, lambda: self._unassign(action.eni_id, ips, []))
+        ips = list(map(ip_to_int, action.addresses))
+        self._call(run, UNASSIGN, self._unassign, action.eni_id, ips, ())
 
     def _release_prefixes(self, run: Run, owner: FakeNode, action: ReleasePrefixes) -> None:
         self._owned(owner, action.eni_id)
         prefixes = [parse_cidr(text)[0] for text in action.prefixes]
-        self._call(run, UNASSIGN, lambda: self._unassign(action.eni_id, [], prefixes))
+        self._call(run, UNASSIGN, self._unassign, action.eni_id, (), prefixes)
 
     def _free_eni(self, run: Run, owner: FakeNode, action: FreeENI) -> None:
         self._owned(owner, action.eni_id)
@@ -388,10 +378,3 @@ _FAMILIES: dict[type, Callable[[FakeEC2, Run, FakeNode, Any], Event | None]] = {
 }
 """The call family of each action type: the one implementation ``submit`` and ``execute``
 share."""
-
-
-def _family(action: object) -> Callable[[FakeEC2, Run, FakeNode, Any], Event | None]:
-    family = _FAMILIES.get(type(action))
-    if family is None:
-        raise StateError("action", action, "not an action FakeEC2 knows")
-    return family

@@ -9,7 +9,7 @@ their retry rules and their cost are the fake's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -302,6 +302,23 @@ class Inventory:
         limits = self._nodes[eni.node].limits
         return limits.cidrs_per_eni - len(eni.ips) - len(eni.prefixes)
 
+    def _assign(self, eni_id: str, count: int, prefixes: bool, result: list[Event]) -> str | None:
+        """AssignPrivateIpAddresses of ``count`` IPs or prefixes: the error code, or None and
+        the answer appended to ``result``."""
+        eni = self._enis.get(eni_id)
+        if eni is None:
+            return Ec2Error.NOT_FOUND
+        if count > self._room(eni):
+            return Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED
+        subnet = self._subnets[eni.subnet]
+        taken = subnet.take_prefixes(count) if prefixes else subnet.take_ips(count)
+        if not taken:
+            if prefixes:
+                return Ec2Error.INSUFFICIENT_CIDR_BLOCKS
+            return Ec2Error.INSUFFICIENT_FREE_ADDRESSES
+        result.append(self._add(eni, prefixes, taken))
+        return None
+
     def _add(self, eni: FakeENI, prefixes: bool, taken: list[int]) -> Event:
         """Give ``eni`` the addresses or prefixes taken from its subnet; the Assign's answer."""
         if prefixes:
@@ -356,7 +373,7 @@ class Inventory:
             prefixes=tuple(prefix_text(p) for p in sorted(eni.prefixes)),
         )
 
-    def _unassign(self, eni_id: str, ips: list[int], prefixes: list[int]) -> str | None:
+    def _unassign(self, eni_id: str, ips: Sequence[int], prefixes: Sequence[int]) -> str | None:
         """Unassign what ``eni_id`` holds of ``ips`` and ``prefixes`` (the rest is ignored)."""
         eni = self._enis.get(eni_id)
         if eni is None:
