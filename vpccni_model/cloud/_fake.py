@@ -134,7 +134,6 @@ class FakeEC2(Inventory):
         self.faults: tuple[FaultRule, ...] = tuple(faults)
         self._meter = Meter(seed, self.latency, throttle, self.faults)
         self.limits = limits
-        self.calls: Counter[str] = Counter()
         # API -> outcome -> calls; stats shows only the APIs called
         self._outcomes = {api: dict.fromkeys(OUTCOMES, 0) for api in sorted(EC2_APIS)}
         self._errors: Counter[str] = Counter()
@@ -147,6 +146,12 @@ class FakeEC2(Inventory):
         ec2 = cls(state.limits, subnet)
         ec2._register_state(DEFAULT_NODE, state)
         return ec2
+
+    @property
+    def calls(self) -> Counter[str]:
+        """The API calls made, by API name (every outcome; a fresh Counter per read)."""
+        made = ((api, sum(counts.values())) for api, counts in self._outcomes.items())
+        return Counter({api: n for api, n in made if n})
 
     @property
     def stats(self) -> CloudStats:
@@ -234,9 +239,9 @@ class FakeEC2(Inventory):
 
         Submitted (``run.at_once`` false), the call is made at ``run.at``: throttle, then
         injected fault, then ``operation``; ``run.at`` advances by the call's latency.
-        Executed at once, only ``operation`` runs. Either way the call is counted.
+        Executed at once, only ``operation`` runs. Either way the call is counted, by
+        outcome (``calls`` and ``stats`` both read these counters).
         """
-        self.calls[api] += 1
         code: str | None
         if run.at_once:
             code = operation(*args)

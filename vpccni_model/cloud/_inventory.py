@@ -280,8 +280,8 @@ class Inventory:
             eni_id=eni.eni_id,
             device_number=eni.device_number,
             network_card=eni.network_card,
-            ips=tuple(int_to_ip(ip) for ip in sorted(eni.ips)),
-            prefixes=tuple(prefix_text(p) for p in sorted(eni.prefixes)),
+            ips=tuple(map(int_to_ip, sorted(eni.ips))),
+            prefixes=tuple(map(prefix_text, sorted(eni.prefixes))),
         )
 
     def observe(self, node: str | None = None) -> tuple[ObservedENI, ...]:
@@ -297,18 +297,14 @@ class Inventory:
 
     # -- what single calls do ----------------------------------------------------------
 
-    def _room(self, eni: FakeENI) -> int:
-        """Slots left on ``eni`` under its node's per-ENI limit (IPs and prefixes alike)."""
-        limits = self._nodes[eni.node].limits
-        return limits.cidrs_per_eni - len(eni.ips) - len(eni.prefixes)
-
     def _assign(self, eni_id: str, count: int, prefixes: bool, result: list[Event]) -> str | None:
         """AssignPrivateIpAddresses of ``count`` IPs or prefixes: the error code, or None and
-        the answer appended to ``result``."""
+        the answer appended to ``result``. IPs and prefixes share the node's per-ENI limit."""
         eni = self._enis.get(eni_id)
         if eni is None:
             return Ec2Error.NOT_FOUND
-        if count > self._room(eni):
+        room = self._nodes[eni.node].limits.cidrs_per_eni - len(eni.ips) - len(eni.prefixes)
+        if count > room:
             return Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED
         subnet = self._subnets[eni.subnet]
         taken = subnet.take_prefixes(count) if prefixes else subnet.take_ips(count)
@@ -323,17 +319,15 @@ class Inventory:
         """Give ``eni`` the addresses or prefixes taken from its subnet; the Assign's answer."""
         if prefixes:
             eni.prefixes.update(taken)
-            return PrefixesAllocated(eni.eni_id, tuple(prefix_text(p) for p in taken))
+            return PrefixesAllocated(eni.eni_id, tuple(map(prefix_text, taken)))
         eni.ips.update(taken)
-        return IPsAllocated(eni.eni_id, tuple(int_to_ip(ip) for ip in taken))
+        return IPsAllocated(eni.eni_id, tuple(map(int_to_ip, taken)))
 
     def _report(self, eni: FakeENI, prefixes: bool) -> Event:
         """Everything of one kind on ``eni``: the Describe that resyncs ipamd."""
         if prefixes:
-            return PrefixesAllocated(
-                eni.eni_id, tuple(prefix_text(p) for p in sorted(eni.prefixes))
-            )
-        return IPsAllocated(eni.eni_id, tuple(int_to_ip(ip) for ip in sorted(eni.ips)))
+            return PrefixesAllocated(eni.eni_id, tuple(map(prefix_text, sorted(eni.prefixes))))
+        return IPsAllocated(eni.eni_id, tuple(map(int_to_ip, sorted(eni.ips))))
 
     def _free_device(self, owner: FakeNode, card: int) -> int | None:
         """The lowest free device number on ``card`` of ``owner``, None at the card's limit."""
@@ -369,8 +363,8 @@ class Inventory:
             eni_id=eni.eni_id,
             device_number=eni.device_number,
             network_card=eni.network_card,
-            ips=tuple(int_to_ip(ip) for ip in sorted(eni.ips)),
-            prefixes=tuple(prefix_text(p) for p in sorted(eni.prefixes)),
+            ips=tuple(map(int_to_ip, sorted(eni.ips))),
+            prefixes=tuple(map(prefix_text, sorted(eni.prefixes))),
         )
 
     def _unassign(self, eni_id: str, ips: Sequence[int], prefixes: Sequence[int]) -> str | None:
