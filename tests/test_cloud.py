@@ -35,7 +35,8 @@ from vpccni_model._events import (
 )
 from vpccni_model._ipv4 import ip_to_int
 from vpccni_model._limits import InstanceLimits, NetworkCard
-from vpccni_model.cloud import FakeEC2, _Subnet
+from vpccni_model.cloud import FakeEC2
+from vpccni_model.cloud._subnet import Subnet
 
 LIMITS = InstanceLimits(name="test.small", max_enis=3, ipv4_per_eni=4)  # 3 secondary slots
 WIDE = InstanceLimits(name="test.wide", max_enis=3, ipv4_per_eni=50)  # 49 secondary slots
@@ -150,11 +151,12 @@ def test_exhausted_subnet_reports_insufficient_free_addresses() -> None:
     assert ec2.free_addresses == 0
     failed = AllocationFailed(Ec2Error.INSUFFICIENT_FREE_ADDRESSES)
     assert ec2.execute(AllocateIPs("eni-0", 1)) == failed
-    # A 1-sized call has no fallback: 1 (first) + 1 (this) calls so far.
-    assert ec2.calls["AssignPrivateIpAddresses"] == 2
+    # ipamd retries with count 1 even when the failed call already asked for 1 (tryAssignIPs
+    # does not look at the first count): 1 (first) + 2 (this) calls so far.
+    assert ec2.calls["AssignPrivateIpAddresses"] == 3
     assert ec2.execute(AllocateIPs("eni-0", 2)) == failed
     # The 2-sized call failed and was retried with 1: two more calls.
-    assert ec2.calls["AssignPrivateIpAddresses"] == 4
+    assert ec2.calls["AssignPrivateIpAddresses"] == 5
     assert ec2.execute(AllocateENI(0, 1)) == failed
 
 
@@ -188,7 +190,7 @@ def test_a_slash27_never_holds_a_prefix() -> None:
 def test_unknown_eni_fails_with_not_found() -> None:
     ec2 = booted()
     event = ec2.execute(AllocateIPs("eni-404", 1))
-    assert event == AllocationFailed("InvalidNetworkInterfaceID.NotFound")
+    assert event == AllocationFailed(Ec2Error.NOT_FOUND)
 
 
 # -- ENI creation and release -----------------------------------------------------------------
@@ -203,7 +205,7 @@ def test_new_enis_take_the_lowest_free_device_number() -> None:
     # Device 1 and eni-1's .5 (primary) and .6 are free again.
     assert ec2.execute(AllocateENI(0, 1)) == ENIAttached("eni-3", 1, 0, ips=(ip(6),))
     # The card allows 3 ENIs: eni-0, eni-2, eni-3.
-    assert ec2.execute(AllocateENI(0, 1)) == AllocationFailed("AttachmentLimitExceeded")
+    assert ec2.execute(AllocateENI(0, 1)) == AllocationFailed(Ec2Error.ATTACHMENT_LIMIT_EXCEEDED)
 
 
 def test_prefix_eni_creation() -> None:
@@ -223,14 +225,24 @@ def test_device_numbers_and_limits_are_per_card() -> None:
     )
     ec2 = booted(limits)
     assert ec2.execute(AllocateENI(1, 1)) == ENIAttached("eni-1", 0, 1, ips=(ip(6),))
-    # Card 1 allows a single ENI; card 0 still has room (device 1).
-    assert ec2.execute(AllocateENI(1, 1)) == AllocationFailed("AttachmentLimitExceeded")
-    assert ec2.execute(AllocateENI(0, 1)) == ENIAttached("eni-2", 1, 0, ips=(ip(8),))
+    # Card 1 allows a single ENI: eni-2 is created, EC2 refuses its attach, and it is deleted.
+    assert ec2.execute(AllocateENI(1, 1)) == AllocationFailed(Ec2Error.ATTACHMENT_LIMIT_EXCEEDED)
+    # Card 0 still has room (device 1); eni-2's addresses are free again.
+    assert ec2.execute(AllocateENI(0, 1)) == ENIAttached("eni-3", 1, 0, ips=(ip(8),))
     assert [(o.eni_id, o.network_card, o.device_number) for o in ec2.observe()] == [
         ("eni-0", 0, 0),
-        ("eni-2", 0, 1),
+        ("eni-3", 0, 1),
         ("eni-1", 1, 0),
     ]
+
+
+def test_an_eni_on_a_card_the_node_lacks_is_refused_before_any_call() -> None:
+    ec2 = booted()  # one card (0)
+    before = ec2.free_addresses
+    with pytest.raises(StateError, match="network_card"):
+        ec2.execute(AllocateENI(1, 1))
+    assert not ec2.calls
+    assert ec2.free_addresses == before
 
 
 def test_released_ips_return_to_the_subnet() -> None:
@@ -285,6 +297,7 @@ def test_calls_are_counted_by_api() -> None:
         "AttachNetworkInterface": 1,
         "ModifyNetworkInterfaceAttribute": 1,
         "UnassignPrivateIpAddresses": 2,
+        "DescribeNetworkInterfaces": 1,
         "DetachNetworkInterface": 1,
         "DeleteNetworkInterface": 1,
     }
@@ -345,7 +358,7 @@ _SUBNET_OPS = st.lists(
 def test_subnet_hands_out_the_lowest_free_addresses_and_blocks(
     ops: list[tuple[str, int]], cidr: str
 ) -> None:
-    subnet = _Subnet("s", ipaddress.IPv4Network(cidr))
+    subnet = Subnet("s", ipaddress.IPv4Network(cidr))
     used: set[int] = set()
     usable = range(subnet.first, subnet.last + 1)
     for op, n in ops:

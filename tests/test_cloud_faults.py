@@ -308,6 +308,17 @@ def test_time_never_goes_backwards_per_bucket() -> None:
     assert outcomes(ec2.submit(ReleaseIPs("eni-b", ()), node="b", at=4.0)) == ("ok",)
 
 
+def test_an_eni_family_may_not_run_behind_a_describe_already_submitted() -> None:
+    # AllocateENI frees its ENI (Describe, Detach, Delete) when Modify fails, so its start is
+    # checked against the Describe bucket's latest submit too.
+    ec2 = cluster({"a": SMALL}, throttle=Throttle())
+    assert outcomes(ec2.submit(FreeENI("eni-404"), node="a", at=5.0)) == ("failed",)
+    with pytest.raises(StateError):
+        ec2.submit(AllocateENI(0, 1), node="a", at=4.0)
+    assert ec2.calls[CREATE] == 0
+    assert outcomes(ec2.submit(AllocateENI(0, 1), node="a", at=5.0)) == ("ok", "ok", "ok")
+
+
 # -- faults -------------------------------------------------------------------------------------
 
 
@@ -341,7 +352,7 @@ def test_injected_limit_exceeded_resyncs_with_describe() -> None:
 
 
 def test_scheduled_fault_applies_only_inside_its_window() -> None:
-    rule = FaultRule(UNASSIGN, "UnauthorizedOperation", start=10.0, end=20.0)
+    rule = FaultRule(UNASSIGN, Ec2Error.UNAUTHORIZED_OPERATION, start=10.0, end=20.0)
     ec2 = cluster({"a": WIDE}, faults=[rule])
     seen = [
         outcomes(ec2.submit(ReleaseIPs("eni-a", ()), node="a", at=t))
@@ -350,7 +361,7 @@ def test_scheduled_fault_applies_only_inside_its_window() -> None:
     assert seen == [("ok",), ("ok",), ("failed",), ("failed",), ("failed",), ("ok",), ("ok",)]
     # Other APIs are untouched inside the window.
     assert outcomes(ec2.submit(AllocateIPs("eni-a", 1), node="a", at=30.0)) == ("ok",)
-    assert ec2.stats.errors == {"UnauthorizedOperation": 3}
+    assert ec2.stats.errors == {Ec2Error.UNAUTHORIZED_OPERATION: 3}
 
 
 def release_outcomes(seed: int, faults: list[FaultRule], times: list[float]) -> list[str]:
@@ -445,7 +456,7 @@ def test_the_card_limit_fails_at_attach() -> None:
     ec2.submit(AllocateENI(0, 1), node="a", at=0.0)
     before = ec2.subnet_free()
     result = ec2.submit(AllocateENI(0, 1), node="a", at=0.0)  # 3 ENIs on card 0 already
-    assert result.event == AllocationFailed("AttachmentLimitExceeded")
+    assert result.event == AllocationFailed(Ec2Error.ATTACHMENT_LIMIT_EXCEEDED)
     assert result.api_calls == ((CREATE, "ok"), (ATTACH, "failed"), (DELETE, "ok"))
     assert ec2.subnet_free() == before
 
@@ -533,10 +544,12 @@ def test_stats_count_outcomes_per_api_and_free_space_per_subnet() -> None:
     # .4 primary and .5 stay taken (the release was throttled).
     assert stats.subnets == {"main": SubnetStats("10.0.0.0/24", 249, 14)}
     assert dict(ec2.calls) == {ASSIGN: 1, CREATE: 1, ATTACH: 1, DELETE: 1, UNASSIGN: 1}
-    # execute() calls are counted in calls, not in the submit outcome counters.
+    # execute() makes its calls through the same engine: counted in calls and stats alike,
+    # and never throttled (the Unassign bucket is empty).
     ec2.execute(ReleaseIPs("eni-a", ()), node="a")
     assert ec2.calls[UNASSIGN] == 2
-    assert ec2.stats == stats
+    assert ec2.stats.api[UNASSIGN] == {"ok": 1, "failed": 0, "throttled": 1}
+    assert ec2.stats.errors == stats.errors
 
 
 def test_same_seed_and_submits_give_identical_results() -> None:

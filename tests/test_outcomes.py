@@ -31,6 +31,7 @@ from vpccni_model import (
     AllocatePrefixes,
     AllocationFailed,
     Config,
+    Ec2Error,
     ENIAttached,
     InFlight,
     InstanceLimits,
@@ -252,7 +253,7 @@ def test_insufficient_without_subnet_discovery_blocks_every_card_for_120s(code: 
     assert reconcile(state, config, NOW + 125).actions == (AllocateIPs("eni-0", 1),)
 
 
-@pytest.mark.parametrize("code", ["RequestLimitExceeded", "UnauthorizedOperation"])
+@pytest.mark.parametrize("code", [Ec2Error.REQUEST_LIMIT_EXCEEDED, Ec2Error.UNAUTHORIZED_OPERATION])
 @pytest.mark.parametrize("grow", [True, False])
 def test_other_errors_only_clear_in_flight(code: str, grow: bool) -> None:
     config = Config()
@@ -281,7 +282,7 @@ def test_events_that_do_not_answer_the_outstanding_call_raise() -> None:
     cases = [
         (idle, IPsAllocated("eni-0", (ip(6),))),
         (idle, ENIAttached("eni-5", 1, ips=(ip(20),))),
-        (idle, AllocationFailed("RequestLimitExceeded")),
+        (idle, AllocationFailed(Ec2Error.REQUEST_LIMIT_EXCEEDED)),
         (waiting_ips, IPsAllocated("eni-7", (ip(6),))),  # another ENI
         (waiting_ips, PrefixesAllocated("eni-0", (pfx(16),))),  # another kind
         (waiting_ips, ENIAttached("eni-5", 1, ips=(ip(20),))),

@@ -25,6 +25,7 @@ import pytest
 
 from vpccni_model import Config, instance_limits
 from vpccni_model._errors import ConfigError
+from vpccni_model._events import Ec2Error
 from vpccni_model.cloud import ASSIGN, UNASSIGN, FaultRule, Latency, Throttle, TokenBucket
 from vpccni_model.sim import (
     Burst,
@@ -75,7 +76,7 @@ def churn_spec(seed: int) -> SimulationSpec:
         1800.0,
         seed=seed,
         latency=Latency(jitter=0.5),
-        faults=(FaultRule(ASSIGN, "RequestTimeout", rate=0.2),),
+        faults=(FaultRule(ASSIGN, Ec2Error.REQUEST_TIMEOUT, rate=0.2),),
     )
 
 
@@ -197,7 +198,7 @@ def test_tiny_subnet_leaves_pods_failed_after_the_timeout() -> None:
     at_60 = next(s for s in result.series if s.time == 60.0)
     assert (at_60.pods, at_60.pods_waiting) == (6, 3)
     assert result.calls_by_api["CreateNetworkInterface"]["failed"] >= 1
-    assert simulation.ec2.stats.errors["InsufficientFreeAddressesInSubnet"] >= 1
+    assert simulation.ec2.stats.errors[Ec2Error.INSUFFICIENT_FREE_ADDRESSES] >= 1
 
 
 def test_nodes_draw_from_their_own_subnet_and_samples_sum_all_subnets() -> None:
@@ -230,8 +231,8 @@ def test_prefix_fragmentation_gives_insufficient_cidr_blocks() -> None:
     assert result.summary.subnet_free_min == 24
     assert result.series[-1].subnet_free == 24
     assert result.calls_by_api["AssignPrivateIpAddresses"]["failed"] >= 2  # Assign(n), Assign(1)
-    assert simulation.ec2.stats.errors["InsufficientCidrBlocks"] >= 2
-    assert "InsufficientFreeAddressesInSubnet" not in simulation.ec2.stats.errors
+    assert simulation.ec2.stats.errors[Ec2Error.INSUFFICIENT_CIDR_BLOCKS] >= 2
+    assert Ec2Error.INSUFFICIENT_FREE_ADDRESSES not in simulation.ec2.stats.errors
     rows = last_node_rows(result)
     assert [rows[n].prefixes for n in ("node-000", "node-001", "node-002")] == [1, 1, 0]
     # node-002's pod never gets an address and gives up after 100 s.
@@ -273,7 +274,7 @@ def test_a_tiny_token_bucket_throttles_and_makes_pods_wait() -> None:
     ],
 )
 def test_insufficient_addresses_delay_ips_past_the_backoff(config: Config, api: str) -> None:
-    fault = FaultRule(api, "InsufficientFreeAddressesInSubnet", rate=1.0, end=120.0)
+    fault = FaultRule(api, Ec2Error.INSUFFICIENT_FREE_ADDRESSES, rate=1.0, end=120.0)
     result = simulate(spec(cluster(T3, config, 1), Constant(5), 600.0, faults=(fault,)))
     # Tick 0: Assign(3) and Assign(1) fail (0.6 s); the 120 s backoff runs to >= 120.6, the
     # next tick on the 5 s cadence is 125, the fault has ended: Assign(3) done at 125.3, three
@@ -286,7 +287,7 @@ def test_insufficient_addresses_delay_ips_past_the_backoff(config: Config, api: 
 
 def test_failed_release_is_readded_by_the_reconcile() -> None:
     config = Config(warm_ip_target=1, minimum_ip_target=1)
-    fault = FaultRule(UNASSIGN, "UnauthorizedOperation", rate=1.0, end=200.0)
+    fault = FaultRule(UNASSIGN, Ec2Error.UNAUTHORIZED_OPERATION, rate=1.0, end=200.0)
     result = simulate(
         spec(
             cluster(M5, config, 1),

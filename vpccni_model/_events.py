@@ -19,6 +19,13 @@ class Ec2Error:
     PRIVATE_IP_LIMIT_EXCEEDED = "PrivateIpAddressLimitExceeded"
     REQUEST_LIMIT_EXCEEDED = "RequestLimitExceeded"
     INSUFFICIENT = frozenset({INSUFFICIENT_CIDR_BLOCKS, INSUFFICIENT_FREE_ADDRESSES})
+    # Codes the fake EC2 answers with that ipamd treats as 'other' (FreeENI counts NotFound as
+    # done, spec 6.6), and the 'other' codes the test strategies inject: kept here so that
+    # every EC2 error code the package names has one home.
+    NOT_FOUND = "InvalidNetworkInterfaceID.NotFound"
+    ATTACHMENT_LIMIT_EXCEEDED = "AttachmentLimitExceeded"
+    REQUEST_TIMEOUT = "RequestTimeout"
+    UNAUTHORIZED_OPERATION = "UnauthorizedOperation"
 
 
 def _tuple_of_str(value: str | Iterable[str]) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from vpccni_model._outcomes import apply
 from vpccni_model._pods import assign_pod_ip
 from vpccni_model._state import NodeState
 from vpccni_model._tick import reconcile
-from vpccni_model.cloud import FakeEC2
+from vpccni_model.cloud import Ec2, FakeEC2
 from vpccni_model.pool import datastore_stats
 
 DEFAULT_MAX_TICKS = 2_000
@@ -37,7 +37,7 @@ class Convergence:
 def converge(
     state: NodeState,
     config: Config,
-    ec2: FakeEC2,
+    ec2: Ec2,
     clock: float,
     *,
     max_ticks: int = DEFAULT_MAX_TICKS,

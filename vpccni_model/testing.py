@@ -47,8 +47,8 @@ ERROR_CODES: tuple[str, ...] = (
     Ec2Error.INSUFFICIENT_FREE_ADDRESSES,
     Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED,
     Ec2Error.REQUEST_LIMIT_EXCEEDED,
-    "RequestTimeout",
-    "UnauthorizedOperation",
+    Ec2Error.REQUEST_TIMEOUT,
+    Ec2Error.UNAUTHORIZED_OPERATION,
 )
 """The EC2 error codes of spec 8, plus others (throttling, a lost response, a denial)."""
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import attrs
 
 from vpccni_model._state import NodeState
-from vpccni_model.cloud import FakeEC2
+from vpccni_model.cloud import Ec2
 from vpccni_model.pool import datastore_stats
 from vpccni_model.sim.spec import NodeSpec, SimulationSpec
 
@@ -192,7 +192,7 @@ def _node_row(time: float, node: _Node) -> NodeSample:
 class MetricsRecorder:
     """Collects samples and pod timings while a simulation runs."""
 
-    def __init__(self, spec: SimulationSpec, ec2: FakeEC2) -> None:
+    def __init__(self, spec: SimulationSpec, ec2: Ec2) -> None:
         self.spec = spec
         self.ec2 = ec2
         self.series: list[Sample] = []

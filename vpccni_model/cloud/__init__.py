@@ -1,0 +1,52 @@
+"""The EC2 side: the driver interface (:class:`Ec2`) and a deterministic fake of it.
+
+:class:`FakeEC2` is the in-memory EC2 that ``steady_state``, the simulator and the tests run
+against; :class:`Ec2` is what they need from any EC2, real or fake. The cost model's values
+(:class:`Latency`, :class:`Throttle`, :class:`TokenBucket`, :class:`FaultRule`) configure the
+fake; :class:`CallResult` and :class:`CloudStats` report what it did; the API names are the
+strings calls are counted under.
+"""
+
+from vpccni_model.cloud._api import (
+    ASSIGN,
+    ATTACH,
+    CREATE,
+    DELETE,
+    DESCRIBE,
+    DETACH,
+    EC2_APIS,
+    MODIFY,
+    UNASSIGN,
+    CallResult,
+    CloudStats,
+    FaultRule,
+    Latency,
+    SubnetStats,
+    Throttle,
+    TokenBucket,
+)
+from vpccni_model.cloud._driver import Ec2
+from vpccni_model.cloud._fake import FakeEC2
+from vpccni_model.cloud._inventory import DEFAULT_NODE
+
+__all__ = [
+    "ASSIGN",
+    "ATTACH",
+    "CREATE",
+    "DEFAULT_NODE",
+    "DELETE",
+    "DESCRIBE",
+    "DETACH",
+    "EC2_APIS",
+    "MODIFY",
+    "UNASSIGN",
+    "CallResult",
+    "CloudStats",
+    "Ec2",
+    "FakeEC2",
+    "FaultRule",
+    "Latency",
+    "SubnetStats",
+    "Throttle",
+    "TokenBucket",
+]

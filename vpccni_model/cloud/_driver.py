@@ -1,0 +1,53 @@
+"""Ec2: the EC2 driver interface, what running a node's ipamd against EC2 needs.
+
+:class:`~vpccni_model.cloud.FakeEC2` satisfies it, and so will a driver that makes ipamd's
+calls against real EC2 (boto3). ``converge`` (and so ``steady_state``), the simulator's engine
+and its metrics use nothing else of an EC2 once the nodes exist, so they run unchanged on
+either.
+
+Registration is deliberately not part of it. Nodes, subnets and ENIs created elsewhere are
+registered on a fake (``register_node``, ``boot_node``, ``register_eni``, ``for_node``); a
+real driver discovers its instance, its subnets and their ENIs from EC2 and the instance
+metadata. Counters (``FakeEC2.calls``, ``FakeEC2.stats``) are the fake's too: the simulator
+counts what ``submit`` reports.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from vpccni_model._actions import Action
+from vpccni_model._events import Event, ObservedENI
+from vpccni_model.cloud._api import CallResult
+
+
+@runtime_checkable
+class Ec2(Protocol):
+    """An EC2 that performs ipamd's call families (one :class:`~vpccni_model.Action` each).
+
+    Nodes are named by the caller (a driver for a single instance may accept only its own
+    name, and ``None`` for it). Addresses and prefixes travel as text, as EC2 reports them.
+    """
+
+    def submit(self, action: Action, *, node: str, at: float) -> CallResult:
+        """Make ``action``'s whole call family for ``node``, starting at ``at`` (seconds on
+        the caller's clock): the event ipamd sees (None for releases and frees), when the
+        family completes, and each call's API and outcome. A real driver makes the calls
+        when asked and reports the time they took after ``at``."""
+        ...
+
+    def execute(self, action: Action, *, node: str | None = None) -> Event | None:
+        """Make ``action``'s call family at once and return the event ipamd sees (None for
+        releases and frees); ``node=None`` is the driver's default node."""
+        ...
+
+    def observe(self, node: str | None = None) -> tuple[ObservedENI, ...]:
+        """The ENIs attached to ``node`` as instance metadata lists them: by card, then
+        device number (``node=None``: every node the driver serves)."""
+        ...
+
+    def subnet_free(self, name: str | None = None) -> tuple[int, int]:
+        """(free addresses, wholly free aligned /28 blocks) of the subnet ``name`` (None: the
+        default subnet). A real driver reads the first from DescribeSubnets and derives the
+        second from the addresses and prefixes in use on the subnet's interfaces."""
+        ...

@@ -1,0 +1,383 @@
+"""What EC2 holds for a cluster: subnets, nodes, their ENIs, and the addresses ENIs take.
+
+:class:`Inventory` is the state half of :class:`~vpccni_model.cloud.FakeEC2` (its base class):
+registration of nodes and of ENIs created elsewhere, the address bookkeeping across subnets,
+what instance metadata shows, and the effects single EC2 calls have (take addresses for an
+ENI, create, attach, detach, release). It makes no call and counts nothing; the call families,
+their retry rules and their cost are the fake's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+from vpccni_model._actions import AllocateENI
+from vpccni_model._errors import StateError
+from vpccni_model._events import (
+    Ec2Error,
+    ENIAttached,
+    Event,
+    IPsAllocated,
+    ObservedENI,
+    PrefixesAllocated,
+)
+from vpccni_model._ipv4 import PREFIX_SIZE, int_to_ip, prefix_text
+from vpccni_model._limits import InstanceLimits
+from vpccni_model._state import NodeState
+from vpccni_model.cloud._subnet import Subnet, new_subnet
+
+DEFAULT_NODE = "default"
+"""The node that ``FakeEC2(limits)``, ``for_node``, ``register_eni`` and ``execute`` use when
+no node is named."""
+
+MAX_DEVICES = 100
+"""Device indices 0..99 (ipamd's ``maxENIs``, spec 7.1)."""
+
+
+@attrs.define
+class FakeENI:
+    """An ENI as EC2 holds it: mutable, with its addresses as ints (a detached ENI has no
+    node; a leaked one keeps its addresses taken)."""
+
+    eni_id: str
+    network_card: int
+    device_number: int
+    primary_ip: int
+    ips: set[int] = attrs.field(factory=set)
+    prefixes: set[int] = attrs.field(factory=set)
+    node: str = DEFAULT_NODE
+    subnet: str = ""
+
+
+@attrs.define
+class FakeNode:
+    """A registered instance: its limits and the subnet its new ENIs draw from."""
+
+    name: str
+    limits: InstanceLimits
+    subnet: str
+
+
+class Inventory:
+    """Subnets (name to CIDR; the first is the default) shared by the nodes registered on them.
+
+    ENI ids are unique across the cluster; device numbers and the per-card ENI limit are per
+    node; the per-ENI address limit uses the owning node's limits. Registration is what a
+    fake needs and a real EC2 driver does not: a real one discovers its instance and subnets.
+    """
+
+    def __init__(self, subnets: Mapping[str, str]) -> None:
+        if not isinstance(subnets, Mapping) or not subnets:
+            raise StateError("subnets", subnets, "expected a non-empty mapping name -> CIDR")
+        self._subnets: dict[str, Subnet] = {}
+        for name, cidr in subnets.items():
+            self._subnets[name] = new_subnet(name, cidr, self._subnets.values())
+        self._default_subnet = next(iter(self._subnets))
+        self.subnet = self._subnets[self._default_subnet].network
+        self._nodes: dict[str, FakeNode] = {}
+        self._enis: dict[str, FakeENI] = {}  # attached ENIs, every node
+        self._by_node: dict[str, dict[str, FakeENI]] = {}  # the same, per node
+        self._leaked: dict[str, FakeENI] = {}
+        self._outside: set[int] = set()  # registered addresses outside every usable range
+        self._next_id = 1
+
+    # -- registration ------------------------------------------------------------------
+
+    def register_node(self, node: str, limits: InstanceLimits, subnet: str | None = None) -> None:
+        """Add a node with its own limits; its new ENIs draw from ``subnet`` (a subnet name;
+        default: the first subnet)."""
+        if not isinstance(node, str) or not node:
+            raise StateError("node", node, "must be a non-empty string")
+        if node in self._nodes:
+            raise StateError("node", node, "already registered")
+        if not isinstance(limits, InstanceLimits):
+            raise StateError("limits", limits, "must be an InstanceLimits")
+        name = self._subnet_name(subnet)
+        self._nodes[node] = FakeNode(node, limits, name)
+        self._by_node[node] = {}
+
+    def boot_node(self, node: str, state: NodeState, subnet: str | None = None) -> None:
+        """:meth:`register_node` with ``state.limits``, then register every ENI and CIDR of
+        the booted ``state`` on it (as :meth:`for_node` does for a single node). Give each
+        node's primary ENI its own id (``NodeState.boot(..., primary_eni_id=...)``)."""
+        self.register_node(node, state.limits, subnet)
+        try:
+            self._register_state(node, state)
+        except Exception:
+            self.terminate_node(node)
+            raise
+
+    def _register_state(self, node: str, state: NodeState) -> None:
+        for eni in state.enis:
+            ips = {c.network for c in eni.cidrs if not c.is_prefix}
+            prefixes = {c.network for c in eni.cidrs if c.is_prefix}
+            self.register_eni(
+                eni.eni_id, eni.network_card, eni.device_number, ips, prefixes, node=node
+            )
+
+    def register_eni(
+        self,
+        eni_id: str,
+        network_card: int,
+        device_number: int,
+        ips: set[int] | None = None,
+        prefixes: set[int] | None = None,
+        *,
+        node: str | None = None,
+    ) -> None:
+        """Record an ENI created elsewhere, attached to ``node``; its addresses are taken from
+        the subnets that hold them, and its primary IP from the node's subnet."""
+        owner = self._node(node)
+        if eni_id in self._enis or eni_id in self._leaked:
+            raise StateError(
+                "eni_id",
+                eni_id,
+                "already registered; ENI ids are unique across the cluster, so boot each node"
+                " with its own NodeState.boot(..., primary_eni_id=...)",
+            )
+        taken = set(ips or ())
+        for prefix in prefixes or ():
+            taken.update(range(prefix, prefix + PREFIX_SIZE))
+        clash = {ip for ip in taken if self._in_use(ip)}
+        if clash:
+            raise StateError("ips", int_to_ip(min(clash)), "already in use in the subnet")
+        for ip in taken:
+            self._mark(ip)
+        primary = self._subnets[owner.subnet].take_ips(1)
+        if not primary:
+            for ip in taken:
+                self._unmark(ip)
+            raise StateError("subnet", owner.subnet, "no address left for a primary IP")
+        self._put(
+            FakeENI(
+                eni_id,
+                network_card,
+                device_number,
+                primary[0],
+                set(ips or ()),
+                set(prefixes or ()),
+                node=owner.name,
+                subnet=owner.subnet,
+            )
+        )
+        self._bump_id(eni_id)
+
+    def terminate_node(self, node: str) -> None:
+        """The instance is gone: its ENIs are deleted (DeleteOnTermination) and their addresses
+        return to the subnets; the node is forgotten. Makes no API call."""
+        self._node(node)
+        for eni in list(self._by_node[node].values()):
+            self._drop(eni)
+            self._release_eni(eni)
+        del self._nodes[node]
+        del self._by_node[node]
+
+    def _put(self, eni: FakeENI) -> None:
+        """Attach ``eni`` to its node (``eni.node``)."""
+        self._enis[eni.eni_id] = eni
+        self._by_node[eni.node][eni.eni_id] = eni
+
+    def _drop(self, eni: FakeENI) -> None:
+        """Detach ``eni`` from its node; it keeps its addresses until released."""
+        del self._enis[eni.eni_id]
+        del self._by_node[eni.node][eni.eni_id]
+        eni.node = ""
+
+    def _bump_id(self, eni_id: str) -> None:
+        if eni_id.startswith("eni-") and eni_id[4:].isdigit():
+            self._next_id = max(self._next_id, int(eni_id[4:]) + 1)
+
+    def _new_eni_id(self) -> str:
+        while f"eni-{self._next_id}" in self._enis or f"eni-{self._next_id}" in self._leaked:
+            self._next_id += 1
+        eni_id = f"eni-{self._next_id}"
+        self._next_id += 1
+        return eni_id
+
+    def _node(self, node: str | None) -> FakeNode:
+        name = DEFAULT_NODE if node is None else node
+        found = self._nodes.get(name)
+        if found is None:
+            if node is None:
+                raise StateError("node", None, "no default node: name one, or give limits")
+            raise StateError("node", node, "not registered")
+        return found
+
+    def _subnet_name(self, subnet: str | None) -> str:
+        if subnet is None:
+            return self._default_subnet
+        if subnet not in self._subnets:
+            raise StateError("subnet", subnet, f"not one of {sorted(self._subnets)}")
+        return subnet
+
+    def _owned(self, node: FakeNode, eni_id: str) -> FakeENI | None:
+        """The attached ENI ``eni_id`` if it exists; one attached to another node is an error."""
+        eni = self._enis.get(eni_id)
+        if eni is not None and eni.node != node.name:
+            raise StateError("eni_id", eni_id, f"attached to node {eni.node!r}, not {node.name!r}")
+        return eni
+
+    # -- subnets -----------------------------------------------------------------------
+
+    @property
+    def free_addresses(self) -> int:
+        """Free addresses over every subnet."""
+        return sum(s.free_addresses for s in self._subnets.values())
+
+    def subnet_free(self, name: str | None = None) -> tuple[int, int]:
+        """(free addresses, wholly free aligned /28 blocks) of one subnet (default: the first)."""
+        subnet = self._subnets[self._subnet_name(name)]
+        return subnet.free_addresses, subnet.free_blocks
+
+    def _holder(self, ip: int) -> Subnet | None:
+        for subnet in self._subnets.values():
+            if subnet.usable(ip):
+                return subnet
+        return None
+
+    def _in_use(self, ip: int) -> bool:
+        subnet = self._holder(ip)
+        return ip in subnet.used if subnet is not None else ip in self._outside
+
+    def _mark(self, ip: int) -> None:
+        subnet = self._holder(ip)
+        if subnet is not None:
+            subnet.mark(ip)
+        else:
+            self._outside.add(ip)
+
+    def _unmark(self, ip: int) -> None:
+        subnet = self._holder(ip)
+        if subnet is not None:
+            subnet.unmark(ip)
+        else:
+            self._outside.discard(ip)
+
+    def _release_ip(self, ip: int) -> None:
+        self._unmark(ip)
+
+    def _release_prefix(self, prefix: int) -> None:
+        for ip in range(prefix, prefix + PREFIX_SIZE):
+            self._unmark(ip)
+
+    def _release_eni(self, eni: FakeENI) -> None:
+        self._release_ip(eni.primary_ip)
+        for ip in eni.ips:
+            self._release_ip(ip)
+        for prefix in eni.prefixes:
+            self._release_prefix(prefix)
+
+    # -- observation -------------------------------------------------------------------
+
+    def describe(self, eni_id: str) -> ObservedENI | None:
+        """What IMDS / DescribeNetworkInterfaces shows for one attached ENI."""
+        eni = self._enis.get(eni_id)
+        if eni is None:
+            return None
+        return ObservedENI(
+            eni_id=eni.eni_id,
+            device_number=eni.device_number,
+            network_card=eni.network_card,
+            ips=tuple(map(int_to_ip, sorted(eni.ips))),
+            prefixes=tuple(map(prefix_text, sorted(eni.prefixes))),
+        )
+
+    def observe(self, node: str | None = None) -> tuple[ObservedENI, ...]:
+        """The ENIs attached to ``node`` (default: every node's), as instance metadata lists
+        them: by node, then card, then device number."""
+        if node is not None:
+            self._node(node)
+        enis = sorted(
+            self._enis.values() if node is None else self._by_node[node].values(),
+            key=lambda e: (e.node, e.network_card, e.device_number, e.eni_id),
+        )
+        return tuple(o for o in (self.describe(e.eni_id) for e in enis) if o is not None)
+
+    # -- what single calls do ----------------------------------------------------------
+
+    def _assign(self, eni_id: str, count: int, prefixes: bool, result: list[Event]) -> str | None:
+        """AssignPrivateIpAddresses of ``count`` IPs or prefixes: the error code, or None and
+        the answer appended to ``result``. IPs and prefixes share the node's per-ENI limit."""
+        eni = self._enis.get(eni_id)
+        if eni is None:
+            return Ec2Error.NOT_FOUND
+        room = self._nodes[eni.node].limits.cidrs_per_eni - len(eni.ips) - len(eni.prefixes)
+        if count > room:
+            return Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED
+        subnet = self._subnets[eni.subnet]
+        taken = subnet.take_prefixes(count) if prefixes else subnet.take_ips(count)
+        if not taken:
+            if prefixes:
+                return Ec2Error.INSUFFICIENT_CIDR_BLOCKS
+            return Ec2Error.INSUFFICIENT_FREE_ADDRESSES
+        result.append(self._add(eni, prefixes, taken))
+        return None
+
+    def _add(self, eni: FakeENI, prefixes: bool, taken: list[int]) -> Event:
+        """Give ``eni`` the addresses or prefixes taken from its subnet; the Assign's answer."""
+        if prefixes:
+            eni.prefixes.update(taken)
+            return PrefixesAllocated(eni.eni_id, tuple(map(prefix_text, taken)))
+        eni.ips.update(taken)
+        return IPsAllocated(eni.eni_id, tuple(map(int_to_ip, taken)))
+
+    def _report(self, eni: FakeENI, prefixes: bool) -> Event:
+        """Everything of one kind on ``eni``: the Describe that resyncs ipamd."""
+        if prefixes:
+            return PrefixesAllocated(eni.eni_id, tuple(map(prefix_text, sorted(eni.prefixes))))
+        return IPsAllocated(eni.eni_id, tuple(map(int_to_ip, sorted(eni.ips))))
+
+    def _free_device(self, owner: FakeNode, card: int) -> int | None:
+        """The lowest free device number on ``card`` of ``owner``, None at the card's limit."""
+        on_card = [e for e in self._by_node[owner.name].values() if e.network_card == card]
+        if len(on_card) >= owner.limits.max_interfaces(card):
+            return None
+        used = {e.device_number for e in on_card}
+        return next((d for d in range(MAX_DEVICES) if d not in used), None)
+
+    def _new_eni(
+        self, owner: FakeNode, action: AllocateENI, primary: int, taken: list[int]
+    ) -> FakeENI:
+        eni = FakeENI(
+            self._new_eni_id(), action.network_card, -1, primary, node="", subnet=owner.subnet
+        )
+        if action.prefixes:
+            eni.prefixes.update(taken)
+        else:
+            eni.ips.update(taken)
+        return eni
+
+    def _attach(self, eni: FakeENI, owner: FakeNode) -> bool:
+        device = self._free_device(owner, eni.network_card)
+        if device is None:
+            return False
+        eni.device_number = device
+        eni.node = owner.name
+        self._put(eni)
+        return True
+
+    def _attached(self, eni: FakeENI) -> ENIAttached:
+        return ENIAttached(
+            eni_id=eni.eni_id,
+            device_number=eni.device_number,
+            network_card=eni.network_card,
+            ips=tuple(map(int_to_ip, sorted(eni.ips))),
+            prefixes=tuple(map(prefix_text, sorted(eni.prefixes))),
+        )
+
+    def _unassign(self, eni_id: str, ips: Sequence[int], prefixes: Sequence[int]) -> str | None:
+        """Unassign what ``eni_id`` holds of ``ips`` and ``prefixes`` (the rest is ignored)."""
+        eni = self._enis.get(eni_id)
+        if eni is None:
+            return Ec2Error.NOT_FOUND
+        for ip in ips:
+            if ip in eni.ips:
+                eni.ips.discard(ip)
+                self._release_ip(ip)
+        for prefix in prefixes:
+            if prefix in eni.prefixes:
+                eni.prefixes.discard(prefix)
+                self._release_prefix(prefix)
+        return None
