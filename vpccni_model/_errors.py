@@ -8,14 +8,18 @@ class VpcCniModelError(Exception):
     """Base class of every error this library raises on purpose."""
 
 
-class ConfigError(VpcCniModelError, ValueError):
-    """A configuration value is invalid, or a combination of values is one ipamd refuses."""
+class _FieldError(VpcCniModelError, ValueError):
+    """An error about one named field and its value, with the reason in plain words."""
 
     def __init__(self, field: str, value: object, reason: str) -> None:
         self.field = field
         self.value = value
         self.reason = reason
         super().__init__(f"{field}={value!r}: {reason}")
+
+
+class ConfigError(_FieldError):
+    """A configuration value is invalid, or a combination of values is one ipamd refuses."""
 
 
 class UnknownInstanceTypeError(VpcCniModelError, LookupError):
@@ -28,14 +32,8 @@ class UnknownInstanceTypeError(VpcCniModelError, LookupError):
         super().__init__(f"unknown instance type {name!r}{hint}")
 
 
-class StateError(VpcCniModelError, ValueError):
+class StateError(_FieldError):
     """A node state is internally inconsistent, or an operation does not fit the state."""
-
-    def __init__(self, field: str, value: object, reason: str) -> None:
-        self.field = field
-        self.value = value
-        self.reason = reason
-        super().__init__(f"{field}={value!r}: {reason}")
 
 
 class NoAvailableIPError(VpcCniModelError):
