@@ -376,7 +376,7 @@ class Cycle:
     keep: int
     answers: tuple[str, ...]
     idle: int
-    unmanaged: bool
+    first: str
     perturbation: str
     staged: bool
     exclude: bool
@@ -391,7 +391,9 @@ def cycles() -> st.SearchStrategy[Cycle]:
         keep=st.sampled_from((0, 0, 1, 3)),
         answers=st.lists(outcome_kinds(), max_size=3).map(lambda a: ("ok", *a)),
         idle=st.integers(13, 24),
-        unmanaged=st.booleans(),
+        first=st.sampled_from(
+            ("unmanaged_attached", "unmanaged_attached", "trunk_attached", "efa_attached", "none")
+        ),
         # An excluded ENI twice as often: freed with its /28s, it is the likeliest way for a
         # history to free an ENI that holds prefixes (others lose them to a decrease first).
         perturbation=st.sampled_from(("excluded_attached", "excluded_attached", "prefix_appeared")),
@@ -608,7 +610,8 @@ class NodeMachine(RuleBasedStateMachine):
         retries), then down to ``cycle.keep`` pods, and the node idles past the ENI lifetime
         and the cooldown: the history in which ENIs are freed, with their prefixes.
 
-        * ``cycle.unmanaged``: the cycle's first reconcile finds an unmanaged ENI attached.
+        * The cycle's first reconcile sees ``cycle.first``: an unmanaged ENI attached, or a
+          trunk or EFA ENI (which pods may use, and ipamd must never free).
         * The first reconcile after the scale-down sees ``cycle.perturbation`` (an ENI in an
           excluded subnet, or a /28 ipamd did not ask for: a leftover in secondary-IP mode);
           the idle phase lasts ``cycle.idle`` passes after it (waiting at most 24).
@@ -622,7 +625,7 @@ class NodeMachine(RuleBasedStateMachine):
 
         Twice per history at most: it is the costliest rule."""
         self.cycles += 1
-        self.perturbation = "unmanaged_attached" if cycle.unmanaged else "none"
+        self.perturbation = cycle.first
         answers = cycle.answers
         state = self.n.state
         per_eni = state.limits.cidrs_per_eni * (PREFIX_SIZE if state.prefix_delegation else 1)
