@@ -377,6 +377,7 @@ class Cycle:
     answers: tuple[str, ...]
     idle: int
     first: str
+    attach_excluded: bool
     perturbation: str
     staged: bool
     exclude: bool
@@ -394,6 +395,7 @@ def cycles() -> st.SearchStrategy[Cycle]:
         first=st.sampled_from(
             ("unmanaged_attached", "unmanaged_attached", "trunk_attached", "efa_attached", "none")
         ),
+        attach_excluded=st.sampled_from((False, False, True)),
         # An excluded ENI twice as often: freed with its /28s, it is the likeliest way for a
         # history to free an ENI that holds prefixes (others lose them to a decrease first).
         perturbation=st.sampled_from(("excluded_attached", "excluded_attached", "prefix_appeared")),
@@ -417,6 +419,7 @@ class NodeMachine(RuleBasedStateMachine):
         self.restarts = 0
         self.cycles = 0
         self.perturbation = "none"  # what the next reconcile of a cycle sees first
+        self.attach_excluded = False  # whether the next ENI of a cycle is in an excluded subnet
         # What ipamd's unmanaged count per card should be (spec 1.5.6, 7.7), kept here from
         # what the machine attached and showed, never read from the model.
         self.unmanaged: dict[int, int] = {}
@@ -570,15 +573,18 @@ class NodeMachine(RuleBasedStateMachine):
         ticks=st.integers(1, 30),
         answers=st.lists(outcome_kinds(), min_size=1, max_size=4),
         releases_fail=st.booleans(),
+        excluded=st.sampled_from((False, False, False, True)),
     )
-    def run_for(self, ticks: int, answers: list[str], releases_fail: bool) -> None:
+    def run_for(self, ticks: int, answers: list[str], releases_fail: bool, excluded: bool) -> None:
         """ipamd's loop for a while: a tick every 5 s, each allocation answered at once
-        (outcomes cycle through ``answers``), so histories reach ENI frees and timers."""
+        (outcomes cycle through ``answers``), so histories reach ENI frees and timers. With
+        ``excluded`` the first ENI that attaches is in an excluded subnet."""
         for index in range(ticks):
             self.do("advance", 5.0)
             self._tick(releases_fail and index % 3 == 0)
             if self.n.undelivered:
-                self.deliver(answers[index % len(answers)], False)
+                attached = self._deliver(answers[index % len(answers)], excluded)
+                excluded = excluded and not attached
 
     def _loop_once(self, answer: str, step: float = 5.0) -> bool:
         """One pass of ipamd's loop, ``step`` s on: the 60 s metadata reconcile when its
@@ -598,8 +604,8 @@ class NodeMachine(RuleBasedStateMachine):
             self.perturbation = "none"
             observed = True
         self._tick(False)
-        if self.n.undelivered:
-            self.deliver(answer, False)
+        if self.n.undelivered and self._deliver(answer, self.attach_excluded):
+            self.attach_excluded = False
         return observed
 
     @precondition(lambda self: self.node is not None and self.cycles < 2)
@@ -612,6 +618,8 @@ class NodeMachine(RuleBasedStateMachine):
 
         * The cycle's first reconcile sees ``cycle.first``: an unmanaged ENI attached, or a
           trunk or EFA ENI (which pods may use, and ipamd must never free).
+        * ``cycle.attach_excluded``: the first ENI ipamd attaches is in an excluded subnet
+          (it serves no pod, holds its CIDRs, and may be freed with them).
         * The first reconcile after the scale-down sees ``cycle.perturbation`` (an ENI in an
           excluded subnet, or a /28 ipamd did not ask for: a leftover in secondary-IP mode);
           the idle phase lasts ``cycle.idle`` passes after it (waiting at most 24).
@@ -626,6 +634,7 @@ class NodeMachine(RuleBasedStateMachine):
         Twice per history at most: it is the costliest rule."""
         self.cycles += 1
         self.perturbation = cycle.first
+        self.attach_excluded = cycle.attach_excluded
         answers = cycle.answers
         state = self.n.state
         per_eni = state.limits.cidrs_per_eni * (PREFIX_SIZE if state.prefix_delegation else 1)
@@ -812,6 +821,7 @@ class NodeMachine(RuleBasedStateMachine):
                     expected -= len(held)
                     if held:
                         mode = "prefix mode" if before.prefix_delegation else "leftover /28s"
+                        event("tick: FreeENI of an ENI holding prefixes")
                         event(f"tick: FreeENI of an ENI holding prefixes ({mode})")
                     if eni.is_excluded:
                         event("tick: FreeENI of an excluded ENI")
@@ -826,6 +836,10 @@ class NodeMachine(RuleBasedStateMachine):
     def deliver(self, kind: str, excluded: bool) -> None:
         """The answer to the outstanding allocation; with ``excluded`` a new ENI turns out
         to be in an excluded subnet."""
+        self._deliver(kind, excluded)
+
+    def _deliver(self, kind: str, excluded: bool) -> bool:
+        """``deliver``; returns whether an ENI attached."""
         action = self.n.undelivered[0]
         result = self.do("deliver", kind, excluded)
         event(f"deliver: {type(result).__name__}")
@@ -844,6 +858,8 @@ class NodeMachine(RuleBasedStateMachine):
                     f" {self.unmanaged.get(card, 0)} unmanaged after an increase,"
                     f" limit {self.cap}"
                 )
+                return True
+        return False
 
     @precondition(
         lambda self: (
