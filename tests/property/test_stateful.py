@@ -496,10 +496,20 @@ class NodeMachine(RuleBasedStateMachine):
         if first is not None:
             self.grow_and_shrink(first)
 
+    def _check_room_from(self) -> None:
+        """Invariant 6 (hint): room_from is a lower bound, no CIDR before it has a free
+        address. Checked after every assignment too: a search moves the hint of every ENI it
+        visits, and later operations can hide a wrong one before the next rule ends."""
+        for eni in self.n.state.enis:
+            assert all(c.assigned == c.size for c in eni.cidrs[: eni.room_from]), (
+                f"6: {eni.eni_id} has room before its room_from {eni.room_from}"
+            )
+
     @rule(pod=pod_keys())
     def add_pod(self, pod: str) -> None:
         before = self.n.state
         ip = self.do("assign", pod)
+        self._check_room_from()
         if pod in self.pod_ip:
             # Idempotent: the same pod gets the same address back.
             assert ip == self.pod_ip[pod], f"2: {pod} holds {self.pod_ip[pod]} and got {ip}"
@@ -963,12 +973,9 @@ class NodeMachine(RuleBasedStateMachine):
             recount = _recount(eni)
             counters = {k: getattr(eni, k) for k in recount}
             assert recount == counters, f"6: {eni.eni_id} counters {counters}, recount {recount}"
-            # room_from is a lower bound: no CIDR before it has a free address.
-            assert all(c.assigned == c.size for c in eni.cidrs[: eni.room_from]), (
-                f"6: {eni.eni_id} has room before its room_from {eni.room_from}"
-            )
             for cidr in eni.cidrs:
                 assert cidr.assigned == _busy(cidr)
+        self._check_room_from()
         for ds in state.datastores:
             held = sum(_prefix_count(e) for e in ds.enis)
             drift = self.drift[ds.network_card]
