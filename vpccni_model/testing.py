@@ -8,18 +8,19 @@ the public API, so whatever it generates is a state the model itself can reach.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import attrs
 from hypothesis import strategies as st
 
 from vpccni_model._actions import Action, AllocateENI, AllocateIPs, AllocatePrefixes
 from vpccni_model._config import Config
-from vpccni_model._errors import NoAvailableIPError
+from vpccni_model._errors import NoAvailableIPError, StateError
 from vpccni_model._events import (
     AllocationFailed,
     Ec2Error,
     Event,
+    MetadataObserved,
 )
 from vpccni_model._limits import InstanceLimits, NetworkCard, instance_limits
 from vpccni_model._outcomes import apply
@@ -53,8 +54,15 @@ ERROR_CODES: tuple[str, ...] = (
 """The EC2 error codes of spec 8, plus others (throttling, a lost response, a denial)."""
 
 
-def synthetic_limits(max_cards: int = 2) -> st.SearchStrategy[InstanceLimits]:
-    """Small made-up instance types, so histories reach every limit quickly."""
+def synthetic_limits(
+    max_cards: int = 2, *, skip_card_numbers: bool = False
+) -> st.SearchStrategy[InstanceLimits]:
+    """Small made-up instance types, so histories reach every limit quickly.
+
+    With ``skip_card_numbers``, the cards above 0 may have any numbers up to ``2 * max_cards``
+    (e.g. cards 0, 2, 3), so code that confuses a card's number with its position in a list
+    of datastores is caught.
+    """
 
     @st.composite
     def build(draw: st.DrawFn) -> InstanceLimits:
@@ -62,7 +70,12 @@ def synthetic_limits(max_cards: int = 2) -> st.SearchStrategy[InstanceLimits]:
         cards = draw(st.integers(1, max_cards))
         network_cards: tuple[NetworkCard, ...] = ()
         if cards > 1:
-            network_cards = tuple(NetworkCard(i, max_enis) for i in range(cards))
+            indices: Sequence[int] = range(cards)
+            if skip_card_numbers:
+                others = st.integers(1, 2 * max_cards)
+                picked = draw(st.lists(others, min_size=cards - 1, max_size=cards - 1, unique=True))
+                indices = (0, *sorted(picked))
+            network_cards = tuple(NetworkCard(i, max_enis) for i in indices)
         return InstanceLimits(
             name="synthetic",
             max_enis=max_enis,
@@ -114,6 +127,77 @@ def configs(
         multi_nic=_flag(multi_nic),
         subnet_discovery=st.booleans(),
         max_pods=st.one_of(st.none(), st.integers(1, 300)),
+    )
+
+
+def card_limit(limits: InstanceLimits, network_card: int) -> int:
+    """How many ENIs EC2 lets ``network_card`` hold (its ``max_interfaces``; ``max_enis`` on
+    instances that list no cards)."""
+    for card in limits.network_cards:
+        if card.index == network_card:
+            return card.max_interfaces
+    return limits.max_enis
+
+
+def boot_with_unmanaged(
+    limits: InstanceLimits,
+    config: Config,
+    unmanaged: Mapping[int, int],
+    clock: float = 0.0,
+) -> tuple[NodeState, FakeEC2, tuple[str, ...]]:
+    """A node that boots with ENIs ipamd does not manage already attached (spec 1.5.6).
+
+    ``unmanaged`` maps a card number to how many such ENIs it holds (no secondary IPs, at the
+    lowest free device numbers). They are registered on the FakeEC2 beside the primary ENI, and
+    each managed card's datastore counts them, as nodeInit's ``DescribeAllENIs`` does; ENIs on
+    a card ipamd does not manage are attached but not counted (spec 1.5.5). Returns the state,
+    the FakeEC2 and the unmanaged ENI ids, which observations must mark ``managed=False``
+    (:func:`observation`). Raises ``StateError`` when a card cannot hold that many ENIs.
+
+    ``NodeState.boot`` knows no unmanaged ENIs, so the booted datastores are copied with
+    their count (``attrs.evolve``, every construction check run).
+    """
+    state = NodeState.boot(limits, config, clock)
+    ec2 = FakeEC2.for_node(state)
+    ids: list[str] = []
+    for network_card, count in sorted(unmanaged.items()):
+        if network_card not in limits.card_indices:
+            raise StateError("unmanaged", network_card, "no such network card")
+        taken = 1 if network_card == 0 else 0  # the primary ENI holds device 0 of card 0
+        if taken + count > card_limit(limits, network_card):
+            raise StateError("unmanaged", count, f"card {network_card} cannot hold that many")
+        for device in range(taken, taken + count):
+            eni_id = f"eni-unmanaged-{network_card}-{device}"
+            ec2.register_eni(eni_id, network_card, device)
+            ids.append(eni_id)
+    stores = tuple(
+        attrs.evolve(ds, unmanaged_enis=unmanaged.get(ds.network_card, 0))
+        for ds in state.datastores
+    )
+    return attrs.evolve(state, datastores=stores), ec2, tuple(ids)
+
+
+def observation(
+    ec2: FakeEC2,
+    node: str | None = None,
+    *,
+    trunk: Collection[str] = (),
+    efa: Collection[str] = (),
+    excluded: Collection[str] = (),
+    unmanaged: Collection[str] = (),
+) -> MetadataObserved:
+    """What instance metadata shows for ``node`` on ``ec2``, with the ENI kinds EC2's API
+    reports and the FakeEC2 does not track: trunk and EFA interfaces, ENIs in excluded subnets
+    (spec 1.5.7) and ENIs ipamd must not manage (``managed=False``, spec 1.5.6)."""
+    return MetadataObserved(
+        attrs.evolve(
+            seen,
+            is_trunk=seen.eni_id in trunk,
+            is_efa=seen.eni_id in efa,
+            is_excluded=seen.eni_id in excluded,
+            managed=seen.eni_id not in unmanaged,
+        )
+        for seen in ec2.observe(node)
     )
 
 
