@@ -31,6 +31,7 @@ SUITE = ["tests/property/test_stateful.py", "tests/property/test_convergence.py"
 
 CARDS = "tests/property/test_cards.py"
 FIXED_CONFIG = "tests/property/test_fixed_config.py"
+CLOUD_ENGINE = "tests/test_cloud_engine.py"
 
 
 class Mutant(NamedTuple):
@@ -184,6 +185,25 @@ MUTANTS: dict[str, Mutant] = {
         "        pass  # the config argument is not checked\n",
         "a config other than the boot one is accepted",
         (FIXED_CONFIG,),
+    ),
+    # Defect 3: FakeEC2.execute and submit were two implementations that drifted. These
+    # mutants bring the drift back inside the one engine, for execute's calls only.
+    "one-engine-count": Mutant(
+        "cloud/_fake.py",
+        "        self._outcomes[api][outcome] += 1\n",
+        "        if not (run.at_once and api == DESCRIBE):\n"
+        "            self._outcomes[api][outcome] += 1\n",
+        "execute and submit count different calls (FreeENI's Describe)",
+        (CLOUD_ENGINE,),
+    ),
+    "one-engine-retry": Mutant(
+        "cloud/_fake.py",
+        "        if code is not None and code != Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED:\n",
+        "        if code is not None and code != Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED and not (\n"
+        "            run.at_once and action.count == 1\n"
+        "        ):\n",
+        "execute skips the retry with one address that submit makes",
+        (CLOUD_ENGINE,),
     ),
 }
 
