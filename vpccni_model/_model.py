@@ -4,11 +4,13 @@ The shapes follow ipamd's datastore (spec 3). Containers are tuples in one docum
 (spec 9): CIDRs and addresses by numeric value. Each CIDR and ENI carries counters derived at
 construction, so that pool statistics cost O(ENIs) instead of O(addresses).
 
-Copies come in two kinds. ``attrs.evolve`` re-runs construction: every check and a full
-recount; use it for anything built from outside input. The named copies below skip the
-checks because the caller's transition cannot break them, and keep every derived field right
-by delta: ``Cidr.with_addresses``, ``Cidr.take_unused_ip`` / ``Cidr.release_ip`` (the pod
-path on one CIDR), ``ENI.with_cidr_at``, ``ENI.without_cidrs`` and ``ENI.with_added_cidrs``.
+Copies come in two kinds. ``attrs.evolve`` re-runs construction: every check (each field's
+type and range, ``_checks``) and a full recount; use it for anything built from outside
+input. The named copies below skip the checks because the caller's transition cannot break
+them, and keep every derived field right by delta: ``Cidr.with_addresses``,
+``Cidr.take_unused_ip`` / ``Cidr.release_ip`` (the pod path on one CIDR, building its entries
+with ``unchecked_address``), ``ENI.with_cidr_at``, ``ENI.without_cidrs`` and
+``ENI.with_added_cidrs`` (which checks and recounts the CIDRs only).
 Two derived hints live on ENI values and are excluded from equality: the newest
 unassignment and ``room_from``; only this module writes them.
 """
@@ -23,6 +25,18 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
+from vpccni_model._checks import (
+    INT64_MAX,
+    MAX_CLOCK,
+    as_bool,
+    as_int,
+    as_optional_time,
+    as_pod_key,
+    as_time,
+    as_tuple,
+    is_int,
+    slot_setters,
+)
 from vpccni_model._errors import StateError
 from vpccni_model._ipv4 import MAX_IPV4, PREFIX_SIZE, int_to_ip, ip_to_int, parse_cidr
 
@@ -40,6 +54,19 @@ class Address:
     assigned_at: float | None = None
     unassigned_at: float | None = None
 
+    def __attrs_post_init__(self) -> None:
+        ip, pod = self.ip, self.pod
+        if type(ip) is not int or not 0 <= ip <= MAX_IPV4:
+            as_int("ip", ip, 0, MAX_IPV4)
+        if pod is not None and (type(pod) is not str or not pod):
+            as_pod_key(pod)
+        for name in ("assigned_at", "unassigned_at"):
+            value = getattr(self, name)
+            if value is None or (type(value) is float and -MAX_CLOCK <= value <= MAX_CLOCK):
+                continue
+            # An int of seconds is held as a float; anything else is an error.
+            object.__setattr__(self, name, as_optional_time(name, value))
+
     @property
     def assigned(self) -> bool:
         return self.pod is not None
@@ -55,6 +82,24 @@ class Address:
             and self.unassigned_at is not None
             and clock - self.unassigned_at <= cooldown
         )
+
+
+_ADDRESS_SLOTS = slot_setters(Address)
+_new = object.__new__
+
+
+def unchecked_address(
+    ip: int, pod: str | None, assigned_at: float | None, unassigned_at: float | None
+) -> Address:
+    """An ``Address`` built without its checks, for the pod path: the CIDR it goes into
+    supplies the address, the pod key and the clock were checked on entry."""
+    entry = _new(Address)
+    set_ip, set_pod, set_assigned, set_unassigned = _ADDRESS_SLOTS
+    set_ip(entry, ip)
+    set_pod(entry, pod)
+    set_assigned(entry, assigned_at)
+    set_unassigned(entry, unassigned_at)
+    return entry
 
 
 class _Pending(enum.Enum):
@@ -83,9 +128,15 @@ class Cidr:
     latest_unassigned_at: float | None = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        size = PREFIX_SIZE if self.is_prefix else 1
         if isinstance(self.network, bool) or not isinstance(self.network, int):
             raise StateError("network", self.network, "must be an IPv4 address as an int")
+        if type(self.is_prefix) is not bool:
+            as_bool("is_prefix", self.is_prefix)
+        if self.addresses:
+            as_tuple("addresses", self.addresses, Address, "Address values")
+        elif type(self.addresses) is not tuple:
+            raise StateError("addresses", self.addresses, "must be a tuple of Address values")
+        size = PREFIX_SIZE if self.is_prefix else 1
         if not 0 <= self.network <= MAX_IPV4 - size + 1:
             raise StateError("network", self.network, "outside the IPv4 address space")
         if self.is_prefix and self.network % PREFIX_SIZE:
@@ -162,7 +213,8 @@ class Cidr:
             # A /32 holds at most one entry: reuse it once cooled, or take the address afresh.
             if self.assigned or (self.addresses and self.addresses[0].cooling(clock, cooldown)):
                 return None
-            return self.with_addresses((Address(self.network, pod, clock),)), self.network
+            taken = unchecked_address(self.network, pod, clock, None)
+            return self.with_addresses((taken,)), self.network
         if self.assigned == PREFIX_SIZE:
             return None
         kept: list[Address] = []
@@ -179,7 +231,7 @@ class Cidr:
             ip = next((a for a in range(self.network, end) if a not in used), None)
             if ip is None:
                 return None
-        kept.insert(bisect.bisect_left(kept, ip, key=_ip), Address(ip, pod, clock))
+        kept.insert(bisect.bisect_left(kept, ip, key=_ip), unchecked_address(ip, pod, clock, None))
         return self.with_addresses(tuple(kept)), ip
 
     def release_ip(self, ip: int, pod: str, clock: float) -> Cidr | None:
@@ -193,7 +245,7 @@ class Cidr:
             at = at if at < len(entries) and entries[at].ip == ip else -1
         if at < 0 or entries[at].pod != pod:
             return None
-        freed = Address(ip, None, entries[at].assigned_at, clock)
+        freed = unchecked_address(ip, None, entries[at].assigned_at, clock)
         return self.with_addresses(entries[:at] + (freed,) + entries[at + 1 :])  # noqa: RUF005
 
 
@@ -234,14 +286,42 @@ class ENI:
     room_from: int = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.eni_id, str) or not self.eni_id:
+        self._check_fields()
+        self._derive()
+
+    def _check_fields(self) -> None:
+        """Each field's type and range (the CIDRs' order is ``_derive``'s)."""
+        if type(self.eni_id) is not str or not self.eni_id:
             raise StateError("eni_id", self.eni_id, "must be a non-empty string")
-        if isinstance(self.device_number, bool) or not 0 <= self.device_number < 100:
-            raise StateError("device_number", self.device_number, "must be 0..99 (spec 7.1)")
+        device = self.device_number
+        if (type(device) is not int and not is_int(device)) or not 0 <= device < 100:
+            raise StateError("device_number", device, "must be an int 0..99 (spec 7.1)")
+        card = self.network_card
+        if type(card) is not int or not 0 <= card <= INT64_MAX:
+            as_int("network_card", card, 0, INT64_MAX)
+        if (
+            type(self.is_primary) is not bool
+            or type(self.is_trunk) is not bool
+            or type(self.is_efa) is not bool
+            or type(self.is_excluded) is not bool
+        ):
+            for flag in ("is_primary", "is_trunk", "is_efa", "is_excluded"):
+                as_bool(flag, getattr(self, flag))
+        created_at = self.created_at
+        if type(created_at) is not float or not -MAX_CLOCK <= created_at <= MAX_CLOCK:
+            # An int of seconds is held as a float; anything else is an error.
+            object.__setattr__(self, "created_at", as_time("created_at", created_at))
+        if type(self.cidrs) is not tuple:
+            as_tuple("cidrs", self.cidrs, Cidr, "Cidr values")
+
+    def _derive(self) -> None:
+        """The derived fields, counted over the CIDRs, which must be sorted and disjoint."""
         ip_cidrs = prefix_cidrs = in_ips = in_prefixes = free_ips = free_prefixes = 0
         end = -1
         room_from = -1
         for position, cidr in enumerate(self.cidrs):
+            if not isinstance(cidr, Cidr):
+                raise StateError("cidrs", cidr, "must be a tuple of Cidr values")
             if room_from < 0 and cidr.assigned < cidr.size:
                 room_from = position
             if cidr.network <= end:
@@ -326,14 +406,21 @@ class ENI:
         return None
 
     def with_added_cidrs(self, cidrs: Iterable[Cidr]) -> tuple[ENI, int]:
-        """This ENI with ``cidrs`` added (networks it already holds are ignored), built and
-        checked anew; also returns how many prefixes were added (for the prefix counter)."""
+        """This ENI with ``cidrs`` added (networks it already holds are ignored), its CIDRs
+        checked (sorted, disjoint) and counted anew; also returns how many prefixes were added
+        (for the prefix counter). The other fields are this ENI's, checked already."""
         have = {c.network for c in self.cidrs}
-        new = {c.network: c for c in cidrs if c.network not in have}
+        new: dict[int, Cidr] = {}
+        for cidr in cidrs:
+            if not isinstance(cidr, Cidr):
+                raise StateError("cidrs", cidr, "must be Cidr values")
+            if cidr.network not in have:
+                new[cidr.network] = cidr
         if not new:
             return self, 0
-        merged = sorted_cidrs((*self.cidrs, *new.values()))
-        return attrs.evolve(self, cidrs=merged), sum(c.is_prefix for c in new.values())
+        grown = _changed(self, cidrs=sorted_cidrs((*self.cidrs, *new.values())))
+        grown._derive()
+        return grown, sum(c.is_prefix for c in new.values())
 
     def with_cidr_at(self, index: int, new: Cidr) -> ENI:
         """This ENI with the CIDR at position ``index`` replaced by ``new`` (same network and

@@ -26,7 +26,7 @@ from vpccni_model._events import (
 )
 from vpccni_model._model import ENI, parse_cidrs
 from vpccni_model._observe import observe
-from vpccni_model._state import Datastore, InFlight, NodeState
+from vpccni_model._state import Datastore, InFlight, NodeState, unchecked_in_flight
 
 
 def _expect(state: NodeState, event: Event, kind: type) -> InFlight:
@@ -108,7 +108,7 @@ def _fail(state: NodeState, event: AllocationFailed, clock: float) -> NodeState:
     if insufficient and state.config.subnet_discovery:
         # Spec 6.2: try the next allocatable ENI, then a new ENI, in the same increase.
         return state.replace(
-            in_flight=InFlight(
+            in_flight=unchecked_in_flight(
                 None,
                 in_flight.network_card,
                 in_flight.started_at,

@@ -4,7 +4,9 @@
 limits, the effective configuration fixed at boot, datastores in ascending card order, the
 pod index, ipamd's timers, the call it waits on and the calls the pod path queued. Values are
 immutable; ``NodeState.replace``, ``replace_datastore`` and ``with_pod_change`` are the core's
-unchecked copies (its transitions keep every rule), ``attrs.evolve`` the checked one.
+unchecked copies (its transitions keep every rule), as are ``unchecked_in_flight`` and
+``unchecked_cleanup``; ``attrs.evolve`` and the constructors are the checked ones (each field
+on its own, ``_checks``), and ``NodeState.check`` adds what must agree.
 Datastores are found by card number, never by position in the tuple: cards may skip numbers.
 """
 
@@ -12,20 +14,34 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import attrs
 
-from vpccni_model._checks import MAX_CLOCK, check_clock
+from vpccni_model._actions import ALLOCATIONS, Action
+from vpccni_model._checks import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_CLOCK,
+    as_bool,
+    as_instance,
+    as_int,
+    as_pod_key,
+    as_text,
+    as_time,
+    as_tuple,
+    check_clock,
+    slot_setters,
+)
 from vpccni_model._config import Config, fixed_at_boot
 from vpccni_model._errors import StateError
-from vpccni_model._ipv4 import PREFIX_SIZE, int_to_ip
+from vpccni_model._ipv4 import MAX_IPV4, PREFIX_SIZE, int_to_ip
+from vpccni_model._limits import InstanceLimits
 from vpccni_model._model import ENI, Cidr, _changed, sorted_enis
 from vpccni_model._podindex import PodIndex, PodIP
 
 if TYPE_CHECKING:
-    from vpccni_model._actions import Action
-    from vpccni_model._limits import InstanceLimits
+    from vpccni_model._actions import Allocation
 
 
 @attrs.frozen(slots=False)  # as NodeState: the pod path copies one per operation
@@ -43,9 +59,25 @@ class Datastore:
     unmanaged_enis: int = 0
 
     def __attrs_post_init__(self) -> None:
+        card, counter, unmanaged = self.network_card, self.prefix_counter, self.unmanaged_enis
+        if not (
+            type(card) is int
+            and type(counter) is int
+            and type(unmanaged) is int
+            and 0 <= card <= INT64_MAX
+            and INT64_MIN <= counter <= INT64_MAX  # the counter drifts below 0 (Q9)
+            and 0 <= unmanaged <= INT64_MAX
+        ):  # the common case costs one test; the checks below name what is wrong
+            as_int("network_card", card, 0, INT64_MAX)
+            as_int("prefix_counter", counter, INT64_MIN, INT64_MAX)
+            as_int("unmanaged_enis", unmanaged, 0, INT64_MAX)
+        if type(self.enis) is not tuple:
+            as_tuple("enis", self.enis, ENI, "ENI values")
         seen: set[str] = set()
         previous: tuple[int, str] | None = None
         for eni in self.enis:
+            if not isinstance(eni, ENI):
+                raise StateError("enis", eni, "must be a tuple of ENI values")
             if eni.network_card != self.network_card:
                 raise StateError("enis", eni.eni_id, f"belongs to card {eni.network_card}")
             if eni.eni_id in seen:
@@ -55,8 +87,6 @@ class Datastore:
             if previous is not None and key <= previous:
                 raise StateError("enis", eni.eni_id, "ENIs must be sorted by (device_number, id)")
             previous = key
-        if self.unmanaged_enis < 0:
-            raise StateError("unmanaged_enis", self.unmanaged_enis, "must be >= 0")
 
     @classmethod
     def of(cls, network_card: int, enis: Iterable[ENI], unmanaged_enis: int = 0) -> Datastore:
@@ -137,6 +167,20 @@ class InFlight:
     started_at: float
     skipped_enis: tuple[str, ...] = ()
 
+    def __attrs_post_init__(self) -> None:
+        if self.action is not None and not isinstance(self.action, ALLOCATIONS):
+            raise StateError(
+                "action",
+                self.action,
+                "only an allocation (AllocateENI, AllocateIPs, AllocatePrefixes) or None "
+                "can be in flight",
+            )
+        as_int("network_card", self.network_card, 0, INT64_MAX)
+        started_at = as_time("started_at", self.started_at)
+        if started_at is not self.started_at:
+            object.__setattr__(self, "started_at", started_at)
+        as_tuple("skipped_enis", self.skipped_enis, str, "ENI ids")
+
 
 @attrs.frozen
 class DeferredCleanup:
@@ -147,13 +191,64 @@ class DeferredCleanup:
     cidr: int
     due_at: float
 
+    def __attrs_post_init__(self) -> None:
+        as_text("eni_id", self.eni_id)
+        as_int("network_card", self.network_card, 0, INT64_MAX)
+        as_int("cidr", self.cidr, 0, MAX_IPV4)
+        due_at = as_time("due_at", self.due_at)
+        if due_at is not self.due_at:
+            object.__setattr__(self, "due_at", due_at)
+
+
+_ACTION_TYPES = get_args(Action)
+_new = object.__new__
+_IN_FLIGHT_SLOTS = slot_setters(InFlight)
+_CLEANUP_SLOTS = slot_setters(DeferredCleanup)
+
+
+def unchecked_in_flight(
+    action: Allocation | None, network_card: int, started_at: float, skipped: tuple[str, ...]
+) -> InFlight:
+    """An ``InFlight`` without its checks, for the tick and apply, whose values come from
+    the state."""
+    value = _new(InFlight)
+    set_action, set_card, set_started, set_skipped = _IN_FLIGHT_SLOTS
+    set_action(value, action)
+    set_card(value, network_card)
+    set_started(value, started_at)
+    set_skipped(value, skipped)
+    return value
+
+
+def unchecked_cleanup(eni_id: str, network_card: int, cidr: int, due_at: float) -> DeferredCleanup:
+    """A ``DeferredCleanup`` without its checks, for the pod path."""
+    task = _new(DeferredCleanup)
+    set_eni, set_card, set_cidr, set_due = _CLEANUP_SLOTS
+    set_eni(task, eni_id)
+    set_card(task, network_card)
+    set_cidr(task, cidr)
+    set_due(task, due_at)
+    return task
+
 
 def _pod_index(value: Mapping[str, PodIP] | Iterable[tuple[str, PodIP]]) -> PodIndex:
-    return PodIndex.of(value)
+    if isinstance(value, PodIndex):
+        return value
+    try:
+        return PodIndex(value)
+    except (TypeError, ValueError) as exc:
+        raise StateError("pods", value, f"must map pod keys to PodIP values ({exc})") from None
 
 
 def _frozen_times(value: Mapping[str, float]) -> Mapping[str, float]:
-    return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
+    if isinstance(value, MappingProxyType):
+        return value
+    try:
+        return MappingProxyType(dict(value))
+    except (TypeError, ValueError) as exc:
+        raise StateError(
+            "reconcile_cooldown", value, f"must map keys to times ({exc})"
+        ) from None
 
 
 @attrs.frozen(slots=False)  # a __dict__ instance copies in one C call (see _changed)
@@ -185,12 +280,62 @@ class NodeState:
     _accepted_config: object = attrs.field(init=False, default=None, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "clock", check_clock(self.clock))
+        """Each field on its own (types, bounds, card order); ``check`` adds what must agree."""
+        setter = object.__setattr__
+        if not (
+            isinstance(self.limits, InstanceLimits)
+            and isinstance(self.config, Config)
+            and type(self.primary_eni_id) is str
+            and self.primary_eni_id
+            and type(self.datastores) is tuple
+            and all(isinstance(ds, Datastore) for ds in self.datastores)
+        ):  # the common case costs one test; the checks below name what is wrong
+            as_instance("limits", self.limits, InstanceLimits, "an InstanceLimits")
+            as_instance("config", self.config, Config, "a Config")
+            as_text("primary_eni_id", self.primary_eni_id)
+            as_tuple("datastores", self.datastores, Datastore, "Datastore values")
+        if self.pods:
+            self._check_pod_index()
+        for name in ("last_pool_action_at", "last_decrease_at", "last_insufficient_cidr_at"):
+            value = getattr(self, name)
+            if value is not None:
+                setter(self, name, as_time(name, value))
+        cache = self.reconcile_cooldown
+        if cache:
+            times = {
+                as_text("reconcile_cooldown", key, empty=True): as_time("reconcile_cooldown", at)
+                for key, at in cache.items()
+            }
+            if any(times[key] is not at for key, at in cache.items()):
+                setter(self, "reconcile_cooldown", MappingProxyType(times))
+        if self.in_flight is not None:
+            as_instance("in_flight", self.in_flight, InFlight, "an InFlight or None")
+        if self.outbox or type(self.outbox) is not tuple:
+            as_tuple("outbox", self.outbox, _ACTION_TYPES, "actions")
+        if self.deferred_cleanups or type(self.deferred_cleanups) is not tuple:
+            as_tuple("deferred_cleanups", self.deferred_cleanups, DeferredCleanup, "cleanups")
+        if type(self.cordoned) is not bool or type(self.terminating) is not bool:
+            as_bool("cordoned", self.cordoned)
+            as_bool("terminating", self.terminating)
+        setter(self, "clock", check_clock(self.clock))
         cards = [ds.network_card for ds in self.datastores]
         if not cards or cards != sorted(set(cards)):
             raise StateError("datastores", cards, "need unique cards in ascending order")
         if cards[0] != 0:
             raise StateError("datastores", cards, "card 0 is always managed")
+
+    def _check_pod_index(self) -> None:
+        """Keys are pod keys, values PodIPs; the first bad entry by key text is reported, so
+        the error does not depend on the (salted) hash order of the index."""
+        bad = [
+            (repr(pod), pod, ref)
+            for pod, ref in self.pods.unordered_items()
+            if type(pod) is not str or not pod or not isinstance(ref, PodIP)
+        ]
+        if bad:
+            _, pod, ref = min(bad, key=lambda entry: entry[0])
+            as_pod_key(pod, "pods")
+            raise StateError("pods", ref, f"the entry of {pod!r} must be a PodIP")
 
     @classmethod
     def boot(
@@ -206,6 +351,7 @@ class NodeState:
         Multi-NIC nodes get an empty datastore for every other card (cards with no ENIs are
         managed, spec 1.5.5). The first ``reconcile`` at the boot clock is ipamd's pre-scaling.
         """
+        clock = check_clock(clock)
         effective = config.for_instance(limits)
         primary = ENI(
             eni_id=primary_eni_id,
