@@ -398,6 +398,7 @@ def _node(pods: dict[Any, PodIP], addresses: tuple[Address, ...], *extra: ENI) -
         primary_eni_id="eni-0",
         datastores=(Datastore.of(0, (primary, *extra)),),
         pods=pods,
+        clock=1.0,  # not before the addresses' assignment times
     )
 
 

@@ -302,6 +302,7 @@ def _state_with_pods(order: list[str]) -> NodeState:
         datastores=(Datastore.of(0, (primary,)),),
         pods=pods,
         reconcile_cooldown={name: 1.0 for name in reversed(order)},
+        clock=1.0,  # not before the timestamps above
     )
 
 

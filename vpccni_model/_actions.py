@@ -13,8 +13,9 @@ import attrs
 from vpccni_model._checks import as_bool, as_int, as_text, as_tuple, slot_setters
 
 # Construction checks each field's type (what the JSON reader reads back); whether the values
-# fit a node (the ENI exists, the count is within its limit) is not an action's own business.
-# The tick builds its actions through the unchecked constructors at the end of this module.
+# fit a node (the ENI exists, the count is within its limit) is for the node's rules
+# (``_rules``) when an action is held in a state. The tick builds its actions through the
+# unchecked constructors at the end of this module.
 
 
 def _check_allocation(eni_id: object, count: object) -> None:

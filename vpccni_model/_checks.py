@@ -11,7 +11,7 @@ and the field rules of state values, events and actions (``as_int``, ``as_text``
 ``StateError`` naming the field). The field rules accept exactly what the strict JSON reader
 (``serialize``) reads: real ints, bools and strings, tuples of the declared element type,
 finite bounded times; so whatever a constructor accepts, ``to_json`` writes and
-``from_json`` reads back equal.
+``from_json`` reads back equal. Which values must agree with each other is ``_rules``.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from vpccni_model._errors import UnexpectedEventError
 from vpccni_model._events import MetadataObserved, ObservedENI
 from vpccni_model._model import ENI, Cidr, parse_cidrs
 from vpccni_model._podindex import PodIP
+from vpccni_model._rules import check_observation
 from vpccni_model._state import Datastore, NodeState, fixed_config
 
 
@@ -45,32 +46,12 @@ def _force_delete_cidrs(eni: ENI, keep: set[int], pods: dict[str, PodIP]) -> tup
     return eni.without_cidrs(gone), sum(c.is_prefix for c in dropped)
 
 
-def _check_observation(event: MetadataObserved) -> None:
-    """Refuse what real IMDS cannot show: one ENI twice, two ENIs at one device index of a
-    card, or one address on two ENIs (or a /32 inside a listed /28)."""
-    ids: set[str] = set()
-    devices: set[tuple[int, int]] = set()
-    owner: dict[int, str] = {}
-    for seen in event.enis:
-        if seen.eni_id in ids:
-            raise UnexpectedEventError(event, f"{seen.eni_id} is listed twice")
-        ids.add(seen.eni_id)
-        slot = (seen.network_card, seen.device_number)
-        if slot in devices:
-            raise UnexpectedEventError(event, f"two ENIs at card {slot[0]} device {slot[1]}")
-        devices.add(slot)
-        for cidr in parse_cidrs(seen.ips, seen.prefixes):
-            for ip in range(cidr.network, cidr.network + cidr.size):
-                other = owner.setdefault(ip, seen.eni_id)
-                if other != seen.eni_id:
-                    raise UnexpectedEventError(
-                        event, f"{cidr.key} on {seen.eni_id} overlaps an address of {other}"
-                    )
-
-
 def observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeState:
-    """``nodeIPPoolReconcile`` (spec 7.7) against what IMDS shows; skipped when not due."""
-    _check_observation(event)
+    """``nodeIPPoolReconcile`` (spec 7.7) against what IMDS shows; skipped when not due.
+
+    The observation must be one instance metadata can show (``_rules.check_observation``).
+    """
+    check_observation(state, event)
     config = state.config
     if state.in_flight is not None:
         raise UnexpectedEventError(event, "ipamd's loop is blocked on an EC2 allocation")

@@ -26,6 +26,7 @@ from vpccni_model._events import (
 )
 from vpccni_model._model import ENI, parse_cidrs
 from vpccni_model._observe import observe
+from vpccni_model._rules import check_attachment, check_new_cidrs
 from vpccni_model._state import Datastore, InFlight, NodeState, unchecked_in_flight
 
 
@@ -51,6 +52,8 @@ def _grow(state: NodeState, event: IPsAllocated | PrefixesAllocated, clock: floa
     eni = ds.eni(event.eni_id)
     if eni is None:
         return state.replace(in_flight=None)
+    field = "ips" if isinstance(event, IPsAllocated) else "prefixes"
+    check_new_cidrs(state, eni.eni_id, eni.cidrs, cidrs, field)
     new_eni, added_prefixes = eni.with_added_cidrs(cidrs)
     new_ds = ds.replace_eni(new_eni).replace(prefix_counter=ds.prefix_counter + added_prefixes)
     return state.replace_datastore(new_ds, in_flight=None, last_pool_action_at=clock)
@@ -77,6 +80,7 @@ def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
     # a stale ENI there, as ipamd's can), but never the primary ENI's, which cannot detach.
     if any(e.is_primary and e.device_number == event.device_number for e in ds.enis):
         raise UnexpectedEventError(event, "the primary ENI holds that device number")
+    check_attachment(state, ds, event.eni_id, [*ips, *prefixes])
     eni = ENI(
         eni_id=event.eni_id,
         device_number=event.device_number,

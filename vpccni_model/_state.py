@@ -6,7 +6,7 @@ pod index, ipamd's timers, the call it waits on and the calls the pod path queue
 immutable; ``NodeState.replace``, ``replace_datastore`` and ``with_pod_change`` are the core's
 unchecked copies (its transitions keep every rule), as are ``unchecked_in_flight`` and
 ``unchecked_cleanup``; ``attrs.evolve`` and the constructors are the checked ones (each field
-on its own, ``_checks``), and ``NodeState.check`` adds what must agree.
+on its own, ``_checks``), and ``NodeState.check`` adds what must agree (``_rules``).
 Datastores are found by card number, never by position in the tuple: cards may skip numbers.
 """
 
@@ -35,10 +35,11 @@ from vpccni_model._checks import (
 )
 from vpccni_model._config import Config, fixed_at_boot
 from vpccni_model._errors import StateError
-from vpccni_model._ipv4 import MAX_IPV4, PREFIX_SIZE, int_to_ip
+from vpccni_model._ipv4 import MAX_IPV4, PREFIX_SIZE
 from vpccni_model._limits import InstanceLimits
 from vpccni_model._model import ENI, Cidr, _changed, sorted_enis
 from vpccni_model._podindex import PodIndex, PodIP
+from vpccni_model._rules import check_node
 
 if TYPE_CHECKING:
     from vpccni_model._actions import Allocation
@@ -471,38 +472,12 @@ class NodeState:
     def check(self) -> None:
         """Full consistency check (O(addresses)); raises StateError naming what is wrong.
 
-        Construction already validates each value; this adds the cross-references: every pod
-        points at an assigned address it owns, no address is in two CIDRs, and every assigned
-        address has a pod entry.
+        Construction already validates each value; this adds the cross-references, the rules
+        of ``_rules`` (ENIs and cards within the instance's limits, one primary ENI, no address
+        twice, pods and addresses agree, no timestamp after the clock, calls that name what
+        exists). ``from_json`` runs it on every state it reads.
         """
-        seen_ips: dict[int, str] = {}
-        owners: dict[str, int] = {}
-        for ds in self.datastores:
-            for eni in ds.enis:
-                for cidr in eni.cidrs:
-                    for ip in range(cidr.network, cidr.network + cidr.size):
-                        if ip in seen_ips:
-                            raise StateError("cidrs", int_to_ip(ip), f"also on {seen_ips[ip]}")
-                        seen_ips[ip] = eni.eni_id
-                    for entry in cidr.addresses:
-                        if entry.pod is not None:
-                            if entry.pod in owners:
-                                raise StateError("pods", entry.pod, "holds two addresses")
-                            owners[entry.pod] = entry.ip
-        for pod, ref in self.pods.items():
-            if ref.pod != pod:
-                raise StateError("pods", pod, f"index entry names {ref.pod!r}")
-            if owners.get(pod) != ref.ip:
-                raise StateError("pods", pod, "index does not match the assigned address")
-            owner = self.find_eni(ref.eni_id)
-            if owner is None or owner.network_card != ref.network_card:
-                raise StateError("pods", pod, f"unknown ENI {ref.eni_id!r}")
-            home = owner.cidr(ref.cidr)
-            if home is None or not home.contains(ref.ip):
-                raise StateError("pods", pod, "address is not in the recorded CIDR")
-        for pod in owners:
-            if pod not in self.pods:
-                raise StateError("pods", pod, "assigned address without a pod index entry")
+        check_node(self)
 
 
 _NODE_STATE_FIELDS = frozenset(f.name for f in attrs.fields(NodeState))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, TypeVar, get_args, get_origin, overload
 
@@ -255,11 +256,16 @@ def _leaves(exc: BaseException, path: str) -> Iterator[tuple[str, BaseException]
         yield path, exc
 
 
+_FIELD_PATH: Final = re.compile(r"[A-Za-z_]\w*(?:[.\[]|$)")
+"""A field name, or a path below one (``datastores[0].enis[1].created_at``), as the rules of
+``NodeState.check`` name what they refuse."""
+
+
 def _describe(path: str, exc: BaseException) -> tuple[str, object, str]:
     """(path of the bad value, the value, why) for one leaf error."""
     if isinstance(exc, VpcCniModelError):
         field = getattr(exc, "field", None)
-        if isinstance(field, str) and field.isidentifier():
+        if isinstance(field, str) and _FIELD_PATH.match(field):
             path = f"{path}.{field}"
         reason = getattr(exc, "reason", None)
         return path, getattr(exc, "value", None), str(reason if reason is not None else exc)
