@@ -115,6 +115,8 @@ def unassign_pod_ip(
 
 def take_outbox(state: NodeState) -> tuple[NodeState, tuple[Action, ...]]:
     """Hand out the EC2 calls the pod path queued, for drivers that run them at once."""
+    if not isinstance(state, NodeState):
+        raise StateError("state", state, "must be a NodeState")
     if not state.outbox:
         return state, ()
     return state.replace(outbox=()), state.outbox

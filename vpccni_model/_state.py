@@ -34,7 +34,7 @@ from vpccni_model._checks import (
     slot_setters,
 )
 from vpccni_model._config import Config, fixed_at_boot
-from vpccni_model._errors import StateError
+from vpccni_model._errors import ConfigError, StateError
 from vpccni_model._ipv4 import MAX_IPV4, PREFIX_SIZE
 from vpccni_model._limits import InstanceLimits
 from vpccni_model._model import ENI, Cidr, _changed, sorted_enis
@@ -277,8 +277,14 @@ class NodeState:
     cordoned: bool = False
     terminating: bool = False
     clock: float = 0.0
-    # The last Config object ``fixed_config`` accepted for this node (see there).
-    _accepted_config: object = attrs.field(init=False, default=None, eq=False, repr=False)
+    # The last Config object ``fixed_config`` accepted for this node (see there); at first the
+    # node's own, so that no other object (None included) passes unchecked.
+    _accepted_config: object = attrs.field(
+        init=False,
+        default=attrs.Factory(lambda self: self.config, takes_self=True),
+        eq=False,
+        repr=False,
+    )
 
     def __attrs_post_init__(self) -> None:
         """Each field on its own (types, bounds, card order); ``check`` adds what must agree."""
@@ -352,7 +358,12 @@ class NodeState:
         Multi-NIC nodes get an empty datastore for every other card (cards with no ENIs are
         managed, spec 1.5.5). The first ``reconcile`` at the boot clock is ipamd's pre-scaling.
         """
+        if not isinstance(limits, InstanceLimits):
+            raise ConfigError("limits", limits, "must be an InstanceLimits")
+        if not isinstance(config, Config):
+            raise ConfigError("config", config, "must be a Config")
         clock = check_clock(clock)
+        as_text("primary_eni_id", primary_eni_id)
         effective = config.for_instance(limits)
         primary = ENI(
             eni_id=primary_eni_id,
