@@ -706,6 +706,14 @@ def _stores(doc: dict[str, Any]) -> list[dict[str, Any]]:
             lambda d: d.update(outbox=[{"type": "AllocateIPs", "eni_id": "eni-2", "count": 1}]),
             "$.outbox[0]",
         ),
+        # Releases of what the datastore still holds (EC2 would drop it under the datastore).
+        (lambda d: d.update(outbox=[{"type": "FreeENI", "eni_id": "eni-2"}]), "$.outbox[0].eni_id"),
+        (
+            lambda d: d.update(
+                outbox=[{"type": "ReleaseIPs", "eni_id": "eni-2", "addresses": ["10.0.0.12"]}]
+            ),
+            "$.outbox[0]",
+        ),
     ],
     ids=[
         "ENI id on two cards",
@@ -726,6 +734,8 @@ def _stores(doc: dict[str, Any]) -> list[dict[str, Any]]:
         "in-flight IPs for an ENI of another card",
         "in-flight release",
         "allocation in the outbox",
+        "queued FreeENI of a held ENI",
+        "queued release of a held IP",
     ],
 )
 def test_inconsistent_documents(edit: Callable[[dict[str, Any]], None], field: str | None) -> None:
@@ -772,6 +782,53 @@ def test_an_allocation_in_flight_for_an_eni_the_same_tick_freed() -> None:
     after = apply(step.state, PrefixesAllocated("eni-1", ("10.0.2.0/28",)), 100.0)
     after.check()
     assert after.in_flight is None and after.find_eni("eni-1") is None
+
+
+def _leftover_prefix_released() -> tuple[NodeState, FakeEC2]:
+    """Secondary-IP mode; eni-0 holds .5 and a leftover /28 whose one pod leaves: the DEL path
+    queues the prefix's release (Q3), which ipamd would have made at once. The FakeEC2 still
+    holds the prefix: the driver has not run the release yet."""
+    limits = InstanceLimits(name="small", max_enis=2, ipv4_per_eni=4)
+    config = Config()
+    pod = Address(ip("10.0.1.0"), "ns/p", 0.0)
+    cidrs = (Cidr(ip("10.0.0.5"), False), Cidr(ip("10.0.1.0"), True, (pod,)))
+    state = NodeState(
+        limits=limits,
+        config=config.for_instance(limits),
+        primary_eni_id="eni-0",
+        datastores=(Datastore.of(0, (ENI("eni-0", 0, is_primary=True, cidrs=cidrs),)),),
+        pods={"ns/p": PodIP("ns/p", 0, "eni-0", ip("10.0.1.0"), ip("10.0.1.0"))},
+        clock=100.0,
+    )
+    state.check()
+    ec2 = FakeEC2.for_node(state)
+    state, _ = unassign_pod_ip(state, config, "ns/p", 100.0)
+    assert state.outbox == (ReleasePrefixes("eni-0", ("10.0.1.0/28",)),)
+    return state, ec2
+
+
+def test_an_observation_does_not_re_add_what_the_outbox_releases() -> None:
+    """The model defers ipamd's immediate DEL-path release to the outbox; an observation made
+    before the driver runs it must not re-add the prefix (it re-added it, and once the release
+    ran the datastore held a prefix EC2 could hand to another ENI)."""
+    state, ec2 = _leftover_prefix_released()
+    after = apply(state, MetadataObserved(ec2.observe()), 200.0)
+    after.check()
+    eni = after.find_eni("eni-0")
+    assert eni is not None and [c.key for c in eni.cidrs] == ["10.0.0.5/32"]
+    step = reconcile(after, Config(), 200.0)
+    assert step.actions[0] == ReleasePrefixes("eni-0", ("10.0.1.0/28",))
+
+
+def test_a_report_does_not_re_add_what_the_outbox_releases() -> None:
+    """Same for the report of every address an ENI has (after PrivateIpAddressLimitExceeded)."""
+    state, _ = _leftover_prefix_released()
+    waiting = attrs.evolve(state, in_flight=InFlight(AllocatePrefixes("eni-0", 1), 0, 100.0))
+    after = apply(waiting, PrefixesAllocated("eni-0", ("10.0.1.0/28", "10.0.2.0/28")), 100.0)
+    after.check()
+    eni = after.find_eni("eni-0")
+    assert eni is not None
+    assert [c.key for c in eni.cidrs] == ["10.0.0.5/32", "10.0.2.0/28"]
 
 
 def test_a_cleanup_for_a_missing_card_would_stop_every_tick() -> None:

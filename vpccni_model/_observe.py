@@ -2,7 +2,8 @@
 and how what instance metadata shows is folded into the datastores (``observe``).
 
 The reconciliation adds ENIs and CIDRs EC2 has and the datastore lacks (except CIDRs released
-within the reconcile cooldown), force-deletes what EC2 no longer shows, pods included (Q26),
+within the reconcile cooldown, and those a queued release in the outbox names, which ipamd
+would have released already), force-deletes what EC2 no longer shows, pods included (Q26),
 and sweeps detached ENIs with ipamd's double-counted prefix counter (Q9).
 """
 
@@ -13,7 +14,7 @@ from vpccni_model._errors import UnexpectedEventError
 from vpccni_model._events import MetadataObserved, ObservedENI
 from vpccni_model._model import ENI, Cidr, parse_cidrs
 from vpccni_model._podindex import PodIP
-from vpccni_model._rules import check_observation
+from vpccni_model._rules import check_observation, not_queued, queued_releases
 from vpccni_model._state import Datastore, NodeState, fixed_config
 
 
@@ -59,6 +60,7 @@ def observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeStat
         return state
     pods = state.pods_copy()
     cache = state.cooldown_copy()
+    queued = queued_releases(state)  # released already, in ipamd's time: not re-added
     stores: list[Datastore] = []
     for ds in state.datastores:
         observed = [o for o in event.enis if o.network_card == ds.network_card]
@@ -80,7 +82,7 @@ def observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeStat
             listed = {c.network for c in wanted}
             have = {c.network for c in eni.cidrs}
             addable: list[Cidr] = []
-            for cidr in wanted:
+            for cidr in not_queued(wanted, queued.get(eni.eni_id)):
                 if cidr.network in have:
                     continue
                 freed_at = cache.get(cidr.cooldown_key)
@@ -95,8 +97,8 @@ def observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeStat
             counter += added
             enis.append(eni)
         for eni_id, seen in managed.items():
-            if eni_id in known:
-                continue
+            if eni_id in known or (eni_id in queued and queued[eni_id] is None):
+                continue  # known, or its FreeENI is queued
             new_eni = ENI(
                 eni_id=eni_id,
                 device_number=seen.device_number,
@@ -107,7 +109,8 @@ def observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeStat
                 is_excluded=seen.is_excluded,
                 created_at=clock,
             )
-            new_eni, added = new_eni.with_added_cidrs(parse_cidrs(seen.ips, seen.prefixes))
+            listed_cidrs = not_queued(parse_cidrs(seen.ips, seen.prefixes), queued.get(eni_id))
+            new_eni, added = new_eni.with_added_cidrs(listed_cidrs)
             counter += added
             enis.append(new_eni)
         stores.append(

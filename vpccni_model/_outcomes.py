@@ -26,7 +26,7 @@ from vpccni_model._events import (
 )
 from vpccni_model._model import ENI, parse_cidrs
 from vpccni_model._observe import observe
-from vpccni_model._rules import check_attachment, check_new_cidrs
+from vpccni_model._rules import check_attachment, check_new_cidrs, not_queued, queued_releases
 from vpccni_model._state import Datastore, InFlight, NodeState, unchecked_in_flight
 
 
@@ -52,6 +52,10 @@ def _grow(state: NodeState, event: IPsAllocated | PrefixesAllocated, clock: floa
     eni = ds.eni(event.eni_id)
     if eni is None:
         return state.replace(in_flight=None)
+    if state.outbox:
+        # A report of every address the ENI has (after PrivateIpAddressLimitExceeded) may list
+        # one whose release is queued; ipamd released it already.
+        cidrs = not_queued(cidrs, queued_releases(state).get(eni.eni_id))
     field = "ips" if isinstance(event, IPsAllocated) else "prefixes"
     check_new_cidrs(state, eni.eni_id, eni.cidrs, cidrs, field)
     new_eni, added_prefixes = eni.with_added_cidrs(cidrs)

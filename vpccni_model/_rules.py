@@ -31,8 +31,9 @@ the value):
    increase with the start-of-tick statistics, spec 5.8, 6.6; the model evaluates it on the
    pre-allocation datastore, where an ENI without CIDRs or pods is deletable), and the answer
    then only clears ``in_flight``. The outbox holds releases only (what the pod path and
-   ``restart`` queue), naming an ENI id and address text EC2 can read; the ENI may be gone,
-   since an observation can sweep it before the outbox is handed out. A deferred cleanup is
+   ``restart`` queue), naming an ENI id and address text EC2 can read, and nothing the
+   datastore holds (see ``queued_releases``); the ENI may be gone, since an observation can
+   sweep it before the outbox is handed out. A deferred cleanup is
    for a card that has a datastore (the tick looks it up); its ENI may be gone (the tick skips
    it, as ipamd's task does).
 
@@ -147,7 +148,7 @@ def check_node(state: NodeState) -> None:
     if in_flight is not None:
         _check_in_flight(state, cards)
     for at, action in enumerate(state.outbox):
-        _check_release(action, f"outbox[{at}]")
+        _check_release(state, action, f"outbox[{at}]")
     for at, task in enumerate(state.deferred_cleanups):
         if task.network_card not in cards:
             raise StateError(
@@ -295,21 +296,71 @@ def _check_in_flight(state: NodeState, cards: dict[int, Datastore]) -> None:
             )
 
 
-def _check_release(action: object, field: str) -> None:
-    """An outbox entry: a release EC2 can read (the ENI may be gone already)."""
+_Key = tuple[int, bool]
+"""A CIDR as (network, is_prefix)."""
+
+
+def _check_release(state: NodeState, action: object, field: str) -> None:
+    """An outbox entry: a release EC2 can read, of nothing the datastore holds (the ENI may be
+    gone already)."""
     if not isinstance(action, ReleaseIPs | ReleasePrefixes | FreeENI):
         raise StateError(
             field, action, "the outbox holds releases only (ReleaseIPs, ReleasePrefixes, FreeENI)"
         )
     if not action.eni_id:
         raise StateError(f"{field}.eni_id", action.eni_id, "must not be empty")
+    keys = _released(action, field)
+    eni = state.find_eni(action.eni_id)
+    if eni is None:
+        return
+    if keys is None:
+        raise StateError(f"{field}.eni_id", action.eni_id, "the datastore still holds this ENI")
+    for network, is_prefix in sorted(keys):
+        held = eni.cidr(network)
+        if held is not None and held.is_prefix == is_prefix:
+            raise StateError(field, held.key, f"{action.eni_id} still holds what it releases")
+
+
+def _released(action: ReleaseIPs | ReleasePrefixes | FreeENI, field: str) -> set[_Key] | None:
+    """The CIDRs a release names, as (network, is_prefix); None for a whole ENI (FreeENI)."""
     if isinstance(action, ReleaseIPs):
-        for text in action.addresses:
-            ip_to_int(text, field=f"{field}.addresses")
-    elif isinstance(action, ReleasePrefixes):
+        return {(ip_to_int(text, field=f"{field}.addresses"), False) for text in action.addresses}
+    if isinstance(action, ReleasePrefixes):
+        keys: set[_Key] = set()
         for text in action.prefixes:
-            if not parse_cidr(text, field=f"{field}.prefixes")[1]:
+            network, is_prefix = parse_cidr(text, field=f"{field}.prefixes")
+            if not is_prefix:
                 raise StateError(f"{field}.prefixes", text, "must be a /28 prefix")
+            keys.add((network, True))
+        return keys
+    return None
+
+
+def queued_releases(state: NodeState) -> dict[str, set[_Key] | None]:
+    """What the outbox will release, by ENI id: its CIDRs as (network, is_prefix), or None for
+    the whole ENI.
+
+    ipamd makes these calls at once (the DEL path's leftover-prefix release Q3, nodeInit's
+    toggle cleanup, spec 4.5, 7.6); the model queues them for the driver. Until it runs them,
+    an observation or an EC2 report shows what ipamd would already have released, so folding
+    one in must not re-add it (``observe``, ``apply``): the datastore would then hold CIDRs
+    EC2 is about to drop, and EC2 could hand them to another ENI.
+    """
+    queued: dict[str, set[_Key] | None] = {}
+    for at, action in enumerate(state.outbox):
+        if not isinstance(action, ReleaseIPs | ReleasePrefixes | FreeENI):
+            continue
+        keys = _released(action, f"outbox[{at}]")
+        have = queued.get(action.eni_id, set())
+        queued[action.eni_id] = None if keys is None or have is None else have | keys
+    return queued
+
+
+def not_queued(cidrs: list[Cidr], queued: set[_Key] | None) -> list[Cidr]:
+    """``cidrs`` less those a queued release names (see ``queued_releases``)."""
+    if not queued:
+        return cidrs
+    return [c for c in cidrs if (c.network, c.is_prefix) not in queued]
 
 
 # -- events: apply ------------------------------------------------------------------------------
