@@ -167,6 +167,23 @@ def pod_index(datastores: Iterable[Datastore]) -> dict[str, PodIP]:
     return index
 
 
+def latest_time(datastores: Iterable[Datastore]) -> float | None:
+    """The newest timestamp in ``datastores`` (ENI creation, address assignment or release):
+    a state's clock is never earlier than any of them."""
+    times = [
+        t
+        for store in datastores
+        for e in store.enis
+        for t in (
+            e.created_at,
+            *(a.assigned_at for c in e.cidrs for a in c.addresses),
+            *(a.unassigned_at for c in e.cidrs for a in c.addresses),
+        )
+        if t is not None
+    ]
+    return max(times, default=None)
+
+
 def node(
     limits: InstanceLimits,
     config: Config,
@@ -175,9 +192,11 @@ def node(
 ) -> NodeState:
     """``NodeState.boot`` then the given datastores (ascending cards) and a matching pod index.
 
-    The primary ENI id is taken from the card-0 ENI flagged primary (``eni-0`` if none).
+    The primary ENI id is taken from the card-0 ENI flagged primary (``eni-0`` if none). The
+    node's clock is ``clock``, or the newest timestamp of the datastores if that is later.
     """
     primary = next((e.eni_id for e in datastores[0].enis if e.is_primary), "eni-0")
+    clock = max(clock, latest_time(datastores) or clock)
     booted = NodeState.boot(limits, config, clock, primary_eni_id=primary)
     state = attrs.evolve(booted, datastores=tuple(datastores), pods=pod_index(datastores))
     state.check()

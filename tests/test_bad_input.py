@@ -398,6 +398,7 @@ def _node(pods: dict[Any, PodIP], addresses: tuple[Address, ...], *extra: ENI) -
         primary_eni_id="eni-0",
         datastores=(Datastore.of(0, (primary, *extra)),),
         pods=pods,
+        clock=1.0,  # not before the addresses' assignment times
     )
 
 
@@ -443,10 +444,11 @@ def test_same_address_on_two_enis() -> None:
     raises_typed(StateError, state.check, "cidrs")
 
 
-@pytest.mark.parametrize("key", [1, None, ("ns", "a"), b"ns/a"])
+@pytest.mark.parametrize("key", [1, None, ("ns", "a"), b"ns/a", ""])
 def test_non_string_pod_keys_in_the_index(key: object) -> None:
-    state = _node({key: PodIP("ns/a", 0, "eni-0", NET, NET + 1)}, (Address(NET + 1, "ns/a"),))
-    raises_typed(StateError, state.check, "pods")
+    """Refused when the state is built (a pod key is a field type), not only by ``check``."""
+    pods: dict[Any, PodIP] = {key: PodIP("ns/a", 0, "eni-0", NET, NET + 1)}
+    raises_typed(StateError, lambda: _node(pods, (Address(NET + 1, "ns/a"),)).check(), "pods")
 
 
 # -- the clock ----------------------------------------------------------------------------------

@@ -66,6 +66,7 @@ def _node(config: Config, *, excluded_second: bool = False) -> NodeState:
         last_decrease_at=50.0,
         last_insufficient_cidr_at=50.0,
         reconcile_cooldown={"10.0.0.9": 40.0},
+        clock=50.0,  # no timestamp of a state is later than its clock
     )
     state.check()
     return state

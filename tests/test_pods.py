@@ -444,7 +444,9 @@ def _leftover_state() -> NodeState:
         ],
         primary=True,
     )
-    return node(LIMITS, SIP, ds(e0, eni("eni-1", 1, prefixes=1)))
+    # Four CIDRs on eni-0: an instance type that allows four per ENI.
+    roomy = InstanceLimits(name="test", max_enis=4, ipv4_per_eni=5)
+    return node(roomy, SIP, ds(e0, eni("eni-1", 1, prefixes=1)))
 
 
 def test_q3_del_from_leftover_prefix_releases_every_empty_prefix_of_that_eni() -> None:

@@ -19,6 +19,7 @@ from vpccni_model import (
     Config,
     Datastore,
     Ec2Error,
+    InFlight,
     InstanceLimits,
     NetworkCard,
     NodeState,
@@ -105,6 +106,21 @@ def node(
                     pods[entry.pod] = PodIP(
                         entry.pod, e.network_card, e.eni_id, cidr.network, entry.ip
                     )
+    if "clock" not in fields:
+        # A state's clock is never earlier than its timestamps (ENIs, addresses, timers).
+        times = [
+            t
+            for e in enis
+            for t in (
+                e.created_at,
+                *(a.assigned_at for c in e.cidrs for a in c.addresses),
+                *(a.unassigned_at for c in e.cidrs for a in c.addresses),
+            )
+            if t is not None
+        ]
+        times += [t for t in fields.values() if isinstance(t, float)]
+        times += [t.started_at for t in fields.values() if isinstance(t, InFlight)]
+        fields["clock"] = max(times, default=0.0)
     state = NodeState(
         limits=limits,
         config=effective,

@@ -17,6 +17,7 @@ from vpccni_model._actions import (
     ReleasePrefixes,
 )
 from vpccni_model._config import MANIFEST_ENV, Config, fixed_at_boot
+from vpccni_model._datastore import Datastore, DeferredCleanup, InFlight
 from vpccni_model._eni import ENI
 from vpccni_model._env import ENV_VARIABLES
 from vpccni_model._errors import (
@@ -49,7 +50,7 @@ from vpccni_model._outcomes import apply
 from vpccni_model._podindex import PodIndex, PodIP
 from vpccni_model._pods import assign_pod_ip, take_outbox, unassign_pod_ip
 from vpccni_model._policy import CardPolicy, effective_max_pods
-from vpccni_model._state import Datastore, DeferredCleanup, InFlight, NodeState
+from vpccni_model._state import NodeState
 from vpccni_model._steady import Convergence, SteadyState, converge, steady_state
 from vpccni_model._tick import Reconciliation, reconcile
 from vpccni_model.cloud import FakeEC2

@@ -10,6 +10,18 @@ from __future__ import annotations
 
 import attrs
 
+from vpccni_model._checks import as_bool, as_int, as_text, as_tuple, slot_setters
+
+# Construction checks each field's type (what the JSON reader reads back); whether the values
+# fit a node (the ENI exists, the count is within its limit) is for the node's rules
+# (``_rules``) when an action is held in a state. The tick builds its actions through the
+# unchecked constructors at the end of this module.
+
+
+def _check_allocation(eni_id: object, count: object) -> None:
+    as_text("eni_id", eni_id, empty=True)
+    as_int("count", count)
+
 
 @attrs.frozen
 class AllocateENI:
@@ -19,6 +31,11 @@ class AllocateENI:
     network_card: int
     count: int
     prefixes: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        as_int("network_card", self.network_card)
+        as_int("count", self.count)
+        as_bool("prefixes", self.prefixes)
 
 
 @attrs.frozen
@@ -30,6 +47,9 @@ class AllocateIPs:
     eni_id: str
     count: int
 
+    def __attrs_post_init__(self) -> None:
+        _check_allocation(self.eni_id, self.count)
+
 
 @attrs.frozen
 class AllocatePrefixes:
@@ -37,6 +57,9 @@ class AllocatePrefixes:
 
     eni_id: str
     count: int
+
+    def __attrs_post_init__(self) -> None:
+        _check_allocation(self.eni_id, self.count)
 
 
 @attrs.frozen
@@ -46,6 +69,10 @@ class ReleaseIPs:
     eni_id: str
     addresses: tuple[str, ...]
 
+    def __attrs_post_init__(self) -> None:
+        as_text("eni_id", self.eni_id, empty=True)
+        as_tuple("addresses", self.addresses, str, "address strings")
+
 
 @attrs.frozen
 class ReleasePrefixes:
@@ -54,6 +81,10 @@ class ReleasePrefixes:
     eni_id: str
     prefixes: tuple[str, ...]
 
+    def __attrs_post_init__(self) -> None:
+        as_text("eni_id", self.eni_id, empty=True)
+        as_tuple("prefixes", self.prefixes, str, "prefix strings")
+
 
 @attrs.frozen
 class FreeENI:
@@ -61,9 +92,68 @@ class FreeENI:
 
     eni_id: str
 
+    def __attrs_post_init__(self) -> None:
+        as_text("eni_id", self.eni_id, empty=True)
+
 
 Allocation = AllocateENI | AllocateIPs | AllocatePrefixes
 Release = ReleaseIPs | ReleasePrefixes | FreeENI
 Action = AllocateENI | AllocateIPs | AllocatePrefixes | ReleaseIPs | ReleasePrefixes | FreeENI
 
 ALLOCATIONS = (AllocateENI, AllocateIPs, AllocatePrefixes)
+
+
+# -- unchecked constructors, for the tick (its values come from a checked state) ---------------
+
+_new = object.__new__
+_ALLOCATE_ENI = slot_setters(AllocateENI)
+_ALLOCATE_IPS = slot_setters(AllocateIPs)
+_ALLOCATE_PREFIXES = slot_setters(AllocatePrefixes)
+_RELEASE_IPS = slot_setters(ReleaseIPs)
+_RELEASE_PREFIXES = slot_setters(ReleasePrefixes)
+_FREE_ENI = slot_setters(FreeENI)
+
+
+def allocate_eni(network_card: int, count: int, prefixes: bool) -> AllocateENI:
+    action = _new(AllocateENI)
+    set_card, set_count, set_prefixes = _ALLOCATE_ENI
+    set_card(action, network_card)
+    set_count(action, count)
+    set_prefixes(action, prefixes)
+    return action
+
+
+def allocate_cidrs(eni_id: str, count: int, prefixes: bool) -> AllocateIPs | AllocatePrefixes:
+    """``AllocatePrefixes`` when ``prefixes``, else ``AllocateIPs``."""
+    if prefixes:
+        grow: AllocateIPs | AllocatePrefixes = _new(AllocatePrefixes)
+        set_eni, set_count = _ALLOCATE_PREFIXES
+    else:
+        grow = _new(AllocateIPs)
+        set_eni, set_count = _ALLOCATE_IPS
+    set_eni(grow, eni_id)
+    set_count(grow, count)
+    return grow
+
+
+def release_ips(eni_id: str, addresses: tuple[str, ...]) -> ReleaseIPs:
+    action = _new(ReleaseIPs)
+    set_eni, set_addresses = _RELEASE_IPS
+    set_eni(action, eni_id)
+    set_addresses(action, addresses)
+    return action
+
+
+def release_prefixes(eni_id: str, prefixes: tuple[str, ...]) -> ReleasePrefixes:
+    action = _new(ReleasePrefixes)
+    set_eni, set_prefixes = _RELEASE_PREFIXES
+    set_eni(action, eni_id)
+    set_prefixes(action, prefixes)
+    return action
+
+
+def free_eni(eni_id: str) -> FreeENI:
+    action = _new(FreeENI)
+    (set_eni,) = _FREE_ENI
+    set_eni(action, eni_id)
+    return action

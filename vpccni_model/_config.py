@@ -200,11 +200,13 @@ class Config:
         as ipamd rejects them, valid ones because IPv6 has no warm pool to model). A non-str
         key or value also raises. ``max_pods`` and the timers keep their defaults.
         """
+        if not isinstance(env, Mapping):
+            raise ConfigError("env", env, "must be a mapping of variable names to str values")
         for key, value in env.items():
             if not isinstance(key, str):
                 raise ConfigError(repr(key), value, "environment variable names must be str")
             if not isinstance(value, str):
-                raise ConfigError(key, value, "environment values must be str")
+                raise ConfigError(key or repr(key), value, "environment values must be str")
 
         # getNetworkPolicyMode runs before isConfigValid in ipamd's New().
         policy_mode = env.get(NETWORK_POLICY_ENFORCING_MODE)

@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable
 
 import attrs
 
+from vpccni_model._checks import INT64_MAX, MAX_CLOCK, as_bool, as_int, as_time, as_tuple, is_int
 from vpccni_model._errors import StateError
 from vpccni_model._ipv4 import PREFIX_SIZE
 from vpccni_model._model import (
@@ -62,14 +63,42 @@ class ENI:
     room_from: int = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.eni_id, str) or not self.eni_id:
+        self._check_fields()
+        self._derive()
+
+    def _check_fields(self) -> None:
+        """Each field's type and range (the CIDRs' order is ``_derive``'s)."""
+        if type(self.eni_id) is not str or not self.eni_id:
             raise StateError("eni_id", self.eni_id, "must be a non-empty string")
-        if isinstance(self.device_number, bool) or not 0 <= self.device_number < 100:
-            raise StateError("device_number", self.device_number, "must be 0..99 (spec 7.1)")
+        device = self.device_number
+        if (type(device) is not int and not is_int(device)) or not 0 <= device < 100:
+            raise StateError("device_number", device, "must be an int 0..99 (spec 7.1)")
+        card = self.network_card
+        if type(card) is not int or not 0 <= card <= INT64_MAX:
+            as_int("network_card", card, 0, INT64_MAX)
+        if (
+            type(self.is_primary) is not bool
+            or type(self.is_trunk) is not bool
+            or type(self.is_efa) is not bool
+            or type(self.is_excluded) is not bool
+        ):
+            for flag in ("is_primary", "is_trunk", "is_efa", "is_excluded"):
+                as_bool(flag, getattr(self, flag))
+        created_at = self.created_at
+        if type(created_at) is not float or not -MAX_CLOCK <= created_at <= MAX_CLOCK:
+            # An int of seconds is held as a float; anything else is an error.
+            object.__setattr__(self, "created_at", as_time("created_at", created_at))
+        if type(self.cidrs) is not tuple:
+            as_tuple("cidrs", self.cidrs, Cidr, "Cidr values")
+
+    def _derive(self) -> None:
+        """The derived fields, counted over the CIDRs, which must be sorted and disjoint."""
         ip_cidrs = prefix_cidrs = in_ips = in_prefixes = free_ips = free_prefixes = 0
         end = -1
         room_from = -1
         for position, cidr in enumerate(self.cidrs):
+            if not isinstance(cidr, Cidr):
+                raise StateError("cidrs", cidr, "must be a tuple of Cidr values")
             if room_from < 0 and cidr.assigned < cidr.size:
                 room_from = position
             if cidr.network <= end:
@@ -154,14 +183,21 @@ class ENI:
         return None
 
     def with_added_cidrs(self, cidrs: Iterable[Cidr]) -> tuple[ENI, int]:
-        """This ENI with ``cidrs`` added (networks it already holds are ignored), built and
-        checked anew; also returns how many prefixes were added (for the prefix counter)."""
+        """This ENI with ``cidrs`` added (networks it already holds are ignored), its CIDRs
+        checked (sorted, disjoint) and counted anew; also returns how many prefixes were added
+        (for the prefix counter). The other fields are this ENI's, checked already."""
         have = {c.network for c in self.cidrs}
-        new = {c.network: c for c in cidrs if c.network not in have}
+        new: dict[int, Cidr] = {}
+        for cidr in cidrs:
+            if not isinstance(cidr, Cidr):
+                raise StateError("cidrs", cidr, "must be Cidr values")
+            if cidr.network not in have:
+                new[cidr.network] = cidr
         if not new:
             return self, 0
-        merged = sorted_cidrs((*self.cidrs, *new.values()))
-        return attrs.evolve(self, cidrs=merged), sum(c.is_prefix for c in new.values())
+        grown = copy_with(self, cidrs=sorted_cidrs((*self.cidrs, *new.values())))
+        grown._derive()
+        return grown, sum(c.is_prefix for c in new.values())
 
     def with_cidr_at(self, index: int, new: Cidr) -> ENI:
         """This ENI with the CIDR at position ``index`` replaced by ``new`` (same network and

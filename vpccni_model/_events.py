@@ -10,6 +10,9 @@ from collections.abc import Iterable
 
 import attrs
 
+from vpccni_model._checks import INT64_MAX, INT64_MIN, as_bool, as_int, as_str_tuple, as_text
+from vpccni_model._errors import StateError
+
 
 class Ec2Error:
     """EC2 error codes that change ipamd's decisions (spec 8). Any other string is 'other'."""
@@ -28,10 +31,33 @@ class Ec2Error:
     UNAUTHORIZED_OPERATION = "UnauthorizedOperation"
 
 
-def _tuple_of_str(value: str | Iterable[str]) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    return tuple(value)
+# Construction checks each field's type, exactly as the JSON reader does (StateError naming the
+# field); whether the values fit the node (parse as addresses, fit the ENI, answer the call it
+# waits on) is apply's business.
+
+
+def _ips(value: str | Iterable[str]) -> tuple[str, ...]:
+    return as_str_tuple("ips", value)
+
+
+def _prefixes(value: str | Iterable[str]) -> tuple[str, ...]:
+    return as_str_tuple("prefixes", value)
+
+
+def _check_eni_fields(event: ENIAttached | ObservedENI) -> None:
+    device, card = event.device_number, event.network_card
+    if (
+        type(event.eni_id) is not str
+        or type(device) is not int
+        or type(card) is not int
+        or not INT64_MIN <= device <= INT64_MAX
+        or not INT64_MIN <= card <= INT64_MAX
+        or type(event.is_excluded) is not bool
+    ):  # the common case costs one test; the checks below name what is wrong
+        as_text("eni_id", event.eni_id, empty=True)
+        as_int("device_number", event.device_number)
+        as_int("network_card", event.network_card)
+        as_bool("is_excluded", event.is_excluded)
 
 
 @attrs.frozen
@@ -43,9 +69,12 @@ class ENIAttached:
     eni_id: str
     device_number: int
     network_card: int = 0
-    ips: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
-    prefixes: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    ips: tuple[str, ...] = attrs.field(default=(), converter=_ips)
+    prefixes: tuple[str, ...] = attrs.field(default=(), converter=_prefixes)
     is_excluded: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        _check_eni_fields(self)
 
 
 @attrs.frozen
@@ -54,7 +83,11 @@ class IPsAllocated:
     PrivateIpAddressLimitExceeded, every secondary IP the ENI has in EC2)."""
 
     eni_id: str
-    ips: tuple[str, ...] = attrs.field(converter=_tuple_of_str)
+    ips: tuple[str, ...] = attrs.field(converter=_ips)
+
+    def __attrs_post_init__(self) -> None:
+        if type(self.eni_id) is not str:
+            as_text("eni_id", self.eni_id, empty=True)
 
 
 @attrs.frozen
@@ -62,7 +95,11 @@ class PrefixesAllocated:
     """The outstanding AllocatePrefixes returned these /28 prefixes."""
 
     eni_id: str
-    prefixes: tuple[str, ...] = attrs.field(converter=_tuple_of_str)
+    prefixes: tuple[str, ...] = attrs.field(converter=_prefixes)
+
+    def __attrs_post_init__(self) -> None:
+        if type(self.eni_id) is not str:
+            as_text("eni_id", self.eni_id, empty=True)
 
 
 @attrs.frozen
@@ -73,6 +110,10 @@ class AllocationFailed:
     """
 
     code: str
+
+    def __attrs_post_init__(self) -> None:
+        if type(self.code) is not str:
+            as_text("code", self.code, empty=True)
 
 
 @attrs.frozen
@@ -86,16 +127,27 @@ class ObservedENI:
     eni_id: str
     device_number: int
     network_card: int = 0
-    ips: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
-    prefixes: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    ips: tuple[str, ...] = attrs.field(default=(), converter=_ips)
+    prefixes: tuple[str, ...] = attrs.field(default=(), converter=_prefixes)
     is_trunk: bool = False
     is_efa: bool = False
     is_excluded: bool = False
     managed: bool = True
 
+    def __attrs_post_init__(self) -> None:
+        _check_eni_fields(self)
+        for flag in ("is_trunk", "is_efa", "managed"):
+            as_bool(flag, getattr(self, flag))
+
 
 def _tuple_of_enis(value: Iterable[ObservedENI]) -> tuple[ObservedENI, ...]:
-    return tuple(value)
+    if not isinstance(value, Iterable) or isinstance(value, str | bytes):
+        raise StateError("enis", value, "must be an iterable of ObservedENI")
+    enis = tuple(value)
+    for seen in enis:
+        if not isinstance(seen, ObservedENI):
+            raise StateError("enis", seen, "must be an iterable of ObservedENI")
+    return enis
 
 
 @attrs.frozen

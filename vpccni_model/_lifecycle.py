@@ -13,10 +13,12 @@ import attrs
 
 from vpccni_model._actions import Action, ReleaseIPs, ReleasePrefixes
 from vpccni_model._config import Config
+from vpccni_model._datastore import Datastore
 from vpccni_model._eni import ENI
+from vpccni_model._errors import ConfigError, StateError
 from vpccni_model._model import Cidr
 from vpccni_model._podindex import PodIP
-from vpccni_model._state import Datastore, NodeState
+from vpccni_model._state import NodeState
 
 
 def _forget_cooling(cidr: Cidr) -> Cidr:
@@ -49,6 +51,10 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
     release their empty CIDRs of the current mode (Q20). The next ``reconcile`` at ``clock``
     is ipamd's pre-scaling.
     """
+    if not isinstance(state, NodeState):
+        raise StateError("state", state, "must be a NodeState")
+    if not isinstance(config, Config):
+        raise ConfigError("config", config, "must be a Config")
     effective = config.for_instance(state.limits)
     state = state.at(clock)
     prefix_mode = effective.prefix_delegation

@@ -2,16 +2,18 @@
 copy operations the core uses.
 
 The shapes follow ipamd's datastore (spec 3). Containers are tuples in one documented order
-(spec 9): CIDRs and addresses by numeric value. Each CIDR (and ENI) carries counters derived at
+(spec 9): CIDRs and addresses by numeric value. Each CIDR and ENI carries counters derived at
 construction, so that pool statistics cost O(ENIs) instead of O(addresses).
 
-Copies come in two kinds. ``attrs.evolve`` re-runs construction: every check and a full
-recount; use it for anything built from outside input. The named copies below skip the
-checks because the caller's transition cannot break them, and keep every derived field right
-by delta: ``Cidr.with_addresses``, ``Cidr.take_unused_ip`` / ``Cidr.release_ip`` (the pod
-path on one CIDR), ``ENI.with_cidr_at``, ``ENI.without_cidrs`` and ``ENI.with_added_cidrs``.
+Copies come in two kinds. ``attrs.evolve`` re-runs construction: every check (each field's
+type and range, ``_checks``) and a full recount; use it for anything built from outside
+input. The named copies below skip the checks because the caller's transition cannot break
+them, and keep every derived field right by delta: ``Cidr.with_addresses``,
+``Cidr.take_unused_ip`` / ``Cidr.release_ip`` (the pod path on one CIDR, building its entries
+with ``unchecked_address``), ``ENI.with_cidr_at``, ``ENI.without_cidrs`` and
+``ENI.with_added_cidrs`` (which checks and recounts the CIDRs only).
 Two derived hints live on ENI values and are excluded from equality: the newest
-unassignment and ``room_from``; only this module writes them.
+unassignment and ``room_from``; only ``_eni`` writes them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,15 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
+from vpccni_model._checks import (
+    MAX_CLOCK,
+    as_bool,
+    as_int,
+    as_optional_time,
+    as_pod_key,
+    as_tuple,
+    slot_setters,
+)
 from vpccni_model._errors import StateError
 from vpccni_model._ipv4 import MAX_IPV4, PREFIX_SIZE, int_to_ip, ip_to_int, parse_cidr
 
@@ -41,6 +52,19 @@ class Address:
     assigned_at: float | None = None
     unassigned_at: float | None = None
 
+    def __attrs_post_init__(self) -> None:
+        ip, pod = self.ip, self.pod
+        if type(ip) is not int or not 0 <= ip <= MAX_IPV4:
+            as_int("ip", ip, 0, MAX_IPV4)
+        if pod is not None and (type(pod) is not str or not pod):
+            as_pod_key(pod)
+        for name in ("assigned_at", "unassigned_at"):
+            value = getattr(self, name)
+            if value is None or (type(value) is float and -MAX_CLOCK <= value <= MAX_CLOCK):
+                continue
+            # An int of seconds is held as a float; anything else is an error.
+            object.__setattr__(self, name, as_optional_time(name, value))
+
     @property
     def assigned(self) -> bool:
         return self.pod is not None
@@ -56,6 +80,24 @@ class Address:
             and self.unassigned_at is not None
             and clock - self.unassigned_at <= cooldown
         )
+
+
+_ADDRESS_SLOTS = slot_setters(Address)
+_new = object.__new__
+
+
+def unchecked_address(
+    ip: int, pod: str | None, assigned_at: float | None, unassigned_at: float | None
+) -> Address:
+    """An ``Address`` built without its checks, for the pod path: the CIDR it goes into
+    supplies the address, the pod key and the clock were checked on entry."""
+    entry = _new(Address)
+    set_ip, set_pod, set_assigned, set_unassigned = _ADDRESS_SLOTS
+    set_ip(entry, ip)
+    set_pod(entry, pod)
+    set_assigned(entry, assigned_at)
+    set_unassigned(entry, unassigned_at)
+    return entry
 
 
 class Pending(enum.Enum):
@@ -84,9 +126,15 @@ class Cidr:
     latest_unassigned_at: float | None = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        size = PREFIX_SIZE if self.is_prefix else 1
         if isinstance(self.network, bool) or not isinstance(self.network, int):
             raise StateError("network", self.network, "must be an IPv4 address as an int")
+        if type(self.is_prefix) is not bool:
+            as_bool("is_prefix", self.is_prefix)
+        if self.addresses:
+            as_tuple("addresses", self.addresses, Address, "Address values")
+        elif type(self.addresses) is not tuple:
+            raise StateError("addresses", self.addresses, "must be a tuple of Address values")
+        size = PREFIX_SIZE if self.is_prefix else 1
         if not 0 <= self.network <= MAX_IPV4 - size + 1:
             raise StateError("network", self.network, "outside the IPv4 address space")
         if self.is_prefix and self.network % PREFIX_SIZE:
@@ -163,7 +211,8 @@ class Cidr:
             # A /32 holds at most one entry: reuse it once cooled, or take the address afresh.
             if self.assigned or (self.addresses and self.addresses[0].cooling(clock, cooldown)):
                 return None
-            return self.with_addresses((Address(self.network, pod, clock),)), self.network
+            taken = unchecked_address(self.network, pod, clock, None)
+            return self.with_addresses((taken,)), self.network
         if self.assigned == PREFIX_SIZE:
             return None
         kept: list[Address] = []
@@ -180,7 +229,7 @@ class Cidr:
             ip = next((a for a in range(self.network, end) if a not in used), None)
             if ip is None:
                 return None
-        kept.insert(bisect.bisect_left(kept, ip, key=_ip), Address(ip, pod, clock))
+        kept.insert(bisect.bisect_left(kept, ip, key=_ip), unchecked_address(ip, pod, clock, None))
         return self.with_addresses(tuple(kept)), ip
 
     def release_ip(self, ip: int, pod: str, clock: float) -> Cidr | None:
@@ -194,7 +243,7 @@ class Cidr:
             at = at if at < len(entries) and entries[at].ip == ip else -1
         if at < 0 or entries[at].pod != pod:
             return None
-        freed = Address(ip, None, entries[at].assigned_at, clock)
+        freed = unchecked_address(ip, None, entries[at].assigned_at, clock)
         return self.with_addresses(entries[:at] + (freed,) + entries[at + 1 :])  # noqa: RUF005
 
 

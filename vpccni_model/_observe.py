@@ -2,19 +2,22 @@
 and how what instance metadata shows is folded into the datastores (``observe``).
 
 The reconciliation adds ENIs and CIDRs EC2 has and the datastore lacks (except CIDRs released
-within the reconcile cooldown), force-deletes what EC2 no longer shows, pods included (Q26),
+within the reconcile cooldown, and those a queued release in the outbox names, which ipamd
+would have released already), force-deletes what EC2 no longer shows, pods included (Q26),
 and sweeps detached ENIs with ipamd's double-counted prefix counter (Q9).
 """
 
 from __future__ import annotations
 
+from vpccni_model._admission import check_observation, not_queued, queued_releases
 from vpccni_model._config import Config
+from vpccni_model._datastore import Datastore
 from vpccni_model._eni import ENI
 from vpccni_model._errors import UnexpectedEventError
 from vpccni_model._events import MetadataObserved, ObservedENI
 from vpccni_model._model import Cidr, parse_cidrs
 from vpccni_model._podindex import PodIP
-from vpccni_model._state import Datastore, NodeState, fixed_config
+from vpccni_model._state import NodeState, fixed_config
 
 
 def _due(state: NodeState, clock: float) -> bool:
@@ -46,32 +49,12 @@ def _force_delete_cidrs(eni: ENI, keep: set[int], pods: dict[str, PodIP]) -> tup
     return eni.without_cidrs(gone), sum(c.is_prefix for c in dropped)
 
 
-def _check_observation(event: MetadataObserved) -> None:
-    """Refuse what real IMDS cannot show: one ENI twice, two ENIs at one device index of a
-    card, or one address on two ENIs (or a /32 inside a listed /28)."""
-    ids: set[str] = set()
-    devices: set[tuple[int, int]] = set()
-    owner: dict[int, str] = {}
-    for seen in event.enis:
-        if seen.eni_id in ids:
-            raise UnexpectedEventError(event, f"{seen.eni_id} is listed twice")
-        ids.add(seen.eni_id)
-        slot = (seen.network_card, seen.device_number)
-        if slot in devices:
-            raise UnexpectedEventError(event, f"two ENIs at card {slot[0]} device {slot[1]}")
-        devices.add(slot)
-        for cidr in parse_cidrs(seen.ips, seen.prefixes):
-            for ip in range(cidr.network, cidr.network + cidr.size):
-                other = owner.setdefault(ip, seen.eni_id)
-                if other != seen.eni_id:
-                    raise UnexpectedEventError(
-                        event, f"{cidr.key} on {seen.eni_id} overlaps an address of {other}"
-                    )
-
-
 def observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeState:
-    """``nodeIPPoolReconcile`` (spec 7.7) against what IMDS shows; skipped when not due."""
-    _check_observation(event)
+    """``nodeIPPoolReconcile`` (spec 7.7) against what IMDS shows; skipped when not due.
+
+    The observation must be one instance metadata can show (``_rules.check_observation``).
+    """
+    check_observation(state, event)
     config = state.config
     if state.in_flight is not None:
         raise UnexpectedEventError(event, "ipamd's loop is blocked on an EC2 allocation")
@@ -79,6 +62,7 @@ def observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeStat
         return state
     pods = state.pods_copy()
     cache = state.cooldown_copy()
+    queued = queued_releases(state)  # released already, in ipamd's time: not re-added
     stores: list[Datastore] = []
     for ds in state.datastores:
         observed = [o for o in event.enis if o.network_card == ds.network_card]
@@ -100,7 +84,7 @@ def observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeStat
             listed = {c.network for c in wanted}
             have = {c.network for c in eni.cidrs}
             addable: list[Cidr] = []
-            for cidr in wanted:
+            for cidr in not_queued(wanted, queued.get(eni.eni_id)):
                 if cidr.network in have:
                     continue
                 freed_at = cache.get(cidr.cooldown_key)
@@ -115,8 +99,8 @@ def observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeStat
             counter += added
             enis.append(eni)
         for eni_id, seen in managed.items():
-            if eni_id in known:
-                continue
+            if eni_id in known or (eni_id in queued and queued[eni_id] is None):
+                continue  # known, or its FreeENI is queued
             new_eni = ENI(
                 eni_id=eni_id,
                 device_number=seen.device_number,
@@ -127,7 +111,8 @@ def observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeStat
                 is_excluded=seen.is_excluded,
                 created_at=clock,
             )
-            new_eni, added = new_eni.with_added_cidrs(parse_cidrs(seen.ips, seen.prefixes))
+            listed_cidrs = not_queued(parse_cidrs(seen.ips, seen.prefixes), queued.get(eni_id))
+            new_eni, added = new_eni.with_added_cidrs(listed_cidrs)
             counter += added
             enis.append(new_eni)
         stores.append(

@@ -11,6 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 from vpccni_model._actions import AllocateENI, AllocateIPs, AllocatePrefixes
+from vpccni_model._admission import (
+    check_attachment,
+    check_new_cidrs,
+    not_queued,
+    queued_releases,
+)
+from vpccni_model._datastore import Datastore, InFlight, unchecked_in_flight
 from vpccni_model._eni import ENI
 from vpccni_model._errors import StateError, UnexpectedEventError
 from vpccni_model._events import (
@@ -27,7 +34,7 @@ from vpccni_model._events import (
 )
 from vpccni_model._model import parse_cidrs
 from vpccni_model._observe import observe
-from vpccni_model._state import Datastore, InFlight, NodeState
+from vpccni_model._state import NodeState
 
 
 def _expect(state: NodeState, event: Event, kind: type) -> InFlight:
@@ -52,6 +59,12 @@ def _grow(state: NodeState, event: IPsAllocated | PrefixesAllocated, clock: floa
     eni = ds.eni(event.eni_id)
     if eni is None:
         return state.replace(in_flight=None)
+    if state.outbox:
+        # A report of every address the ENI has (after PrivateIpAddressLimitExceeded) may list
+        # one whose release is queued; ipamd released it already.
+        cidrs = not_queued(cidrs, queued_releases(state).get(eni.eni_id))
+    field = "ips" if isinstance(event, IPsAllocated) else "prefixes"
+    check_new_cidrs(state, eni.eni_id, eni.cidrs, cidrs, field)
     new_eni, added_prefixes = eni.with_added_cidrs(cidrs)
     new_ds = ds.replace_eni(new_eni).replace(prefix_counter=ds.prefix_counter + added_prefixes)
     return state.replace_datastore(new_ds, in_flight=None, last_pool_action_at=clock)
@@ -78,6 +91,7 @@ def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
     # a stale ENI there, as ipamd's can), but never the primary ENI's, which cannot detach.
     if any(e.is_primary and e.device_number == event.device_number for e in ds.enis):
         raise UnexpectedEventError(event, "the primary ENI holds that device number")
+    check_attachment(state, ds, event.eni_id, [*ips, *prefixes])
     eni = ENI(
         eni_id=event.eni_id,
         device_number=event.device_number,
@@ -109,7 +123,7 @@ def _fail(state: NodeState, event: AllocationFailed, clock: float) -> NodeState:
     if insufficient and state.config.subnet_discovery:
         # Spec 6.2: try the next allocatable ENI, then a new ENI, in the same increase.
         return state.replace(
-            in_flight=InFlight(
+            in_flight=unchecked_in_flight(
                 None,
                 in_flight.network_card,
                 in_flight.started_at,

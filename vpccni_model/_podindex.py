@@ -17,7 +17,8 @@ from typing import Any, overload
 import attrs
 import immutables
 
-from vpccni_model._ipv4 import int_to_ip
+from vpccni_model._checks import INT64_MAX, as_int, as_pod_key, as_text, slot_setters
+from vpccni_model._ipv4 import MAX_IPV4, int_to_ip
 
 
 @attrs.frozen
@@ -31,9 +32,33 @@ class PodIP:
     cidr: int
     ip: int
 
+    def __attrs_post_init__(self) -> None:
+        as_pod_key(self.pod)
+        as_int("network_card", self.network_card, 0, INT64_MAX)
+        as_text("eni_id", self.eni_id)
+        as_int("cidr", self.cidr, 0, MAX_IPV4)
+        as_int("ip", self.ip, 0, MAX_IPV4)
+
     @property
     def address(self) -> str:
         return int_to_ip(self.ip)
+
+
+_POD_IP_SLOTS = slot_setters(PodIP)
+_new = object.__new__
+
+
+def unchecked_pod_ip(pod: str, network_card: int, eni_id: str, cidr: int, ip: int) -> PodIP:
+    """A ``PodIP`` built without its checks, for the pod path, which found every value in the
+    state it points into."""
+    ref = _new(PodIP)
+    set_pod, set_card, set_eni, set_cidr, set_ip = _POD_IP_SLOTS
+    set_pod(ref, pod)
+    set_card(ref, network_card)
+    set_eni(ref, eni_id)
+    set_cidr(ref, cidr)
+    set_ip(ref, ip)
+    return ref
 
 
 class PodIndex(Mapping[str, PodIP]):
@@ -61,6 +86,11 @@ class PodIndex(Mapping[str, PodIP]):
         index = object.__new__(PodIndex)
         index._map = self._map.delete(pod)
         return index
+
+    def unordered_items(self) -> Iterable[tuple[str, PodIP]]:
+        """The entries in the map's own order, which depends on string hashing: only for a
+        visit whose outcome does not depend on the order (and where keys may not sort)."""
+        return self._map.items()
 
     def __getitem__(self, pod: str) -> PodIP:
         return self._map[pod]

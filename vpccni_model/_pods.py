@@ -11,20 +11,21 @@ ENIs in ipamd's order and keeps the pod index, the deferred cleanups and the out
 
 from __future__ import annotations
 
-from vpccni_model._actions import Action, ReleasePrefixes
+from vpccni_model._actions import Action, release_prefixes
+from vpccni_model._checks import as_pod_key
 from vpccni_model._config import Config
+from vpccni_model._datastore import unchecked_cleanup
 from vpccni_model._errors import NoAvailableIPError, StateError, UnknownPodError
 from vpccni_model._ipv4 import int_to_ip
-from vpccni_model._podindex import PodIP
-from vpccni_model._state import DeferredCleanup, NodeState, fixed_config
+from vpccni_model._podindex import unchecked_pod_ip
+from vpccni_model._state import NodeState, fixed_config
 
 
 def check_pod_key(pod: object) -> str:
-    """A pod key: a non-empty plain ``str``. A str subclass could hash or compare unlike the
-    text it stands for, and its address could then never be found again on DEL."""
-    if type(pod) is not str or not pod:
-        raise StateError("pod", pod, "a pod key must be a non-empty str")
-    return pod
+    """A pod key: a non-empty plain ``str`` (``_checks.as_pod_key``, which the state's
+    values apply too). A str subclass could hash or compare unlike the text it stands for,
+    and its address could then never be found again on DEL."""
+    return as_pod_key(pod)
 
 
 def assign_pod_ip(
@@ -50,7 +51,7 @@ def assign_pod_ip(
         if claimed is None:
             continue
         eni_at, cidr_at, new_cidr, ip = claimed
-        ref = PodIP(pod, ds.network_card, ds.enis[eni_at].eni_id, new_cidr.network, ip)
+        ref = unchecked_pod_ip(pod, ds.network_card, ds.enis[eni_at].eni_id, new_cidr.network, ip)
         pods = state.pods.set(pod, ref)
         new_state = state.with_pod_change(ds_at, eni_at, cidr_at, new_cidr, pods, clock)
         return new_state, int_to_ip(ip)
@@ -94,11 +95,8 @@ def unassign_pod_ip(
     )
     fixed = state.config
     if eni.is_excluded and new_cidr.assigned == 0:
-        cleanup = DeferredCleanup(
-            eni_id=eni.eni_id,
-            network_card=ds.network_card,
-            cidr=cidr.network,
-            due_at=clock + fixed.deallocate_empty_cidr_delay,
+        cleanup = unchecked_cleanup(
+            eni.eni_id, ds.network_card, cidr.network, clock + fixed.deallocate_empty_cidr_delay
         )
         new_state = new_state.replace(deferred_cleanups=(*state.deferred_cleanups, cleanup))
     # Q3: the address came from a /28 (CIDRs never overlap, so it is not also a /32 here).
@@ -111,13 +109,15 @@ def unassign_pod_ip(
             new_ds = new_ds.replace_eni(new_eni, eni_at).replace(
                 prefix_counter=new_ds.prefix_counter - len(empty)
             )
-            release = ReleasePrefixes(eni.eni_id, tuple(c.key for c in empty))
+            release = release_prefixes(eni.eni_id, tuple(c.key for c in empty))
             new_state = new_state.replace_datastore(new_ds, outbox=(*state.outbox, release))
     return new_state, int_to_ip(ref.ip)
 
 
 def take_outbox(state: NodeState) -> tuple[NodeState, tuple[Action, ...]]:
     """Hand out the EC2 calls the pod path queued, for drivers that run them at once."""
+    if not isinstance(state, NodeState):
+        raise StateError("state", state, "must be a NodeState")
     if not state.outbox:
         return state, ()
     return state.replace(outbox=()), state.outbox

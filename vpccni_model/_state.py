@@ -1,10 +1,12 @@
 """The node state: per-card datastores and everything ipamd knows about one node.
 
-``Datastore`` is one managed network card's pool (spec 3.1), ``NodeState`` the whole node:
+``NodeState`` is the whole node (its per-card values are in ``_datastore``):
 limits, the effective configuration fixed at boot, datastores in ascending card order, the
 pod index, ipamd's timers, the call it waits on and the calls the pod path queued. Values are
 immutable; ``NodeState.replace``, ``replace_datastore`` and ``with_pod_change`` are the core's
-unchecked copies (its transitions keep every rule), ``attrs.evolve`` the checked one.
+unchecked copies (its transitions keep every rule), as are ``unchecked_in_flight`` and
+``unchecked_cleanup``; ``attrs.evolve`` and the constructors are the checked ones (each field
+on its own, ``_checks``), and ``NodeState.check`` adds what must agree (``_rules``).
 Datastores are found by card number, never by position in the tuple: cards may skip numbers.
 """
 
@@ -12,153 +14,53 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from vpccni_model._checks import MAX_CLOCK, check_clock
+from vpccni_model._actions import Action
+from vpccni_model._checks import (
+    MAX_CLOCK,
+    as_bool,
+    as_instance,
+    as_pod_key,
+    as_text,
+    as_time,
+    as_tuple,
+    check_clock,
+)
 from vpccni_model._config import Config, fixed_at_boot
-from vpccni_model._eni import ENI, sorted_enis
-from vpccni_model._errors import StateError
-from vpccni_model._ipv4 import PREFIX_SIZE, int_to_ip
+from vpccni_model._datastore import ACTION_TYPES, Datastore, DeferredCleanup, InFlight
+from vpccni_model._eni import ENI
+from vpccni_model._errors import ConfigError, StateError
+from vpccni_model._limits import InstanceLimits
 from vpccni_model._model import Cidr, copy_with
 from vpccni_model._podindex import PodIndex, PodIP
+from vpccni_model._rules import check_node
 
 if TYPE_CHECKING:
-    from vpccni_model._actions import Action
-    from vpccni_model._limits import InstanceLimits
+    pass
 
-
-@attrs.frozen(slots=False)  # as NodeState: the pod path copies one per operation
-class Datastore:
-    """One managed network card's pool (spec 3.1 DataStore).
-
-    ``prefix_counter`` is ipamd's running ``allocated_prefix`` counter (``TotalPrefixes``, P). It is
-    kept as a counter, not recomputed, because ipamd's drifts (spec 10 Q9, Q10) and decisions
-    read it.
-    """
-
-    network_card: int
-    enis: tuple[ENI, ...]
-    prefix_counter: int
-    unmanaged_enis: int = 0
-
-    def __attrs_post_init__(self) -> None:
-        seen: set[str] = set()
-        previous: tuple[int, str] | None = None
-        for eni in self.enis:
-            if eni.network_card != self.network_card:
-                raise StateError("enis", eni.eni_id, f"belongs to card {eni.network_card}")
-            if eni.eni_id in seen:
-                raise StateError("enis", eni.eni_id, "duplicate ENI id")
-            seen.add(eni.eni_id)
-            key = eni.sort_key()
-            if previous is not None and key <= previous:
-                raise StateError("enis", eni.eni_id, "ENIs must be sorted by (device_number, id)")
-            previous = key
-        if self.unmanaged_enis < 0:
-            raise StateError("unmanaged_enis", self.unmanaged_enis, "must be >= 0")
-
-    @classmethod
-    def of(cls, network_card: int, enis: Iterable[ENI], unmanaged_enis: int = 0) -> Datastore:
-        """A datastore whose prefix counter matches its ENIs (no drift yet)."""
-        ordered = sorted_enis(enis)
-        return cls(
-            network_card=network_card,
-            enis=ordered,
-            prefix_counter=sum(e.prefix_cidrs for e in ordered),
-            unmanaged_enis=unmanaged_enis,
-        )
-
-    def eni(self, eni_id: str) -> ENI | None:
-        for eni in self.enis:
-            if eni.eni_id == eni_id:
-                return eni
-        return None
-
-    def replace_eni(self, eni: ENI, index: int | None = None) -> Datastore:
-        """This datastore with the ENI of the same id (and device number) replaced; the order
-        cannot change, so construction checks are not run again. ``index``, when the caller
-        knows it, is the ENI's position in ``enis`` (saves the lookup)."""
-        enis = self.enis
-        if index is None or not 0 <= index < len(enis) or enis[index].eni_id != eni.eni_id:
-            index = next((i for i, e in enumerate(enis) if e.eni_id == eni.eni_id), None)
-        if index is None or enis[index].device_number != eni.device_number:
-            raise StateError("enis", eni.eni_id, "replace_eni needs the same id and device")
-        return copy_with(self, enis=enis[:index] + (eni,) + enis[index + 1 :])  # noqa: RUF005
-
-    def replace(
-        self, *, enis: tuple[ENI, ...] | None = None, prefix_counter: int | None = None
-    ) -> Datastore:
-        """This datastore with new ``enis`` and/or ``prefix_counter``, unchecked: for the
-        core's transitions, which keep the ENIs in order (drop some, or replace one)."""
-        changes: dict[str, Any] = {}
-        if enis is not None:
-            changes["enis"] = enis
-        if prefix_counter is not None:
-            changes["prefix_counter"] = prefix_counter
-        return copy_with(self, **changes)
-
-    @property
-    def has_trunk(self) -> bool:
-        return any(e.is_trunk for e in self.enis)
-
-    def claim(
-        self, pod: str, clock: float, cooldown: float, prefix_delegation: bool
-    ) -> tuple[int, int, Cidr, int] | None:
-        """``AssignPodIPv4Address`` on this card: the first ENI in device order that is not
-        excluded and can give ``pod`` an address now (``ENI.claim``). Returns (position of the
-        ENI, position of the CIDR, the CIDR after the assignment, the address), or None."""
-        for eni_at, eni in enumerate(self.enis):
-            if eni.is_excluded:
-                continue
-            # Full ENIs are skipped here, without a call: most ENIs of a busy node are full.
-            if prefix_delegation:
-                if eni.assigned_in_prefixes >= eni.prefix_cidrs * PREFIX_SIZE:
-                    continue
-            elif eni.assigned_in_ips >= eni.ip_cidrs:
-                continue
-            claimed = eni.claim(pod, clock, cooldown, prefix_delegation)
-            if claimed is not None:
-                return eni_at, *claimed
-        return None
-
-
-@attrs.frozen
-class InFlight:
-    """An increase that is waiting for EC2 (``action`` set) or about to try the next ENI.
-
-    ipamd's pool loop blocks on each EC2 call; while ``action`` is set, ``reconcile`` starts
-    nothing. ``action`` is None after an insufficient-address failure under subnet discovery:
-    the same increase then continues with the next ENI (spec 6.2) at the next ``reconcile``.
-    """
-
-    action: Action | None
-    network_card: int
-    started_at: float
-    skipped_enis: tuple[str, ...] = ()
-
-
-@attrs.frozen
-class DeferredCleanup:
-    """ipamd's ``deallocateEmptyCIDR``: 5 s after an excluded ENI's CIDR empties (spec 4.4)."""
-
-    eni_id: str
-    network_card: int
-    cidr: int
-    due_at: float
-
-
-_NONE_YET: Final = object()
-"""No config object accepted yet (a value no caller can pass)."""
 
 
 def _pod_index(value: Mapping[str, PodIP] | Iterable[tuple[str, PodIP]]) -> PodIndex:
-    return PodIndex.of(value)
+    if isinstance(value, PodIndex):
+        return value
+    try:
+        return PodIndex(value)
+    except (TypeError, ValueError) as exc:
+        raise StateError("pods", value, f"must map pod keys to PodIP values ({exc})") from None
 
 
 def _frozen_times(value: Mapping[str, float]) -> Mapping[str, float]:
-    return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
+    if isinstance(value, MappingProxyType):
+        return value
+    try:
+        return MappingProxyType(dict(value))
+    except (TypeError, ValueError) as exc:
+        raise StateError(
+            "reconcile_cooldown", value, f"must map keys to times ({exc})"
+        ) from None
 
 
 @attrs.frozen(slots=False)  # a __dict__ instance copies in one C call (see copy_with)
@@ -186,16 +88,72 @@ class NodeState:
     cordoned: bool = False
     terminating: bool = False
     clock: float = 0.0
-    # The last Config object ``fixed_config`` accepted for this node (see there).
-    _accepted_config: object = attrs.field(init=False, default=_NONE_YET, eq=False, repr=False)
+    # The last Config object ``fixed_config`` accepted for this node (see there); at first the
+    # node's own, so that no other object (None included) passes unchecked.
+    _accepted_config: object = attrs.field(
+        init=False,
+        default=attrs.Factory(lambda self: self.config, takes_self=True),
+        eq=False,
+        repr=False,
+    )
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "clock", check_clock(self.clock))
+        """Each field on its own (types, bounds, card order); ``check`` adds what must agree."""
+        setter = object.__setattr__
+        if not (
+            isinstance(self.limits, InstanceLimits)
+            and isinstance(self.config, Config)
+            and type(self.primary_eni_id) is str
+            and self.primary_eni_id
+            and type(self.datastores) is tuple
+            and all(isinstance(ds, Datastore) for ds in self.datastores)
+        ):  # the common case costs one test; the checks below name what is wrong
+            as_instance("limits", self.limits, InstanceLimits, "an InstanceLimits")
+            as_instance("config", self.config, Config, "a Config")
+            as_text("primary_eni_id", self.primary_eni_id)
+            as_tuple("datastores", self.datastores, Datastore, "Datastore values")
+        if self.pods:
+            self._check_pod_index()
+        for name in ("last_pool_action_at", "last_decrease_at", "last_insufficient_cidr_at"):
+            value = getattr(self, name)
+            if value is not None:
+                setter(self, name, as_time(name, value))
+        cache = self.reconcile_cooldown
+        if cache:
+            times = {
+                as_text("reconcile_cooldown", key, empty=True): as_time("reconcile_cooldown", at)
+                for key, at in cache.items()
+            }
+            if any(times[key] is not at for key, at in cache.items()):
+                setter(self, "reconcile_cooldown", MappingProxyType(times))
+        if self.in_flight is not None:
+            as_instance("in_flight", self.in_flight, InFlight, "an InFlight or None")
+        if self.outbox or type(self.outbox) is not tuple:
+            as_tuple("outbox", self.outbox, ACTION_TYPES, "actions")
+        if self.deferred_cleanups or type(self.deferred_cleanups) is not tuple:
+            as_tuple("deferred_cleanups", self.deferred_cleanups, DeferredCleanup, "cleanups")
+        if type(self.cordoned) is not bool or type(self.terminating) is not bool:
+            as_bool("cordoned", self.cordoned)
+            as_bool("terminating", self.terminating)
+        setter(self, "clock", check_clock(self.clock))
         cards = [ds.network_card for ds in self.datastores]
         if not cards or cards != sorted(set(cards)):
             raise StateError("datastores", cards, "need unique cards in ascending order")
         if cards[0] != 0:
             raise StateError("datastores", cards, "card 0 is always managed")
+
+    def _check_pod_index(self) -> None:
+        """Keys are pod keys, values PodIPs; the first bad entry by key text is reported, so
+        the error does not depend on the (salted) hash order of the index."""
+        bad = [
+            (repr(pod), pod, ref)
+            for pod, ref in self.pods.unordered_items()
+            if type(pod) is not str or not pod or not isinstance(ref, PodIP)
+        ]
+        if bad:
+            _, pod, ref = min(bad, key=lambda entry: entry[0])
+            as_pod_key(pod, "pods")
+            raise StateError("pods", ref, f"the entry of {pod!r} must be a PodIP")
 
     @classmethod
     def boot(
@@ -211,6 +169,12 @@ class NodeState:
         Multi-NIC nodes get an empty datastore for every other card (cards with no ENIs are
         managed, spec 1.5.5). The first ``reconcile`` at the boot clock is ipamd's pre-scaling.
         """
+        if not isinstance(limits, InstanceLimits):
+            raise ConfigError("limits", limits, "must be an InstanceLimits")
+        if not isinstance(config, Config):
+            raise ConfigError("config", config, "must be a Config")
+        clock = check_clock(clock)
+        as_text("primary_eni_id", primary_eni_id)
         effective = config.for_instance(limits)
         primary = ENI(
             eni_id=primary_eni_id,
@@ -330,38 +294,12 @@ class NodeState:
     def check(self) -> None:
         """Full consistency check (O(addresses)); raises StateError naming what is wrong.
 
-        Construction already validates each value; this adds the cross-references: every pod
-        points at an assigned address it owns, no address is in two CIDRs, and every assigned
-        address has a pod entry.
+        Construction already validates each value; this adds the cross-references, the rules
+        of ``_rules`` (ENIs and cards within the instance's limits, one primary ENI, no address
+        twice, pods and addresses agree, no timestamp after the clock, calls that name what
+        exists). ``from_json`` runs it on every state it reads.
         """
-        seen_ips: dict[int, str] = {}
-        owners: dict[str, int] = {}
-        for ds in self.datastores:
-            for eni in ds.enis:
-                for cidr in eni.cidrs:
-                    for ip in range(cidr.network, cidr.network + cidr.size):
-                        if ip in seen_ips:
-                            raise StateError("cidrs", int_to_ip(ip), f"also on {seen_ips[ip]}")
-                        seen_ips[ip] = eni.eni_id
-                    for entry in cidr.addresses:
-                        if entry.pod is not None:
-                            if entry.pod in owners:
-                                raise StateError("pods", entry.pod, "holds two addresses")
-                            owners[entry.pod] = entry.ip
-        for pod, ref in self.pods.items():
-            if ref.pod != pod:
-                raise StateError("pods", pod, f"index entry names {ref.pod!r}")
-            if owners.get(pod) != ref.ip:
-                raise StateError("pods", pod, "index does not match the assigned address")
-            owner = self.find_eni(ref.eni_id)
-            if owner is None or owner.network_card != ref.network_card:
-                raise StateError("pods", pod, f"unknown ENI {ref.eni_id!r}")
-            home = owner.cidr(ref.cidr)
-            if home is None or not home.contains(ref.ip):
-                raise StateError("pods", pod, "address is not in the recorded CIDR")
-        for pod in owners:
-            if pod not in self.pods:
-                raise StateError("pods", pod, "assigned address without a pod index entry")
+        check_node(self)
 
 
 _NODE_STATE_FIELDS = frozenset(f.name for f in attrs.fields(NodeState))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import attrs
 
+from vpccni_model._checks import is_int
 from vpccni_model._config import Config
-from vpccni_model._errors import ConfigError, NoAvailableIPError
+from vpccni_model._errors import ConfigError, NoAvailableIPError, StateError
 from vpccni_model._limits import InstanceLimits
 from vpccni_model._outcomes import apply
 from vpccni_model._pods import assign_pod_ip
@@ -34,6 +35,11 @@ class Convergence:
     ticks: int
 
 
+def _check_max_ticks(max_ticks: object) -> None:
+    if not is_int(max_ticks) or max_ticks < 1:
+        raise ConfigError("max_ticks", max_ticks, "must be an int >= 1")
+
+
 def converge(
     state: NodeState,
     config: Config,
@@ -47,6 +53,21 @@ def converge(
     Each action is executed by ``ec2`` at once and its outcome applied at the same clock.
     Idle time is skipped by jumping to ``next_check_at``.
     """
+    if not (
+        isinstance(state, NodeState)
+        and isinstance(config, Config)
+        and isinstance(ec2, FakeEC2 | Ec2)  # the fake first: a protocol check is slower
+        and type(max_ticks) is int
+        and max_ticks >= 1
+    ):  # the common case costs one test; the checks below name what is wrong
+        if not isinstance(state, NodeState):
+            raise StateError("state", state, "must be a NodeState")
+        if not isinstance(config, Config):
+            raise ConfigError("config", config, "must be a Config")
+        if not isinstance(ec2, Ec2):
+            raise StateError("ec2", ec2, "must be an EC2 driver (vpccni_model.cloud.Ec2)")
+        _check_max_ticks(max_ticks)
+    # The clock, and the config against the node's, are checked by the first reconcile.
     # A tick that acts on nothing can still re-stamp a timer (a decrease with nothing left to
     # release stamps the decrease interval, spec 7.3), so "no time-based change pending" is
     # not the only way to be settled: no action for longer than every timer also is.
@@ -134,6 +155,7 @@ def steady_state(
     """Boot a node, converge, then add ``pods`` pods one by one, converging after each."""
     if isinstance(pods, bool) or not isinstance(pods, int) or pods < 0:
         raise ConfigError("pods", pods, "must be an int >= 0")
+    _check_max_ticks(max_ticks)
     state = NodeState.boot(limits, config, clock=0.0)
     ec2 = FakeEC2.for_node(state)
     result = converge(state, config, ec2, 0.0, max_ticks=max_ticks)

@@ -21,15 +21,15 @@ import attrs
 
 from vpccni_model._actions import (
     Action,
-    AllocateENI,
-    AllocateIPs,
-    AllocatePrefixes,
-    FreeENI,
-    ReleaseIPs,
-    ReleasePrefixes,
+    allocate_cidrs,
+    allocate_eni,
+    free_eni,
+    release_ips,
+    release_prefixes,
 )
 from vpccni_model._config import Config
-from vpccni_model._state import Datastore, InFlight, NodeState, begin
+from vpccni_model._datastore import Datastore, unchecked_in_flight
+from vpccni_model._state import NodeState, begin
 from vpccni_model.pool import (
     CardPolicy,
     PoolStats,
@@ -132,11 +132,11 @@ def _increase(tick: _Tick, card: _Card, skipped: tuple[str, ...] = ()) -> None:
                 # AllocIPAddresses makes no call for < 1 and ipamd still reports "increased".
                 tick.state = state.replace(last_pool_action_at=tick.clock, in_flight=None)
                 return
-            action: Action = AllocatePrefixes(eni.eni_id, count) if pd else AllocateIPs(
-                eni.eni_id, count
+            grow = allocate_cidrs(eni.eni_id, count, pd)
+            tick.actions.append(grow)
+            tick.state = state.replace(
+                in_flight=unchecked_in_flight(grow, number, tick.clock, skipped)
             )
-            tick.actions.append(action)
-            tick.state = state.replace(in_flight=InFlight(action, number, tick.clock, skipped))
             return
     if not has_room_for_eni(card.ds, policy):
         tick.state = _settled(state)
@@ -146,9 +146,9 @@ def _increase(tick: _Tick, card: _Card, skipped: tuple[str, ...] = ()) -> None:
         # Q23: nothing to create, yet ipamd counts it as a pool action.
         tick.state = state.replace(last_pool_action_at=tick.clock, in_flight=None)
         return
-    action = AllocateENI(number, resources, prefixes=pd)
+    action = allocate_eni(number, resources, pd)
     tick.actions.append(action)
-    tick.state = state.replace(in_flight=InFlight(action, number, tick.clock, skipped))
+    tick.state = state.replace(in_flight=unchecked_in_flight(action, number, tick.clock, skipped))
 
 
 def _decrease(tick: _Tick, card: _Card) -> None:
@@ -178,9 +178,9 @@ def _decrease(tick: _Tick, card: _Card) -> None:
         for cidr in take:
             cache[cidr.cooldown_key] = tick.clock
         if prefixes:
-            tick.actions.append(ReleasePrefixes(eni.eni_id, tuple(c.key for c in prefixes)))
+            tick.actions.append(release_prefixes(eni.eni_id, tuple(c.key for c in prefixes)))
         if singles:
-            tick.actions.append(ReleaseIPs(eni.eni_id, tuple(c.cooldown_key for c in singles)))
+            tick.actions.append(release_ips(eni.eni_id, tuple(c.cooldown_key for c in singles)))
         over -= len(take)
         if over <= 0:
             break
@@ -205,7 +205,7 @@ def _try_free_eni(tick: _Tick, card: _Card) -> None:
         prefix_counter=ds.prefix_counter - eni.prefix_cidrs,
     )
     tick.state = state.replace_datastore(new_ds)
-    tick.actions.append(FreeENI(eni.eni_id))
+    tick.actions.append(free_eni(eni.eni_id))
 
 
 def _run_deferred_cleanups(state: NodeState, clock: float) -> NodeState:

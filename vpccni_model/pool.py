@@ -19,12 +19,13 @@ from collections.abc import Iterator
 
 import attrs
 
+from vpccni_model._datastore import Datastore
 from vpccni_model._eni import ENI
 from vpccni_model._ipv4 import PREFIX_SIZE, ceil16
 from vpccni_model._limits import InstanceLimits
 from vpccni_model._model import Cidr
 from vpccni_model._policy import CardPolicy, effective_max_pods
-from vpccni_model._state import Datastore, NodeState
+from vpccni_model._state import NodeState
 
 __all__ = [
     "CardPolicy",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, TypeVar, get_args, get_origin, overload
 
@@ -37,7 +38,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, mapping_structure_factory
 from cattrs.strategies import configure_tagged_union
 
-from vpccni_model import _podindex, _state
+from vpccni_model import _datastore, _podindex, _state
 from vpccni_model._actions import Action
 from vpccni_model._config import Config
 from vpccni_model._errors import StateError, VpcCniModelError
@@ -202,7 +203,7 @@ def _configure_union(conv: cattrs.Converter, union: Any) -> None:
 def _resolve_forward_references() -> None:
     """_state imports these names only for type checking; cattrs needs them at runtime."""
     names = {"Action": Action, "Config": Config, "InstanceLimits": InstanceLimits}
-    attrs.resolve_types(_state.InFlight, localns=names)
+    attrs.resolve_types(_datastore.InFlight, localns=names)
     attrs.resolve_types(_state.NodeState, localns=names)
 
 
@@ -255,11 +256,16 @@ def _leaves(exc: BaseException, path: str) -> Iterator[tuple[str, BaseException]
         yield path, exc
 
 
+_FIELD_PATH: Final = re.compile(r"[A-Za-z_]\w*(?:[.\[]|$)")
+"""A field name, or a path below one (``datastores[0].enis[1].created_at``), as the rules of
+``NodeState.check`` name what they refuse."""
+
+
 def _describe(path: str, exc: BaseException) -> tuple[str, object, str]:
     """(path of the bad value, the value, why) for one leaf error."""
     if isinstance(exc, VpcCniModelError):
         field = getattr(exc, "field", None)
-        if isinstance(field, str) and field.isidentifier():
+        if isinstance(field, str) and _FIELD_PATH.match(field):
             path = f"{path}.{field}"
         reason = getattr(exc, "reason", None)
         return path, getattr(exc, "value", None), str(reason if reason is not None else exc)
@@ -292,8 +298,28 @@ def _state_error(exc: BaseException, root: str = "$") -> StateError:
 # -- public API ---------------------------------------------------------------------------------
 
 
+def _model_class(cls: object) -> bool:
+    """One of this library's attrs classes (a value, an action, an event, a result)."""
+    return (
+        isinstance(cls, type)
+        and attrs.has(cls)
+        and (cls.__module__ == "vpccni_model" or cls.__module__.startswith("vpccni_model."))
+    )
+
+
+def _check_model_value(value: object) -> None:
+    if not _model_class(type(value)):
+        raise StateError("value", value, "not a vpccni_model value (a state, action, event...)")
+
+
+def _check_model_class(cls: object) -> None:
+    if cls is not Action and cls is not Event and not _model_class(cls):
+        raise StateError("cls", cls, "must be a vpccni_model class, Action or Event")
+
+
 def to_dict(value: object) -> Any:
     """The JSON-ready form of a model value (dicts, lists, str, int, float, bool, None)."""
+    _check_model_value(value)
     return converter.unstructure(value)
 
 
@@ -304,6 +330,7 @@ def from_dict(data: object, cls: Any) -> Any: ...
 def from_dict(data: object, cls: Any) -> Any:
     """Build a ``cls`` (a model class, or the ``Action``/``Event`` union) from its JSON-ready
     form; any problem is a ``StateError`` naming the path of the bad value."""
+    _check_model_class(cls)
     try:
         result = converter.structure(data, cls)
         if isinstance(result, _state.NodeState):
@@ -322,8 +349,13 @@ def from_dict(data: object, cls: Any) -> Any:
 def to_json(value: object, *, indent: int | None = None) -> str:
     """Deterministic JSON for a model value: sorted keys, exact floats (shortest repr).
 
-    NaN and infinity have no JSON form and raise ``StateError``.
+    NaN and infinity have no JSON form and raise ``StateError``. ``indent`` is None (one line)
+    or a number of spaces, 0 to 16.
     """
+    if indent is not None and (
+        isinstance(indent, bool) or not isinstance(indent, int) or not 0 <= indent <= 16
+    ):
+        raise StateError("indent", indent, "must be None or an int from 0 to 16")
     data = to_dict(value)
     separators = (",", ":") if indent is None else (",", ": ")
     try:
@@ -360,6 +392,7 @@ def from_json(text: str | bytes | bytearray, cls: Any) -> Any:
     """
     if not isinstance(text, str | bytes | bytearray):
         raise StateError("$", text, "JSON text must be str or bytes")
+    _check_model_class(cls)
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
     except StateError:
