@@ -24,6 +24,8 @@ import attrs
 
 from vpccni_model._errors import ConfigError, StateError
 
+_V = TypeVar("_V")
+
 INT64_MIN: Final = -(1 << 63)
 INT64_MAX: Final = (1 << 63) - 1
 
@@ -257,3 +259,14 @@ def slot_setters(cls: type) -> tuple[Callable[[object, Any], None], ...]:
     own setter is cheaper than the ``object.__setattr__`` the generated ``__init__`` calls.
     """
     return tuple(cls.__dict__[a.name].__set__ for a in attrs.fields(cls))
+
+
+def build_unchecked(
+    cls: type[_V], setters: tuple[Callable[[object, Any], None], ...], *values: object
+) -> _V:
+    """A ``cls`` holding ``values`` (in field order) without its checks, through the slot
+    ``setters`` of ``slot_setters(cls)``: for values the core builds from checked ones."""
+    value = object.__new__(cls)
+    for setter, field in zip(setters, values, strict=True):
+        setter(value, field)
+    return value

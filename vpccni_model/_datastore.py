@@ -19,6 +19,7 @@ from vpccni_model._checks import (
     as_text,
     as_time,
     as_tuple,
+    build_unchecked,
     slot_setters,
 )
 from vpccni_model._eni import ENI, sorted_enis
@@ -187,7 +188,6 @@ class DeferredCleanup:
 
 
 ACTION_TYPES = get_args(Action)
-_new = object.__new__
 _IN_FLIGHT_SLOTS = slot_setters(InFlight)
 _CLEANUP_SLOTS = slot_setters(DeferredCleanup)
 
@@ -197,21 +197,9 @@ def unchecked_in_flight(
 ) -> InFlight:
     """An ``InFlight`` without its checks, for the tick and apply, whose values come from
     the state."""
-    value = _new(InFlight)
-    set_action, set_card, set_started, set_skipped = _IN_FLIGHT_SLOTS
-    set_action(value, action)
-    set_card(value, network_card)
-    set_started(value, started_at)
-    set_skipped(value, skipped)
-    return value
+    return build_unchecked(InFlight, _IN_FLIGHT_SLOTS, action, network_card, started_at, skipped)
 
 
 def unchecked_cleanup(eni_id: str, network_card: int, cidr: int, due_at: float) -> DeferredCleanup:
     """A ``DeferredCleanup`` without its checks, for the pod path."""
-    task = _new(DeferredCleanup)
-    set_eni, set_card, set_cidr, set_due = _CLEANUP_SLOTS
-    set_eni(task, eni_id)
-    set_card(task, network_card)
-    set_cidr(task, cidr)
-    set_due(task, due_at)
-    return task
+    return build_unchecked(DeferredCleanup, _CLEANUP_SLOTS, eni_id, network_card, cidr, due_at)
