@@ -31,6 +31,7 @@ SUITE = ["tests/property/test_stateful.py", "tests/property/test_convergence.py"
 
 CARDS = "tests/property/test_cards.py"
 FIXED_CONFIG = "tests/property/test_fixed_config.py"
+FREE_ENI = "tests/property/test_free_eni.py"
 
 
 class Mutant(NamedTuple):
@@ -167,6 +168,7 @@ MUTANTS: dict[str, Mutant] = {
         "        prefix_counter=ds.prefix_counter - eni.prefix_cidrs,\n",
         "        prefix_counter=ds.prefix_counter,\n",
         "8d / 6: a freed ENI's prefixes stay on the prefix counter",
+        (FREE_ENI,),
     ),
     "card-position": Mutant(
         "_pods.py",
