@@ -32,6 +32,7 @@ SUITE = ["tests/property/test_stateful.py", "tests/property/test_convergence.py"
 CARDS = "tests/property/test_cards.py"
 FIXED_CONFIG = "tests/property/test_fixed_config.py"
 CLOUD_ENGINE = "tests/test_cloud_engine.py"
+FREE_ENI = "tests/property/test_free_eni.py"
 
 
 class Mutant(NamedTuple):
@@ -168,6 +169,7 @@ MUTANTS: dict[str, Mutant] = {
         "        prefix_counter=ds.prefix_counter - eni.prefix_cidrs,\n",
         "        prefix_counter=ds.prefix_counter,\n",
         "8d / 6: a freed ENI's prefixes stay on the prefix counter",
+        (FREE_ENI,),
     ),
     "card-position": Mutant(
         "_pods.py",
