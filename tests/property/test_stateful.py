@@ -413,7 +413,9 @@ class NodeMachine(RuleBasedStateMachine):
         self.node: Node | None = None
         self.log: list[tuple[str, tuple[Any, ...], Any]] = []
         self.boot: tuple[InstanceLimits, Config, dict[int, int]] | None = None
-        self.released_at: dict[int, float] = {}
+        # Released address -> (when, the ENI that held it): the cooldown binds the address on
+        # that ENI only (a /28 released and handed to another ENI starts afresh).
+        self.released_at: dict[int, tuple[float, str]] = {}
         self.pod_ip: dict[str, str] = {}
         self.adopted = False
         self.restarts = 0
@@ -441,21 +443,32 @@ class NodeMachine(RuleBasedStateMachine):
         return result
 
     def _forget_released_outside_datastore(self) -> None:
-        """Drop released addresses whose CIDR left the datastore: EC2 may hand them out
-        again, as new CIDRs with no cooldown. Run after every operation that can remove a
-        CIDR (a tick, an observation), also inside the rules that run many of them."""
+        """Drop released addresses whose CIDR left the ENI that held them: EC2 may hand them
+        out again, to that ENI or another one (of any card), as new CIDRs with no cooldown.
+        Run after every operation that can remove a CIDR (a tick, an observation), also
+        inside the rules that run many of them."""
         if not self.released_at:
             return
-        present: set[int] = set()
+        present: set[tuple[int, str]] = set()
         for eni in self.n.state.enis:
             for cidr in eni.cidrs:
-                present.update(range(cidr.network, cidr.network + cidr.size))
-        for ip in [ip for ip in self.released_at if ip not in present]:
-            del self.released_at[ip]
+                present.update(
+                    (ip, eni.eni_id) for ip in range(cidr.network, cidr.network + cidr.size)
+                )
+        for ip, (_, holder) in list(self.released_at.items()):
+            if (ip, holder) not in present:
+                del self.released_at[ip]
 
     def _release(self, pod: str, ip: str) -> None:
         assert ip == self.pod_ip.pop(pod)
-        self.released_at[ip_to_int(ip)] = self.n.clock
+        number = ip_to_int(ip)
+        # The entry stays on its CIDR while it cools, unless the DEL path released the CIDR
+        # at once (Q3); then EC2 may hand the address out again with no cooldown.
+        holder = next(
+            (e.eni_id for e in self.n.state.enis for c in e.cidrs if c.contains(number)), None
+        )
+        if holder is not None:
+            self.released_at[number] = (self.n.clock, holder)
 
     # -- rules ---------------------------------------------------------------------------
 
@@ -521,7 +534,8 @@ class NodeMachine(RuleBasedStateMachine):
             return
         number = ip_to_int(ip)
         assert pod not in before.pods
-        freed = self.released_at.pop(number, None)
+        released = self.released_at.pop(number, None)
+        freed = None if released is None else released[0]
         if freed is not None:
             event("assign: reused a released address")
         ref = self.n.state.pods[pod]
