@@ -24,8 +24,6 @@ import attrs
 
 from vpccni_model._errors import ConfigError, StateError
 
-_V = TypeVar("_V")
-
 INT64_MIN: Final = -(1 << 63)
 INT64_MAX: Final = (1 << 63) - 1
 
@@ -141,6 +139,30 @@ def timer_field(default: float) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def check_seconds(_inst: object, attribute: attrs.Attribute[float], value: object) -> None:
+    """attrs validator: a finite number of seconds >= 0 (a latency)."""
+    if not is_number(value) or not math.isfinite(value) or value < 0:
+        raise ConfigError(attribute.name, value, "must be a finite number of seconds >= 0")
+
+
+def check_fraction(_inst: object, attribute: attrs.Attribute[float], value: object) -> None:
+    """attrs validator: a number in [0, 1] (a rate)."""
+    if not is_number(value) or not 0 <= value <= 1:
+        raise ConfigError(attribute.name, value, "must be a number between 0 and 1")
+
+
+def check_positive(_inst: object, attribute: attrs.Attribute[float], value: object) -> None:
+    """attrs validator: a number > 0, infinity allowed (a bucket size)."""
+    if not is_number(value) or value <= 0:
+        raise ConfigError(attribute.name, value, "must be a number > 0 (math.inf allowed)")
+
+
+def check_non_negative(_inst: object, attribute: attrs.Attribute[float], value: object) -> None:
+    """attrs validator: a number >= 0, infinity allowed (a refill rate)."""
+    if not is_number(value) or value < 0:
+        raise ConfigError(attribute.name, value, "must be a number >= 0 (math.inf allowed)")
 
 
 def int_at_least(minimum: int) -> Callable[[object, attrs.Attribute[int], object], None]:
@@ -259,14 +281,3 @@ def slot_setters(cls: type) -> tuple[Callable[[object, Any], None], ...]:
     own setter is cheaper than the ``object.__setattr__`` the generated ``__init__`` calls.
     """
     return tuple(cls.__dict__[a.name].__set__ for a in attrs.fields(cls))
-
-
-def build_unchecked(
-    cls: type[_V], setters: tuple[Callable[[object, Any], None], ...], *values: object
-) -> _V:
-    """A ``cls`` holding ``values`` (in field order) without its checks, through the slot
-    ``setters`` of ``slot_setters(cls)``: for values the core builds from checked ones."""
-    value = object.__new__(cls)
-    for setter, field in zip(setters, values, strict=True):
-        setter(value, field)
-    return value

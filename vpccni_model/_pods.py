@@ -21,13 +21,6 @@ from vpccni_model._podindex import unchecked_pod_ip
 from vpccni_model._state import NodeState, fixed_config
 
 
-def check_pod_key(pod: object) -> str:
-    """A pod key: a non-empty plain ``str`` (``_checks.as_pod_key``, which the state's
-    values apply too). A str subclass could hash or compare unlike the text it stands for,
-    and its address could then never be found again on DEL."""
-    return as_pod_key(pod)
-
-
 def assign_pod_ip(
     state: NodeState, config: Config, pod: str, clock: float
 ) -> tuple[NodeState, str]:
@@ -38,7 +31,7 @@ def assign_pod_ip(
     order, so pods pack onto the lowest ENI and CIDR (spec 9, N3). Excluded ENIs and CIDRs of
     the other mode are skipped. ipamd checks neither max pods nor warm targets here.
     """
-    pod = check_pod_key(pod)
+    pod = as_pod_key(pod)  # exactly str: a subclass could hash unlike its text
     state, clock = fixed_config(state, config, clock)
     existing = state.pods.get(pod)
     if existing is not None:
@@ -67,7 +60,7 @@ def unassign_pod_ip(
     a leftover /28 releases every empty prefix of that ENI at once (Q3, outbox); on an excluded
     ENI an emptied CIDR is dropped from the datastore 5 s later (Q10).
     """
-    pod = check_pod_key(pod)
+    pod = as_pod_key(pod)  # exactly str: a subclass could hash unlike its text
     state, clock = fixed_config(state, config, clock)
     ref = state.pods.get(pod)
     if ref is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TypeGuard
 
 import attrs
 
@@ -22,6 +21,13 @@ from vpccni_model._actions import (
     FreeENI,
     ReleaseIPs,
     ReleasePrefixes,
+)
+from vpccni_model._checks import (
+    check_fraction,
+    check_non_negative,
+    check_positive,
+    check_seconds,
+    is_number,
 )
 from vpccni_model._errors import ConfigError
 from vpccni_model._events import Event
@@ -63,31 +69,6 @@ clocks a submit of that action must not run behind (``FakeEC2.submit``)."""
 # -- configuration values --------------------------------------------------------------------
 
 
-def is_number(value: object) -> TypeGuard[float]:
-    """A real number (int or float, not bool, not NaN); infinities pass."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
-
-
-def _seconds(_inst: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if not is_number(value) or not math.isfinite(value) or value < 0:
-        raise ConfigError(attribute.name, value, "must be a finite number of seconds >= 0")
-
-
-def _fraction(_inst: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if not is_number(value) or not 0 <= value <= 1:
-        raise ConfigError(attribute.name, value, "must be a number between 0 and 1")
-
-
-def _positive(_inst: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if not is_number(value) or value <= 0:
-        raise ConfigError(attribute.name, value, "must be a number > 0 (math.inf allowed)")
-
-
-def _non_negative(_inst: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if not is_number(value) or value < 0:
-        raise ConfigError(attribute.name, value, "must be a number >= 0 (math.inf allowed)")
-
-
 def _bucket(_inst: object, attribute: attrs.Attribute[TokenBucket], value: object) -> None:
     if not isinstance(value, TokenBucket):
         raise ConfigError(attribute.name, value, "must be a TokenBucket")
@@ -105,12 +86,12 @@ class Latency:
     each call's latency is scaled by a uniform factor in ``[1 - jitter, 1 + jitter]``.
     """
 
-    assign: float = attrs.field(default=0.3, validator=_seconds)
-    describe: float = attrs.field(default=0.2, validator=_seconds)
-    create: float = attrs.field(default=1.0, validator=_seconds)
-    attach: float = attrs.field(default=3.0, validator=_seconds)
-    detach_delete: float = attrs.field(default=4.0, validator=_seconds)
-    jitter: float = attrs.field(default=0.0, validator=_fraction)
+    assign: float = attrs.field(default=0.3, validator=check_seconds)
+    describe: float = attrs.field(default=0.2, validator=check_seconds)
+    create: float = attrs.field(default=1.0, validator=check_seconds)
+    attach: float = attrs.field(default=3.0, validator=check_seconds)
+    detach_delete: float = attrs.field(default=4.0, validator=check_seconds)
+    jitter: float = attrs.field(default=0.0, validator=check_fraction)
 
     @classmethod
     def zero(cls) -> Latency:
@@ -136,8 +117,8 @@ class Latency:
 class TokenBucket:
     """An EC2 rate-limit bucket: starts full, each call takes one token, refills continuously."""
 
-    capacity: float = attrs.field(validator=_positive)
-    refill_per_second: float = attrs.field(validator=_non_negative)
+    capacity: float = attrs.field(validator=check_positive)
+    refill_per_second: float = attrs.field(validator=check_non_negative)
 
 
 def _per_api(_inst: object, attribute: attrs.Attribute[object], value: object) -> None:
@@ -216,7 +197,7 @@ class FaultRule:
 
     api: str = attrs.field(validator=_api_name)
     code: str = attrs.field(validator=_code)
-    rate: float = attrs.field(default=1.0, validator=_fraction)
+    rate: float = attrs.field(default=1.0, validator=check_fraction)
     start: float = attrs.field(default=0.0, validator=_start)
     end: float = attrs.field(default=math.inf, validator=_end)
 

@@ -38,6 +38,7 @@ from vpccni_model._actions import (
     ReleaseIPs,
     ReleasePrefixes,
 )
+from vpccni_model._checks import is_number
 from vpccni_model._errors import ConfigError, StateError
 from vpccni_model._events import (
     AllocationFailed,
@@ -70,7 +71,6 @@ from vpccni_model.cloud._api import (
     Latency,
     SubnetStats,
     Throttle,
-    is_number,
 )
 from vpccni_model.cloud._cost import AT_ONCE, Meter, Run
 from vpccni_model.cloud._inventory import DEFAULT_NODE, FakeENI, FakeNode, Inventory
