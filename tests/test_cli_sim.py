@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,19 @@ def test_explain_json_lists_findings_and_keeps_the_exit_status(
     assert [f["code"] for f in findings if f["severity"] == "error"] == ["minimum-ip-target-alone"]
     # docs/simulator.md: "explain exits 1 when it finds an error" -- with --json too.
     assert status == 1
+
+
+def test_simulate_without_matplotlib_writes_the_data_and_says_plots_were_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The README's main install has no plots extra: the run must still succeed.
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    argv = ["simulate", "--instance", "m5.large", "--nodes", "2", "--hours", "0.1", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    assert "plots skipped" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "calls.csv",
+        "nodes.csv",
+        "series.csv",
+        "summary.json",
+    ]

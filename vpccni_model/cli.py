@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vpccni_model._config import MANIFEST_ENV, Config
-from vpccni_model._errors import VpcCniModelError
+from vpccni_model._errors import ConfigError, VpcCniModelError
 from vpccni_model._limits import instance_limits, max_pods
 from vpccni_model._steady import SteadyState, steady_state
 from vpccni_model.cloud import FaultRule
@@ -202,7 +202,17 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         if not args.no_plots:
             from vpccni_model.sim.plots import write_plots
 
-            paths += write_plots(result, args.out)
+            try:
+                paths += write_plots(result, args.out)
+            except ConfigError as exc:
+                if exc.field != "plots":
+                    raise
+                # The data is written; only the optional extra is missing.
+                print(
+                    "vpccni-model: plots skipped: matplotlib is not installed "
+                    "(pip install 'vpccni-model[plots]', or pass --no-plots)",
+                    file=sys.stderr,
+                )
         print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
