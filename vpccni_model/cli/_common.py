@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from vpccni_model._config import MANIFEST_ENV, Config
-from vpccni_model._limits import InstanceLimits, instance_limits
+from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits, instance_limits
 from vpccni_model._policy import effective_max_pods
 
 
@@ -33,6 +33,7 @@ class Inputs:
     env: Mapping[str, str]
     config: Config
     max_pods: int
+    host_network_pods: int
 
 
 def add_instance(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +70,14 @@ def add_inputs(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="kubelet max pods (default: the EKS node default for the instance type)",
     )
+    parser.add_argument(
+        "--host-network-pods",
+        type=int,
+        default=HOST_NETWORK_PODS,
+        metavar="N",
+        help="pods per node that use the host network and take no pod IP but count against "
+        "max pods (default: %(default)s, aws-node and kube-proxy)",
+    )
 
 
 def parse_env_pairs(pairs: Sequence[str]) -> dict[str, str]:
@@ -89,7 +98,10 @@ def resolve_inputs(args: argparse.Namespace) -> Inputs:
     config = Config.from_env(env)
     if args.max_pods is not None:
         config = attrs.evolve(config, max_pods=args.max_pods)
-    return Inputs(limits, env, config, effective_max_pods(limits, config.for_instance(limits)))
+    if args.host_network_pods < 0:
+        raise UsageError(f"--host-network-pods must be >= 0, got {args.host_network_pods}")
+    max_pods = effective_max_pods(limits, config.for_instance(limits))
+    return Inputs(limits, env, config, max_pods, args.host_network_pods)
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
