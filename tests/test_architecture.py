@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "_actions": 1,
     "_events": 1,
     "_config": 2,
+    "_maxpods": 2,
     "_podindex": 2,
     "_model": 3,
     "_eni": 3,

@@ -44,6 +44,7 @@ from vpccni_model._events import (
 )
 from vpccni_model._lifecycle import restart
 from vpccni_model._limits import InstanceLimits, NetworkCard, catalog, instance_limits, max_pods
+from vpccni_model._maxpods import calculator_max_pods, node_default_max_pods, published_max_pods
 from vpccni_model._model import Address, Cidr
 from vpccni_model._observe import reconcile_due
 from vpccni_model._outcomes import apply
@@ -115,6 +116,9 @@ __all__ = [
     "from_json",
     "instance_limits",
     "max_pods",
+    "calculator_max_pods",
+    "node_default_max_pods",
+    "published_max_pods",
     "pool_stats",
     "reconcile",
     "reconcile_due",

@@ -3,6 +3,8 @@
 ipamd sizes everything (ENIs to attach, IPs or /28 prefixes per ENI) from the EC2
 limits of the instance type, so the model needs the same table ipamd compiles in
 (``pkg/vpc/vpc_ip_resource_limit.go``), shipped here as ``data/instance_limits.csv``.
+The EKS tools around ipamd also read vCPUs, memory and branch ENIs, which ipamd's table
+lacks: those come from ``data/instance_specs.csv`` and are None where a type is not listed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import functools
 import importlib.resources
 import io
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 
@@ -28,6 +31,17 @@ __all__ = [
     "instance_limits",
     "max_pods",
 ]
+
+def optional_int_at_least(minimum: int) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    """attrs validator: None, or an int >= ``minimum``."""
+    check = int_at_least(minimum)
+
+    def validate(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None:
+            check(inst, attribute, value)
+
+    return validate
+
 
 #: Host-network pods max-pods always leaves room for (aws-node, kube-proxy).
 HOST_NETWORK_PODS = 2
@@ -86,6 +100,17 @@ class InstanceLimits:
     network_cards: tuple[NetworkCard, ...] = attrs.field(default=(), validator=_check_cards)
     hypervisor: str = attrs.field(default="nitro", validator=check_str)
     bare_metal: bool = attrs.field(default=False, validator=check_bool)
+    #: From ``instance_specs.csv`` (EC2 DescribeInstanceTypes); None where it is unknown.
+    vcpus: int | None = attrs.field(default=None, validator=optional_int_at_least(1))
+    memory_mib: int | None = attrs.field(default=None, validator=optional_int_at_least(1))
+    arch: str | None = attrs.field(default=None, validator=attrs.validators.optional(check_str))
+    #: Branch ENIs for security groups for pods (``vpc.amazonaws.com/pod-eni``), 0 when none.
+    branch_enis: int | None = attrs.field(default=None, validator=optional_int_at_least(0))
+    #: Hypervisor as DescribeInstanceTypes gives it ("" when it gives none, as for bare
+    #: metal); the EKS max-pods calculator reads this one. None where the type is not listed.
+    described_hypervisor: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(check_str)
+    )
 
     def __attrs_post_init__(self) -> None:
         """The default card must exist: ipamd puts the primary ENI on it."""
@@ -171,19 +196,60 @@ def _parse_row(row: Mapping[str, str]) -> InstanceLimits:
         raise ConfigError("instance_limits.csv", name, str(exc)) from exc
 
 
+_SPECS_COLUMNS = (
+    "instance_type",
+    "vcpus",
+    "memory_mib",
+    "arch",
+    "hypervisor",
+    "karpenter_max_pods",
+    "branch_enis",
+)
+
+
+def _read_data(name: str) -> csv.DictReader[str]:
+    resource = importlib.resources.files("vpccni_model") / "data" / name
+    return csv.DictReader(io.StringIO(resource.read_text(encoding="utf-8")))
+
+
+def _specs() -> dict[str, dict[str, object]]:
+    """The instance_specs.csv columns InstanceLimits carries, by instance type."""
+    reader = _read_data("instance_specs.csv")
+    if tuple(reader.fieldnames or ()) != _SPECS_COLUMNS:
+        raise ConfigError(
+            "instance_specs.csv", reader.fieldnames, f"columns must be {_SPECS_COLUMNS}"
+        )
+    specs: dict[str, dict[str, object]] = {}
+    for row in reader:
+        try:
+            specs[row["instance_type"]] = {
+                "vcpus": int(row["vcpus"]),
+                "memory_mib": int(row["memory_mib"]),
+                "arch": row["arch"],
+                # Karpenter lists no pod-eni resource where trunking is unsupported.
+                "branch_enis": int(row["branch_enis"] or "0"),
+                "described_hypervisor": row["hypervisor"],
+            }
+        except ValueError as exc:
+            raise ConfigError("instance_specs.csv", row["instance_type"], str(exc)) from exc
+    return specs
+
+
 @functools.cache
 def catalog() -> Mapping[str, InstanceLimits]:
-    """All packaged instance types by name; read once, read-only."""
-    resource = importlib.resources.files("vpccni_model") / "data" / "instance_limits.csv"
-    text = resource.read_text(encoding="utf-8")
-    reader = csv.DictReader(io.StringIO(text))
+    """All packaged instance types by name, ipamd's limits merged with their specs (vCPUs,
+    memory, branch ENIs) where listed; read once, read-only."""
+    reader = _read_data("instance_limits.csv")
     if tuple(reader.fieldnames or ()) != _CSV_COLUMNS:
         raise ConfigError(
             "instance_limits.csv", reader.fieldnames, f"columns must be {_CSV_COLUMNS}"
         )
+    specs = _specs()
     table: dict[str, InstanceLimits] = {}
     for row in reader:
         limits = _parse_row(row)
+        if limits.name in specs:
+            limits = attrs.evolve(limits, **specs[limits.name])  # type: ignore[arg-type]
         if limits.name in table:
             raise ConfigError("instance_limits.csv", limits.name, "duplicate instance type")
         table[limits.name] = limits
