@@ -20,6 +20,7 @@ LAYERS: dict[str, int] = {
     "_ipv4": 0,
     "_checks": 0,
     "_env": 0,
+    "_version": 0,
     "_limits": 1,
     "_actions": 1,
     "_events": 1,

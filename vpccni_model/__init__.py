@@ -54,11 +54,10 @@ from vpccni_model._policy import CardPolicy, effective_max_pods
 from vpccni_model._state import NodeState
 from vpccni_model._steady import Convergence, SteadyState, converge, steady_state
 from vpccni_model._tick import Reconciliation, reconcile
+from vpccni_model._version import __version__
 from vpccni_model.cloud import FakeEC2
 from vpccni_model.pool import PoolStats, pool_stats
 from vpccni_model.serialize import from_json, to_json
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ENV_VARIABLES",

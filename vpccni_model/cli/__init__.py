@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from vpccni_model._errors import VpcCniModelError
+from vpccni_model._version import __version__
 from vpccni_model.cli import _explain, _max_pods, _simulate, _steady
 from vpccni_model.cli._common import UsageError
 
@@ -22,10 +23,28 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+_EXAMPLES = """\
+examples:
+  vpccni-model max-pods m5.large --cni-prefix-delegation-enabled
+  vpccni-model steady-state --instance t3.small --pods 0,5,9 --env WARM_IP_TARGET=2
+  vpccni-model explain --instance m5.large --manifest aws-node.yaml
+  vpccni-model simulate --instance m5.large --nodes 10 --hours 2 --out results/
+
+Run 'vpccni-model COMMAND --help' for a command's flags. Exit status: 0 success, 1 explain
+found a problem of severity error, 2 usage or input error, 130 interrupted (Ctrl-C).
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="vpccni-model", description="What the Amazon VPC CNI's ipamd does with your settings."
+        prog="vpccni-model",
+        description="What the Amazon VPC CNI's ipamd (aws-node, v1.23.1) does with your "
+        "settings: max pods, the ENIs and addresses a node holds, its EC2 calls, "
+        "and when pods wait for an IP.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in (_max_pods, _steady, _simulate, _explain):
         command.register(sub)
