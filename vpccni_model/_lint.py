@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Mapping
 from typing import Final
 
@@ -82,6 +83,15 @@ _INTS: Final = frozenset(
     {WARM_ENI_TARGET, WARM_IP_TARGET, MINIMUM_IP_TARGET, WARM_PREFIX_TARGET, MAX_ENI,
      IP_COOLDOWN_PERIOD}
 )  # fmt: skip
+
+
+#: Set in every container by the runtime and by Kubernetes (service links such as
+#: ``KUBERNETES_PORT_443_TCP_ADDR``), so ``kubectl exec ... -- env`` output reads cleanly.
+_RUNTIME: Final = frozenset({"HOME", "HOSTNAME", "PATH", "TERM"})
+_SERVICE_LINK: Final = re.compile(
+    r"[A-Z][A-Z0-9_]*_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)"
+    r"(_PROTO|_PORT|_ADDR)?)?)"
+)
 
 
 def _check_code(_inst: object, _attr: attrs.Attribute[str], value: str) -> None:
@@ -219,6 +229,15 @@ def _lint_bool(name: str, raw: str, limits: InstanceLimits | None) -> EnvFinding
 
 
 def _lint_name(name: str, raw: str) -> EnvFinding | None:
+    if name not in AWS_NODE_VARIABLES and (name in _RUNTIME or _SERVICE_LINK.fullmatch(name)):
+        return EnvFinding(
+            "not-modelled",
+            "info",
+            name,
+            raw,
+            f"{name} is set by the container runtime or by Kubernetes, not by aws-node's "
+            "configuration",
+        )
     if name not in AWS_NODE_VARIABLES:
         near = closest_variable(name)
         if near is not None and near.upper() == name.upper():

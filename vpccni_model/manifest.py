@@ -102,8 +102,9 @@ def _decode(data: bytes | str, source: str) -> str:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
+            column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
             raise _error(
-                source, f"is not UTF-8 text (byte {exc.start}, line {line}); is it binary?"
+                source, f"is not UTF-8 text (line {line}, byte {column}); is it binary?"
             ) from None
     if "\x00" in text:
         raise _error(source, "is a binary file (it holds NUL bytes), not text")

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from vpccni_model._config import MANIFEST_ENV, Config
+from vpccni_model._env import ENABLE_IPV4
 from vpccni_model._errors import ConfigError
 from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits, instance_limits
 from vpccni_model._lint import EnvFinding, lint_env
@@ -160,7 +161,13 @@ def resolve_inputs(args: argparse.Namespace) -> Inputs:
         if finding.severity != "error":
             print(warning_line(finding), file=sys.stderr)
     if errors:
-        raise UsageError(errors[0].message)
+        hint = ""
+        if args.manifest is not None and ENABLE_IPV4 not in env:
+            hint = (
+                f" (the --manifest input replaces the shipped values, so it must set "
+                f"{ENABLE_IPV4}=true as they do; or give only overrides with --env)"
+            )
+        raise UsageError(errors[0].message + hint)
     if args.strict and shown:
         raise UsageError(
             f"--strict: {len(shown)} warning(s) about the aws-node environment (above)"
