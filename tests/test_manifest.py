@@ -362,3 +362,17 @@ def test_neither_format_points_at_the_line() -> None:
     reason = error_of("WARM_IP_TARGET=5\nMINIMUM IP TARGET 3\n")
     assert reason.endswith("line 2 ('MINIMUM IP TARGET 3') is not NAME=VALUE")
     assert "nor kubectl set env --list output" in reason
+
+
+def test_yaml_that_is_not_kubernetes_says_what_is_expected() -> None:
+    reason = error_of('env:\n  WARM_IP_TARGET: "5"\n')
+    assert reason.startswith("is YAML but holds no Kubernetes object (no kind: field")
+    assert "kubectl get ds aws-node -n kube-system -o yaml" in reason
+    reason = error_of("# Notes\n\n`kubectl get ds` lists them\n")
+    assert reason.startswith("YAML syntax error at line 3, column 1")
+    assert reason.endswith("kubectl set env daemonset/aws-node -n kube-system --list output)")
+
+
+def test_windows_line_endings_do_not_reach_the_values() -> None:
+    read = parse_aws_node_env(b"ENABLE_IPv4=true\r\nWARM_IP_TARGET=5\r\n")
+    assert dict(read.env) == {"ENABLE_IPv4": "true", "WARM_IP_TARGET": "5"}

@@ -47,6 +47,10 @@ _ENV_LINE: Final = re.compile(rf"(?:export\s+)?({_NAME})=(.*)", re.DOTALL)
 _PAIR: Final = re.compile(rf"({_NAME})=(.*)", re.DOTALL)
 _HEADER: Final = re.compile(r"# (\S+) (\S+), container (\S+)")
 _FROM_LINE: Final = re.compile(rf"# ({_NAME}) from (.*)")
+_EXPECTED: Final = (
+    "expected the aws-node DaemonSet (kubectl get ds aws-node -n kube-system -o yaml), "
+    "NAME=VALUE lines, or kubectl set env daemonset/aws-node -n kube-system --list output"
+)
 _DAEMONSET: Final = "aws-node"
 _CONTAINER: Final = "aws-node"
 
@@ -119,11 +123,7 @@ def parse_aws_node_env(data: bytes | str, source: str = "<string>") -> AwsNodeEn
     if any(_HEADER.fullmatch(line) for line in lines):
         return _from_kubectl_list(lines, source)
     if not significant:
-        raise _error(
-            source,
-            "is empty: expected an aws-node DaemonSet (YAML), NAME=VALUE lines, or the "
-            "output of kubectl set env daemonset/aws-node -n kube-system --list",
-        )
+        raise _error(source, f"is empty: {_EXPECTED}")
     if all(_ENV_LINE.fullmatch(line.lstrip()) for line in significant):
         return _from_env_file(lines, source)
     return _from_yaml(text, lines, source)
@@ -307,10 +307,17 @@ def _from_yaml(text: str, lines: list[str], source: str) -> AwsNodeEnv:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise _error(source, f"YAML syntax error{where}: {exc.problem or exc}") from None
+        hint = "" if "kind:" in text else f" ({_EXPECTED})"
+        raise _error(source, f"YAML syntax error{where}: {exc.problem or exc}{hint}") from None
     except yaml.YAMLError as exc:
         raise _error(source, f"YAML error: {exc}") from None
-    objects = _objects(docs)
+    objects = [o for o in _objects(docs) if "kind" in o]
+    if not objects and any(isinstance(doc, Mapping) for doc in docs):
+        raise _error(
+            source,
+            "is YAML but holds no Kubernetes object (no kind: field; a Helm values file?); "
+            f"{_EXPECTED}",
+        )
     if not objects:
         raise _error(
             source,
