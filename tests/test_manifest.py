@@ -376,3 +376,10 @@ def test_yaml_that_is_not_kubernetes_says_what_is_expected() -> None:
 def test_windows_line_endings_do_not_reach_the_values() -> None:
     read = parse_aws_node_env(b"ENABLE_IPv4=true\r\nWARM_IP_TARGET=5\r\n")
     assert dict(read.env) == {"ENABLE_IPv4": "true", "WARM_IP_TARGET": "5"}
+
+
+def test_a_continued_value_set_twice_shows_its_whole_value() -> None:
+    text = "# DaemonSet aws-node, container aws-node\nA=1\nA=x\ny\n"
+    read = parse_aws_node_env(text)
+    assert dict(read.env) == {"A": "x\ny"}
+    assert read.findings[0].message.endswith('keeps the last, A="x\\ny"')

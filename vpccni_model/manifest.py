@@ -147,6 +147,11 @@ class _Collector:
         self.env[name] = value
         self.seen.setdefault(name, []).append(shown(name, value))
 
+    def extend(self, name: str, line: str) -> None:
+        """One more line of ``name``'s value (kubectl prints a value's newlines raw)."""
+        self.env[name] += "\n" + line
+        self.seen[name][-1] = shown(name, self.env[name])
+
     def reference(self, name: str, where: str) -> None:
         self.env.pop(name, None)
         self.refs[name] = where
@@ -237,9 +242,8 @@ def _from_kubectl_list(lines: list[str], source: str) -> AwsNodeEnv:
         elif pair is not None:
             out.value(pair[1], pair[2])
             last = pair[1]
-        elif last is not None:  # kubectl prints a value's newlines raw
-            out.value(last, out.env[last] + "\n" + line)
-            out.seen[last].pop()
+        elif last is not None:
+            out.extend(last, line)
         elif line.strip():
             raise _error(source, f"cannot read the line {line!r} of kubectl set env --list")
     return out.result(source, "kubectl-set-env", _CONTAINER)
@@ -370,13 +374,11 @@ def _container_env(container: Mapping[str, Any], source: str) -> AwsNodeEnv:
             )
         out.value(name, value)
     for index, entry in enumerate(container.get("envFrom") or []):
-        ref = (
-            entry.get("configMapRef") or entry.get("secretRef")
-            if isinstance(entry, Mapping)
-            else None
-        )
-        kind = "configmap" if isinstance(entry, Mapping) and "configMapRef" in entry else "secret"
-        label = f"{kind} {ref.get('name')}" if isinstance(ref, Mapping) else f"envFrom[{index}]"
+        label = f"envFrom[{index}]"
+        for key, word in (("configMapRef", "configmap"), ("secretRef", "secret")):
+            ref = entry.get(key) if isinstance(entry, Mapping) else None
+            if isinstance(ref, Mapping):
+                label = f"{word} {ref.get('name')}"
         out.findings.append(
             EnvFinding(
                 "not-evaluated",
