@@ -219,6 +219,10 @@ def test_an_env_file_replaces_the_shipped_values(
         "(the --manifest input replaces the shipped values, so it must set ENABLE_IPv4=true "
         "as they do; or give only overrides with --env)"
     )
+    path.write_text("NETWORK_POLICY_ENFORCING_MODE=audit\n")
+    code, _, err = run(capsys, "--manifest", str(path))
+    assert code == 2
+    assert "invalid network policy mode" in err and "replaces the shipped" not in err
 
 
 def test_inputs_record_source_and_findings() -> None:

@@ -162,7 +162,8 @@ def resolve_inputs(args: argparse.Namespace) -> Inputs:
             print(warning_line(finding), file=sys.stderr)
     if errors:
         hint = ""
-        if args.manifest is not None and ENABLE_IPV4 not in env:
+        missing_ipv4 = errors[0].variable == ENABLE_IPV4 and ENABLE_IPV4 not in env
+        if args.manifest is not None and missing_ipv4:
             hint = (
                 f" (the --manifest input replaces the shipped values, so it must set "
                 f"{ENABLE_IPV4}=true as they do; or give only overrides with --env)"
