@@ -4,7 +4,9 @@ Pure functions over immutable values: boot a node, run ``reconcile`` ticks, feed
 outcomes back with ``apply``, and assign or release pod addresses. This module is the public
 API (``docs/api.md`` lists it); the ``_name`` modules behind it are private. Public
 submodules: ``pool`` (ipamd's decision functions), ``cloud`` (the fake EC2 and the driver
-protocol), ``serialize`` (JSON), ``sim`` (the simulator), ``testing`` (Hypothesis strategies).
+protocol), ``serialize`` (JSON), ``manifest`` (the aws-node environment from a DaemonSet,
+an env file or ``kubectl set env --list``), ``sim`` (the simulator), ``testing`` (Hypothesis
+strategies).
 """
 
 from vpccni_model._actions import (
@@ -19,7 +21,7 @@ from vpccni_model._actions import (
 from vpccni_model._config import MANIFEST_ENV, Config, fixed_at_boot
 from vpccni_model._datastore import Datastore, DeferredCleanup, InFlight
 from vpccni_model._eni import ENI
-from vpccni_model._env import ENV_VARIABLES
+from vpccni_model._env import AWS_NODE_VARIABLES, ENV_VARIABLES
 from vpccni_model._errors import (
     ConfigError,
     NoAvailableIPError,
@@ -44,6 +46,7 @@ from vpccni_model._events import (
 )
 from vpccni_model._lifecycle import restart
 from vpccni_model._limits import InstanceLimits, NetworkCard, catalog, instance_limits, max_pods
+from vpccni_model._lint import EnvFinding, lint_env
 from vpccni_model._maxpods import calculator_max_pods, node_default_max_pods, published_max_pods
 from vpccni_model._model import Address, Cidr
 from vpccni_model._observe import reconcile_due
@@ -60,6 +63,7 @@ from vpccni_model.pool import PoolStats, pool_stats
 from vpccni_model.serialize import from_json, to_json
 
 __all__ = [
+    "AWS_NODE_VARIABLES",
     "ENV_VARIABLES",
     "MANIFEST_ENV",
     "ENI",
@@ -77,6 +81,7 @@ __all__ = [
     "Datastore",
     "DeferredCleanup",
     "ENIAttached",
+    "EnvFinding",
     "Ec2Error",
     "Event",
     "FakeEC2",
@@ -114,6 +119,7 @@ __all__ = [
     "fixed_at_boot",
     "from_json",
     "instance_limits",
+    "lint_env",
     "max_pods",
     "calculator_max_pods",
     "node_default_max_pods",

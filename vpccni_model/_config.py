@@ -230,7 +230,7 @@ class Config:
                 f"IPv4 and IPv6 are {both} (ENABLE_IPv4={env.get(ENABLE_IPV4)!r}, "
                 f"ENABLE_IPv6={env.get(ENABLE_IPV6)!r}); exactly one must be true or ipamd "
                 "exits at start-up. The code default of ENABLE_IPv4 is false; the shipped "
-                "manifest sets ENABLE_IPv4=true (use {**MANIFEST_ENV, ...})",
+                "manifest sets ENABLE_IPv4=true (MANIFEST_ENV)",
             )
         if enable_ipv6:
             if custom_networking:

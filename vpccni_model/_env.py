@@ -87,6 +87,97 @@ MANIFEST_ENV: Final[Mapping[str, str]] = types.MappingProxyType(
 )
 
 
+#: Every variable the aws-node container of v1.23.1 reads, with the part that reads it (a name
+#: outside this set is ignored by aws-node, so a typo there passes silently). Gathered from the
+#: Go source at b52188387 (``git grep -n 'Getenv\|LookupEnv\|envVar\|EnvVar' -- pkg cmd``,
+#: the ``env...`` constants those calls name, and ``utils.GetEnv``) and from the shipped
+#: ``config/master/aws-k8s-cni.yaml``; plus the variables of the libraries it links that EKS
+#: users set (AWS SDK for Go v2, Go's HTTP proxy support, client-go's in-cluster config).
+#: ``cmd/cni-metrics-helper`` is a separate deployment and is left out.
+_READERS: Final = {
+    "ipamd": (
+        *ENV_VARIABLES,
+        "ADDITIONAL_ENI_TAGS",
+        "ANNOTATE_POD_IP",
+        "AWS_EC2_ENDPOINT",
+        "AWS_VPC_K8S_CNI_BACKING_STORE",
+        "AWS_VPC_K8S_CNI_LOGLEVEL",
+        "AWS_VPC_K8S_CNI_LOG_FILE",
+        "CLUSTER_ENDPOINT",
+        "CLUSTER_NAME",
+        "DISABLE_INTROSPECTION",
+        "DISABLE_LEAKED_ENI_CLEANUP",
+        "DISABLE_METRICS",
+        "ENI_CONFIG_ANNOTATION_DEF",
+        "ENI_CONFIG_LABEL_DEF",
+        "HTTP_TIMEOUT",
+        "INTROSPECTION_BIND_ADDRESS",
+        "MY_NODE_NAME",
+        "MY_POD_NAME",
+        "VPC_CNI_VERSION",
+    ),
+    "ipamd's node networking (SNAT, MTU, iptables)": (
+        "AWS_EXTERNAL_SERVICE_CIDRS",
+        "AWS_VPC_CNI_NODE_PORT_SUPPORT",
+        "AWS_VPC_ENI_MTU",
+        "AWS_VPC_K8S_CNI_CONNMARK",
+        "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS",
+        "AWS_VPC_K8S_CNI_EXTERNALSNAT",
+        "AWS_VPC_K8S_CNI_RANDOMIZESNAT",
+        "AWS_VPC_K8S_CNI_VETHPREFIX",
+        "ENABLE_V6_EGRESS",
+        "POD_SECURITY_GROUP_ENFORCING_MODE",
+    ),
+    "the entrypoint, which writes the CNI plugin's configuration": (
+        "AWS_VPC_K8S_EGRESS_V4_PLUGIN_LOG_FILE",
+        "AWS_VPC_K8S_EGRESS_V6_PLUGIN_LOG_FILE",
+        "AWS_VPC_K8S_PLUGIN_LOG_FILE",
+        "AWS_VPC_K8S_PLUGIN_LOG_LEVEL",
+        "DISABLE_POD_V6",
+        "ENABLE_BANDWIDTH_PLUGIN",
+        "ENABLE_V4_EGRESS",
+        "HOST_CNI_BIN_PATH",
+        "HOST_CNI_CONFDIR_PATH",
+        "POD_MTU",
+    ),
+    "the init container aws-vpc-cni-init": ("DISABLE_TCP_EARLY_DEMUX",),
+    "the AWS SDK (credentials, region)": (
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_ROLE_ARN",
+        "AWS_STS_REGIONAL_ENDPOINTS",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ),
+    "Go's HTTP client (proxies)": (
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "NO_PROXY",
+        "https_proxy",
+        "http_proxy",
+        "no_proxy",
+    ),
+    "the Kubernetes client (in-cluster config)": (
+        "KUBERNETES_SERVICE_HOST",
+        "KUBERNETES_SERVICE_PORT",
+    ),
+}
+
+
+def _by_name() -> dict[str, str]:
+    readers: dict[str, str] = {}
+    for reader, names in _READERS.items():
+        for name in names:
+            readers.setdefault(name, reader)
+    return dict(sorted(readers.items()))
+
+
+#: Variable name -> the part of aws-node that reads it (the first listed, for names read twice),
+#: sorted by name. Read-only.
+AWS_NODE_VARIABLES: Final[Mapping[str, str]] = types.MappingProxyType(_by_name())
+
+
 # ---------------------------------------------------------------------------------------------
 # Go parsing primitives (spec 1.1)
 
