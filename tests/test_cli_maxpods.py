@@ -75,7 +75,8 @@ def test_max_pods_unknown_vcpus(capsys: Capsys) -> None:
     code, out, _ = run(capsys, "max-pods", "mac1.metal")
     assert code == 0
     assert out.startswith("max pods: unknown; the vCPU count of mac1.metal is not in the catalog")
-    assert "--vcpus N" in out.splitlines()[0] and "uncapped 234" in out.splitlines()[0]
+    headline = " ".join(line.strip() for line in out.splitlines()[:2])
+    assert "pass --vcpus N, or --show-max-allowed for the uncapped 234" in headline
     assert "node default (eni-max-pods.txt)" in out and "ipamd addressable pod IPs" in out
     code, out, err = run(capsys, "max-pods", "mac1.metal", "--value")
     assert (code, out) == (2, "")

@@ -386,3 +386,12 @@ def test_report_rejects_bad_arguments() -> None:
         with pytest.raises(ConfigError) as info:
             vm.max_pods_report(m5, **kwargs)  # type: ignore[arg-type]
         assert info.value.field == field
+
+
+def test_report_notes_the_vcpu_ceiling_below_the_node_default() -> None:
+    report = vm.max_pods_report(vm.instance_limits("c5.4xlarge"))  # 8 x 29 + 2, 16 vCPUs
+    assert (report.node_default, report.calculator_recommended) == (234, 110)
+    assert any("below the node default (234)" in n for n in report.notes)
+    given = vm.max_pods_report(vm.instance_limits("m5.large"), vcpus=64)
+    assert given.calculator_recommended == 29  # min(250, 29)
+    assert any("differs from the catalog's (2)" in n for n in given.notes)

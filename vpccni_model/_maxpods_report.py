@@ -282,6 +282,17 @@ def max_pods_report(
         target=recommended if recommended is not None else allowed,
         addresses=addresses,
     )
+    if recommended is not None and ceiling is not None and recommended < default:
+        notes.append(
+            f"The calculator's recommendation ({recommended}) is below the node default "
+            f"({default}): it caps pods at {ceiling} for {cpus} vCPUs, and the node default "
+            "has no vCPU ceiling."
+        )
+    if vcpus is not None and limits.vcpus is not None and vcpus != limits.vcpus:
+        notes.append(
+            f"The vCPU count given ({vcpus}) differs from the catalog's ({limits.vcpus}) for "
+            f"{limits.name}; the ceiling uses {vcpus}."
+        )
     return MaxPodsReport(
         instance=limits.name,
         cni_version=cni_version,

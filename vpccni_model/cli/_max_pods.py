@@ -116,11 +116,12 @@ def _mode(report: MaxPodsReport) -> str:
 def print_report(report: MaxPodsReport, limits: InstanceLimits, show_max_allowed: bool) -> None:
     value = report.calculator_output(show_max_allowed)
     if value is None:
-        print(
+        headline = (
             f"max pods: unknown; the vCPU count of {report.instance} is not in the catalog, so "
             "the calculator's 110/250 ceiling cannot be chosen: pass --vcpus N, or "
             f"--show-max-allowed for the uncapped {report.calculator_max_allowed}"
         )
+        print(textwrap.fill(headline, width=100, subsequent_indent="  "))
     else:
         which = "max allowed" if show_max_allowed else "recommendation"
         print(f"max pods: {value} (the EKS max-pods calculator's {which})")
