@@ -16,7 +16,12 @@ from vpccni_model._limits import InstanceLimits
 from vpccni_model._maxpods import calculator_hypervisor
 from vpccni_model._maxpods_report import MaxPodsReport, max_pods_report
 from vpccni_model.cli._common import add_instance, add_json, print_json
-from vpccni_model.cli._max_pods import add_instance_type_alias, instance_with_alias, report_dict
+from vpccni_model.cli._max_pods import (
+    add_instance_type_alias,
+    instance_with_alias,
+    plural,
+    report_dict,
+)
 
 EXAMPLES = """\
 examples:
@@ -72,14 +77,15 @@ def limits_dict(limits: InstanceLimits, reports: dict[str, MaxPodsReport]) -> di
 
 def print_limits(limits: InstanceLimits, reports: dict[str, MaxPodsReport]) -> None:
     cards = ", ".join(
-        f"card {card}: {limits.max_interfaces(card)} ENIs" for card in limits.card_indices
+        f"card {card}: {plural(limits.max_interfaces(card), 'ENI')}" for card in limits.card_indices
     )
     multi = ""
     if len(limits.card_indices) > 1:
         multi = "; ipamd uses cards above 0 only with ENABLE_MULTI_NIC"
     slots = limits.cidrs_per_eni
     if limits.supports_prefix_delegation:
-        pd = f"{limits.pod_addresses_per_eni(True)} with prefix delegation ({slots} /28 prefixes)"
+        prefixes = plural(slots, "/28 prefix", "/28 prefixes")
+        pd = f"{limits.pod_addresses_per_eni(True)} with prefix delegation ({prefixes})"
     else:
         pd = "prefix delegation not supported (ipamd falls back to secondary IPs)"
     support = "yes" if limits.supports_prefix_delegation else "no"
@@ -92,7 +98,7 @@ def print_limits(limits: InstanceLimits, reports: dict[str, MaxPodsReport]) -> N
         ("ENIs (default card)", f"{limits.max_enis} (card {limits.default_network_card})"),
         ("network cards", f"{len(limits.card_indices)} ({cards}){multi}"),
         ("IPv4 per ENI", f"{limits.ipv4_per_eni} (the ENI's primary address never goes to a pod)"),
-        ("pod addresses per ENI", f"{slots} secondary IPs; {pd}"),
+        ("pod addresses per ENI", f"{plural(slots, 'secondary IP')}; {pd}"),
         ("hypervisor (ipamd's table)", _hypervisor_text(limits.hypervisor)),
         ("hypervisor (DescribeInstanceTypes)", _hypervisor_text(limits.described_hypervisor)),
         ("bare metal", "yes" if limits.bare_metal else "no"),

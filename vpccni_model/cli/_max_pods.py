@@ -98,8 +98,8 @@ def report_dict(report: MaxPodsReport, show_max_allowed: bool) -> dict[str, Any]
     return {"inputs": inputs, "max_pods": report.calculator_output(show_max_allowed), **data}
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+def plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {words or word + 's'}"
 
 
 def _mode(report: MaxPodsReport) -> str:
