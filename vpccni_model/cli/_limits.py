@@ -10,10 +10,11 @@ their formulas, so a user can check every number by hand.
 from __future__ import annotations
 
 import argparse
+import textwrap
 from typing import Any
 
 from vpccni_model._limits import InstanceLimits
-from vpccni_model._maxpods import calculator_hypervisor
+from vpccni_model._maxpods import DEFAULT_CNI_VERSION, calculator_hypervisor
 from vpccni_model._maxpods_report import MaxPodsReport, max_pods_report
 from vpccni_model.cli._common import add_instance, add_json, print_json
 from vpccni_model.cli._max_pods import (
@@ -27,6 +28,8 @@ EXAMPLES = """\
 examples:
   vpccni-model limits m5.large
   vpccni-model limits --instance p4d.24xlarge --json
+
+exit status: 0 success, 2 usage error (e.g. an unknown instance type)
 """
 
 #: The modes shown: (label, JSON key, prefix delegation, custom networking).
@@ -145,9 +148,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "limits",
         help="an instance type's ENIs, IPs, cards, hypervisor, vCPUs and max-pods formulas",
-        description="What the catalog knows about an instance type (ipamd's limits table and "
-        "EC2 DescribeInstanceTypes' specs) and the formula of each max-pods figure in the "
-        "secondary-IP, prefix-delegation and custom-networking modes (CNI 1.23.1, every ENI).",
+        description=textwrap.fill(
+            "What the catalog knows about an instance type (ipamd's limits table and EC2 "
+            "DescribeInstanceTypes' specs) and the formula of each max-pods figure in the "
+            "secondary-IP, prefix-delegation and custom-networking modes "
+            f"(CNI {DEFAULT_CNI_VERSION}, every ENI). Use max-pods for other flags.",
+            width=79,
+        ),
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

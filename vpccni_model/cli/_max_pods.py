@@ -25,6 +25,9 @@ examples:
   vpccni-model max-pods --instance-type m5.large --cni-prefix-delegation-enabled
   vpccni-model max-pods m5.large --cni-custom-networking-enabled --cni-max-eni 2 --value
   vpccni-model max-pods c5.metal --cni-prefix-delegation-enabled --json
+
+exit status: 0 success (also when the vCPU count is unknown: the output says so),
+2 usage or input error (with --value, also an unknown vCPU count)
 """
 
 
@@ -191,10 +194,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     mp = sub.add_parser(
         "max-pods",
         help="max pods: the EKS calculator, the node default and what ipamd can address",
-        description="Max pods for an instance type: the EKS max-pods calculator's answer "
-        "(max-pods-calculator.sh, same flags), the node default kubelet gets when nothing is "
-        "set (eni-max-pods.txt / nodeadm), the pod IPs ipamd's pool can address in that mode, "
-        "and branch ENIs, each with its formula and notes where they disagree.",
+        description=textwrap.fill(
+            "Max pods for an instance type: the EKS max-pods calculator's answer "
+            "(max-pods-calculator.sh, same flags), the node default kubelet gets when nothing "
+            "is set (eni-max-pods.txt / nodeadm), the pod IPs ipamd's pool can address in that "
+            "mode, and branch ENIs, each with its formula and notes where they disagree.",
+            width=79,
+        ),
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
