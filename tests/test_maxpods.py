@@ -395,3 +395,13 @@ def test_report_notes_the_vcpu_ceiling_below_the_node_default() -> None:
     given = vm.max_pods_report(vm.instance_limits("m5.large"), vcpus=64)
     assert given.calculator_recommended == 29  # min(250, 29)
     assert any("differs from the catalog's (2)" in n for n in given.notes)
+
+
+def test_report_notes_for_pod_eni_without_branch_enis_and_no_provisioning() -> None:
+    t2 = vm.instance_limits("t2.medium")  # 3 ENIs x 6 IPv4, no branch ENIs listed
+    report = vm.max_pods_report(t2, config=vm.Config(pod_eni=True))
+    assert report.branch_enis == 0
+    assert report.ipamd_pod_addresses == (3 - 1) * 5  # one slot kept for the trunk
+    assert any("has no branch ENIs" in n for n in report.notes)
+    quiet = vm.max_pods_report(t2, config=vm.Config(disable_provisioning=True))
+    assert any("provisioning is disabled" in n for n in quiet.notes)

@@ -224,131 +224,108 @@ def max_pods_report(
         )
     elif not isinstance(config, Config):
         raise ConfigError("config", config, "must be a Config")
-    calc_pd = calculator_prefix_delegation(
-        limits, cni_version=cni_version, prefix_delegation=prefix_delegation
-    )
     cpus = vcpus if vcpus is not None else limits.vcpus
-    source = None if cpus is None else ("given" if vcpus is not None else "catalog")
     ceiling = None if cpus is None else vcpu_ceiling(cpus)
-    recommended = None if ceiling is None else min(ceiling, allowed)
-    unavailable = (
-        None
+    cards = ipamd_card_capacities(limits, config)
+    report = MaxPodsReport(
+        instance=limits.name,
+        cni_version=cni_version,
+        prefix_delegation=prefix_delegation,
+        custom_networking=custom_networking,
+        max_eni=max_eni,
+        node_default=node_default_max_pods(limits),
+        node_default_source=node_default_source(limits),
+        calculator_prefix_delegation=calculator_prefix_delegation(
+            limits, cni_version=cni_version, prefix_delegation=prefix_delegation
+        ),
+        calculator_max_allowed=allowed,
+        calculator_recommended=None if ceiling is None else min(ceiling, allowed),
+        calculator_unavailable=None
         if cpus is not None
         else f"the vCPU count of {limits.name} is not in the catalog, so the 110/250 ceiling "
-        "cannot be chosen; pass the vCPU count, or use the max allowed"
+        "cannot be chosen; pass the vCPU count, or use the max allowed",
+        vcpus=cpus,
+        vcpus_source=None if cpus is None else ("given" if vcpus is not None else "catalog"),
+        vcpu_ceiling=ceiling,
+        ipamd_prefix_delegation=config.for_instance(limits).prefix_delegation,
+        ipamd_pod_addresses=sum(card.pod_addresses for card in cards),
+        ipamd_cards=cards,
+        branch_enis=limits.branch_enis,
+        formulas=types.MappingProxyType({}),
+        notes=(),
     )
-    cards = ipamd_card_capacities(limits, config)
-    addresses = sum(card.pod_addresses for card in cards)
-    effective = config.for_instance(limits)
-    default = node_default_max_pods(limits)
-    default_source = node_default_source(limits)
+    return attrs.evolve(
+        report,
+        formulas=types.MappingProxyType(_formulas(limits, config, report)),
+        notes=tuple(_notes(limits, config, report)),
+    )
 
+
+def _vcpus_word(count: int) -> str:
+    return "1 vCPU" if count == 1 else f"{count} vCPUs"
+
+
+def _formulas(limits: InstanceLimits, config: Config, report: MaxPodsReport) -> dict[str, str]:
+    """Each figure's formula with the numbers filled in."""
+    default = report.node_default
     formula_value = limits.max_enis * limits.cidrs_per_eni + HOST_NETWORK_PODS
     default_formula = f"{_enis_word(str(limits.max_enis))} x ({limits.ipv4_per_eni} - 1) IPv4 + 2"
-    if default_source == NODE_DEFAULT_FILE:
+    if report.node_default_source == NODE_DEFAULT_FILE:
         same = "=" if formula_value == default else f"the formula gives {formula_value}:"
         default_text = f"{NODE_DEFAULT_FILE} lists {default} ({same} {default_formula})"
     else:
         default_text = (
             f"{default_formula} = {default} (nodeadm's formula; not in {NODE_DEFAULT_FILE})"
         )
-    if recommended is None or ceiling is None or cpus is None:
-        recommended_text = f"unknown: {unavailable}"
+    cpus, ceiling = report.vcpus, report.vcpu_ceiling
+    if cpus is None or ceiling is None:
+        recommended_text = f"unknown: {report.calculator_unavailable}"
     else:
-        rule = f"{LOW_CPU_THRESHOLD} or fewer" if cpus <= LOW_CPU_THRESHOLD else "more than 30"
-        given = ", given" if source == "given" else ""
+        low = cpus <= LOW_CPU_THRESHOLD
+        rule = f"{LOW_CPU_THRESHOLD} or fewer" if low else f"more than {LOW_CPU_THRESHOLD}"
+        given = ", given" if report.vcpus_source == "given" else ""
         recommended_text = (
-            f"min({ceiling}, {allowed}) = {recommended} "
-            f"(ceiling {ceiling} for {cpus} vCPU{'' if cpus == 1 else 's'}{given}: {rule})"
+            f"min({ceiling}, {report.calculator_max_allowed}) = "
+            f"{report.calculator_recommended} "
+            f"(ceiling {ceiling} for {_vcpus_word(cpus)}{given}: {rule})"
         )
-    formulas = {
+    return {
         "node_default": default_text,
         "calculator_recommended": recommended_text,
         "calculator_max_allowed": _calculator_formula(
-            limits, max_eni, custom_networking, calc_pd, allowed
+            limits,
+            report.max_eni,
+            report.custom_networking,
+            report.calculator_prefix_delegation,
+            report.calculator_max_allowed,
         ),
-        "ipamd_pod_addresses": _ipamd_formula(limits, config, cards),
+        "ipamd_pod_addresses": _ipamd_formula(limits, config, report.ipamd_cards),
     }
-    notes = _notes(
-        limits,
-        cni_version=cni_version,
-        prefix_delegation=prefix_delegation,
-        custom_networking=custom_networking,
-        max_eni=max_eni,
-        config=config,
-        effective=effective,
-        calc_pd=calc_pd,
-        default=default,
-        target=recommended if recommended is not None else allowed,
-        addresses=addresses,
-    )
-    if recommended is not None and ceiling is not None and recommended < default:
-        notes.append(
-            f"The calculator's recommendation ({recommended}) is below the node default "
-            f"({default}): it caps pods at {ceiling} for {cpus} vCPUs, and the node default "
-            "has no vCPU ceiling."
-        )
-    if vcpus is not None and limits.vcpus is not None and vcpus != limits.vcpus:
-        notes.append(
-            f"The vCPU count given ({vcpus}) differs from the catalog's ({limits.vcpus}) for "
-            f"{limits.name}; the ceiling uses {vcpus}."
-        )
-    return MaxPodsReport(
-        instance=limits.name,
-        cni_version=cni_version,
-        prefix_delegation=prefix_delegation,
-        custom_networking=custom_networking,
-        max_eni=max_eni,
-        node_default=default,
-        node_default_source=default_source,
-        calculator_prefix_delegation=calc_pd,
-        calculator_max_allowed=allowed,
-        calculator_recommended=recommended,
-        calculator_unavailable=unavailable,
-        vcpus=cpus,
-        vcpus_source=source,
-        vcpu_ceiling=ceiling,
-        ipamd_prefix_delegation=effective.prefix_delegation,
-        ipamd_pod_addresses=addresses,
-        ipamd_cards=cards,
-        branch_enis=limits.branch_enis,
-        formulas=types.MappingProxyType(formulas),
-        notes=tuple(notes),
-    )
 
 
-def _notes(
-    limits: InstanceLimits,
-    *,
-    cni_version: str,
-    prefix_delegation: bool,
-    custom_networking: bool,
-    max_eni: int | None,
-    config: Config,
-    effective: Config,
-    calc_pd: bool,
-    default: int,
-    target: int,
-    addresses: int,
-) -> list[str]:
+def _notes(limits: InstanceLimits, config: Config, report: MaxPodsReport) -> list[str]:
     """Plain-English sentences where the figures disagree, and why."""
-    name = limits.name
+    name, default, max_eni = limits.name, report.node_default, report.max_eni
+    effective = config.for_instance(limits)
+    recommended = report.calculator_recommended
+    target = recommended if recommended is not None else report.calculator_max_allowed
+    addresses = report.ipamd_pod_addresses
     notes: list[str] = []
-    old_cni = parse_cni_version(cni_version) < PREFIX_DELEGATION_MIN_CNI
+    old_cni = parse_cni_version(report.cni_version) < PREFIX_DELEGATION_MIN_CNI
     minimum = ".".join(map(str, PREFIX_DELEGATION_MIN_CNI)) + ".0"
-    if prefix_delegation and not limits.supports_prefix_delegation:
+    if report.prefix_delegation and not limits.supports_prefix_delegation:
         notes.append(
             f"{name} does not support prefix delegation (hypervisor {limits.hypervisor}, not "
             "Nitro or bare metal): ipamd silently falls back to secondary IPs, and the "
             "calculator counts secondary IPs too."
         )
-    elif prefix_delegation and old_cni:
+    elif report.prefix_delegation and old_cni:
         notes.append(
-            f"CNI {cni_version} is older than {minimum}: the calculator ignores prefix "
+            f"CNI {report.cni_version} is older than {minimum}: the calculator ignores prefix "
             f"delegation and counts secondary IPs. VPC CNI supports prefixes from {minimum}; "
             "the ipamd figure here is for the modelled release, which delegates them."
         )
-    elif prefix_delegation and not calc_pd:
+    elif report.prefix_delegation and not report.calculator_prefix_delegation:
         described = calculator_hypervisor(limits)
         gives = "no hypervisor" if described in ("", "unknown") else f"{described!r}"
         notes.append(
@@ -363,7 +340,18 @@ def _notes(
             f"max pods yourself (the calculator recommends {target}); otherwise the node stays "
             f"at {default} pods."
         )
-    if custom_networking:
+    if recommended is not None and report.vcpus is not None and recommended < default:
+        notes.append(
+            f"The calculator's recommendation ({recommended}) is below the node default "
+            f"({default}): it caps pods at {report.vcpu_ceiling} for "
+            f"{_vcpus_word(report.vcpus)}, and the node default has no vCPU ceiling."
+        )
+    if report.vcpus_source == "given" and limits.vcpus not in (None, report.vcpus):
+        notes.append(
+            f"The vCPU count given ({report.vcpus}) differs from the catalog's "
+            f"({limits.vcpus}) for {name}; the ceiling uses {report.vcpus}."
+        )
+    if report.custom_networking:
         left = eks_enis_for_pods(limits, max_eni=max_eni, custom_networking=True)
         cap = "" if max_eni is None else f" --cni-max-eni {max_eni} is applied first, then"
         notes.append(
@@ -389,16 +377,18 @@ def _notes(
             f"{', '.join(str(c) for c in limits.card_indices if c != 0)}; the calculator "
             "counts only the default card."
         )
-    if (
-        config.prefix_delegation,
-        config.custom_networking,
-        config.max_eni,
-    ) != (prefix_delegation, custom_networking, max_eni):
+    flags = (report.prefix_delegation, report.custom_networking, max_eni)
+    if (config.prefix_delegation, config.custom_networking, config.max_eni) != flags:
         notes.append(
             "The aws-node configuration differs from the calculator's flags (prefix "
             f"delegation {config.prefix_delegation}, custom networking "
             f"{config.custom_networking}, MAX_ENI {config.max_eni}): the calculator's "
             "figures follow the flags, ipamd's the configuration."
+        )
+    if effective.disable_provisioning:
+        notes.append(
+            "Resource provisioning is disabled: ipamd attaches and allocates nothing itself, so "
+            "its figure is what the ENIs could hold if something else fills them."
         )
     if effective.pod_eni and limits.branch_enis == 0:
         notes.append(
