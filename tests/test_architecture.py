@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "_admission": 7,
     "_pods": 8,
     "_tick": 8,
+    "_maxpods_report": 8,
     "_observe": 8,
     "_outcomes": 8,
     "_lifecycle": 8,

@@ -11,9 +11,15 @@ from vpccni_model.cli import main
 
 def test_max_pods_prints_the_eks_value(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["max-pods", "m5.large"]) == 0
-    assert capsys.readouterr().out.strip() == "29"  # 3 * (10 - 1) + 2
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "max pods: 29 (the EKS max-pods calculator's recommendation)"  # 3 * 9 + 2
     assert main(["max-pods", "m5.large", "--prefix-delegation", "--vcpus", "2"]) == 0
-    assert capsys.readouterr().out.strip() == "110"  # 3 * 144 + 2 = 434, capped at 110
+    out = capsys.readouterr().out
+    # 3 * (10 - 1) * 16 + 2 = 434, capped at 110 for 2 vCPUs; the node default stays 29.
+    assert out.splitlines()[0] == "max pods: 110 (the EKS max-pods calculator's recommendation)"
+    assert "3 ENIs x (10 - 1) prefixes x 16 + 2 = 434" in out
+    assert main(["max-pods", "m5.large", "--prefix-delegation", "--value"]) == 0
+    assert capsys.readouterr().out == "110\n"
 
 
 def test_steady_state_table_matches_the_docs_row(capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,6 +22,7 @@ from vpccni_model._limits import (
     InstanceLimits,
     NetworkCard,
     catalog,
+    eks_enis_for_pods,
     instance_limits,
     max_pods,
 )
@@ -368,3 +369,12 @@ def test_prefix_delegation_never_below_secondary_ip(
     if vcpus is None:
         enis = max(min(max_eni or limits.max_enis, limits.max_enis) - custom_networking, 0)
         assert sip == enis * limits.cidrs_per_eni + 2
+
+
+def test_eks_enis_for_pods_caps_before_subtracting_the_primary() -> None:
+    m5 = instance_limits("m5.large")  # 3 ENIs on the default card
+    assert eks_enis_for_pods(m5, max_eni=None, custom_networking=False) == 3
+    assert eks_enis_for_pods(m5, max_eni=None, custom_networking=True) == 2
+    assert eks_enis_for_pods(m5, max_eni=2, custom_networking=True) == 1  # min(2, 3) - 1
+    assert eks_enis_for_pods(m5, max_eni=9, custom_networking=True) == 2  # min(9, 3) - 1
+    assert eks_enis_for_pods(m5, max_eni=1, custom_networking=True) == 0

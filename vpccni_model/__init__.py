@@ -47,7 +47,24 @@ from vpccni_model._events import (
 from vpccni_model._lifecycle import restart
 from vpccni_model._limits import InstanceLimits, NetworkCard, catalog, instance_limits, max_pods
 from vpccni_model._lint import EnvFinding, lint_env
-from vpccni_model._maxpods import calculator_max_pods, node_default_max_pods, published_max_pods
+from vpccni_model._maxpods import (
+    DEFAULT_CNI_VERSION,
+    calculator_hypervisor,
+    calculator_max_pods,
+    calculator_prefix_delegation,
+    node_default_max_pods,
+    node_default_source,
+    parse_cni_version,
+    published_max_pods,
+    vcpu_ceiling,
+)
+from vpccni_model._maxpods_report import (
+    CardCapacity,
+    MaxPodsReport,
+    ipamd_card_capacities,
+    ipamd_pod_addresses,
+    max_pods_report,
+)
 from vpccni_model._model import Address, Cidr
 from vpccni_model._observe import reconcile_due
 from vpccni_model._outcomes import apply
@@ -64,6 +81,7 @@ from vpccni_model.serialize import from_json, to_json
 
 __all__ = [
     "AWS_NODE_VARIABLES",
+    "DEFAULT_CNI_VERSION",
     "ENV_VARIABLES",
     "MANIFEST_ENV",
     "ENI",
@@ -73,6 +91,7 @@ __all__ = [
     "AllocateIPs",
     "AllocatePrefixes",
     "AllocationFailed",
+    "CardCapacity",
     "CardPolicy",
     "Cidr",
     "Config",
@@ -89,6 +108,7 @@ __all__ = [
     "IPsAllocated",
     "InFlight",
     "InstanceLimits",
+    "MaxPodsReport",
     "MetadataObserved",
     "NetworkCard",
     "NoAvailableIPError",
@@ -121,9 +141,17 @@ __all__ = [
     "instance_limits",
     "lint_env",
     "max_pods",
+    "calculator_hypervisor",
     "calculator_max_pods",
+    "calculator_prefix_delegation",
+    "ipamd_card_capacities",
+    "ipamd_pod_addresses",
+    "max_pods_report",
     "node_default_max_pods",
+    "node_default_source",
+    "parse_cni_version",
     "published_max_pods",
+    "vcpu_ceiling",
     "pool_stats",
     "reconcile",
     "reconcile_due",

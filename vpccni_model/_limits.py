@@ -28,9 +28,12 @@ __all__ = [
     "InstanceLimits",
     "NetworkCard",
     "catalog",
+    "eks_enis_for_pods",
     "instance_limits",
     "max_pods",
+    "vcpu_ceiling",
 ]
+
 
 def optional_int_at_least(minimum: int) -> Callable[[object, attrs.Attribute[Any], object], None]:
     """attrs validator: None, or an int >= ``minimum``."""
@@ -50,6 +53,12 @@ MAX_PODS_CAP_LOW_CPU = 110
 MAX_PODS_CAP_HIGH_CPU = 250
 #: Above this many vCPUs the high ceiling applies.
 LOW_CPU_THRESHOLD = 30
+
+
+def vcpu_ceiling(vcpus: int) -> int:
+    """The EKS calculator's pod ceiling: 110 up to 30 vCPUs, 250 above (in every mode)."""
+    return MAX_PODS_CAP_LOW_CPU if vcpus <= LOW_CPU_THRESHOLD else MAX_PODS_CAP_HIGH_CPU
+
 
 _CSV_COLUMNS = (
     "instance_type",
@@ -286,6 +295,16 @@ def _optional_positive_int(field: str, value: int | None) -> int | None:
     return value
 
 
+def eks_enis_for_pods(
+    limits: InstanceLimits, *, max_eni: int | None, custom_networking: bool
+) -> int:
+    """ENIs whose addresses the EKS max-pods formulas count: the default card's ENIs, capped
+    by ``max_eni`` first, then one fewer with custom networking (the primary ENI's subnet
+    hosts no pods). Never below 0."""
+    enis = limits.max_enis if max_eni is None else min(max_eni, limits.max_enis)
+    return max(enis - 1 if custom_networking else enis, 0)
+
+
 def max_pods(
     limits: InstanceLimits,
     *,
@@ -294,13 +313,14 @@ def max_pods(
     max_eni: int | None = None,
     vcpus: int | None = None,
 ) -> int:
-    """Kubelet max-pods as EKS computes it (amazon-eks-ami ``max-pods-calculator.sh``).
+    """Max pods by the EKS calculator's arithmetic, with ipamd's rule for prefix support.
 
-    A node runs no more pods than it has pod-assignable addresses, plus the host-network
-    pods. ``max_eni`` mirrors ipamd's MAX_ENI cap, ``custom_networking`` drops the
-    primary ENI (its subnet hosts no pods), prefix delegation counts one /28 per
-    secondary-IP slot but only where the type supports it, and ``vcpus`` applies the
-    calculator's 110/250 ceiling.
+    The one-figure form (kept for compatibility): ``enis x (IPv4 per ENI - 1) + 2``, with 16
+    addresses per slot when ``prefix_delegation`` is on and the type supports prefixes as
+    ipamd decides it (Nitro or bare metal, so bare metal counts prefixes here, unlike the
+    calculator), ENIs as ``eks_enis_for_pods``, and the 110/250 ceiling only when ``vcpus``
+    is given. ``max_pods_report`` gives the node default, the calculator's exact answer and
+    ipamd's addressable IPs side by side.
     """
     if not isinstance(limits, InstanceLimits):
         raise ConfigError("limits", limits, "must be an InstanceLimits")
@@ -313,16 +333,7 @@ def max_pods(
             raise ConfigError(field, flag, "must be a bool")
     cap_enis = _optional_positive_int("max_eni", max_eni)
     cpus = _optional_positive_int("vcpus", vcpus)
-
-    enis = limits.max_enis if cap_enis is None else min(cap_enis, limits.max_enis)
-    if custom_networking:
-        enis -= 1
-    enis = max(enis, 0)
-
+    enis = eks_enis_for_pods(limits, max_eni=cap_enis, custom_networking=custom_networking)
     per_eni = limits.pod_addresses_per_eni(prefix_delegation and limits.supports_prefix_delegation)
     pods = enis * per_eni + HOST_NETWORK_PODS
-
-    if cpus is not None:
-        cap = MAX_PODS_CAP_LOW_CPU if cpus <= LOW_CPU_THRESHOLD else MAX_PODS_CAP_HIGH_CPU
-        pods = min(pods, cap)
-    return pods
+    return pods if cpus is None else min(pods, vcpu_ceiling(cpus))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from vpccni_model._errors import VpcCniModelError
 from vpccni_model._version import __version__
-from vpccni_model.cli import _explain, _max_pods, _simulate, _steady
+from vpccni_model.cli import _explain, _limits, _max_pods, _simulate, _steady
 from vpccni_model.cli._common import UsageError
 
 #: Exit status for usage and input errors, as argparse uses.
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (_max_pods, _steady, _simulate, _explain):
+    for command in (_max_pods, _limits, _steady, _simulate, _explain):
         command.register(sub)
     return parser
 
