@@ -13,7 +13,8 @@ import functools
 import attrs
 
 from vpccni_model._config import Config
-from vpccni_model._limits import InstanceLimits, max_pods
+from vpccni_model._limits import InstanceLimits
+from vpccni_model._maxpods import node_default_max_pods
 from vpccni_model._state import NodeState
 
 
@@ -90,8 +91,9 @@ def _policy(effective: Config, limits: InstanceLimits, network_card: int) -> Car
 def effective_max_pods(limits: InstanceLimits, config: Config) -> int:
     """The kubelet max pods ipamd caps the pool with (spec 2.5).
 
-    ``config.max_pods`` when set; otherwise EKS's published value, which follows the
-    secondary-IP formula even in prefix mode (Q15).
+    ``config.max_pods`` when set; otherwise the node default kubelet gets (eni-max-pods.txt,
+    or nodeadm's formula for a type it lacks), which is the secondary-IP figure even in
+    prefix mode (Q15).
     """
     if config.max_pods is not None:
         return config.max_pods
@@ -100,4 +102,4 @@ def effective_max_pods(limits: InstanceLimits, config: Config) -> int:
 
 @functools.lru_cache(maxsize=4096)
 def _published_max_pods(limits: InstanceLimits) -> int:
-    return max_pods(limits)
+    return node_default_max_pods(limits)
