@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,14 @@ KNOWN_CODES = sorted(
     if name.isupper() and isinstance(value, str)
 )
 
+def _listed(label: str, names: list[str], lead: str = "") -> str:
+    return textwrap.fill(
+        lead + ", ".join(names), width=96, initial_indent=f"  {label}", subsequent_indent=" " * 9
+    )
+
+
+_REACTS = [*sorted(Ec2Error.INSUFFICIENT), Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED]
+
 EXAMPLE = f"""\
 examples:
   vpccni-model simulate --instance m5.large --nodes 50 --workload churn --hours 24 --out results/
@@ -48,13 +57,11 @@ examples:
       --workload constant --pods-per-node 20 --out small-subnet/
   vpccni-model simulate --instance m5.large --fault AssignPrivateIpAddresses:RequestTimeout:0.2
 
---fault API:CODE[:RATE[:START[:END]]] injects EC2 errors: RATE is the chance per call (default 1),
-START and END the window in seconds of simulated time (default: the whole run).
-  APIs:  {", ".join(sorted(EC2_APIS))}, or * for all
-  codes: any EC2 error code; ipamd reacts to {", ".join(sorted(Ec2Error.INSUFFICIENT))} (120 s
-         backoff) and {Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED}; the fake also answers with
-         {", ".join(c for c in KNOWN_CODES if c not in Ec2Error.INSUFFICIENT
-                    and c != Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED)}
+--fault API:CODE[:RATE[:START[:END]]] injects EC2 errors: RATE is the chance per call (default
+1), START and END the window in seconds of simulated time (default: the whole run).
+{_listed("APIs:  ", [*sorted(EC2_APIS), "or * for all"])}
+{_listed("codes: ", _REACTS, "any EC2 error code; ipamd acts on ")}
+{_listed("       ", [c for c in KNOWN_CODES if c not in _REACTS], "and treats as other: ")}
 
 --trace FILE replays a CSV with the header time,node,pod,action (time in seconds, node empty to
 let the scheduler place the pod, action add or delete).
@@ -69,7 +76,12 @@ subnet.png.
 
 def _workload(args: argparse.Namespace) -> Workload:
     if args.trace is not None:
-        return Trace.from_csv(args.trace)
+        try:
+            return Trace.from_csv(args.trace)
+        except ConfigError as exc:
+            if exc.field != "trace":
+                raise  # a bad row names its line and column
+            raise UsageError(f"--trace {args.trace!r}: {exc.reason}") from exc
     if args.workload == "constant":
         return Constant(args.pods_per_node)
     if args.workload == "ramp":
@@ -207,6 +219,7 @@ def _inputs(args: argparse.Namespace, inputs: Inputs) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     inputs = resolve_inputs(args)
     _check_args(args)
+    workload = _workload(args)
     if args.out is not None:
         check_out(args.out)
     limits, config = inputs.limits, inputs.config
@@ -217,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
     )
     spec = SimulationSpec(
         nodes=cluster(limits, config, args.nodes, host_network_pods=inputs.host_network_pods),
-        workload=_workload(args),
+        workload=workload,
         duration=args.hours * 3600,
         seed=args.seed,
         subnets=(("subnet-a", args.subnet),),
@@ -282,8 +295,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sim = sub.add_parser(
         "simulate",
         help="event-driven what-if run of a cluster",
-        description="Run a cluster of identical nodes through a pod workload against a fake "
-        "EC2 (latency, rate limits, subnet exhaustion) and report pods, IPs and EC2 calls.",
+        description="Run a cluster of identical nodes through a pod workload against a fake\n"
+        "EC2 (latency, rate limits, subnet exhaustion); report pods, IPs and EC2 calls.",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

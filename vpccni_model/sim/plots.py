@@ -51,7 +51,7 @@ def run_label(inputs: Mapping[str, Any]) -> str:
 
 def _per_interval(cumulative: Sequence[int]) -> list[int]:
     """Calls made in each sample interval (the first sample counts what came before it)."""
-    return [b - a for a, b in zip([0, *cumulative[:-1]], cumulative, strict=True)]
+    return [b - a for a, b in zip([0, *cumulative], cumulative, strict=False)]
 
 
 def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
