@@ -98,7 +98,9 @@ def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
                 xs,
                 values,
                 label=f"{name} ({note})",
-                drawstyle="steps-post",
+                # A level holds from its sample on; an interval's count covers the time up to
+                # its sample.
+                drawstyle="steps-pre" if counts else "steps-post",
                 linestyle=_STYLES[index % len(_STYLES)],
                 linewidth=1.6,
             )
