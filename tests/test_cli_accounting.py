@@ -265,3 +265,18 @@ def test_steady_state_help_has_an_example(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert "vpccni-model steady-state --instance m5.large --pods 0-29" in out
     assert "(default: 0)" in " ".join(out.split())
+
+
+def test_a_fragmented_subnet_is_named_as_such(capsys: pytest.CaptureFixture[str]) -> None:
+    # 10.0.0.0/26: usable .4-.62; the wholly usable aligned /28s are .16 and .32 only. Three
+    # primaries take .4-.6, two nodes get the two blocks, node-002 finds 59 - 3 - 32 = 24
+    # free addresses and no block: its pod gives up after 600 s.
+    argv = ["simulate", "--instance", "t3.small", "--nodes", "3", "--subnet", "10.0.0.0/26"]
+    argv += ["--env", "ENABLE_PREFIX_DELEGATION=true", "--workload", "constant"]
+    argv += ["--pods-per-node", "1", "--hours", "0.25", "--quiet"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    shown = summary_lines(out)
+    assert (shown["pods_started"], shown["pods_failed_subnet_full"]) == ("2", "1")
+    assert (shown["subnet_free_addresses_min"], shown["subnet_free_blocks_min"]) == ("24", "0")
+    assert "the subnet had no free aligned /28 block left for a prefix" in out

@@ -231,6 +231,7 @@ def test_prefix_fragmentation_gives_insufficient_cidr_blocks() -> None:
     # but no free block.
     assert result.summary.subnet_free_addresses_min == 24
     assert result.series[-1].subnet_free_addresses == 24
+    assert result.summary.subnet_free_blocks_min == 0  # 24 addresses, no whole /28
     assert result.calls_by_api["AssignPrivateIpAddresses"]["failed"] >= 2  # Assign(n), Assign(1)
     assert simulation.ec2.stats.errors[Ec2Error.INSUFFICIENT_CIDR_BLOCKS] >= 2
     assert Ec2Error.INSUFFICIENT_FREE_ADDRESSES not in simulation.ec2.stats.errors
@@ -401,6 +402,7 @@ SERIES_HEADER = [
     "prefixes",
     "subnet_addresses",
     "subnet_free_addresses",
+    "subnet_free_blocks",
     "ec2_calls_ok_cumulative",
     "ec2_calls_failed_cumulative",
     "ec2_calls_throttled_cumulative",

@@ -184,9 +184,17 @@ def _print_summary(result: SimulationResult, timeout: float) -> None:
     if s.pods_failed_subnet_full:
         subnets = result.inputs.get("subnets", {}).values()
         sizes = ", ".join(f"{n['cidr']} has {n['usable_addresses']:,} usable" for n in subnets)
+        free = s.subnet_free_addresses_min
+        groups = result.inputs.get("node_groups", [])
+        if free == 0:
+            why = "ran out of addresses"
+        elif any(g["config"]["prefix_delegation"] for g in groups):
+            why = "had no free aligned /28 block left for a prefix"
+        else:
+            why = "had fewer free addresses than a call asked for"
         print(
-            f"{s.pods_failed_subnet_full} pods gave up because the subnet ran out of addresses "
-            f"({sizes}; {s.subnet_free_addresses_min:,} free at the lowest)"
+            f"{s.pods_failed_subnet_full} pods gave up because the subnet {why} "
+            f"({sizes}; {free:,} addresses free at the lowest)"
         )
     if s.pods_failed_ec2_error:
         print(f"{s.pods_failed_ec2_error} pods gave up after EC2 errors: see calls.csv")

@@ -82,7 +82,8 @@ def percentile_with_failures(
 class Sample:
     """The cluster at one instant: sums over nodes; ``_cumulative`` columns count since the
     start. ``subnet_addresses`` is what the nodes take from their subnets (ENI primaries,
-    secondary IPs, 16 per /28 prefix); ``ips_*`` are ipamd's pool counts."""
+    secondary IPs, 16 per /28 prefix); ``subnet_free_blocks`` counts the aligned /28 blocks
+    wholly free (what a prefix needs); ``ips_*`` are ipamd's pool counts."""
 
     time_s: float
     pods: int
@@ -96,6 +97,7 @@ class Sample:
     prefixes: int
     subnet_addresses: int
     subnet_free_addresses: int
+    subnet_free_blocks: int
     ec2_calls_ok_cumulative: int
     ec2_calls_failed_cumulative: int
     ec2_calls_throttled_cumulative: int
@@ -156,6 +158,7 @@ class Summary:
     enis_max: int
     subnet_addresses_max: int
     subnet_free_addresses_min: int
+    subnet_free_blocks_min: int
     ec2_calls: int
     ec2_calls_failed: int
     ec2_calls_throttled: int
@@ -415,7 +418,11 @@ class MetricsRecorder:
             enis += row.enis
             prefixes += row.prefixes
             addresses += row.subnet_addresses
-        free = sum(self.ec2.subnet_free(name)[0] for name, _ in self.spec.subnets)
+        free = blocks = 0
+        for name, _ in self.spec.subnets:
+            left, whole = self.ec2.subnet_free(name)
+            free += left
+            blocks += whole
         self.series.append(
             Sample(
                 time,
@@ -430,6 +437,7 @@ class MetricsRecorder:
                 prefixes,
                 addresses,
                 free,
+                blocks,
                 self.totals["ok"],
                 self.totals["failed"],
                 self.totals["throttled"],
@@ -466,6 +474,7 @@ class MetricsRecorder:
             enis_max=max(s.enis for s in series),
             subnet_addresses_max=max(s.subnet_addresses for s in series),
             subnet_free_addresses_min=min(s.subnet_free_addresses for s in series),
+            subnet_free_blocks_min=min(s.subnet_free_blocks for s in series),
             ec2_calls=calls,
             ec2_calls_failed=self.totals["failed"],
             ec2_calls_throttled=self.totals["throttled"],

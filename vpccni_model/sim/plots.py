@@ -182,11 +182,31 @@ def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
     axes[0].set_ylim(max(low - margin, 0) if low > 0 else -0.5, high + margin)
     if low == 0:
         axes[0].axhline(0, color="red", linewidth=1)
-        axes[0].annotate("subnet full", (xs[free.index(0)], 0), color="red", va="bottom")
+        axes[0].annotate(
+            "subnet full",
+            (xs[free.index(0)], 0),
+            xytext=(4, 3),
+            textcoords="offset points",
+            color="red",
+            va="bottom",
+        )
+    blocks = [s.subnet_free_blocks for s in series]
+    if 0 in blocks and low > 0:
+        # Addresses are left but no aligned /28 is wholly free: prefixes fail (fragmentation).
+        at = blocks.index(0)
+        axes[0].annotate(
+            "no free /28 block from here: prefix requests fail",
+            (xs[at], free[at]),
+            xytext=(4, 3),
+            textcoords="offset points",
+            color="red",
+            va="bottom",
+        )
     lines(
         axes[1],
         {"taken by the nodes": [s.subnet_addresses for s in series]},
         "addresses taken",
     )
+    axes[1].set_ylim(bottom=0)
     paths.append(save(fig, axes, "subnet.png"))
     return paths
