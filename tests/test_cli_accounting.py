@@ -93,13 +93,16 @@ def test_steady_state_reversed_range_is_an_error(capsys: pytest.CaptureFixture[s
 def test_simulate_40_constant_pods_on_one_m5_large(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["simulate", "--instance", "m5.large", "--workload", "constant", "--quiet"]
     assert main([*argv, "--pods-per-node", "40", "--hours", "0.25"]) == 0
-    shown = summary_lines(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    shown = summary_lines(out)
     # Old: 27 started, 2 failed, 11 unschedulable. Kubelet admits 29 - 2 = 27.
     assert (shown["pods_started"], shown["pods_failed"], shown["pods_unschedulable"]) == (
         "27",
         "0",
         "13",
     )
+    assert shown["pods_pending_at_end"] == "13"
+    assert "13 pods were unschedulable on arrival" in out
 
 
 def test_simulate_a_full_subnet_says_why_pods_failed(

@@ -393,6 +393,7 @@ SERIES_HEADER = [
     "time_s",
     "pods",
     "pods_waiting",
+    "pods_pending",
     "pods_failed_cumulative",
     "pods_unschedulable_cumulative",
     "ips_total",

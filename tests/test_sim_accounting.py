@@ -66,12 +66,14 @@ def test_40_pods_on_one_m5_large_start_27_and_13_are_unschedulable() -> None:
 
 def test_without_host_network_pods_the_last_two_fail_for_want_of_an_ip() -> None:
     # host_network_pods=0: 29 pods on the node, the pool holds 27 (3 ENIs x 9): 2 pods wait,
-    # with no EC2 error (the pool cannot grow), and give up after the 100 s timeout.
+    # with no EC2 error (the pool cannot grow), and give up after the 100 s timeout. Their
+    # slots go to the two oldest pending pods, which wait in turn (until 200 s).
     nodes = cluster(M5, Config(), 1, host_network_pods=0)
-    result = run(nodes, Constant(40), 300.0, pod_timeout=100.0)
+    result = run(nodes, Constant(40), 150.0, pod_timeout=100.0)
     summary = result.summary
     assert (summary.pods_started, summary.pods_unschedulable) == (27, 11)
     assert (summary.pods_failed, summary.pods_failed_timeout) == (2, 2)
+    assert (summary.pods_waiting_at_end, summary.pods_pending_at_end) == (2, 9)
     # 29 ranked pods, the 2 that gave up last: p50 is the 15th wait; p99 (rank 29) never.
     assert summary.time_to_ip_p50_s is not None
     assert summary.time_to_ip_p99_s is None
@@ -245,3 +247,19 @@ def test_plot_titles_name_what_ran(tiny_subnet: SimulationResult) -> None:
 def test_calls_per_interval_are_the_differences_of_the_cumulative_counts() -> None:
     assert _per_interval([2, 2, 5, 9]) == [2, 0, 3, 4]
     assert _per_interval([]) == []
+
+
+def test_pending_pods_are_placed_oldest_first_as_slots_free_up() -> None:
+    # t3.small: 11 - 2 = 9 pods with an IP, 3 ENIs x 3 = 9 addresses. 12 pods at t=0: p00-p08
+    # placed, p09, p10, p11 pending. Deleting p00 at 100 s frees a slot: p09 (the oldest
+    # pending) takes it. Its only address is p00's, cooling while now - 100 <= 30 (spec 3.5),
+    # so p09 gets it at its 131 s retry: 31 s from placement. p11 leaves while pending.
+    rows = tuple(PodEvent(0.0, f"p{i:02d}", "add") for i in range(12))
+    rows += (PodEvent(100.0, "p00", "delete"), PodEvent(200.0, "p11", "delete"))
+    result = run(cluster(T3, Config(), 1), Trace(rows), 400.0)
+    summary = result.summary
+    assert (summary.pods_unschedulable, summary.pods_pending_at_end) == (3, 1)
+    assert summary.pods_started == 10
+    assert end_rows(result) == {"node-000": 9}
+    assert [w for w in result.pod_waits if w[0] > 0] == [(100.0, 31.0)]
+    assert result.series[-1].pods_pending == 1

@@ -67,10 +67,10 @@ examples:
 let the scheduler place the pod, action add or delete).
 
 Pods are placed on the node with the fewest pods, at most max pods less --host-network-pods per
-node; the rest are unschedulable. With --out: summary.json (inputs and summary), series.csv,
-nodes.csv (up to {PER_NODE_SERIES_MAX_NODES} nodes unless --per-node-series), calls.csv and, with
-the plots extra (pip install 'vpccni-model[plots]'), ips.png, enis.png, ec2_calls.png and
-subnet.png.
+node; the rest are unschedulable and wait pending for a free slot. With --out: summary.json
+(inputs and summary), series.csv, nodes.csv (up to {PER_NODE_SERIES_MAX_NODES} nodes unless
+--per-node-series), calls.csv and, with the plots extra (pip install 'vpccni-model[plots]'),
+ips.png, enis.png, ec2_calls.png and subnet.png.
 """
 
 
@@ -205,8 +205,8 @@ def _print_summary(result: SimulationResult, timeout: float) -> None:
         )
     if s.pods_unschedulable:
         print(
-            f"{s.pods_unschedulable} pods were unschedulable: every node already had max pods "
-            "less the host-network pods"
+            f"{s.pods_unschedulable} pods were unschedulable on arrival (every node had max "
+            f"pods less the host-network pods); {s.pods_pending_at_end} still pending at the end"
         )
 
 

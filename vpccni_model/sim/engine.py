@@ -113,6 +113,9 @@ class Simulation:
         self.pods: dict[str, _Pod] = {}
         self.queue: list[tuple[float, int, int, str, object]] = []
         self.free_slots: list[tuple[int, str]] = []  # (load, node) heap, lazily validated
+        # Pods no node had room for, in arrival order: the scheduler retries them as slots
+        # free up (Kubernetes keeps them Pending).
+        self.pending: dict[str, _Pod] = {}
         self.sequence = 0
         self.now = 0.0
         self.metrics = MetricsRecorder(spec, self.ec2)
@@ -189,13 +192,17 @@ class Simulation:
                 break
             self.now = time
             handlers[kind](payload)
+            if self.pending and self.free_slots:
+                self._schedule_pending()
             if progress is not None:
                 progress(time)
         self.now = end
+        self.metrics.pending = len(self.pending)
         self.metrics.sample(end, self.nodes.values(), final=True)
         return self.metrics.result(self.nodes.values(), self.pods.values())
 
     def _on_sample(self, _: object) -> None:
+        self.metrics.pending = len(self.pending)
         self.metrics.sample(self.now, self.nodes.values())
         self._push(self.now + self.spec.sample_interval, "sample", None)
 
@@ -221,6 +228,9 @@ class Simulation:
         if event.node is not None:
             named = self.nodes[event.node]
             return named if named.load < named.pod_slots else None
+        return self._least_loaded()
+
+    def _least_loaded(self) -> _Node | None:
         while self.free_slots:
             load, name = self.free_slots[0]
             node = self.nodes[name]
@@ -237,10 +247,26 @@ class Simulation:
         node = self._place(event)
         if node is None:
             self.metrics.unschedulable += 1
+            if event.node is None:
+                self.pending[pod.name] = pod
             return
         pod.node = node.spec.name
         self._try_assign(node, pod)
         self._offer(node)
+
+    def _schedule_pending(self) -> None:
+        """Place pending pods, oldest first, while some node has a free slot. Time to IP and
+        the CNI's timeout count from placement."""
+        while self.pending:
+            node = self._least_loaded()
+            if node is None:
+                return
+            name = next(iter(self.pending))
+            pod = self.pending.pop(name)
+            pod.arrived = self.now
+            pod.node = node.spec.name
+            self._try_assign(node, pod)
+            self._offer(node)
 
     def _try_assign(self, node: _Node, pod: _Pod) -> None:
         ip: str | None = None
@@ -283,6 +309,7 @@ class Simulation:
         pod.deleted = True
         del self.pods[name]  # only live pods are kept: long runs stay flat in memory
         if pod.node is None:
+            self.pending.pop(name, None)
             return
         node = self.nodes[pod.node]
         if pod.ip is None:

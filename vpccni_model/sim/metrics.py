@@ -88,6 +88,7 @@ class Sample:
     time_s: float
     pods: int
     pods_waiting: int
+    pods_pending: int
     pods_failed_cumulative: int
     pods_unschedulable_cumulative: int
     ips_total: int
@@ -126,9 +127,11 @@ class Summary:
     ``pods_started`` got an IP. ``pods_failed`` gave up after ``pod_timeout`` seconds, split by
     the error of their node's last allocation: ``_subnet_full`` (InsufficientFreeAddressesInSubnet
     or InsufficientCidrBlocks), ``_ec2_error`` (any other error, throttling included) and
-    ``_timeout`` (no error: the pool could not or did not grow in time). ``pods_unschedulable``
-    found no node with room (kubelet's max pods less the host-network pods) and never ran;
-    they take no part in time to IP.
+    ``_timeout`` (no error: the pool could not or did not grow in time).
+    ``pods_unschedulable`` found no node with room on arrival (kubelet's max pods less the
+    host-network pods): they stay pending and are placed, oldest first, as slots free up;
+    ``pods_pending_at_end`` never were. A trace pod naming a full node is refused outright
+    (kubelet's admission) and counted as unschedulable, not pending.
 
     Time to IP is counted from a pod's placement. The percentiles rank the pods that got an
     IP and, after all of them, the pods that gave up, so failures are never dropped: a
@@ -145,6 +148,7 @@ class Summary:
     pods_failed_ec2_error: int
     pods_failed_timeout: int
     pods_unschedulable: int
+    pods_pending_at_end: int
     pods_waiting_at_end: int
     time_to_ip_p50_s: float | None
     time_to_ip_p95_s: float | None
@@ -379,6 +383,7 @@ class MetricsRecorder:
         self.arrivals: list[float] = []
         self.failed: Counter[str] = Counter()
         self.unschedulable = 0
+        self.pending = 0  # pods without a node now; the engine sets it before each sample
         self.by_api: dict[str, Counter[str]] = {}
         self.errors_by_api: dict[str, Counter[str]] = {}
         self.totals: Counter[str] = Counter()
@@ -428,6 +433,7 @@ class MetricsRecorder:
                 time,
                 pods,
                 waiting,
+                self.pending,
                 self.failed.total(),
                 self.unschedulable,
                 ips,
@@ -461,6 +467,7 @@ class MetricsRecorder:
             pods_failed_ec2_error=self.failed["ec2_error"],
             pods_failed_timeout=self.failed["timeout"],
             pods_unschedulable=self.unschedulable,
+            pods_pending_at_end=self.pending,
             pods_waiting_at_end=sum(len(n.waiting) for n in nodes),
             time_to_ip_p50_s=percentile_with_failures(ordered, failed, 0.50),
             time_to_ip_p95_s=percentile_with_failures(ordered, failed, 0.95),

@@ -130,8 +130,8 @@ def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
         {
             "with an IP": [s.pods for s in series],
             "waiting for an IP": [s.pods_waiting for s in series],
+            "pending (no node with room)": [s.pods_pending for s in series],
             "gave up (cumulative)": [s.pods_failed_cumulative for s in series],
-            "unschedulable (cumulative)": [s.pods_unschedulable_cumulative for s in series],
         },
         "pods",
     )
