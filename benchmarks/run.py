@@ -540,7 +540,7 @@ def run_sim(
         for result in sweep(jobs.sim_run, [_sim_job(n, hours) for n in todo], executor):
             points[result["nodes"]] = {**result, "source": "own run"}
     data = [points[n] for n in mode.sim_curve_nodes]
-    keys = ["pods_started", "pods_failed", "ec2_calls", "ec2_calls_throttled", "time_to_ip_p95"]
+    keys = ["pods_started", "pods_failed", "ec2_calls", "ec2_calls_throttled", "time_to_ip_p95_s"]
 
     def num(value: float | None, digits: int) -> str:
         return "" if value is None else f"{value:.{digits}f}"

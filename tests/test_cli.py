@@ -27,9 +27,11 @@ def test_steady_state_table_matches_the_docs_row(capsys: pytest.CaptureFixture[s
     assert main([*argv, "--env", "MINIMUM_IP_TARGET=5"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "WARM_IP_TARGET=2" in lines[0] and "MINIMUM_IP_TARGET=5" in lines[0]
+    assert lines[1] == "max pods 11: at most 9 pods with an IP + 2 host-network pods"
     # docs/eni-and-ip-target.md: 0 pods -> 2 ENIs, 5 IPs; 5 pods -> 3 ENIs, 7 IPs, 2 unused.
-    assert lines[3].split() == ["0", "0", "2", "3,2", "0", "5", "5", "True"]
-    assert lines[4].split() == ["5", "5", "3", "3,3,1", "0", "7", "2", "True"]
+    # Subnet addresses add each ENI's primary: 2 + 5 = 7 and 3 + 7 = 10.
+    assert lines[4].split() == ["0", "0", "0", "2", "3,2", "0", "5", "5", "7", "True"]
+    assert lines[5].split() == ["5", "5", "0", "3", "3,3,1", "0", "7", "2", "10", "True"]
 
 
 def test_steady_state_json_and_ranges(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,33 +12,13 @@ import json
 import sys
 from pathlib import Path
 
+import attrs
 import pytest
 
 from vpccni_model.cli import main
+from vpccni_model.sim import Summary
 
-SUMMARY_KEYS = [
-    "duration",
-    "nodes",
-    "pods_started",
-    "pods_failed",
-    "pods_unschedulable",
-    "pods_waiting_at_end",
-    "time_to_ip_p50",
-    "time_to_ip_p95",
-    "time_to_ip_p99",
-    "time_to_ip_max",
-    "pods_that_waited",
-    "ips_total_mean",
-    "ips_total_max",
-    "ips_unused_mean",
-    "ips_unused_max",
-    "enis_max",
-    "ec2_calls",
-    "ec2_calls_failed",
-    "ec2_calls_throttled",
-    "ec2_calls_per_hour",
-    "subnet_free_min",
-]
+SUMMARY_KEYS = [field.name for field in attrs.fields(Summary)]
 
 
 def printed_summary(out: str) -> dict[str, str]:
@@ -66,7 +46,9 @@ def test_simulate_prints_the_summary_and_writes_every_file(
     shown = printed_summary(captured.out)
     assert list(shown) == SUMMARY_KEYS  # every field, in the Summary's order
     assert shown["nodes"] == "2"
-    assert shown["duration"] == "360.00"  # 0.1 h
+    assert shown["duration_s"] == "360.00"  # 0.1 h
+    assert lines[1].startswith("  secondary IPs, WARM_ENI_TARGET=1")
+    assert "max pods 11 = 9 pods with an IP + 2 host-network" in lines[1]
     written = [
         "summary.json",
         "series.csv",
@@ -84,7 +66,7 @@ def test_simulate_prints_the_summary_and_writes_every_file(
     assert all(name in lines[-1] for name in written)
     # The printed summary is the written one.
     summary = json.loads((out / "summary.json").read_text())["summary"]
-    for key in ("pods_started", "pods_failed", "ec2_calls", "subnet_free_min"):
+    for key in ("pods_started", "pods_failed", "ec2_calls", "subnet_free_addresses_min"):
         assert shown[key] == str(summary[key])
     # --quiet: no progress bar on stderr.
     assert captured.err == ""
@@ -148,7 +130,7 @@ def test_bad_fault_specs_exit_2(fault: str, capsys: pytest.CaptureFixture[str]) 
 
 def test_simulate_bad_duration_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--instance", "t3.small", "--hours", "0", "--quiet"]) == 2
-    assert "duration" in capsys.readouterr().err
+    assert "--hours must be a number > 0, got 0" in capsys.readouterr().err
 
 
 def write_trace(tmp_path: Path, rows: str) -> Path:
@@ -172,8 +154,8 @@ def test_simulate_replays_a_trace(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert (shown["pods_failed"], shown["pods_unschedulable"]) == ("0", "0")
     with (out / "nodes.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    end = rows[-1]["time"]
-    last = {r["node"]: r["pods"] for r in rows if r["time"] == end}
+    end = rows[-1]["time_s"]
+    last = {r["node"]: r["pods"] for r in rows if r["time_s"] == end}
     # node-000 lost "a"; "c" went to a node with the fewest pods (tie at 1 -> node-000).
     assert last == {"node-000": "1", "node-001": "1"}
 

@@ -62,8 +62,8 @@ def waits(result: SimulationResult) -> list[float]:
 
 
 def last_node_rows(result: SimulationResult) -> dict[str, NodeSample]:
-    end = result.series[-1].time
-    return {row.node: row for row in result.node_series if row.time == end}
+    end = result.series[-1].time_s
+    return {row.node: row for row in result.node_series if row.time_s == end}
 
 
 # -- determinism ----------------------------------------------------------------------------
@@ -110,8 +110,8 @@ def test_constant_five_pods_on_t3_small_ends_at_the_docs_row() -> None:
     assert summary.ec2_calls == 7
     assert summary.ec2_calls_per_hour == pytest.approx(7 / (600 / 3600))  # 42 an hour
     # 3 ENIs x (primary + 3 secondaries) = 12 addresses taken from the /16.
-    assert end.subnet_free == USABLE_16 - 12
-    assert summary.subnet_free_min == USABLE_16 - 12
+    assert end.subnet_free_addresses == USABLE_16 - 12
+    assert summary.subnet_free_addresses_min == USABLE_16 - 12
     assert (summary.enis_max, summary.ips_total_max, summary.ips_unused_max) == (3, 9, 4)
 
 
@@ -123,8 +123,8 @@ def test_pods_wait_for_ips_at_boot_by_latency_and_ticks() -> None:
     assert waits(result) == [1.0] * 3 + [9.0] * 3 + [14.0] * 3
     summary = result.summary
     # Nearest rank over 9 waits: p50 = 5th = 9; p95 = ceil(8.55) = 9th = 14; p99 = 9th.
-    assert (summary.time_to_ip_p50, summary.time_to_ip_p95) == (9.0, 14.0)
-    assert (summary.time_to_ip_p99, summary.time_to_ip_max) == (14.0, 14.0)
+    assert (summary.time_to_ip_p50_s, summary.time_to_ip_p95_s) == (9.0, 14.0)
+    assert (summary.time_to_ip_p99_s, summary.time_to_ip_max_s) == (14.0, 14.0)
     assert summary.pods_that_waited == 9
     # docs row t3.small E=1, 9 pods: 3 ENIs, 9 IPs, 0 unused.
     end = result.series[-1]
@@ -138,7 +138,7 @@ def test_prefix_mode_ends_at_the_prefix_docs_row() -> None:
     # docs/prefix-and-ip-target.md, t3.small WP=1, 5 pods: 1 ENI, 2 prefixes, 27 unused IPs.
     assert (end.enis, end.prefixes, end.ips_total, end.ips_unused) == (1, 2, 32, 27)
     # The primary IP plus two /28 blocks are taken from the /16.
-    assert end.subnet_free == USABLE_16 - 1 - 32
+    assert end.subnet_free_addresses == USABLE_16 - 1 - 32
 
 
 # -- scheduler ------------------------------------------------------------------------------
@@ -148,11 +148,12 @@ def test_scheduler_counts_pods_beyond_max_pods_as_unschedulable() -> None:
     nodes = cluster(T3, Config(max_pods=5), 2)
     result = simulate(spec(nodes, Constant(8), 300.0))
     summary = result.summary
-    # 8 pods per node x 2 nodes = 16 pods, room for 2 x 5 = 10: exactly 6 fit nowhere.
-    assert summary.pods_unschedulable == 6
-    assert summary.pods_started == 10
+    # Max pods 5 less 2 host-network pods: 3 pods with an IP per node. 8 pods per node x 2
+    # nodes = 16 pods, room for 2 x 3 = 6: exactly 10 fit nowhere.
+    assert summary.pods_unschedulable == 10
+    assert summary.pods_started == 6
     rows = last_node_rows(result)
-    assert {name: row.pods for name, row in rows.items()} == {"node-000": 5, "node-001": 5}
+    assert {name: row.pods for name, row in rows.items()} == {"node-000": 3, "node-001": 3}
     # Max pods 5 caps the pool (spec 5.4): growth stops once 2 ENIs x 3 = 6 IPs >= 5.
     assert {row.ips_total for row in rows.values()} == {6}
     assert {row.enis for row in rows.values()} == {2}
@@ -194,8 +195,8 @@ def test_tiny_subnet_leaves_pods_failed_after_the_timeout() -> None:
     assert summary.pods_started == 6
     assert summary.pods_failed == 3
     assert summary.pods_waiting_at_end == 0
-    assert summary.subnet_free_min == 3
-    at_60 = next(s for s in result.series if s.time == 60.0)
+    assert summary.subnet_free_addresses_min == 3
+    at_60 = next(s for s in result.series if s.time_s == 60.0)
     assert (at_60.pods, at_60.pods_waiting) == (6, 3)
     assert result.calls_by_api["CreateNetworkInterface"]["failed"] >= 1
     assert simulation.ec2.stats.errors[Ec2Error.INSUFFICIENT_FREE_ADDRESSES] >= 1
@@ -209,7 +210,7 @@ def test_nodes_draw_from_their_own_subnet_and_samples_sum_all_subnets() -> None:
     # Each /24 has 256 - 5 = 251 usable; each node settles at 3 ENIs x 4 addresses = 12.
     assert simulation.ec2.subnet_free("s1")[0] == 251 - 12
     assert simulation.ec2.subnet_free("s2")[0] == 251 - 12
-    assert result.series[-1].subnet_free == 2 * (251 - 12)
+    assert result.series[-1].subnet_free_addresses == 2 * (251 - 12)
 
 
 def test_prefix_fragmentation_gives_insufficient_cidr_blocks() -> None:
@@ -228,8 +229,9 @@ def test_prefix_fragmentation_gives_insufficient_cidr_blocks() -> None:
     # only (.0/28 holds reserved .0-.3, .48/28 the reserved .63). Three primary IPs take .4-.6;
     # node-000 and node-001 get the two blocks; node-002 finds 59 - 3 - 32 = 24 free addresses
     # but no free block.
-    assert result.summary.subnet_free_min == 24
-    assert result.series[-1].subnet_free == 24
+    assert result.summary.subnet_free_addresses_min == 24
+    assert result.series[-1].subnet_free_addresses == 24
+    assert result.summary.subnet_free_blocks_min == 0  # 24 addresses, no whole /28
     assert result.calls_by_api["AssignPrivateIpAddresses"]["failed"] >= 2  # Assign(n), Assign(1)
     assert simulation.ec2.stats.errors[Ec2Error.INSUFFICIENT_CIDR_BLOCKS] >= 2
     assert Ec2Error.INSUFFICIENT_FREE_ADDRESSES not in simulation.ec2.stats.errors
@@ -257,8 +259,8 @@ def test_a_tiny_token_bucket_throttles_and_makes_pods_wait() -> None:
     # 9 nodes (27 pods) can have IPs; at least 3 pods wait 80 s or more (or never start).
     started_early = sum(1 for w in waits(throttled) if w < 80)
     assert started_early <= 27
-    assert throttled.summary.time_to_ip_p50 > free.summary.time_to_ip_p50
-    assert throttled.summary.time_to_ip_max >= 80
+    assert throttled.summary.time_to_ip_p50_s > free.summary.time_to_ip_p50_s
+    assert throttled.summary.time_to_ip_max_s >= 80
 
 
 # -- injected faults ------------------------------------------------------------------------
@@ -301,10 +303,10 @@ def test_failed_release_is_readded_by_the_reconcile() -> None:
     series = result.series
     # 5 pods + WARM_IP_TARGET 1 = 6 secondary IPs on the primary ENI (room for 9):
     # 65531 - 1 primary - 6 = 65524 free, and the failed Unassigns give nothing back.
-    peak = [s for s in series if 30 <= s.time < 200]
-    assert peak and {s.subnet_free for s in peak} == {USABLE_16 - 7}
+    peak = [s for s in series if 30 <= s.time_s < 200]
+    assert peak and {s.subnet_free_addresses for s in peak} == {USABLE_16 - 7}
     # ipamd drops the IPs from its datastore before the call fails...
-    dropped = [s for s in series if 100 < s.time < 200 and s.ips_total < 6]
+    dropped = [s for s in series if 100 < s.time_s < 200 and s.ips_total < 6]
     assert dropped
     # ...and the 60 s reconcile finds them on the ENI and adds them back (at 200 s: 60 s after
     # the last pool action at 135 s, on the 5 s cadence); the tick of that same instant
@@ -314,7 +316,7 @@ def test_failed_release_is_readded_by_the_reconcile() -> None:
     # Once the fault is over the release succeeds: W=1, M=1 and no pods -> 1 IP held.
     end = series[-1]
     assert end.ips_total == 1
-    assert end.subnet_free == USABLE_16 - 2
+    assert end.subnet_free_addresses == USABLE_16 - 2
 
 
 # -- metrics --------------------------------------------------------------------------------
@@ -339,33 +341,35 @@ def test_cluster_samples_sum_the_node_samples_and_calls_only_grow() -> None:
     )
     per_time: dict[float, list[NodeSample]] = defaultdict(list)
     for row in result.node_series:
-        per_time[row.time].append(row)
-    assert sorted(per_time) == [s.time for s in result.series]
+        per_time[row.time_s].append(row)
+    assert sorted(per_time) == [s.time_s for s in result.series]
     fields = ("pods", "pods_waiting", "ips_total", "ips_unused", "ips_cooling", "enis", "prefixes")
     for sample in result.series:
-        rows = per_time[sample.time]
+        rows = per_time[sample.time_s]
         assert len(rows) == 3
         for field in fields:
             assert getattr(sample, field) == sum(getattr(r, field) for r in rows), field
-    times = [s.time for s in result.series]
+    times = [s.time_s for s in result.series]
     assert times == sorted(set(times)) and times[0] == 0.0 and times[-1] == 1800.0
-    for column in ("calls_ok", "calls_failed", "calls_throttled"):
+    for outcome in ("ok", "failed", "throttled"):
+        column = f"ec2_calls_{outcome}_cumulative"
         values = [getattr(s, column) for s in result.series]
         assert values == sorted(values), column
     end = result.series[-1]
     summary = result.summary
-    assert end.calls_ok + end.calls_failed + end.calls_throttled == summary.ec2_calls
-    assert (end.calls_failed, end.calls_throttled) == (
+    calls = end.ec2_calls_ok_cumulative + end.ec2_calls_failed_cumulative
+    assert calls + end.ec2_calls_throttled_cumulative == summary.ec2_calls
+    assert (end.ec2_calls_failed_cumulative, end.ec2_calls_throttled_cumulative) == (
         summary.ec2_calls_failed,
         summary.ec2_calls_throttled,
     )
     assert sum(sum(c.values()) for c in result.calls_by_api.values()) == summary.ec2_calls
     observed = [w for _, w in result.pod_waits]
     assert summary.pods_started == len(observed)
-    assert summary.time_to_ip_max == max(observed)
-    assert summary.time_to_ip_p50 in observed and summary.time_to_ip_p95 in observed
+    assert summary.time_to_ip_max_s == max(observed)
+    assert summary.time_to_ip_p50_s in observed and summary.time_to_ip_p95_s in observed
     assert summary.ips_total_max == max(s.ips_total for s in result.series)
-    assert summary.subnet_free_min == min(s.subnet_free for s in result.series)
+    assert summary.subnet_free_addresses_min == min(s.subnet_free_addresses for s in result.series)
 
 
 def test_a_sample_never_sees_half_of_an_instant() -> None:
@@ -373,7 +377,7 @@ def test_a_sample_never_sees_half_of_an_instant() -> None:
     # of them (pods + waiting = 0 or 5), never a partial batch.
     result = simulate(spec(cluster(T3, Config(), 1), Constant(5), 120.0))
     first = result.series[0]
-    assert first.time == 0.0
+    assert first.time_s == 0.0
     assert first.pods + first.pods_waiting in (0, 5)
 
 
@@ -386,21 +390,26 @@ def test_per_node_series_can_be_switched_off() -> None:
 # -- output files ---------------------------------------------------------------------------
 
 SERIES_HEADER = [
-    "time",
+    "time_s",
     "pods",
     "pods_waiting",
+    "pods_pending",
+    "pods_failed_cumulative",
+    "pods_unschedulable_cumulative",
     "ips_total",
     "ips_unused",
     "ips_cooling",
     "enis",
     "prefixes",
-    "subnet_free",
-    "calls_ok",
-    "calls_failed",
-    "calls_throttled",
+    "subnet_addresses",
+    "subnet_free_addresses",
+    "subnet_free_blocks",
+    "ec2_calls_ok_cumulative",
+    "ec2_calls_failed_cumulative",
+    "ec2_calls_throttled_cumulative",
 ]
 NODES_HEADER = [
-    "time",
+    "time_s",
     "node",
     "pods",
     "pods_waiting",
@@ -409,6 +418,7 @@ NODES_HEADER = [
     "ips_cooling",
     "enis",
     "prefixes",
+    "subnet_addresses",
 ]
 
 
@@ -436,15 +446,19 @@ def test_write_produces_the_documented_files(
     data = json.loads((out / "summary.json").read_text())
     assert data["summary"]["pods_started"] == 10  # 5 per node x 2 nodes
     assert data["summary"]["nodes"] == 2
-    assert len(data["series"]) == len(small_result.series)
+    # The series live in the CSV files only: summary.json stays small.
+    assert "series" not in data and "node_series" not in data
+    assert data["files"]["nodes.csv"] == "each node every sample interval"
 
     header, rows = read_csv(out / "series.csv")
     assert header == SERIES_HEADER
     # Samples every 60 s from 0 to 600: 11 rows.
     assert len(rows) == 11
-    assert [float(r["time"]) for r in rows] == [60.0 * k for k in range(11)]
+    assert [float(r["time_s"]) for r in rows] == [60.0 * k for k in range(11)]
     assert int(rows[-1]["ips_total"]) == 18  # docs row: 9 IPs per node x 2
     assert int(rows[-1]["enis"]) == 6
+    # 6 ENIs x (primary + 3 secondaries) = 24 addresses from the subnet.
+    assert int(rows[-1]["subnet_addresses"]) == 24
 
     header, rows = read_csv(out / "nodes.csv")
     assert header == NODES_HEADER
@@ -452,14 +466,14 @@ def test_write_produces_the_documented_files(
     assert {r["node"] for r in rows} == {"node-000", "node-001"}
 
     header, rows = read_csv(out / "calls.csv")
-    assert header == ["api", "ok", "failed", "throttled"]
-    by_api = {r["api"]: (int(r["ok"]), int(r["failed"]), int(r["throttled"])) for r in rows}
+    assert header == ["api", "result", "error_code", "calls"]
+    by_api = {(r["api"], r["result"], r["error_code"]): int(r["calls"]) for r in rows}
     # Per node: Assign x1, then two ENIs (Create, Attach, Modify each): x2 nodes.
     assert by_api == {
-        "AssignPrivateIpAddresses": (2, 0, 0),
-        "AttachNetworkInterface": (4, 0, 0),
-        "CreateNetworkInterface": (4, 0, 0),
-        "ModifyNetworkInterfaceAttribute": (4, 0, 0),
+        ("AssignPrivateIpAddresses", "ok", ""): 2,
+        ("AttachNetworkInterface", "ok", ""): 4,
+        ("CreateNetworkInterface", "ok", ""): 4,
+        ("ModifyNetworkInterfaceAttribute", "ok", ""): 4,
     }
 
 

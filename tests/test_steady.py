@@ -13,6 +13,7 @@ from vpccni_model import (
     InstanceLimits,
     NodeState,
     converge,
+    instance_limits,
     steady_state,
 )
 
@@ -54,3 +55,56 @@ def test_bad_pod_counts_are_typed_errors(pods: object) -> None:
     with pytest.raises(ConfigError) as info:
         steady_state(LIMITS, Config(), pods)  # type: ignore[arg-type]
     assert info.value.field == "pods"
+
+
+# -- host-network pods and subnet addresses (issue 11) ---------------------------------------
+
+M5 = instance_limits("m5.large")  # 3 ENIs x 10 addresses: 9 secondaries each, max pods 29
+M6I = instance_limits("m6i.large")  # the same limits, Nitro: prefix delegation applies
+
+
+def test_m5_large_at_0_pods_takes_10_subnet_addresses_and_pools_9() -> None:
+    # WARM_ENI_TARGET=1: the primary ENI gets its 9 secondaries and stays alone (9 free >= 9).
+    # The subnet gives 1 primary + 9 secondaries = 10; ipamd's TotalIPs counts the 9.
+    got = steady_state(M5, Config(), 0)
+    assert (got.enis, got.total_ips, got.unused_ips) == (1, 9, 9)
+    assert got.subnet_addresses == 10
+
+
+def test_subnet_addresses_count_16_per_prefix_and_each_primary() -> None:
+    got = steady_state(M6I, Config(prefix_delegation=True, warm_prefix_target=1), 5)
+    # 5 pods in one /28 leave 11 < 16 free: a second prefix; 1 ENI: 1 + 2 x 16 = 33.
+    assert (got.enis, got.prefixes, got.total_ips) == (1, 2, 32)
+    assert got.subnet_addresses == 33
+
+
+def test_pods_beyond_max_pods_less_host_network_pods_are_unschedulable() -> None:
+    # m6i.large prefix mode keeps the node default max pods 29 (Q15): kubelet admits 29 - 2 =
+    # 27 pods with an IP. The old code placed 32 (two prefixes' worth) of 50.
+    config = Config(prefix_delegation=True, warm_prefix_target=1)
+    got = steady_state(M6I, config, 50)
+    assert (got.pods, got.pods_placed, got.pods_unschedulable) == (50, 27, 23)
+    # ipamd's own cap is untouched: it stops growing once TotalIPs 32 >= max pods 29.
+    assert (got.prefixes, got.total_ips, got.unused_ips) == (2, 32, 5)
+
+
+def test_max_pods_10_admits_8_pods_with_an_ip() -> None:
+    # The old code placed 18 (two ENIs' worth) with max pods 10.
+    got = steady_state(M5, Config(max_pods=10), 20)
+    assert (got.pods_placed, got.pods_unschedulable) == (8, 12)
+    # 8 pods on 9 IPs leave 1 free < 9: a second ENI; then TotalIPs 18 >= 10 stops it.
+    assert (got.enis, got.total_ips, got.subnet_addresses) == (2, 18, 20)
+
+
+def test_host_network_pods_is_settable() -> None:
+    got = steady_state(M5, Config(max_pods=10), 20, host_network_pods=0)
+    assert (got.pods_placed, got.pods_unschedulable) == (10, 10)
+    got = steady_state(M5, Config(max_pods=10), 20, host_network_pods=12)
+    assert (got.pods_placed, got.pods_unschedulable) == (0, 20)
+
+
+@pytest.mark.parametrize("host", [-1, True, 1.0, "2"])
+def test_bad_host_network_pods_are_typed_errors(host: object) -> None:
+    with pytest.raises(ConfigError) as info:
+        steady_state(LIMITS, Config(), 1, host_network_pods=host)  # type: ignore[arg-type]
+    assert info.value.field == "host_network_pods"

@@ -281,3 +281,24 @@ def test_trace_rejects_unknown_nodes_when_replayed(tmp_path: Path) -> None:
         events(trace, 100.0, ["n0", "n1"])
     assert info.value.field == "trace node"
     assert info.value.value == "n9"
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "cannot read it: No such file or directory"),
+        (b"\x89PNG\r\n\x1a\n\x00\xff\xfe", "not a UTF-8 text file"),
+        (b"", "missing columns"),
+        (b'time,node,pod,action\n"0,,a,add\n' + b"x" * 200_000, "not a well-formed CSV file"),
+    ],
+)
+def test_unreadable_trace_files_are_config_errors_on_trace(
+    tmp_path: Path, content: bytes | None, reason: str
+) -> None:
+    path = tmp_path / "trace.csv"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        Trace.from_csv(path)
+    assert (info.value.field, info.value.value) == ("trace", str(path))
+    assert reason in info.value.reason

@@ -12,13 +12,14 @@ import attrs
 from vpccni_model._checks import is_int
 from vpccni_model._config import Config
 from vpccni_model._errors import ConfigError, NoAvailableIPError, StateError
-from vpccni_model._limits import InstanceLimits
+from vpccni_model._ipv4 import PREFIX_SIZE
+from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
 from vpccni_model._outcomes import apply
 from vpccni_model._pods import assign_pod_ip
 from vpccni_model._state import NodeState
 from vpccni_model._tick import reconcile
 from vpccni_model.cloud import Ec2, FakeEC2
-from vpccni_model.pool import datastore_stats
+from vpccni_model.pool import datastore_stats, effective_max_pods
 
 DEFAULT_MAX_TICKS = 2_000
 """Ticks ``converge`` runs before it reports that the node never settles."""
@@ -106,10 +107,13 @@ class SteadyState:
 
     ``cidrs_per_eni`` counts the CIDRs of the current mode (secondary IPs, or prefixes in
     prefix mode) on each ENI, primary ENI first, card by card. ``total_ips`` and
-    ``unused_ips`` are ipamd's ``TotalIPs`` and ``TotalIPs - AssignedIPs`` summed over cards.
-    ``pods_placed`` can be lower than ``pods`` when the pool cannot grow (for example
-    MINIMUM_IP_TARGET alone, Q21, or the max-pods cap); ``settled`` is False when ipamd
-    keeps churning at this load.
+    ``unused_ips`` are ipamd's ``TotalIPs`` and ``TotalIPs - AssignedIPs`` summed over cards:
+    the pool, which leaves out each ENI's primary address. ``subnet_addresses`` is what the
+    node takes from its subnet: every ENI's primary address, its secondary IPs and 16 per /28
+    prefix. ``pods_placed`` hold an IP; ``pods_unschedulable`` are those kubelet does not
+    admit (beyond max pods less the host-network pods). ``pods_placed`` can also fall short of
+    the admitted pods when the pool cannot grow (MINIMUM_IP_TARGET alone, Q21, the max-pods
+    cap, the ENI limits); ``settled`` is False when ipamd keeps churning at this load.
     """
 
     enis: int
@@ -121,9 +125,12 @@ class SteadyState:
     pods_placed: int
     settled: bool
     state: NodeState = attrs.field(eq=False, repr=False)
+    # Outside the repr, which stays the docs tables' columns (the README shows it).
+    subnet_addresses: int = attrs.field(default=0, repr=False)
+    pods_unschedulable: int = attrs.field(default=0, repr=False)
 
 
-def summarize(state: NodeState, pods: int, settled: bool) -> SteadyState:
+def summarize(state: NodeState, pods: int, settled: bool, unschedulable: int = 0) -> SteadyState:
     """Describe a state in the docs tables' terms."""
     pd = state.prefix_delegation
     enis = state.enis
@@ -132,16 +139,19 @@ def summarize(state: NodeState, pods: int, settled: bool) -> SteadyState:
         stats = datastore_stats(ds, pd)
         total += stats.total_ips
         assigned += stats.assigned_ips
+    prefixes = sum(e.prefix_cidrs for e in enis)
     return SteadyState(
         enis=len(enis),
         cidrs_per_eni=tuple(e.prefix_cidrs if pd else e.ip_cidrs for e in enis),
-        prefixes=sum(e.prefix_cidrs for e in enis),
+        prefixes=prefixes,
         total_ips=total,
         unused_ips=total - assigned,
         pods=pods,
         pods_placed=len(state.pods),
         settled=settled,
         state=state,
+        subnet_addresses=len(enis) + sum(e.ip_cidrs for e in enis) + PREFIX_SIZE * prefixes,
+        pods_unschedulable=unschedulable,
     )
 
 
@@ -150,17 +160,28 @@ def steady_state(
     config: Config,
     pods: int,
     *,
+    host_network_pods: int = HOST_NETWORK_PODS,
     max_ticks: int = DEFAULT_MAX_TICKS,
 ) -> SteadyState:
-    """Boot a node, converge, then add ``pods`` pods one by one, converging after each."""
+    """Boot a node, converge, then add ``pods`` pods one by one, converging after each.
+
+    Kubelet admits at most max pods less ``host_network_pods`` (aws-node, kube-proxy: they
+    count against max pods but take no pod IP) pods that need an IP; the rest are
+    ``pods_unschedulable`` and never reach ipamd.
+    """
     if isinstance(pods, bool) or not isinstance(pods, int) or pods < 0:
         raise ConfigError("pods", pods, "must be an int >= 0")
+    if isinstance(host_network_pods, bool) or not isinstance(host_network_pods, int):
+        raise ConfigError("host_network_pods", host_network_pods, "must be an int >= 0")
+    if host_network_pods < 0:
+        raise ConfigError("host_network_pods", host_network_pods, "must be an int >= 0")
     _check_max_ticks(max_ticks)
     state = NodeState.boot(limits, config, clock=0.0)
+    admitted = min(pods, max(effective_max_pods(limits, state.config) - host_network_pods, 0))
     ec2 = FakeEC2.for_node(state)
     result = converge(state, config, ec2, 0.0, max_ticks=max_ticks)
     state, clock, settled = result.state, result.clock, result.settled
-    for index in range(pods):
+    for index in range(admitted):
         pod = f"pod-{index}"
         try:
             state, _ = assign_pod_ip(state, config, pod, clock)
@@ -177,4 +198,4 @@ def steady_state(
         clock += config.pool_check_interval
         result = converge(state, config, ec2, clock, max_ticks=max_ticks)
         state, clock, settled = result.state, result.clock, result.settled
-    return summarize(state, pods, settled)
+    return summarize(state, pods, settled, pods - admitted)

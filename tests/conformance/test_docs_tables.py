@@ -123,11 +123,15 @@ def test_prefix_and_ip_target_table(
 
 def test_prefix_mode_with_eks_published_max_pods_stops_at_one_prefix() -> None:
     # Q15: max pods 11 (secondary-IP formula); the first prefix gives T = 16 >= 11, so the
-    # pool never grows again and the 17th pod finds no address.
+    # pool never grows again. Kubelet admits 11 - 2 host-network pods = 9 of the 17 pods.
     config = Config(prefix_delegation=True, warm_prefix_target=1)
     result = steady_state(instance_limits("t3.small"), config, 17)
     assert (result.prefixes, result.total_ips) == (1, 16)
-    assert result.pods_placed == 16
+    assert (result.pods_placed, result.pods_unschedulable) == (9, 8)
+    # Without host-network pods kubelet admits 11; the one prefix still holds them all.
+    bare = steady_state(instance_limits("t3.small"), config, 17, host_network_pods=0)
+    assert (bare.prefixes, bare.total_ips) == (1, 16)
+    assert (bare.pods_placed, bare.pods_unschedulable) == (11, 6)
 
 
 def test_readme_m4_4xlarge_zero_pods_holds_one_eni() -> None:

@@ -327,7 +327,7 @@ def test_issue_730_burst_allocates_one_step_per_tick(
     assert summary.pods_failed == 0
     assert summary.pods_waiting_at_end == 0
     assert sorted(run.waits().values()) == sorted(waits * nodes)
-    assert summary.time_to_ip_max == max(waits)
+    assert summary.time_to_ip_max_s == max(waits)
     # Over-allocation at the end: total IPs minus pods, cluster-wide.
     last = run.result.series[-1]
     assert (last.ips_total, last.ips_unused, last.pods) == (
@@ -372,7 +372,7 @@ def test_issue_730_warm_ip_target_trades_ec2_calls_for_unused_ips(
     assert {a.count for a in after["E=1"]} == {5}
     unused = {label: run.result.series[-1].ips_unused for label, run in runs.items()}
     assert unused == {"W=2": 6, "E=1": 15}
-    slowest = {label: run.result.summary.time_to_ip_max for label, run in runs.items()}
+    slowest = {label: run.result.summary.time_to_ip_max_s for label, run in runs.items()}
     assert slowest == {"W=2": 25.0, "E=1": 5.0}
 
 
@@ -397,7 +397,7 @@ def test_issue_2650_minimum_ip_target_alone_starves_pods_above_m(
     assert run.started == {"burst-0": 101.0, "burst-1": 101.0, "burst-2": 101.0}
     summary = run.result.summary
     assert (summary.pods_started, summary.pods_failed, summary.pods_waiting_at_end) == (3, 1, 0)
-    assert {s.ips_total for s in run.result.series if s.time > 0} == {3}
+    assert {s.ips_total for s in run.result.series if s.time_s > 0} == {3}
     assert run.result.calls_by_api == {ASSIGN: {"ok": 1}}
 
 
@@ -482,13 +482,13 @@ def test_issue_2896_pods_wait_for_cooldown_while_pool_counts_cooling_ips(
     ips = {pod: run.sim.pods[pod].ip for pod in NEW}
     assert ips == {f"new-{i}": f"10.0.0.{n}" for i, n in enumerate((12, 13, 5, 6, 7, 8, 9))}
     # While they wait, ipamd's own stats say 7 IPs are available, all 7 of them cooling.
-    during = [s for s in run.result.series if 205.0 <= s.time <= 230.0]
-    assert [s.time for s in during] == [205.0, 210.0, 215.0, 220.0, 225.0, 230.0]
+    during = [s for s in run.result.series if 205.0 <= s.time_s <= 230.0]
+    assert [s.time_s for s in during] == [205.0, 210.0, 215.0, 220.0, 225.0, 230.0]
     for sample in during:
         assert (sample.pods, sample.pods_waiting) == (2, 5)
         assert (sample.ips_total, sample.ips_unused, sample.ips_cooling) == (9, 7, 7)
-    assert {s.ips_total for s in run.result.series if s.time > 0} == {9}
-    after = next(s for s in run.result.series if s.time == 235.0)
+    assert {s.ips_total for s in run.result.series if s.time_s > 0} == {9}
+    after = next(s for s in run.result.series if s.time_s == 235.0)
     assert (after.pods, after.pods_waiting, after.ips_cooling) == (7, 0, 0)
 
 

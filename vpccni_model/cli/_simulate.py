@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+import tempfile
+import textwrap
+from pathlib import Path
+from typing import Any
 
 import attrs
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vpccni_model._errors import ConfigError
-from vpccni_model.cli._common import add_inputs, add_instance, resolve_inputs
-from vpccni_model.cloud import FaultRule
+from vpccni_model._errors import ConfigError, VpcCniModelError
+from vpccni_model._events import Ec2Error
+from vpccni_model.cli._common import Inputs, UsageError, add_inputs, add_instance, resolve_inputs
+from vpccni_model.cloud import EC2_APIS, FakeEC2, FaultRule
 from vpccni_model.sim.engine import simulate
+from vpccni_model.sim.metrics import SimulationResult
 from vpccni_model.sim.spec import SimulationSpec, cluster
 from vpccni_model.sim.workloads import (
     Burst,
@@ -24,10 +32,56 @@ from vpccni_model.sim.workloads import (
     Workload,
 )
 
+#: Above this many nodes the per-node series are off unless asked for (memory, file size).
+PER_NODE_SERIES_MAX_NODES = 200
+
+#: The EC2 error codes the package names (``_events.Ec2Error``), for ``--help``.
+KNOWN_CODES = sorted(
+    value
+    for name, value in vars(Ec2Error).items()
+    if name.isupper() and isinstance(value, str)
+)
+
+def _listed(label: str, names: list[str], lead: str = "") -> str:
+    return textwrap.fill(
+        lead + ", ".join(names), width=96, initial_indent=f"  {label}", subsequent_indent=" " * 9
+    )
+
+
+_REACTS = [*sorted(Ec2Error.INSUFFICIENT), Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED]
+
+EXAMPLE = f"""\
+examples:
+  vpccni-model simulate --instance m5.large --nodes 50 --workload churn --hours 24 --out results/
+  vpccni-model simulate --instance m5.large --subnet 10.0.0.0/24 --nodes 5 \\
+      --workload constant --pods-per-node 20 --out small-subnet/
+  vpccni-model simulate --instance m5.large --fault AssignPrivateIpAddresses:RequestTimeout:0.2
+
+--fault API:CODE[:RATE[:START[:END]]] injects EC2 errors: RATE is the chance per call (default
+1), START and END the window in seconds of simulated time (default: the whole run).
+{_listed("APIs:  ", [*sorted(EC2_APIS), "or * for all"])}
+{_listed("codes: ", _REACTS, "any EC2 error code; ipamd acts on ")}
+{_listed("       ", [c for c in KNOWN_CODES if c not in _REACTS], "and treats as other: ")}
+
+--trace FILE replays a CSV with the header time,node,pod,action (time in seconds, node empty to
+let the scheduler place the pod, action add or delete).
+
+Pods are placed on the node with the fewest pods, at most max pods less --host-network-pods per
+node; the rest are unschedulable and wait pending for a free slot. With --out: summary.json
+(inputs and summary), series.csv, nodes.csv (up to {PER_NODE_SERIES_MAX_NODES} nodes unless
+--per-node-series), calls.csv and, with the plots extra (pip install 'vpccni-model[plots]'),
+ips.png, enis.png, ec2_calls.png and subnet.png.
+"""
+
 
 def _workload(args: argparse.Namespace) -> Workload:
     if args.trace is not None:
-        return Trace.from_csv(args.trace)
+        try:
+            return Trace.from_csv(args.trace)
+        except ConfigError as exc:
+            if exc.field != "trace":
+                raise  # a bad row names its line and column
+            raise UsageError(f"--trace {args.trace!r}: {exc.reason}") from exc
     if args.workload == "constant":
         return Constant(args.pods_per_node)
     if args.workload == "ramp":
@@ -43,25 +97,153 @@ def parse_fault(text: str) -> FaultRule:
     """``API:CODE[:RATE[:START[:END]]]``, e.g. ``AssignPrivateIpAddresses:RequestTimeout:0.1``."""
     parts = text.split(":")
     if len(parts) < 2 or len(parts) > 5:
-        raise argparse.ArgumentTypeError(f"--fault expects API:CODE[:RATE[:START[:END]]]: {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected API:CODE[:RATE[:START[:END]]], got {text!r} (see --help for the APIs)"
+        )
     try:
         numbers = [float(p) for p in parts[2:]]
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"--fault numbers must be numbers: {text!r}") from exc
-    return FaultRule(parts[0], parts[1], *numbers)
+        raise argparse.ArgumentTypeError(
+            f"RATE, START and END must be numbers, got {text!r}"
+        ) from exc
+    try:
+        return FaultRule(parts[0], parts[1], *numbers)
+    except ConfigError as exc:
+        # The library's reason, e.g. an unknown API with the list of valid ones.
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: {exc.field.upper()} {exc.value!r} {exc.reason}"
+        ) from exc
+
+
+def _positive_int(name: str, value: int, minimum: int) -> None:
+    if value < minimum:
+        raise UsageError(f"{name} must be >= {minimum}, got {value}")
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Numbers and the subnet, named by their flag, before anything runs."""
+    _positive_int("--nodes", args.nodes, 1)
+    _positive_int("--pods-per-node", args.pods_per_node, 0)
+    for name, value in (("--hours", args.hours), ("--changes-per-minute", args.changes_per_minute)):
+        if not (math.isfinite(value) and value > 0):
+            raise UsageError(f"{name} must be a number > 0, got {value:g}")
+    try:
+        FakeEC2(subnets={"subnet-a": args.subnet})
+    except VpcCniModelError as exc:
+        reason = getattr(exc, "reason", str(exc))
+        raise UsageError(f"--subnet {args.subnet!r}: {reason}") from exc
+
+
+def check_out(directory: str) -> None:
+    """Make ``directory`` (and its parents) and prove a file can be written there, so that a
+    bad ``--out`` fails before the run instead of after it."""
+    path = Path(directory)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {directory!r} is a file, not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".vpccni-model-", dir=path)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(f"--out {directory!r}: cannot write there ({exc.strerror})") from exc
+
+
+def _config_line(inputs: Inputs) -> str:
+    effective = inputs.config.for_instance(inputs.limits)
+    if effective.prefix_delegation:
+        mode = f"prefix delegation, WARM_PREFIX_TARGET={effective.warm_prefix_target}"
+    else:
+        mode = f"secondary IPs, WARM_ENI_TARGET={effective.warm_eni_target}"
+    return (
+        f"{mode} WARM_IP_TARGET={effective.warm_ip_target} "
+        f"MINIMUM_IP_TARGET={effective.minimum_ip_target}"
+    )
+
+
+def _shown(key: str, value: object) -> str:
+    if value is None and key.startswith("time_to_ip_p"):
+        return "never"  # the rank falls on a pod that gave up
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def _print_summary(result: SimulationResult, timeout: float) -> None:
+    summary = attrs.asdict(result.summary)
+    width = max(len(k) for k in summary)
+    for key, value in summary.items():
+        print(f"  {key.ljust(width)}  {_shown(key, value)}")
+    s = result.summary
+    ranked = s.pods_started + s.pods_failed
+    if s.pods_failed:
+        print(
+            f"time to IP ranks {ranked} pods: {s.pods_started} got an IP, {s.pods_failed} gave "
+            f"up after {timeout:g} s (ranked last; 'never' = the rank falls on one of them)"
+        )
+    if s.pods_failed_subnet_full:
+        subnets = result.inputs.get("subnets", {}).values()
+        sizes = ", ".join(f"{n['cidr']} has {n['usable_addresses']:,} usable" for n in subnets)
+        free = s.subnet_free_addresses_min
+        groups = result.inputs.get("node_groups", [])
+        if free == 0:
+            why = "ran out of addresses"
+        elif any(g["config"]["prefix_delegation"] for g in groups):
+            why = "had no free aligned /28 block left for a prefix"
+        else:
+            why = "had fewer free addresses than a call asked for"
+        print(
+            f"{s.pods_failed_subnet_full} pods gave up because the subnet {why} "
+            f"({sizes}; {free:,} addresses free at the lowest)"
+        )
+    if s.pods_failed_ec2_error:
+        print(f"{s.pods_failed_ec2_error} pods gave up after EC2 errors: see calls.csv")
+    if s.pods_failed_timeout:
+        print(
+            f"{s.pods_failed_timeout} pods gave up with no EC2 error: the pool could not grow "
+            "(ENI limits, max pods, MINIMUM_IP_TARGET alone) or grew too slowly"
+        )
+    if s.pods_unschedulable:
+        print(
+            f"{s.pods_unschedulable} pods were unschedulable on arrival (every node had max "
+            f"pods less the host-network pods); {s.pods_pending_at_end} still pending at the end"
+        )
+
+
+def _inputs(args: argparse.Namespace, inputs: Inputs) -> dict[str, Any]:
+    """What the command line adds to the run's own inputs in summary.json."""
+    return {
+        "command": "simulate",
+        "instance_type": inputs.limits.name,
+        "env": dict(inputs.env),
+        "max_pods": inputs.max_pods,
+        "host_network_pods": inputs.host_network_pods,
+        "workload_name": "trace" if args.trace is not None else args.workload,
+        "trace_file": args.trace,
+        "subnet": args.subnet,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
     inputs = resolve_inputs(args)
+    _check_args(args)
+    workload = _workload(args)
+    if args.out is not None:
+        check_out(args.out)
     limits, config = inputs.limits, inputs.config
+    per_node = (
+        args.per_node_series
+        if args.per_node_series is not None
+        else args.nodes <= PER_NODE_SERIES_MAX_NODES
+    )
     spec = SimulationSpec(
-        nodes=cluster(limits, config, args.nodes),
-        workload=_workload(args),
+        nodes=cluster(limits, config, args.nodes, host_network_pods=inputs.host_network_pods),
+        workload=workload,
         duration=args.hours * 3600,
         seed=args.seed,
         subnets=(("subnet-a", args.subnet),),
         faults=tuple(args.fault),
-        per_node_series=args.nodes <= 200,
+        per_node_series=per_node,
     )
     if args.quiet:
         result = simulate(spec)
@@ -83,15 +265,22 @@ def run(args: argparse.Namespace) -> int:
                     bar.update(task, completed=now, hours=f"{now / 3600:.1f} h")
 
             result = simulate(spec, progress=progress)
-    summary = attrs.asdict(result.summary)
-    width = max(len(k) for k in summary)
     source = f"trace {args.trace}" if args.trace is not None else f"workload {args.workload}"
     print(f"{args.nodes} x {limits.name}, {args.hours:g} h, {source}")
-    for key, value in summary.items():
-        shown = f"{value:.2f}" if isinstance(value, float) else str(value)
-        print(f"  {key.ljust(width)}  {shown}")
+    pod_ips = max(inputs.max_pods - inputs.host_network_pods, 0)
+    print(
+        f"  {_config_line(inputs)}; max pods {inputs.max_pods} = {pod_ips} pods with an IP + "
+        f"{inputs.host_network_pods} host-network; subnet {args.subnet}"
+    )
+    _print_summary(result, spec.pod_timeout)
     if args.out is not None:
-        paths = result.write(args.out)
+        paths = result.write(args.out, _inputs(args, inputs))
+        if not per_node:
+            print(
+                f"nodes.csv not written: per-node series are off above "
+                f"{PER_NODE_SERIES_MAX_NODES} nodes (pass --per-node-series to keep them)",
+                file=sys.stderr,
+            )
         if not args.no_plots:
             from vpccni_model.sim.plots import write_plots
 
@@ -111,32 +300,86 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sim = sub.add_parser("simulate", help="event-driven what-if run of a cluster")
-    add_instance(sim)
-    sim.add_argument("--nodes", type=int, default=1)
-    sim.add_argument(
-        "--workload", choices=["churn", "constant", "ramp", "burst", "diurnal"], default="churn"
+    sim = sub.add_parser(
+        "simulate",
+        help="event-driven what-if run of a cluster",
+        description="Run a cluster of identical nodes through a pod workload against a fake\n"
+        "EC2 (latency, rate limits, subnet exhaustion); report pods, IPs and EC2 calls.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sim.add_argument("--pods-per-node", type=int, default=10)
+    add_instance(sim)
+    sim.add_argument(
+        "--nodes", type=int, default=1, metavar="N", help="nodes in the cluster (default: 1)"
+    )
+    sim.add_argument(
+        "--workload",
+        choices=["churn", "constant", "ramp", "burst", "diurnal"],
+        default="churn",
+        help="churn: Poisson pod changes around --pods-per-node; constant: --pods-per-node "
+        "pods at t=0; ramp: 0 to --pods-per-node over half the run; burst: all pods at 60 s; "
+        "diurnal: a daily cycle of changes (default: churn)",
+    )
+    sim.add_argument(
+        "--pods-per-node",
+        type=int,
+        default=10,
+        metavar="N",
+        help="pods per node the workload aims at (default: 10)",
+    )
     sim.add_argument(
         "--changes-per-minute",
         type=float,
         default=1.0,
-        help="pod adds + deletes per node per minute (churn, diurnal)",
+        metavar="RATE",
+        help="pod adds + deletes per node per minute, for churn and diurnal (default: 1)",
     )
-    sim.add_argument("--trace", help="CSV of time,node,pod,action to replay instead")
-    sim.add_argument("--hours", type=float, default=1.0)
-    sim.add_argument("--seed", type=int, default=0)
-    sim.add_argument("--subnet", default="10.0.0.0/16")
+    sim.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="a CSV of time,node,pod,action to replay instead of --workload (default: none)",
+    )
+    sim.add_argument(
+        "--hours", type=float, default=1.0, metavar="H", help="simulated hours (default: 1)"
+    )
+    sim.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of every random draw; the same seed gives the same run (default: 0)",
+    )
+    sim.add_argument(
+        "--subnet",
+        default="10.0.0.0/16",
+        metavar="CIDR",
+        help="the subnet every node takes its addresses from (default: %(default)s)",
+    )
     sim.add_argument(
         "--fault",
         type=parse_fault,
         action="append",
         default=[],
         metavar="API:CODE[:RATE[:START[:END]]]",
+        help="inject EC2 errors, repeatable; APIs and codes below (default: none)",
     )
-    sim.add_argument("--out", help="directory for summary.json, CSV series and PNG plots")
-    sim.add_argument("--no-plots", action="store_true")
-    sim.add_argument("--quiet", action="store_true", help="no progress bar")
+    sim.add_argument(
+        "--out",
+        metavar="DIR",
+        help="directory for summary.json, the CSV files and the plots (default: print only)",
+    )
+    sim.add_argument(
+        "--no-plots", action="store_true", help="with --out, write no PNG plots (default: plots)"
+    )
+    sim.add_argument(
+        "--per-node-series",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=f"keep each node's series for nodes.csv (default: on up to "
+        f"{PER_NODE_SERIES_MAX_NODES} nodes)",
+    )
+    sim.add_argument(
+        "--quiet", action="store_true", help="no progress bar on stderr (default: shown)"
+    )
     add_inputs(sim)
     sim.set_defaults(func=run)

@@ -17,6 +17,16 @@ from vpccni_model.cli._common import (
     resolve_inputs,
 )
 
+EXAMPLE = """\
+example:
+  vpccni-model steady-state --instance m5.large --pods 0-29 --env WARM_IP_TARGET=2
+
+columns: pods asked for; pods_placed hold an IP; pods_unschedulable exceed max pods less the
+host-network pods (kubelet would not admit them); total_ips and unused_ips are ipamd's pool
+(TotalIPs, without the ENIs' primary addresses); subnet_addresses is what the node takes from
+its subnet (each ENI's primary address + secondary IPs + 16 per /28 prefix).
+"""
+
 
 def parse_pods(text: str) -> list[int]:
     """``30``, ``0,5,9`` or ``0-30`` (inclusive range), combinable with commas."""
@@ -29,6 +39,11 @@ def parse_pods(text: str) -> list[int]:
                 f"--pods expects counts like 30, 0,5,9 or 0-30; got {text!r}"
             )
         if sep:
+            if int(high) < int(low):
+                raise argparse.ArgumentTypeError(
+                    f"--pods range {part!r} runs backwards; write it low-high, e.g. "
+                    f"{int(high)}-{int(low)}"
+                )
             out.extend(range(int(low), int(high) + 1))
         else:
             out.append(int(low))
@@ -39,11 +54,13 @@ def _row(result: SteadyState) -> dict[str, object]:
     return {
         "pods": result.pods,
         "pods_placed": result.pods_placed,
+        "pods_unschedulable": result.pods_unschedulable,
         "enis": result.enis,
         "cidrs_per_eni": ",".join(str(n) for n in result.cidrs_per_eni),
         "prefixes": result.prefixes,
         "total_ips": result.total_ips,
         "unused_ips": result.unused_ips,
+        "subnet_addresses": result.subnet_addresses,
         "settled": result.settled,
     }
 
@@ -54,9 +71,20 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--pods is required")
     limits, config = inputs.limits, inputs.config
     effective = config.for_instance(limits)
-    rows = [_row(steady_state(limits, config, pods)) for pods in args.pods]
+    host = inputs.host_network_pods
+    rows = [
+        _row(steady_state(limits, config, pods, host_network_pods=host)) for pods in args.pods
+    ]
     if args.json:
-        print_json({"instance_type": limits.name, "config": attrs.asdict(effective), "rows": rows})
+        print_json(
+            {
+                "instance_type": limits.name,
+                "config": attrs.asdict(effective),
+                "max_pods": inputs.max_pods,
+                "host_network_pods": host,
+                "rows": rows,
+            }
+        )
         return 0
     mode = "prefix delegation" if effective.prefix_delegation else "secondary IPs"
     print(
@@ -65,14 +93,33 @@ def run(args: argparse.Namespace) -> int:
         f"MINIMUM_IP_TARGET={effective.minimum_ip_target} "
         f"WARM_PREFIX_TARGET={effective.warm_prefix_target}"
     )
+    print(
+        f"max pods {inputs.max_pods}: at most {max(inputs.max_pods - host, 0)} pods with an IP "
+        f"+ {host} host-network pods"
+    )
     print_table(rows)
+    print("total_ips, unused_ips: ipamd's pool (TotalIPs), without the ENIs' primary addresses")
+    print("subnet_addresses: taken from the subnet, ENI primaries + secondary IPs + 16 per prefix")
     return 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    ss = sub.add_parser("steady-state", help="ENIs and IPs a node settles at, per pod count")
+    ss = sub.add_parser(
+        "steady-state",
+        help="ENIs and IPs a node settles at, per pod count",
+        description="What ipamd holds once it has settled, for each pod count: ENIs, pool "
+        "IPs and the addresses taken from the subnet.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_instance(ss)
-    ss.add_argument("--pods", type=parse_pods, default=[0], help="30, 0,5,9 or 0-30")
+    ss.add_argument(
+        "--pods",
+        type=parse_pods,
+        default=[0],
+        metavar="COUNTS",
+        help="pod counts to settle at: 30, 0,5,9 or an inclusive range 0-30 (default: 0)",
+    )
     add_inputs(ss)
     add_json(ss)
     ss.set_defaults(func=run)

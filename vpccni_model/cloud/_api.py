@@ -212,12 +212,15 @@ class CallResult:
 
     ``event`` is the outcome ipamd sees (None for releases and ENI frees, which ipamd never
     waits on); ``completes_at`` is the submission time plus the latency of the calls made;
-    ``api_calls`` lists ``(api, "ok" | "failed" | "throttled")`` per EC2 call, in order.
+    ``api_calls`` lists ``(api, "ok" | "failed" | "throttled")`` per EC2 call, in order;
+    ``errors`` lists ``(api, error code)`` per failed call, in order (a throttled call is not
+    listed: its code is always RequestLimitExceeded).
     """
 
     event: Event | None
     completes_at: float
     api_calls: tuple[tuple[str, str], ...]
+    errors: tuple[tuple[str, str], ...] = ()
 
 
 @attrs.frozen

@@ -92,6 +92,7 @@ class Run:
     at_once: bool = False
     calls: list[tuple[str, str]] = attrs.field(factory=list)
     apis: set[str] = attrs.field(factory=set)
+    errors: list[tuple[str, str]] = attrs.field(factory=list)
 
 
 AT_ONCE = Run(0.0, at_once=True)

@@ -218,7 +218,7 @@ class FakeEC2(Inventory):
         for api in run.apis:
             bucket = self._meter.buckets[api]
             bucket.submitted_at = max(bucket.submitted_at, float(at))
-        return CallResult(event, run.at, tuple(run.calls))
+        return CallResult(event, run.at, tuple(run.calls), tuple(run.errors))
 
     def execute(self, action: Action, *, node: str | None = None) -> Event | None:
         """Perform one action at once: :meth:`submit`'s call family, made and counted the same
@@ -259,6 +259,8 @@ class FakeEC2(Inventory):
                     code = operation(*args)
                 outcome = OK if code is None else FAILED
             run.calls.append((api, outcome))
+            if code is not None and outcome == FAILED:
+                run.errors.append((api, code))
         self._outcomes[api][outcome] += 1
         if code is not None:
             self._errors[code] += 1

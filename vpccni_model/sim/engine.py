@@ -22,7 +22,7 @@ import attrs
 from vpccni_model._actions import ALLOCATIONS, Action
 from vpccni_model._config import Config
 from vpccni_model._errors import NoAvailableIPError
-from vpccni_model._events import ENIAttached, MetadataObserved
+from vpccni_model._events import AllocationFailed, Ec2Error, ENIAttached, MetadataObserved
 from vpccni_model._observe import reconcile_due
 from vpccni_model._outcomes import apply
 from vpccni_model._pods import assign_pod_ip, take_outbox, unassign_pod_ip
@@ -58,6 +58,11 @@ class _Node:
     waiting: dict[str, _Pod] = attrs.field(factory=dict)
     divergent: bool = False
     max_pods: int = 0
+    # Pods kubelet admits that need an IP: max pods less the host-network pods.
+    pod_slots: int = 0
+    # The error code of the node's last allocation, None once one succeeds: why a pod that
+    # gives up found no IP.
+    last_error: str | None = None
 
     @property
     def load(self) -> int:
@@ -108,6 +113,9 @@ class Simulation:
         self.pods: dict[str, _Pod] = {}
         self.queue: list[tuple[float, int, int, str, object]] = []
         self.free_slots: list[tuple[int, str]] = []  # (load, node) heap, lazily validated
+        # Pods no node had room for, in arrival order: the scheduler retries them as slots
+        # free up (Kubernetes keeps them Pending).
+        self.pending: dict[str, _Pod] = {}
         self.sequence = 0
         self.now = 0.0
         self.metrics = MetricsRecorder(spec, self.ec2)
@@ -121,6 +129,7 @@ class Simulation:
             self.ec2.boot_node(node_spec.name, state, node_spec.subnet)
             node = _Node(node_spec, state, node_spec.config)
             node.max_pods = effective_max_pods(state.limits, state.config)
+            node.pod_slots = max(node.max_pods - node_spec.host_network_pods, 0)
             self.nodes[node_spec.name] = node
             self._offer(node)
             self._schedule_tick(node, node_spec.boot_at)
@@ -183,13 +192,17 @@ class Simulation:
                 break
             self.now = time
             handlers[kind](payload)
+            if self.pending and self.free_slots:
+                self._schedule_pending()
             if progress is not None:
                 progress(time)
         self.now = end
+        self.metrics.pending = len(self.pending)
         self.metrics.sample(end, self.nodes.values(), final=True)
         return self.metrics.result(self.nodes.values(), self.pods.values())
 
     def _on_sample(self, _: object) -> None:
+        self.metrics.pending = len(self.pending)
         self.metrics.sample(self.now, self.nodes.values())
         self._push(self.now + self.spec.sample_interval, "sample", None)
 
@@ -203,19 +216,25 @@ class Simulation:
 
     def _offer(self, node: _Node) -> None:
         """Tell the scheduler about a node's current load (after any change to it)."""
-        if node.load < node.max_pods:
+        if node.load < node.pod_slots:
             heapq.heappush(self.free_slots, (node.load, node.spec.name))
 
     def _place(self, event: PodEvent) -> _Node | None:
         """The simple scheduler: the named node, else the node with the fewest pods that is
-        below its max pods (ties by name). A heap of (load, name) offers, each checked
-        against the node's current load, keeps this O(log nodes) per pod."""
+        below its pod slots (max pods less host-network pods; ties by name). A heap of
+        (load, name) offers, each checked against the node's current load, keeps this
+        O(log nodes) per pod. A named node that is full refuses the pod, as kubelet's
+        admission does (OutOfpods)."""
         if event.node is not None:
-            return self.nodes[event.node]
+            named = self.nodes[event.node]
+            return named if named.load < named.pod_slots else None
+        return self._least_loaded()
+
+    def _least_loaded(self) -> _Node | None:
         while self.free_slots:
             load, name = self.free_slots[0]
             node = self.nodes[name]
-            if load == node.load and load < node.max_pods:
+            if load == node.load and load < node.pod_slots:
                 return node
             heapq.heappop(self.free_slots)
         return None
@@ -228,10 +247,26 @@ class Simulation:
         node = self._place(event)
         if node is None:
             self.metrics.unschedulable += 1
+            if event.node is None:
+                self.pending[pod.name] = pod
             return
         pod.node = node.spec.name
         self._try_assign(node, pod)
         self._offer(node)
+
+    def _schedule_pending(self) -> None:
+        """Place pending pods, oldest first, while some node has a free slot. Time to IP and
+        the CNI's timeout count from placement."""
+        while self.pending:
+            node = self._least_loaded()
+            if node is None:
+                return
+            name = next(iter(self.pending))
+            pod = self.pending.pop(name)
+            pod.arrived = self.now
+            pod.node = node.spec.name
+            self._try_assign(node, pod)
+            self._offer(node)
 
     def _try_assign(self, node: _Node, pod: _Pod) -> None:
         ip: str | None = None
@@ -243,7 +278,7 @@ class Simulation:
         if ip is None:
             if self.now - pod.arrived >= self.spec.pod_timeout:
                 node.waiting.pop(pod.name, None)
-                self.metrics.pod_failed(pod)
+                self.metrics.pod_failed(pod, failure_reason(node.last_error))
                 self._offer(node)
                 return
             cooling = node.state.config.ip_cooldown_period
@@ -274,6 +309,7 @@ class Simulation:
         pod.deleted = True
         del self.pods[name]  # only live pods are kept: long runs stay flat in memory
         if pod.node is None:
+            self.pending.pop(name, None)
             return
         node = self.nodes[pod.node]
         if pod.ip is None:
@@ -292,7 +328,7 @@ class Simulation:
 
     def _submit(self, node: _Node, action: Action) -> None:
         result = self.ec2.submit(action, node=node.spec.name, at=self.now)
-        self.metrics.calls(result.api_calls)
+        self.metrics.calls(result.api_calls, result.errors)
         if isinstance(action, ALLOCATIONS):
             self._push(result.completes_at, "done", (node.spec.name, result.event))
         elif any(outcome != "ok" for _, outcome in result.api_calls):
@@ -327,6 +363,7 @@ class Simulation:
         if event is None:
             node.state = node.state.replace(in_flight=None)
         else:
+            node.last_error = event.code if isinstance(event, AllocationFailed) else None
             node.state = apply(node.state, event, self.now)
             if isinstance(event, ENIAttached) and node.state.find_eni(event.eni_id) is None:
                 node.divergent = True  # an orphaned ENI (Q14) waits for the reconcile
@@ -359,6 +396,16 @@ class Simulation:
             self._schedule_observe(node)
 
 
+def failure_reason(code: str | None) -> str:
+    """Why a pod gave up waiting, from the error of its node's last allocation:
+    ``subnet_full`` (no free address or /28 block), ``ec2_error`` (any other EC2 error,
+    throttling included) or ``timeout`` (no error: the pool could not, or did not, grow in
+    time - ENI limits, the max-pods cap, MINIMUM_IP_TARGET alone, slow calls)."""
+    if code is None:
+        return "timeout"
+    return "subnet_full" if code in Ec2Error.INSUFFICIENT else "ec2_error"
+
+
 def simulate(
     spec: SimulationSpec, *, progress: Callable[[float], None] | None = None
 ) -> SimulationResult:
@@ -366,4 +413,4 @@ def simulate(
     return Simulation(spec).run(progress)
 
 
-__all__ = ["Simulation", "simulate"]
+__all__ = ["Simulation", "failure_reason", "simulate"]

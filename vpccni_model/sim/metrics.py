@@ -1,13 +1,17 @@
-"""Simulation metrics: time series per cluster and per node, and a summary.
+"""Simulation metrics: time series per cluster and per node, a summary, and the files a run
+writes.
 
-Samples are taken every ``sample_interval`` seconds and at the end. EC2 call counts are
-cumulative in the series and totals in the summary. Percentiles use the nearest-rank method,
-so they are always observed values.
+Samples are taken every ``sample_interval`` seconds and at the end. Every column name carries
+its unit (``_s`` seconds, ``_addresses`` subnet addresses; ``ips`` count ipamd's pool
+addresses, ``_cumulative`` counts since the start). Percentiles use the nearest-rank method,
+so they are always observed values; pods that gave up waiting rank after every pod that got
+an IP (see :class:`Summary`).
 """
 
 from __future__ import annotations
 
 import csv
+import importlib.metadata
 import json
 import math
 from collections import Counter
@@ -17,10 +21,14 @@ from typing import Any, Protocol
 
 import attrs
 
+from vpccni_model._ipv4 import PREFIX_SIZE
 from vpccni_model._state import NodeState
 from vpccni_model.cloud import Ec2
-from vpccni_model.pool import datastore_stats
+from vpccni_model.pool import datastore_stats, effective_max_pods
 from vpccni_model.sim.spec import NodeSpec, SimulationSpec
+
+#: Why a pod gave up waiting for an IP (``engine.failure_reason``), in the summary's order.
+FAILURE_REASONS = ("subnet_full", "ec2_error", "timeout")
 
 
 class _Node(Protocol):
@@ -41,6 +49,14 @@ class _Pod(Protocol):
     def arrived(self) -> float: ...
 
 
+def package_version() -> str:
+    """The installed vpccni-model version, or ``"unknown"`` when run from a source tree."""
+    try:
+        return importlib.metadata.version("vpccni-model")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def percentile(values: Sequence[float], fraction: float) -> float:
     """Nearest-rank percentile of ``values`` (0.0 for no values)."""
     if not values:
@@ -50,29 +66,49 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[rank - 1]
 
 
+def percentile_with_failures(
+    ordered: Sequence[float], failures: int, fraction: float
+) -> float | None:
+    """Nearest rank over ``ordered`` (sorted waits) followed by ``failures`` pods that never
+    got an IP: None when the rank falls on one of those, or when there are no pods at all."""
+    count = len(ordered) + failures
+    if count == 0:
+        return None
+    rank = max(1, math.ceil(fraction * count))
+    return ordered[rank - 1] if rank <= len(ordered) else None
+
+
 @attrs.frozen
 class Sample:
-    """The cluster at one instant (sums over nodes; calls cumulative since the start)."""
+    """The cluster at one instant: sums over nodes; ``_cumulative`` columns count since the
+    start. ``subnet_addresses`` is what the nodes take from their subnets (ENI primaries,
+    secondary IPs, 16 per /28 prefix); ``subnet_free_blocks`` counts the aligned /28 blocks
+    wholly free (what a prefix needs); ``ips_*`` are ipamd's pool counts."""
 
-    time: float
+    time_s: float
     pods: int
     pods_waiting: int
+    pods_pending: int
+    pods_failed_cumulative: int
+    pods_unschedulable_cumulative: int
     ips_total: int
     ips_unused: int
     ips_cooling: int
     enis: int
     prefixes: int
-    subnet_free: int
-    calls_ok: int
-    calls_failed: int
-    calls_throttled: int
+    subnet_addresses: int
+    subnet_free_addresses: int
+    subnet_free_blocks: int
+    ec2_calls_ok_cumulative: int
+    ec2_calls_failed_cumulative: int
+    ec2_calls_throttled_cumulative: int
 
 
 @attrs.frozen
 class NodeSample:
-    """One node at one instant."""
+    """One node at one instant (columns as in :class:`Sample`)."""
 
-    time: float
+    time_s: float
     node: str
     pods: int
     pods_waiting: int
@@ -81,77 +117,162 @@ class NodeSample:
     ips_cooling: int
     enis: int
     prefixes: int
+    subnet_addresses: int
 
 
 @attrs.frozen
 class Summary:
-    """What a run comes to. Times in seconds."""
+    """What a run comes to.
 
-    duration: float
+    ``pods_started`` got an IP. ``pods_failed`` gave up after ``pod_timeout`` seconds, split by
+    the error of their node's last allocation: ``_subnet_full`` (InsufficientFreeAddressesInSubnet
+    or InsufficientCidrBlocks), ``_ec2_error`` (any other error, throttling included) and
+    ``_timeout`` (no error: the pool could not or did not grow in time).
+    ``pods_unschedulable`` found no node with room on arrival (kubelet's max pods less the
+    host-network pods): they stay pending and are placed, oldest first, as slots free up;
+    ``pods_pending_at_end`` never were. A trace pod naming a full node is refused outright
+    (kubelet's admission) and counted as unschedulable, not pending.
+
+    Time to IP is counted from a pod's placement. The percentiles rank the pods that got an
+    IP and, after all of them, the pods that gave up, so failures are never dropped: a
+    percentile is None when its rank falls on a pod that gave up. Pods still waiting at the
+    end are not ranked (``pods_waiting_at_end``). ``time_to_ip_max_s`` is the longest wait of
+    a pod that got an IP (None if none did).
+    """
+
+    duration_s: float
     nodes: int
     pods_started: int
     pods_failed: int
+    pods_failed_subnet_full: int
+    pods_failed_ec2_error: int
+    pods_failed_timeout: int
     pods_unschedulable: int
+    pods_pending_at_end: int
     pods_waiting_at_end: int
-    time_to_ip_p50: float
-    time_to_ip_p95: float
-    time_to_ip_p99: float
-    time_to_ip_max: float
+    time_to_ip_p50_s: float | None
+    time_to_ip_p95_s: float | None
+    time_to_ip_p99_s: float | None
+    time_to_ip_max_s: float | None
     pods_that_waited: int
     ips_total_mean: float
     ips_total_max: int
     ips_unused_mean: float
     ips_unused_max: int
     enis_max: int
+    subnet_addresses_max: int
+    subnet_free_addresses_min: int
+    subnet_free_blocks_min: int
     ec2_calls: int
     ec2_calls_failed: int
     ec2_calls_throttled: int
     ec2_calls_per_hour: float
-    subnet_free_min: int
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON-safe copy: infinities (an open-ended fault window, an unlimited bucket) as None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 @attrs.frozen
 class SimulationResult:
-    """The outcome of a run: summary, cluster series, per-node series, calls by API."""
+    """The outcome of a run: summary, cluster series, per-node series, calls by API.
+
+    ``calls_by_api``: per API, calls by outcome (``ok``, ``failed``, ``throttled``);
+    ``errors_by_api``: per API, failed calls by EC2 error code; ``inputs``: what the run
+    depended on (see :func:`spec_inputs`).
+    """
 
     summary: Summary
     series: tuple[Sample, ...]
     node_series: tuple[NodeSample, ...]
     calls_by_api: Mapping[str, Mapping[str, int]]
     pod_waits: tuple[tuple[float, float], ...] = ()
-    """(arrival time, seconds until the pod got its IP) for every pod that got one."""
+    """(placement time, seconds until the pod got its IP) for every pod that got one."""
+    errors_by_api: Mapping[str, Mapping[str, int]] = attrs.field(factory=dict)
+    inputs: Mapping[str, Any] = attrs.field(factory=dict)
 
     def waits_after(self, time: float) -> list[float]:
         """Time-to-IP of the pods that arrived after ``time`` (e.g. after boot)."""
         return [wait for arrived, wait in self.pod_waits if arrived > time]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "summary": attrs.asdict(self.summary),
+    def to_dict(self, *, series: bool = True) -> dict[str, Any]:
+        """Inputs, summary and calls; with ``series`` the cluster and per-node series too."""
+        out: dict[str, Any] = {
+            "inputs": _jsonable(self.inputs),
+            "summary": _jsonable(attrs.asdict(self.summary)),
             "calls_by_api": {api: dict(v) for api, v in sorted(self.calls_by_api.items())},
-            "series": [attrs.asdict(s) for s in self.series],
-            "node_series": [attrs.asdict(s) for s in self.node_series],
+            "errors_by_api": {api: dict(v) for api, v in sorted(self.errors_by_api.items())},
         }
+        if series:
+            out["series"] = [attrs.asdict(s) for s in self.series]
+            out["node_series"] = [attrs.asdict(s) for s in self.node_series]
+        return out
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+    def to_json(self, indent: int | None = 2, *, series: bool = True) -> str:
+        return json.dumps(self.to_dict(series=series), indent=indent, sort_keys=True)
 
-    def write(self, directory: str | Path) -> list[Path]:
-        """Write ``summary.json``, ``series.csv``, ``nodes.csv`` and ``calls.csv``."""
+    def call_rows(self) -> list[dict[str, object]]:
+        """``calls.csv``: one row per API, result and error code (throttles are
+        RequestLimitExceeded that never reached EC2)."""
+        rows: list[dict[str, object]] = []
+        for api, counts in sorted(self.calls_by_api.items()):
+            if counts.get("ok"):
+                rows.append({"api": api, "result": "ok", "error_code": "", "calls": counts["ok"]})
+            codes = dict(self.errors_by_api.get(api, {}))
+            unknown = counts.get("failed", 0) - sum(codes.values())
+            if unknown > 0:  # a result built without errors_by_api
+                codes["unknown"] = unknown
+            for code, n in sorted(codes.items()):
+                rows.append({"api": api, "result": "failed", "error_code": code, "calls": n})
+            if counts.get("throttled"):
+                rows.append(
+                    {
+                        "api": api,
+                        "result": "throttled",
+                        "error_code": "RequestLimitExceeded",
+                        "calls": counts["throttled"],
+                    }
+                )
+        return rows
+
+    def write(self, directory: str | Path, inputs: Mapping[str, Any] | None = None) -> list[Path]:
+        """Write ``summary.json`` (``inputs`` added to the run's own), ``series.csv``,
+        ``nodes.csv`` (only when the run kept per-node series: ``summary.json`` says so
+        otherwise) and ``calls.csv``; returns the paths written."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        paths = [out / "summary.json", out / "series.csv", out / "nodes.csv", out / "calls.csv"]
-        paths[0].write_text(self.to_json() + "\n")
+        doc = self.to_dict(series=False)
+        doc["inputs"] = _jsonable({**self.inputs, **(inputs or {})})
+        files = {
+            "series.csv": "the cluster every sample interval (sums over nodes)",
+            "calls.csv": "EC2 calls by API, result and error code",
+        }
+        paths = [out / "summary.json", out / "series.csv"]
+        if self.node_series:
+            files["nodes.csv"] = "each node every sample interval"
+            paths.append(out / "nodes.csv")
+        else:
+            files["nodes.csv"] = (
+                "not written: the run kept no per-node series (SimulationSpec.per_node_series"
+                "=False; on the command line, above 200 nodes unless --per-node-series)"
+            )
+        paths.append(out / "calls.csv")
+        doc["files"] = files
+        paths[0].write_text(json.dumps(doc, indent=2) + "\n")
         _write_rows(paths[1], [attrs.asdict(s) for s in self.series], Sample)
-        _write_rows(paths[2], [attrs.asdict(s) for s in self.node_series], NodeSample)
-        rows = [
-            {"api": api, **{k: counts.get(k, 0) for k in ("ok", "failed", "throttled")}}
-            for api, counts in sorted(self.calls_by_api.items())
-        ]
-        with paths[3].open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["api", "ok", "failed", "throttled"])
+        if self.node_series:
+            _write_rows(paths[2], [attrs.asdict(s) for s in self.node_series], NodeSample)
+        with paths[-1].open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["api", "result", "error_code", "calls"])
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows(self.call_rows())
         return paths
 
 
@@ -162,11 +283,67 @@ def _write_rows(path: Path, rows: list[dict[str, Any]], cls: type) -> None:
         writer.writerows(rows)
 
 
+def _workload_inputs(workload: object) -> dict[str, Any]:
+    """The workload's type and parameters; a trace by its size, not its rows."""
+    params: dict[str, Any] = {"type": type(workload).__name__}
+    cls = type(workload)
+    if attrs.has(cls):
+        for field in attrs.fields(cls):
+            value = getattr(workload, field.name)
+            if isinstance(value, tuple):  # a trace's rows: their number, not a copy
+                params[f"{field.name}_count"] = len(value)
+            else:
+                params[field.name] = attrs.asdict(value) if attrs.has(type(value)) else value
+    return params
+
+
+def spec_inputs(spec: SimulationSpec, usable: Mapping[str, int]) -> dict[str, Any]:
+    """What a run depends on, for ``summary.json``: node groups (instance type, config,
+    host-network pods, max pods, subnet), workload, seed, subnets, duration, EC2 cost model,
+    and the package version. ``usable`` is each subnet's usable address count."""
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for node in spec.nodes:
+        key = (node.limits.name, node.config, node.host_network_pods, node.subnet)
+        group = groups.get(key)
+        if group is None:
+            max_pods = effective_max_pods(node.limits, node.config.for_instance(node.limits))
+            group = groups[key] = {
+                "instance_type": node.limits.name,
+                "nodes": 0,
+                "max_pods": max_pods,
+                "host_network_pods": node.host_network_pods,
+                "pod_ips_per_node_max": max(max_pods - node.host_network_pods, 0),
+                "subnet": node.subnet if node.subnet is not None else spec.subnets[0][0],
+                "config": attrs.asdict(node.config.for_instance(node.limits)),
+            }
+        group["nodes"] += 1
+    return {
+        "vpccni_model_version": package_version(),
+        "nodes": len(spec.nodes),
+        "node_groups": list(groups.values()),
+        "workload": _workload_inputs(spec.workload),
+        "seed": spec.seed,
+        "duration_s": spec.duration,
+        "hours": spec.duration / 3600,
+        "subnets": {
+            name: {"cidr": cidr, "usable_addresses": usable.get(name)}
+            for name, cidr in spec.subnets
+        },
+        "latency_s": attrs.asdict(spec.latency),
+        "throttle": attrs.asdict(spec.throttle) if spec.throttle is not None else None,
+        "faults": [attrs.asdict(f) for f in spec.faults],
+        "sample_interval_s": spec.sample_interval,
+        "pod_retry_interval_s": spec.pod_retry_interval,
+        "pod_timeout_s": spec.pod_timeout,
+        "per_node_series": spec.per_node_series,
+    }
+
+
 def _node_row(time: float, node: _Node) -> NodeSample:
     """One node's numbers at ``time``, from the per-ENI counters (addresses are visited only
     on CIDRs whose newest unassignment may still be cooling)."""
     state = node.state
-    ips = assigned = cooling = enis = prefixes = 0
+    ips = assigned = cooling = enis = prefixes = secondaries = 0
     pd = state.prefix_delegation
     cooldown = state.config.ip_cooldown_period
     for ds in state.datastores:
@@ -175,7 +352,9 @@ def _node_row(time: float, node: _Node) -> NodeSample:
         assigned += stats.assigned_ips
         cooling += stats.cooldown_ips
         enis += len(ds.enis)
-        prefixes += sum(e.prefix_cidrs for e in ds.enis)
+        for eni in ds.enis:
+            prefixes += eni.prefix_cidrs
+            secondaries += eni.ip_cidrs
     return NodeSample(
         time,
         node.spec.name,
@@ -186,6 +365,7 @@ def _node_row(time: float, node: _Node) -> NodeSample:
         cooling,
         enis,
         prefixes,
+        enis + secondaries + PREFIX_SIZE * prefixes,  # each ENI's primary address too
     )
 
 
@@ -195,32 +375,42 @@ class MetricsRecorder:
     def __init__(self, spec: SimulationSpec, ec2: Ec2) -> None:
         self.spec = spec
         self.ec2 = ec2
+        # Before any node boots, every usable address of each subnet is free.
+        self.usable = {name: ec2.subnet_free(name)[0] for name, _ in spec.subnets}
         self.series: list[Sample] = []
         self.node_series: list[NodeSample] = []
         self.waits: list[float] = []
         self.arrivals: list[float] = []
-        self.failed = 0
+        self.failed: Counter[str] = Counter()
         self.unschedulable = 0
+        self.pending = 0  # pods without a node now; the engine sets it before each sample
         self.by_api: dict[str, Counter[str]] = {}
+        self.errors_by_api: dict[str, Counter[str]] = {}
         self.totals: Counter[str] = Counter()
 
-    def calls(self, api_calls: Iterable[tuple[str, str]]) -> None:
+    def calls(
+        self, api_calls: Iterable[tuple[str, str]], errors: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        """Count one submit's calls by API and outcome, and its failed calls by code."""
         for api, outcome in api_calls:
             self.by_api.setdefault(api, Counter())[outcome] += 1
             self.totals[outcome] += 1
+        for api, code in errors:
+            self.errors_by_api.setdefault(api, Counter())[code] += 1
 
     def pod_started(self, pod: _Pod, time: float) -> None:
         self.waits.append(time - pod.arrived)
         self.arrivals.append(pod.arrived)
 
-    def pod_failed(self, pod: _Pod) -> None:
-        self.failed += 1
+    def pod_failed(self, pod: _Pod, reason: str = "timeout") -> None:
+        """A pod gave up waiting; ``reason`` is one of :data:`FAILURE_REASONS`."""
+        self.failed[reason] += 1
 
     def sample(self, time: float, nodes: Iterable[_Node], final: bool = False) -> None:
-        if self.series and self.series[-1].time == time:
+        if self.series and self.series[-1].time_s == time:
             return
         keep_rows = self.spec.per_node_series
-        pods = waiting = ips = unused = cooling = enis = prefixes = 0
+        pods = waiting = ips = unused = cooling = enis = prefixes = addresses = 0
         for node in nodes:
             row = _node_row(time, node)
             if keep_rows:
@@ -232,18 +422,28 @@ class MetricsRecorder:
             cooling += row.ips_cooling
             enis += row.enis
             prefixes += row.prefixes
-        free = sum(self.ec2.subnet_free(name)[0] for name, _ in self.spec.subnets)
+            addresses += row.subnet_addresses
+        free = blocks = 0
+        for name, _ in self.spec.subnets:
+            left, whole = self.ec2.subnet_free(name)
+            free += left
+            blocks += whole
         self.series.append(
             Sample(
                 time,
                 pods,
                 waiting,
+                self.pending,
+                self.failed.total(),
+                self.unschedulable,
                 ips,
                 unused,
                 cooling,
                 enis,
                 prefixes,
+                addresses,
                 free,
+                blocks,
                 self.totals["ok"],
                 self.totals["failed"],
                 self.totals["throttled"],
@@ -254,30 +454,38 @@ class MetricsRecorder:
         nodes = list(nodes)
         series = self.series
         waits = self.waits
+        ordered = sorted(waits)
+        failed = self.failed.total()
         calls = sum(self.totals.values())
         hours = self.spec.duration / 3600
         summary = Summary(
-            duration=self.spec.duration,
+            duration_s=self.spec.duration,
             nodes=len(nodes),
             pods_started=len(waits),
-            pods_failed=self.failed,
+            pods_failed=failed,
+            pods_failed_subnet_full=self.failed["subnet_full"],
+            pods_failed_ec2_error=self.failed["ec2_error"],
+            pods_failed_timeout=self.failed["timeout"],
             pods_unschedulable=self.unschedulable,
+            pods_pending_at_end=self.pending,
             pods_waiting_at_end=sum(len(n.waiting) for n in nodes),
-            time_to_ip_p50=percentile(waits, 0.50),
-            time_to_ip_p95=percentile(waits, 0.95),
-            time_to_ip_p99=percentile(waits, 0.99),
-            time_to_ip_max=max(waits, default=0.0),
+            time_to_ip_p50_s=percentile_with_failures(ordered, failed, 0.50),
+            time_to_ip_p95_s=percentile_with_failures(ordered, failed, 0.95),
+            time_to_ip_p99_s=percentile_with_failures(ordered, failed, 0.99),
+            time_to_ip_max_s=ordered[-1] if ordered else None,
             pods_that_waited=sum(1 for w in waits if w > 0),
             ips_total_mean=sum(s.ips_total for s in series) / len(series),
             ips_total_max=max(s.ips_total for s in series),
             ips_unused_mean=sum(s.ips_unused for s in series) / len(series),
             ips_unused_max=max(s.ips_unused for s in series),
             enis_max=max(s.enis for s in series),
+            subnet_addresses_max=max(s.subnet_addresses for s in series),
+            subnet_free_addresses_min=min(s.subnet_free_addresses for s in series),
+            subnet_free_blocks_min=min(s.subnet_free_blocks for s in series),
             ec2_calls=calls,
             ec2_calls_failed=self.totals["failed"],
             ec2_calls_throttled=self.totals["throttled"],
             ec2_calls_per_hour=calls / hours if hours else 0.0,
-            subnet_free_min=min(s.subnet_free for s in series),
         )
         return SimulationResult(
             summary=summary,
@@ -285,4 +493,6 @@ class MetricsRecorder:
             node_series=tuple(self.node_series),
             calls_by_api={api: dict(c) for api, c in sorted(self.by_api.items())},
             pod_waits=tuple(zip(self.arrivals, waits, strict=True)),
+            errors_by_api={api: dict(c) for api, c in sorted(self.errors_by_api.items())},
+            inputs=spec_inputs(self.spec, self.usable),
         )

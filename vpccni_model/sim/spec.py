@@ -8,22 +8,28 @@ import math
 
 import attrs
 
+from vpccni_model._checks import int_at_least
 from vpccni_model._config import Config
 from vpccni_model._errors import ConfigError
-from vpccni_model._limits import InstanceLimits
+from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
 from vpccni_model.cloud import FaultRule, Latency, Throttle
-from vpccni_model.sim.workloads import Workload
+from vpccni_model.sim.workloads import Trace, Workload
 
 
 @attrs.frozen
 class NodeSpec:
-    """One node of the cluster: its type, the aws-node configuration, its subnet."""
+    """One node of the cluster: its type, the aws-node configuration, its subnet.
+
+    ``host_network_pods`` (aws-node, kube-proxy, ...) count against kubelet's max pods but
+    take no pod IP: the scheduler puts at most ``max_pods - host_network_pods`` pods on it.
+    """
 
     name: str
     limits: InstanceLimits
     config: Config
     subnet: str | None = None
     boot_at: float = 0.0
+    host_network_pods: int = attrs.field(default=HOST_NETWORK_PODS, validator=int_at_least(0))
 
 
 @attrs.frozen
@@ -53,6 +59,11 @@ class SimulationSpec:
             value = getattr(self, field)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise ConfigError(field, value, "must be a finite number of seconds > 0")
+        if isinstance(self.workload, Trace):  # every node a trace names exists, before the run
+            unknown = {e.node for e in self.workload.rows if e.node is not None} - set(names)
+            if unknown:
+                known = ", ".join(names) if len(names) <= 3 else f"{names[0]} ... {names[-1]}"
+                raise ConfigError("trace node", min(unknown), f"not a node of the run ({known})")
 
 
 def cluster(
@@ -62,11 +73,13 @@ def cluster(
     *,
     subnet: str | None = None,
     prefix: str = "node",
+    host_network_pods: int = HOST_NETWORK_PODS,
 ) -> tuple[NodeSpec, ...]:
     """``count`` identical nodes named ``node-000`` ... (boot times all 0)."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ConfigError("nodes", count, "must be an int >= 1")
     width = max(3, len(str(count - 1)))
     return tuple(
-        NodeSpec(f"{prefix}-{i:0{width}d}", instance, config, subnet) for i in range(count)
+        NodeSpec(f"{prefix}-{i:0{width}d}", instance, config, subnet, 0.0, host_network_pods)
+        for i in range(count)
     )

@@ -231,33 +231,50 @@ class Trace:
 
     @classmethod
     def from_csv(cls, path: str | Path) -> Trace:
-        """Read a CSV with a header ``time,node,pod,action`` (node may be empty)."""
+        """Read a CSV with a header ``time,node,pod,action`` (node may be empty).
+
+        A file that cannot be read, is not UTF-8 text or is not well-formed CSV is a
+        ConfigError on ``trace`` naming the file, like a bad row (``trace line N: column``).
+        """
+        try:
+            with open(path, newline="", encoding="utf-8") as handle:
+                return cls._read(path, handle)
+        except OSError as exc:
+            raise ConfigError("trace", str(path), f"cannot read it: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                "trace", str(path), "not a UTF-8 text file (a CSV of time,node,pod,action)"
+            ) from exc
+        except csv.Error as exc:
+            raise ConfigError("trace", str(path), f"not a well-formed CSV file: {exc}") from exc
+
+    @classmethod
+    def _read(cls, path: str | Path, handle: Iterable[str]) -> Trace:
         rows: list[PodEvent] = []
-        with open(path, newline="") as handle:
-            reader = csv.DictReader(handle)
-            missing = {"time", "node", "pod", "action"} - set(reader.fieldnames or ())
-            if missing:
-                raise ConfigError("trace", str(path), f"missing columns {sorted(missing)}")
-            for line, row in enumerate(reader, start=2):
-                for column in ("time", "pod", "action"):
-                    if not row.get(column):
-                        where = f"trace line {line}: {column}"
-                        raise ConfigError(where, row.get(column), "missing or empty")
-                if row.get("node") is None:
-                    row["node"] = ""
-                try:
-                    time = float(row["time"])
-                except ValueError as exc:
-                    raise ConfigError(
-                        f"trace line {line}: time", row["time"], "not a number"
-                    ) from exc
-                action = row["action"].strip().lower()
-                if action not in ("add", "delete"):
-                    raise ConfigError(f"trace line {line}: action", row["action"], "add or delete")
-                if not math.isfinite(time) or time < 0:
-                    raise ConfigError(f"trace line {line}: time", row["time"], "must be >= 0")
-                kind: Kind = "add" if action == "add" else "delete"
-                rows.append(PodEvent(time, row["pod"], kind, row["node"] or None))
+        reader = csv.DictReader(handle)
+        missing = {"time", "node", "pod", "action"} - set(reader.fieldnames or ())
+        if missing:
+            raise ConfigError("trace", str(path), f"missing columns {sorted(missing)}")
+        for line, row in enumerate(reader, start=2):
+            for column in ("time", "pod", "action"):
+                if not row.get(column):
+                    where = f"trace line {line}: {column}"
+                    raise ConfigError(where, row.get(column), "missing or empty")
+            if row.get("node") is None:
+                row["node"] = ""
+            try:
+                time = float(row["time"])
+            except ValueError as exc:
+                raise ConfigError(
+                    f"trace line {line}: time", row["time"], "not a number"
+                ) from exc
+            action = row["action"].strip().lower()
+            if action not in ("add", "delete"):
+                raise ConfigError(f"trace line {line}: action", row["action"], "add or delete")
+            if not math.isfinite(time) or time < 0:
+                raise ConfigError(f"trace line {line}: time", row["time"], "must be >= 0")
+            kind: Kind = "add" if action == "add" else "delete"
+            rows.append(PodEvent(time, row["pod"], kind, row["node"] or None))
         return cls(tuple(sorted(rows, key=lambda e: e.time)))
 
     def events(
