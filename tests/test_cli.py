@@ -26,12 +26,16 @@ def test_steady_state_table_matches_the_docs_row(capsys: pytest.CaptureFixture[s
     argv = ["steady-state", "t3.small", "--pods", "0,5", "--env", "WARM_IP_TARGET=2"]
     assert main([*argv, "--env", "MINIMUM_IP_TARGET=5"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "WARM_IP_TARGET=2" in lines[0] and "MINIMUM_IP_TARGET=5" in lines[0]
-    assert lines[1] == "max pods 11: at most 9 pods with an IP + 2 host-network pods"
+    assert "WARM_IP_TARGET=2 MINIMUM_IP_TARGET=5" in lines[2]
+    assert lines[4] == (
+        "  max pods: 11 (the EKS default for t3.small), of which 2 host-network pods take no "
+        "pod IP: at most 9 pod IPs"
+    )
+    table = lines.index(next(line for line in lines if line.lstrip().startswith("pods ")))
     # docs/eni-and-ip-target.md: 0 pods -> 2 ENIs, 5 IPs; 5 pods -> 3 ENIs, 7 IPs, 2 unused.
     # Subnet addresses add each ENI's primary: 2 + 5 = 7 and 3 + 7 = 10.
-    assert lines[4].split() == ["0", "0", "0", "2", "3,2", "0", "5", "5", "7", "True"]
-    assert lines[5].split() == ["5", "5", "0", "3", "3,3,1", "0", "7", "2", "10", "True"]
+    assert lines[table + 2].split() == ["0", "0", "0", "2", "3,2", "0", "5", "5", "7", "True"]
+    assert lines[table + 3].split() == ["5", "5", "0", "3", "3,3,1", "0", "7", "2", "10", "True"]
 
 
 def test_steady_state_json_and_ranges(capsys: pytest.CaptureFixture[str]) -> None:

@@ -47,7 +47,8 @@ def test_steady_state_pd_on_m6i_large_places_27_of_50(capsys: pytest.CaptureFixt
     argv = ["steady-state", "--instance", "m6i.large", "--pods", "50"]
     assert main([*argv, "--env", "ENABLE_PREFIX_DELEGATION=true"]) == 0
     out = capsys.readouterr().out
-    assert "max pods 29: at most 27 pods with an IP + 2 host-network pods" in out
+    assert "max pods: 29 (the EKS default for m6i.large), of which 2 host-network pods" in out
+    assert "at most 27 pod IPs" in out
     (row,) = steady_rows(out)
     # The old code placed 32 (two /28 prefixes) with max pods 29.
     assert (row["pods_placed"], row["pods_unschedulable"]) == ("27", "23")

@@ -42,13 +42,14 @@ def test_simulate_prints_the_summary_and_writes_every_file(
     assert main([*argv, "--quiet", "--out", str(out)]) == 0
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
-    assert lines[0] == "2 x t3.small, 0.1 h, workload churn"
+    assert lines[0] == "2 x t3.small, 0.1 h, workload churn, subnet 10.0.0.0/16"
     shown = printed_summary(captured.out)
     assert list(shown) == SUMMARY_KEYS  # every field, in the Summary's order
     assert shown["nodes"] == "2"
     assert shown["duration_s"] == "360.00"  # 0.1 h
-    assert lines[1].startswith("  secondary IPs, WARM_ENI_TARGET=1")
-    assert "max pods 11 = 9 pods with an IP + 2 host-network" in lines[1]
+    assert lines[1] == "settings from the shipped aws-k8s-cni.yaml (v1.23.1)"
+    assert lines[3].startswith("  WARM_ENI_TARGET=1 WARM_IP_TARGET=0")
+    assert "max pods: 11 (the EKS default for t3.small), of which 2 host-network" in lines[5]
     written = [
         "summary.json",
         "series.csv",

@@ -17,7 +17,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vpccni_model._errors import ConfigError, VpcCniModelError
 from vpccni_model._events import Ec2Error
-from vpccni_model.cli._common import Inputs, UsageError, add_inputs, add_instance, resolve_inputs
+from vpccni_model.cli._common import (
+    Inputs,
+    UsageError,
+    add_inputs,
+    add_instance,
+    resolve_inputs,
+    settings_json,
+    settings_lines,
+)
 from vpccni_model.cloud import EC2_APIS, FakeEC2, FaultRule
 from vpccni_model.sim.engine import simulate
 from vpccni_model.sim.metrics import SimulationResult
@@ -149,18 +157,6 @@ def check_out(directory: str) -> None:
         raise UsageError(f"--out {directory!r}: cannot write there ({exc.strerror})") from exc
 
 
-def _config_line(inputs: Inputs) -> str:
-    effective = inputs.config.for_instance(inputs.limits)
-    if effective.prefix_delegation:
-        mode = f"prefix delegation, WARM_PREFIX_TARGET={effective.warm_prefix_target}"
-    else:
-        mode = f"secondary IPs, WARM_ENI_TARGET={effective.warm_eni_target}"
-    return (
-        f"{mode} WARM_IP_TARGET={effective.warm_ip_target} "
-        f"MINIMUM_IP_TARGET={effective.minimum_ip_target}"
-    )
-
-
 def _shown(key: str, value: object) -> str:
     if value is None and key.startswith("time_to_ip_p"):
         return "never"  # the rank falls on a pod that gave up
@@ -216,6 +212,7 @@ def _inputs(args: argparse.Namespace, inputs: Inputs) -> dict[str, Any]:
         "command": "simulate",
         "instance_type": inputs.limits.name,
         "env": dict(inputs.env),
+        "settings": settings_json(inputs),
         "max_pods": inputs.max_pods,
         "host_network_pods": inputs.host_network_pods,
         "workload_name": "trace" if args.trace is not None else args.workload,
@@ -266,12 +263,8 @@ def run(args: argparse.Namespace) -> int:
 
             result = simulate(spec, progress=progress)
     source = f"trace {args.trace}" if args.trace is not None else f"workload {args.workload}"
-    print(f"{args.nodes} x {limits.name}, {args.hours:g} h, {source}")
-    pod_ips = max(inputs.max_pods - inputs.host_network_pods, 0)
-    print(
-        f"  {_config_line(inputs)}; max pods {inputs.max_pods} = {pod_ips} pods with an IP + "
-        f"{inputs.host_network_pods} host-network; subnet {args.subnet}"
-    )
+    print(f"{args.nodes} x {limits.name}, {args.hours:g} h, {source}, subnet {args.subnet}")
+    print("\n".join(settings_lines(inputs)))
     _print_summary(result, spec.pod_timeout)
     if args.out is not None:
         paths = result.write(args.out, _inputs(args, inputs))

@@ -15,6 +15,8 @@ from vpccni_model.cli._common import (
     print_json,
     print_table,
     resolve_inputs,
+    settings_json,
+    settings_lines,
 )
 
 EXAMPLE = """\
@@ -79,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(
             {
                 "instance_type": limits.name,
+                "settings": settings_json(inputs),
                 "config": attrs.asdict(effective),
                 "max_pods": inputs.max_pods,
                 "host_network_pods": host,
@@ -86,17 +89,8 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    mode = "prefix delegation" if effective.prefix_delegation else "secondary IPs"
-    print(
-        f"{limits.name}: {mode}, WARM_ENI_TARGET={effective.warm_eni_target} "
-        f"WARM_IP_TARGET={effective.warm_ip_target} "
-        f"MINIMUM_IP_TARGET={effective.minimum_ip_target} "
-        f"WARM_PREFIX_TARGET={effective.warm_prefix_target}"
-    )
-    print(
-        f"max pods {inputs.max_pods}: at most {max(inputs.max_pods - host, 0)} pods with an IP "
-        f"+ {host} host-network pods"
-    )
+    print("\n".join(settings_lines(inputs)))
+    print()
     print_table(rows)
     print("total_ips, unused_ips: ipamd's pool (TotalIPs), without the ENIs' primary addresses")
     print("subnet_addresses: taken from the subnet, ENI primaries + secondary IPs + 16 per prefix")
