@@ -125,9 +125,8 @@ class SteadyState:
     pods_placed: int
     settled: bool
     state: NodeState = attrs.field(eq=False, repr=False)
-    # Outside the repr, which stays the docs tables' columns (the README shows it).
-    subnet_addresses: int = attrs.field(default=0, repr=False)
-    pods_unschedulable: int = attrs.field(default=0, repr=False)
+    subnet_addresses: int = 0
+    pods_unschedulable: int = 0
 
 
 def summarize(state: NodeState, pods: int, settled: bool, unschedulable: int = 0) -> SteadyState:

@@ -168,6 +168,7 @@ def _shown(key: str, value: object) -> str:
 def _print_summary(result: SimulationResult, timeout: float) -> None:
     summary = attrs.asdict(result.summary)
     width = max(len(k) for k in summary)
+    print("summary (all nodes; times in seconds of simulated time):")
     for key, value in summary.items():
         print(f"  {key.ljust(width)}  {_shown(key, value)}")
     s = result.summary
@@ -190,7 +191,7 @@ def _print_summary(result: SimulationResult, timeout: float) -> None:
             why = "had fewer free addresses than a call asked for"
         print(
             f"{s.pods_failed_subnet_full} pods gave up because the subnet {why} "
-            f"({sizes}; {free:,} addresses free at the lowest)"
+            f"({sizes}; {free:,} {'address' if free == 1 else 'addresses'} free at the lowest)"
         )
     if s.pods_failed_ec2_error:
         print(f"{s.pods_failed_ec2_error} pods gave up after EC2 errors: see calls.csv")
