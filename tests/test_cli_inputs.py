@@ -304,3 +304,19 @@ def test_settings_json() -> None:
     assert got["env"]["ENABLE_PREFIX_DELEGATION"] == "1"
     assert got["findings"] == []
     json.dumps(got)  # serialisable as it stands
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--max-pods", "0"], "--max-pods must be 1 or more, got 0"),
+        (["--max-pods", "-4"], "--max-pods must be 1 or more, got -4"),
+        (["--host-network-pods", "30"], "--host-network-pods 30 is more than max pods 29"),
+        (["--max-pods", "10", "--host-network-pods", "11"], "is more than max pods 10"),
+    ],
+)
+def test_max_pods_and_host_network_pods_out_of_range_are_usage_errors(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["steady-state", "--instance", "m5.large", *flags]) == 2
+    assert message in capsys.readouterr().err

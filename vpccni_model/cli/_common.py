@@ -175,8 +175,15 @@ def resolve_inputs(args: argparse.Namespace) -> Inputs:
         )
     config = Config.from_env(env)
     if args.max_pods is not None:
+        if args.max_pods < 1:
+            raise UsageError(f"--max-pods must be 1 or more, got {args.max_pods}")
         config = attrs.evolve(config, max_pods=args.max_pods)
     max_pods = effective_max_pods(limits, config.for_instance(limits))
+    if args.host_network_pods > max_pods:
+        raise UsageError(
+            f"--host-network-pods {args.host_network_pods} is more than max pods {max_pods}: "
+            "kubelet would admit none of them"
+        )
     return Inputs(limits, env, config, max_pods, args.host_network_pods, source, findings)
 
 
