@@ -237,3 +237,19 @@ def test_simulate_without_matplotlib_writes_the_data_and_says_plots_were_skipped
         "series.csv",
         "summary.json",
     ]
+
+
+def test_simulate_json_is_one_document_with_inputs_and_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["simulate", "--instance", "t3.small", "--hours", "0.1", "--quiet", "--json"]
+    assert main([*argv, "--out", str(tmp_path / "r"), "--no-plots"]) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)  # nothing else on stdout
+    assert doc["inputs"]["instance_type"] == "t3.small"
+    assert doc["inputs"]["settings"]["max_pods"] == 11  # 3 ENIs x (4 - 1) + 2
+    assert doc["summary"]["duration_s"] == 360.0
+    assert "series" not in doc
+    assert captured.err.startswith("wrote ")
+    written = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert written["summary"] == doc["summary"]

@@ -22,6 +22,8 @@ from vpccni_model.cli._common import (
     UsageError,
     add_inputs,
     add_instance,
+    add_json,
+    print_json,
     resolve_inputs,
     settings_json,
     settings_lines,
@@ -45,10 +47,9 @@ PER_NODE_SERIES_MAX_NODES = 200
 
 #: The EC2 error codes the package names (``_events.Ec2Error``), for ``--help``.
 KNOWN_CODES = sorted(
-    value
-    for name, value in vars(Ec2Error).items()
-    if name.isupper() and isinstance(value, str)
+    value for name, value in vars(Ec2Error).items() if name.isupper() and isinstance(value, str)
 )
+
 
 def _listed(label: str, names: list[str], lead: str = "") -> str:
     return textwrap.fill(
@@ -264,9 +265,15 @@ def run(args: argparse.Namespace) -> int:
 
             result = simulate(spec, progress=progress)
     source = f"trace {args.trace}" if args.trace is not None else f"workload {args.workload}"
-    print(f"{args.nodes} x {limits.name}, {args.hours:g} h, {source}, subnet {args.subnet}")
-    print("\n".join(settings_lines(inputs)))
-    _print_summary(result, spec.pod_timeout)
+    if args.json:
+        # The summary.json document (inputs, summary, calls) on stdout, messages on stderr.
+        doc = result.to_dict(series=False)
+        doc["inputs"] = {**doc["inputs"], **_inputs(args, inputs)}
+        print_json(doc)
+    else:
+        print(f"{args.nodes} x {limits.name}, {args.hours:g} h, {source}, subnet {args.subnet}")
+        print("\n".join(settings_lines(inputs)))
+        _print_summary(result, spec.pod_timeout)
     if args.out is not None:
         paths = result.write(args.out, _inputs(args, inputs))
         if not per_node:
@@ -289,7 +296,8 @@ def run(args: argparse.Namespace) -> int:
                     "(pip install 'vpccni-model[plots]', or pass --no-plots)",
                     file=sys.stderr,
                 )
-        print("wrote " + ", ".join(str(p) for p in paths))
+        # With --json, stdout holds only the JSON document.
+        print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr if args.json else None)
     return 0
 
 
@@ -376,4 +384,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--quiet", action="store_true", help="no progress bar on stderr (default: shown)"
     )
     add_inputs(sim)
+    add_json(sim)
     sim.set_defaults(func=run)
