@@ -305,8 +305,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sim = sub.add_parser(
         "simulate",
         help="event-driven what-if run of a cluster",
-        description="Run a cluster of identical nodes through a pod workload against a fake\n"
-        "EC2 (latency, rate limits, subnet exhaustion); report pods, IPs and EC2 calls.",
+        description=textwrap.fill(
+            "Run a cluster of identical nodes through a pod workload against a fake EC2 "
+            "(latency, rate limits, subnet exhaustion); report pods, IPs and EC2 calls."
+        ),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
