@@ -29,7 +29,7 @@ from vpccni_model._env import (
     WARM_PREFIX_TARGET,
 )
 from vpccni_model._errors import ConfigError
-from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
+from vpccni_model._limits import HOST_NETWORK_PODS, MAX_PODS_CAP_HIGH_CPU, InstanceLimits
 from vpccni_model._maxpods import (
     DEFAULT_CNI_VERSION,
     calculator_max_pods,
@@ -226,13 +226,18 @@ def _calculator(limits: InstanceLimits, config: Config) -> tuple[int, str]:
     how = f"{count} ENIs x {per_eni} + 2 = {uncapped}"
     if limits.vcpus is None:
         return uncapped, (
-            f"{how}, not capped: the vCPU count of {limits.name} is unknown, so the "
-            "calculator's ceiling (110 up to 30 vCPUs, else 250) could not be applied"
+            f"{how}, not capped: the vCPU count of {limits.name} is not in the catalog, so "
+            "the calculator's ceiling (110 up to 30 vCPUs, else 250) was not applied; take "
+            "the smaller of this and the type's ceiling"
         )
     value = calculator_max_pods(limits, prefix_delegation=pd, custom_networking=cn, max_eni=max_eni)
     if value < uncapped:
         return value, f"{how}, capped at {value} for {limits.vcpus} vCPUs"
     return value, how
+
+
+def _n_pods(n: int) -> str:
+    return "1 pod" if n == 1 else f"{n} pods"
 
 
 def _pod_counts(cap: int) -> list[int]:
@@ -344,9 +349,11 @@ def _max_pods_unchanged(case: _Case) -> list[_Draft]:
     config, limits = case.config, case.limits
     if not config.prefix_delegation or case.max_pods_set:
         return []
-    recommended, _ = _calculator(limits, config)
-    if recommended <= case.max_pods:
+    calculated, _ = _calculator(limits, config)
+    if min(calculated, addressable(limits, config) + case.host) <= case.max_pods:
         return []
+    if limits.vcpus is None and case.max_pods >= MAX_PODS_CAP_HIGH_CPU:
+        return []  # whatever the vCPUs, the calculator's ceiling is not above max pods
     default = node_default_max_pods(limits)
     return [
         _Draft(
@@ -370,41 +377,54 @@ def _loops(config: Config, results: Iterable[SteadyState]) -> list[_Draft]:
     loops = [r for r in results if not r.settled]
     if not loops:
         return []
-    counts = ", ".join(str(r.pods) for r in loops)
-    if config.prefix_delegation and config.multi_nic:
-        cause, reference = "multi-nic", DOC_PREFIX
-        rule = (
-            "With ENABLE_MULTI_NIC, ipamd holds the extra network cards to one warm and one "
-            "minimum address, counted in addresses even in prefix mode, so a whole free /28 "
-            "on an idle card reads as 15 too many: it is released, then allocated again."
-        )
-    elif config.prefix_delegation and not config.warm_ip_targets_defined:
-        cause, reference = "warm-prefix-0", DOC_PREFIX
-        rule = (
+    counts = ", ".join(str(r.pods) for r in loops) + (" pods" if len(loops) > 1 else "")
+    if len(loops) == 1:
+        counts = _n_pods(loops[0].pods)
+    causes, rules = [], []
+    if (
+        config.prefix_delegation
+        and not config.warm_ip_targets_defined
+        and (config.warm_prefix_target == 0)
+    ):
+        causes.append("warm-prefix-0")
+        rules.append(
             "In prefix mode without WARM_IP_TARGET or MINIMUM_IP_TARGET ipamd keeps "
             "WARM_PREFIX_TARGET whole free prefixes and releases the others; with 0 it "
             "releases every free prefix and allocates one again when no address is free. "
             "Upstream calls WARM_PREFIX_TARGET=0 unsupported."
         )
-    elif not config.warm_ip_targets_defined and config.warm_eni_target == 0:
-        cause, reference = "warm-eni-0", DOC_ENI_IP
-        rule = (
+    if config.prefix_delegation and config.multi_nic:
+        causes.append("multi-nic")
+        rules.append(
+            "With ENABLE_MULTI_NIC, ipamd holds the extra network cards to one warm and one "
+            "minimum address, counted in addresses even in prefix mode, so a whole free /28 "
+            "on an idle card reads as 15 too many: it is released, then allocated again."
+        )
+    if (
+        not config.prefix_delegation
+        and not config.warm_ip_targets_defined
+        and (config.warm_eni_target == 0)
+    ):
+        causes.append("warm-eni-0")
+        rules.append(
             "With WARM_ENI_TARGET=0 and no IP targets ipamd adds an ENI only when no address "
             "is free and removes an unused ENI once it is 60 s old; with every ENI full it "
             "creates one, then frees it, about every 65 s."
         )
-    else:
-        cause, reference = "other", DOC_ENI_IP
-        rule = (
+    if not causes:
+        causes.append("other")
+        rules.append(
             "ipamd releases addresses above its targets every 30 s and allocates when below "
             "them; targets that overlap make it do both."
         )
+    reference = DOC_PREFIX if config.prefix_delegation else DOC_ENI_IP
+    cause, rule = ",".join(causes), " ".join(rules)
     return [
         _Draft(
             LOOP,
             "error",
             "ipamd never settles: it allocates and releases in a loop",
-            f"At {counts} pods the pool keeps calling EC2 every few ticks with no load change.",
+            f"At {counts} the pool keeps calling EC2 every few ticks with no load change.",
             rule,
             reference,
             cause,
@@ -443,7 +463,7 @@ def _waste(config: Config, results: Iterable[SteadyState]) -> list[_Draft]:
             WASTE,
             "warning",
             "Most addresses held by the node are unused",
-            f"At {worst.pods} pods the node holds {worst.total_ips} addresses of which "
+            f"At {_n_pods(worst.pods)} the node holds {worst.total_ips} addresses of which "
             f"{worst.unused_ips} ({share:.0%}) are idle; every node of this kind takes as many "
             "from the subnet.",
             rule,
@@ -555,13 +575,16 @@ def _plan(case: _Case, drafts: tuple[_Draft, ...]) -> _Plan:
     plan = _Plan()
     room = addressable(limits, config)
     for draft in drafts:
-        if draft.code == LOOP and draft.cause == "warm-prefix-0":
+        if draft.code != LOOP:
+            continue
+        causes = draft.cause.split(",")
+        if "warm-prefix-0" in causes:
             plan.set(LOOP, WARM_PREFIX_TARGET, 1)
-        elif draft.code == LOOP and draft.cause == "warm-eni-0":
+        if "warm-eni-0" in causes:
             plan.set(LOOP, WARM_ENI_TARGET, 1)
-        elif draft.code == LOOP and draft.cause == "multi-nic":
+        if "multi-nic" in causes:
             plan.set(LOOP, ENABLE_MULTI_NIC, "false")
-    if codes & {UNREACHABLE, PD_MAX_PODS}:
+    if codes & {UNREACHABLE, PD_MAX_PODS} and room > 0:
         value, _ = _calculator(limits, config)
         plan.max_pods = min(value, room + case.host)
     pods_codes = frozenset({MIN_ALONE, WAIT, CHURN})
@@ -581,7 +604,7 @@ def _plan(case: _Case, drafts: tuple[_Draft, ...]) -> _Plan:
         if found is not None:
             owner = next(c for c in (MIN_ALONE, WAIT, CHURN) if c in codes)
             plan.set(owner, WARM_IP_TARGET, found)
-    if WASTE in codes and WARM_IP_TARGET not in plan.env:
+    if WASTE in codes:
         _plan_waste(case, plan, room, frozenset(codes))
     return plan
 
@@ -597,10 +620,11 @@ def _plan_waste(case: _Case, plan: _Plan, room: int, before: frozenset[str]) -> 
             if WASTE not in _codes(case.patched(plan.env)):
                 return
             del plan.env[WARM_PREFIX_TARGET]
-        candidates = [w for w in _STEPS if w <= max(room, 1)]
-        found = _search(case, plan, WARM_IP_TARGET, candidates, tiers)
-        if found is not None:
-            plan.set(WASTE, WARM_IP_TARGET, found)
+        if WARM_IP_TARGET not in plan.env:
+            candidates = [w for w in _STEPS if w <= max(room, 1)]
+            found = _search(case, plan, WARM_IP_TARGET, candidates, tiers)
+            if found is not None:
+                plan.set(WASTE, WARM_IP_TARGET, found)
         return
     for name, current in (
         (MINIMUM_IP_TARGET, config.minimum_ip_target),
@@ -649,7 +673,8 @@ def _suggest(case: _Case, draft: _Draft, plan: _Plan) -> tuple[str, list[str], b
         w = env.get(WARM_IP_TARGET)
         text = (
             f"Set WARM_IP_TARGET={w}{_also(plan, WARM_IP_TARGET, code)} alongside "
-            f"MINIMUM_IP_TARGET={config.minimum_ip_target}: the pool then keeps {w} "
+            f"MINIMUM_IP_TARGET={env.get(MINIMUM_IP_TARGET, config.minimum_ip_target)}: "
+            f"the pool then keeps {w} "
             f"{'address' if w == '1' else 'addresses'} free above the pods and grows with "
             "them."
             if w is not None
@@ -658,9 +683,15 @@ def _suggest(case: _Case, draft: _Draft, plan: _Plan) -> tuple[str, list[str], b
         return text, [WARM_IP_TARGET] if w is not None else [], False
     if code in (UNREACHABLE, PD_MAX_PODS):
         value = plan.max_pods
-        assert value is not None
+        if value is None:  # no ENI left for pods: no max pods would help
+            return (
+                "No ENI is left for pod addresses: remove the MAX_ENI cap, or use an instance "
+                "type with more ENIs.",
+                [],
+                False,
+            )
         _, how = _calculator(limits, config)
-        if code == PD_MAX_PODS:
+        if code == PD_MAX_PODS and value == _calculator(limits, config)[0]:
             text = (
                 f"Set kubelet max pods to {value}, the EKS max-pods calculator's value for "
                 f"{limits.name} with prefix delegation ({how}): {_how_max_pods(value)}."
@@ -672,30 +703,32 @@ def _suggest(case: _Case, draft: _Draft, plan: _Plan) -> tuple[str, list[str], b
                 f"{_how_max_pods(value)}."
             )
             if not config.prefix_delegation and limits.supports_prefix_delegation:
-                text += " Prefix delegation would raise what the pool can hold 16-fold."
+                text += (
+                    " With prefix delegation each ENI slot holds a /28, 16 addresses instead of 1."
+                )
         return text, [], True
     if code == LOOP:
-        if draft.cause == "warm-prefix-0":
-            return (
+        causes = draft.cause.split(",")
+        texts: list[str] = []
+        loop_knobs: list[str] = []
+        if "warm-prefix-0" in causes:
+            texts.append(
                 "Set WARM_PREFIX_TARGET=1 (the shipped manifest does), or set WARM_IP_TARGET "
-                "and MINIMUM_IP_TARGET.",
-                [WARM_PREFIX_TARGET],
-                False,
+                "and MINIMUM_IP_TARGET."
             )
-        if draft.cause == "warm-eni-0":
-            return (
-                "Set WARM_ENI_TARGET=1, or set WARM_IP_TARGET and MINIMUM_IP_TARGET.",
-                [WARM_ENI_TARGET],
-                False,
-            )
-        if draft.cause == "multi-nic":
-            return (
+            loop_knobs.append(WARM_PREFIX_TARGET)
+        if "warm-eni-0" in causes:
+            texts.append("Set WARM_ENI_TARGET=1, or set WARM_IP_TARGET and MINIMUM_IP_TARGET.")
+            loop_knobs.append(WARM_ENI_TARGET)
+        if "multi-nic" in causes:
+            texts.append(
                 "Set ENABLE_MULTI_NIC=false unless pods need the other network cards; "
-                "otherwise expect the release/allocate cycle on idle cards.",
-                [ENABLE_MULTI_NIC],
-                False,
+                "otherwise expect the release/allocate cycle on idle cards."
             )
-        return "Widen the gap between WARM_IP_TARGET and MINIMUM_IP_TARGET.", [], False
+            loop_knobs.append(ENABLE_MULTI_NIC)
+        if not texts:
+            texts.append("Widen the gap between WARM_IP_TARGET and MINIMUM_IP_TARGET.")
+        return " ".join(texts), loop_knobs, False
     if code in (WAIT, CHURN):
         w = env.get(WARM_IP_TARGET)
         if w is not None and code not in _codes(case.patched(env)):
@@ -716,13 +749,17 @@ def _suggest(case: _Case, draft: _Draft, plan: _Plan) -> tuple[str, list[str], b
                 else "released addresses cool for IP_COOLDOWN_PERIOD before reuse"
             )
             text = (
-                f"{_none_tried(plan)} removes the waits in the model: {why}. Fewer pods per "
-                "node, or a type with more addresses per ENI, may help."
+                f"{_none_tried(plan, 'remove the waits')}: {why}. Fewer pods per node, or "
+                "a type with more addresses per ENI, may help."
             )
         else:
             text = (
-                f"{_none_tried(plan)} brings the calls under {_CALLS_PER_HOUR} an hour in "
-                "the model without idle addresses or waits."
+                _none_tried(
+                    plan,
+                    f"bring the calls under {_CALLS_PER_HOUR} an hour without idle "
+                    "addresses or waits",
+                )
+                + "."
             )
             if _prefixes_clear(case, plan, code):
                 text += (
@@ -738,18 +775,29 @@ def _suggest(case: _Case, draft: _Draft, plan: _Plan) -> tuple[str, list[str], b
         ]
         if knobs and WASTE not in _codes(case.patched(env)):
             sets = ", ".join(f"{k}={env[k]}" for k in knobs)
+            checked = (
+                ", without new waits or EC2-call churn"
+                if case.minutes > 0
+                else " (pod churn was not simulated, so waits were not checked)"
+            )
+            hint = (
+                " MINIMUM_IP_TARGET reserves addresses for the pods you expect: keep it if "
+                "nodes of this kind do run that many."
+                if MINIMUM_IP_TARGET in knobs and plan.owner.get(MINIMUM_IP_TARGET) == WASTE
+                else ""
+            )
             return (
                 f"Set {sets}: in the model the node then holds no such share of idle "
-                "addresses, without new waits.",
+                f"addresses{checked}.{hint}",
                 knobs,
                 False,
             )
         if knobs:
             sets = ", ".join(f"{k}={env[k]}{_also(plan, k, code)}" for k in knobs)
             return (
-                f"Keep the suggested {sets}: fewer idle addresses would make pods wait or "
-                "cost EC2 calls in the model.",
-                knobs,
+                f"No smaller warm target avoids this in the model without making pods wait "
+                f"or costing EC2 calls (with the suggested {sets}); size the subnet for it.",
+                [],
                 False,
             )
         return (
@@ -761,11 +809,14 @@ def _suggest(case: _Case, draft: _Draft, plan: _Plan) -> tuple[str, list[str], b
     raise AssertionError(code)  # pragma: no cover
 
 
-def _none_tried(plan: _Plan) -> str:
+def _none_tried(plan: _Plan, what: str) -> str:
+    """That the WARM_IP_TARGET values the planner tried cannot do ``what``, in a sentence."""
     if not plan.tried:
-        return "WARM_IP_TARGET is already as high as the pool can hold, and no higher value"
+        return f"In the model no WARM_IP_TARGET the pool can hold could {what}"
     low, high = plan.tried[0], plan.tried[-1]
-    return f"No WARM_IP_TARGET from {low} to {high}" if low != high else f"WARM_IP_TARGET={low}"
+    if low == high:
+        return f"In the model a WARM_IP_TARGET of {low} could not {what}"
+    return f"In the model no WARM_IP_TARGET from {low} to {high} could {what}"
 
 
 def _prefixes_clear(case: _Case, plan: _Plan, code: str) -> bool:
@@ -819,11 +870,20 @@ def explain(
         or (host_network_pods < 0)
     ):
         raise ConfigError("host_network_pods", host_network_pods, "must be an int >= 0")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError("seed", seed, "must be an int")
     effective = config.for_instance(limits)
+    cap = effective_max_pods(limits, effective)
+    if host_network_pods >= cap:
+        raise ConfigError(
+            "host_network_pods",
+            host_network_pods,
+            f"must be below max pods ({cap}): kubelet would admit no pod that needs an address",
+        )
     case = _Case(
         limits=limits,
         config=effective,
-        max_pods=effective_max_pods(limits, effective),
+        max_pods=cap,
         max_pods_set=config.max_pods is not None,
         host=host_network_pods,
         minutes=float(minutes),
