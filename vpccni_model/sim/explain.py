@@ -590,14 +590,21 @@ def _plan(case: _Case, drafts: tuple[_Draft, ...]) -> _Plan:
     pods_codes = frozenset({MIN_ALONE, WAIT, CHURN})
     if codes & pods_codes:
         lower = config.warm_ip_target + 1 if codes & {WAIT, CHURN} else 1
-        # Never trade a wait or a churn for idle addresses when a smaller value avoids it.
+        # A value must clear one of the problems and bring no new one; the best clears all
+        # without idle addresses, and waits come before EC2 calls.
+        targets = frozenset(codes) & pods_codes
+
+        def helps(banned: frozenset[str]) -> Callable[[frozenset[str]], bool]:
+            return lambda found: (
+                not found & banned and bool(targets - found) and not (found & pods_codes) - targets
+            )
+
         accepts = [
-            _none_of(MIN_ALONE, WAIT, CHURN, WASTE),
-            _none_of(MIN_ALONE, WAIT, WASTE),
-            _none_of(MIN_ALONE, WAIT),
+            helps(frozenset({MIN_ALONE, WAIT, CHURN, WASTE})),
+            helps(frozenset({MIN_ALONE, WAIT, WASTE})),
+            helps(frozenset({MIN_ALONE, WAIT})),
+            helps(frozenset({MIN_ALONE})),
         ]
-        if MIN_ALONE in codes:
-            accepts.append(_none_of(MIN_ALONE))
         candidates = [w for w in _STEPS if lower <= w <= max(room, 1)]
         plan.tried = candidates
         found = _search(case, plan, WARM_IP_TARGET, candidates, accepts)
@@ -909,7 +916,6 @@ def explain(
             )
         )
     findings.sort(key=lambda f: (SEVERITIES.index(f.severity), f.code))
-    used = {k for f in findings for k, _ in f.env}
     return Explanation(
         instance_type=limits.name,
         config=effective,
@@ -918,7 +924,7 @@ def explain(
         host_network_pods=host_network_pods,
         churn_minutes=float(minutes),
         findings=tuple(findings),
-        env=tuple((k, v) for k, v in plan.env.items() if k in used),
+        env=tuple(plan.env.items()),
         suggested_max_pods=plan.max_pods if any(f.max_pods for f in findings) else None,
         steady=results,
     )
