@@ -498,9 +498,18 @@ def _simulated_churn(case: _Case) -> list[_Draft]:
                 f"At {population} pods with {_CHANGES_PER_MINUTE:g} pod changes a minute, one "
                 f"node makes {per_hour:.0f} EC2 calls an hour; EC2 throttles calls per "
                 "account and Region, so a fleet of such nodes shares one budget.",
-                "ipamd returns addresses above its warm targets to EC2 (every 30 s at most) "
-                "and asks for new ones when pods arrive: small targets turn every pod change "
-                "into calls.",
+                (
+                    "ipamd returns addresses above its warm targets to EC2 (every 30 s at "
+                    "most) and asks for new ones when pods arrive: small targets turn every "
+                    "pod change into calls."
+                )
+                if case.config.warm_ip_targets_defined or case.config.prefix_delegation
+                else (
+                    "With WARM_ENI_TARGET ipamd adds a whole ENI (several EC2 calls) when "
+                    "fewer than an ENI's worth of addresses are free, and removes an unused "
+                    "ENI once it is 60 s old: pods coming and going around an ENI boundary "
+                    "turn into calls."
+                ),
                 DOC_ENI_IP,
             )
         )
