@@ -191,7 +191,11 @@ def test_explain_exits_1_and_names_the_error(capsys: pytest.CaptureFixture[str])
     argv = ["explain", "--instance", "t3.small", "--env", "MINIMUM_IP_TARGET=3"]
     assert main([*argv, "--churn-minutes", "0"]) == 1
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == "t3.small, max pods 11"  # 3 * (4 - 1) + 2
+    # The effective settings come first; max pods 3 * (4 - 1) + 2 = 11.
+    assert out.splitlines()[0] == (
+        "t3.small: secondary IPs, WARM_IP_TARGET=0, MINIMUM_IP_TARGET=3, max pods 11 "
+        "(node default, 2 host-network)"
+    )
     assert "[error] minimum-ip-target-alone" in out
 
 
@@ -200,7 +204,7 @@ def test_explain_exits_0_for_a_clean_config(capsys: pytest.CaptureFixture[str]) 
     argv += ["--env", "MINIMUM_IP_TARGET=10", "--churn-minutes", "0"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == "m5.large, max pods 29"  # 3 * (10 - 1) + 2
+    assert out.splitlines()[0].endswith("max pods 29 (node default, 2 host-network)")  # 3*9+2
     assert "no findings" in out
 
 
@@ -217,7 +221,7 @@ def test_explain_json_lists_findings_and_keeps_the_exit_status(
 ) -> None:
     argv = ["explain", "--instance", "t3.small", "--env", "MINIMUM_IP_TARGET=3"]
     status = main([*argv, "--churn-minutes", "0", "--json"])
-    findings = json.loads(capsys.readouterr().out)
+    findings = json.loads(capsys.readouterr().out)["findings"]
     assert [f["code"] for f in findings if f["severity"] == "error"] == ["minimum-ip-target-alone"]
     # docs/simulator.md: "explain exits 1 when it finds an error" -- with --json too.
     assert status == 1

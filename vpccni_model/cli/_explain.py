@@ -1,38 +1,154 @@
-"""``vpccni-model explain``: what will go wrong with a configuration, and what to change."""
+"""``vpccni-model explain``: what will go wrong with a configuration, and what to change.
+
+Output: the effective settings, then the findings, most severe first (error, warning, info;
+then by code), each with the rule behind it, an upstream page and the fix; last, the planned
+changes together. ``--json`` prints one object: ``inputs`` (instance, effective settings,
+max pods and where it came from, host-network pods, churn minutes), ``findings`` (severity,
+code, title, detail, rule, reference, suggestion, env, max_pods) and ``suggested`` (all the
+env changes, and kubelet max pods, in one place).
+
+Exit status: 0 when no finding is an error (warnings and info alone exit 0), 1 when one is,
+2 for a usage error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 
-import attrs
+from vpccni_model._config import Config
+from vpccni_model.cli._common import (
+    Inputs,
+    UsageError,
+    add_inputs,
+    add_instance,
+    add_json,
+    print_json,
+    resolve_inputs,
+)
+from vpccni_model.sim.explain import Explanation, explain
 
-from vpccni_model.cli._common import add_inputs, add_instance, add_json, print_json, resolve_inputs
-from vpccni_model.sim.explain import explain
+EPILOG = """\
+exit status: 0 no error found (warnings alone exit 0), 1 at least one finding of severity
+error, 2 usage error.
+
+example:
+  vpccni-model explain --instance m5.large --env ENABLE_PREFIX_DELEGATION=true
+"""
+
+
+def _mode(config: Config) -> str:
+    mode = "prefix delegation" if config.prefix_delegation else "secondary IPs"
+    if config.custom_networking:
+        mode += ", custom networking"
+    if config.pod_eni:
+        mode += ", security groups for pods"
+    if config.multi_nic:
+        mode += ", multi-NIC"
+    return mode
+
+
+def _targets(config: Config) -> str:
+    if config.warm_ip_targets_defined:
+        parts = [f"WARM_IP_TARGET={config.warm_ip_target}"]
+        parts.append(f"MINIMUM_IP_TARGET={config.minimum_ip_target}")
+    elif config.prefix_delegation:
+        parts = [f"WARM_PREFIX_TARGET={config.warm_prefix_target}"]
+    else:
+        parts = [f"WARM_ENI_TARGET={config.warm_eni_target}"]
+    return ", ".join(parts)
+
+
+def settings_line(inputs: Inputs, explanation: Explanation) -> str:
+    """One line of what ipamd will run with on this instance type."""
+    config = explanation.config
+    source = "--max-pods" if explanation.max_pods_set else "node default"
+    return (
+        f"{inputs.limits.name}: {_mode(config)}, {_targets(config)}, max pods "
+        f"{explanation.max_pods} ({source}, {inputs.host_network_pods} host-network)"
+    )
+
+
+def _json(inputs: Inputs, explanation: Explanation) -> dict[str, object]:
+    return {
+        "inputs": {
+            "instance": inputs.limits.name,
+            "settings": explanation.config.to_env(),
+            "max_pods": explanation.max_pods,
+            "max_pods_source": "--max-pods" if explanation.max_pods_set else "node default",
+            "host_network_pods": explanation.host_network_pods,
+            "churn_minutes": explanation.churn_minutes,
+        },
+        "findings": [f.to_dict() for f in explanation.findings],
+        "suggested": {
+            "env": dict(explanation.env),
+            "max_pods": explanation.suggested_max_pods,
+        },
+    }
 
 
 def run(args: argparse.Namespace) -> int:
+    minutes = args.churn_minutes
+    if not math.isfinite(minutes) or not 0 <= minutes <= 1440:
+        raise UsageError(f"--churn-minutes must be from 0 to 1440, got {minutes:g}")
     inputs = resolve_inputs(args)
-    limits = inputs.limits
-    explanation = explain(limits, inputs.config, churn_minutes=args.churn_minutes)
+    explanation = explain(
+        inputs.limits,
+        inputs.config,
+        churn_minutes=minutes,
+        seed=args.seed,
+        host_network_pods=inputs.host_network_pods,
+    )
+    status = 1 if explanation.has_errors else 0
     if args.json:
-        print_json([attrs.asdict(f) for f in explanation.findings])
-        return 1 if any(f.severity == "error" for f in explanation.findings) else 0
-    print(f"{limits.name}, max pods {explanation.max_pods}")
+        print_json(_json(inputs, explanation))
+        return status
+    print(settings_line(inputs, explanation))
     if explanation.ok:
         print("  no findings: the pool settles, every pod up to max pods gets an address.")
-        return 0
+        return status
     for finding in explanation.findings:
         print(f"\n[{finding.severity}] {finding.code}: {finding.title}")
         print(f"  {finding.detail}")
         print(f"  rule: {finding.rule}")
+        if finding.reference:
+            print(f"  see:  {finding.reference}")
         print(f"  fix:  {finding.suggestion}")
-    return 1 if any(f.severity == "error" for f in explanation.findings) else 0
+    changes = [f"{name}={value}" for name, value in explanation.env]
+    if explanation.suggested_max_pods is not None:
+        changes.append(f"kubelet max pods {explanation.suggested_max_pods}")
+    if changes:
+        print(f"\nsuggested changes, together: {', '.join(changes)}")
+    return status
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    ex = sub.add_parser("explain", help="what will go wrong with this configuration")
+    ex = sub.add_parser(
+        "explain",
+        help="what will go wrong with this configuration, and what to change",
+        description="Run the model on one instance type and aws-node configuration and "
+        "report what will hurt (starving pods, loops, max pods the pool cannot reach, "
+        "waits, EC2 calls, idle addresses), with the rule behind each and one consistent "
+        "set of fixes.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_instance(ex)
-    ex.add_argument("--churn-minutes", type=float, default=30.0)
+    ex.add_argument(
+        "--churn-minutes",
+        type=float,
+        default=30.0,
+        metavar="MIN",
+        help="minutes of simulated pod churn after a 10-minute warm-up; 0 skips it and "
+        "the wait and EC2-call findings (default: %(default)g)",
+    )
+    ex.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="random seed of the simulated churn (default: %(default)s)",
+    )
     add_json(ex)
     add_inputs(ex)
     ex.set_defaults(func=run)
