@@ -34,9 +34,9 @@ def test_max_pods_labels_every_figure(capsys: Capsys) -> None:
     assert "  29  eni-max-pods.txt lists 29" in rows["node default (eni-max-pods.txt)"]
     assert " 110  min(110, 434) = 110" in rows["calculator recommendation"]
     assert " 434  3 ENIs x (10 - 1) prefixes x 16 + 2 = 434" in rows["calculator max allowed"]
-    assert " 432  card 0: 3 ENIs x (10 - 1) prefixes x 16 = 432" in rows[
-        "ipamd addressable pod IPs"
-    ]
+    assert (
+        " 432  card 0: 3 ENIs x (10 - 1) prefixes x 16 = 432" in rows["ipamd addressable pod IPs"]
+    )
     assert rows["branch ENIs (security groups for pods)"].endswith("  9")
     assert "notes:" in lines and "ignores prefix delegation" in out
 

@@ -192,10 +192,9 @@ def test_explain_exits_1_and_names_the_error(capsys: pytest.CaptureFixture[str])
     assert main([*argv, "--churn-minutes", "0"]) == 1
     out = capsys.readouterr().out
     # The effective settings come first; max pods 3 * (4 - 1) + 2 = 11.
-    assert out.splitlines()[0] == (
-        "t3.small: secondary IPs, WARM_IP_TARGET=0, MINIMUM_IP_TARGET=3, max pods 11 "
-        "(node default, 2 host-network)"
-    )
+    lines = out.splitlines()
+    assert "WARM_IP_TARGET=0 MINIMUM_IP_TARGET=3" in lines[2]
+    assert lines[4].startswith("  max pods: 11 (the EKS default for t3.small)")
     assert "[error] minimum-ip-target-alone" in out
 
 
@@ -204,7 +203,7 @@ def test_explain_exits_0_for_a_clean_config(capsys: pytest.CaptureFixture[str]) 
     argv += ["--env", "MINIMUM_IP_TARGET=10", "--churn-minutes", "0"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].endswith("max pods 29 (node default, 2 host-network)")  # 3*9+2
+    assert out.splitlines()[4].startswith("  max pods: 29 (the EKS default for m5.large)")  # 3*9+2
     assert "no findings" in out
 
 

@@ -294,8 +294,10 @@ def test_json_is_an_object_with_the_inputs_findings_and_suggestions(
     assert list(doc) == ["inputs", "findings", "suggested"]
     inputs = doc["inputs"]
     assert inputs["instance"] == "m5.large"
-    assert inputs["settings"]["ENABLE_PREFIX_DELEGATION"] == "true"
-    assert inputs["settings"]["WARM_PREFIX_TARGET"] == "1"  # the shipped manifest's
+    assert inputs["env"]["ENABLE_PREFIX_DELEGATION"] == "true"
+    assert inputs["settings"]["mode"] == "prefix-delegation"
+    assert inputs["env"]["WARM_PREFIX_TARGET"] == "1"  # the shipped manifest's
+    assert inputs["settings"]["warm_prefix_target"] == 1
     assert inputs["max_pods"] == 29
     assert inputs["max_pods_source"] == "node default"
     assert inputs["churn_minutes"] == 0
@@ -334,10 +336,10 @@ def test_text_starts_with_the_settings_and_sorts_by_severity(
     argv = ["explain", "--instance", "m5.large", "--env", "ENABLE_PREFIX_DELEGATION=true"]
     assert main([*argv, "--env", "WARM_PREFIX_TARGET=0", "--churn-minutes", "0"]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == (
-        "m5.large: prefix delegation, WARM_PREFIX_TARGET=0, max pods 29 "
-        "(node default, 2 host-network)"
-    )
+    assert lines[0].startswith("settings from the shipped aws-k8s-cni.yaml")
+    assert lines[1] == "  instance: m5.large; mode: prefix delegation (/28 prefixes)"
+    assert "WARM_PREFIX_TARGET=0" in lines[2]
+    assert lines[4].startswith("  max pods: 29 (the EKS default for m5.large), of which 2")
     heads = [line for line in lines if line.startswith("[")]
     assert heads[0].startswith("[error] allocate-free-loop")
     severities = [h[1 : h.index("]")] for h in heads]
@@ -363,3 +365,4 @@ def test_help_documents_every_flag_the_exit_status_and_an_example(
     assert "vpccni-model explain --instance m5.large" in text
     assert "(default: 30)" in text  # --churn-minutes
     assert "(default: 0)" in text  # --seed
+

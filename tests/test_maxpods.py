@@ -72,9 +72,7 @@ def test_node_default_equals_the_published_file() -> None:
         ("m5.large", {"cni_version": "1.9.0-eksbuild.1", "custom_networking": True}, 20),
     ],
 )
-def test_published_calculator_examples(
-    instance: str, flags: dict[str, Any], expected: int
-) -> None:
+def test_published_calculator_examples(instance: str, flags: dict[str, Any], expected: int) -> None:
     assert vm.calculator_max_pods(vm.instance_limits(instance), **flags) == expected
 
 
@@ -336,9 +334,7 @@ def test_report_old_cni_and_xen_notes() -> None:
 
 
 def test_report_custom_networking_with_max_eni() -> None:
-    report = vm.max_pods_report(
-        vm.instance_limits("m5.large"), custom_networking=True, max_eni=2
-    )
+    report = vm.max_pods_report(vm.instance_limits("m5.large"), custom_networking=True, max_eni=2)
     # (min(2, 3) - 1) x 9 + 2 = 11; ipamd: the same ENI, 9 addresses.
     assert (report.calculator_recommended, report.ipamd_pod_addresses) == (11, 9)
     assert report.formulas["calculator_max_allowed"] == (

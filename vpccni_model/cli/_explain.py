@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import math
 
-from vpccni_model._config import Config
 from vpccni_model.cli._common import (
     Inputs,
     UsageError,
@@ -25,6 +24,8 @@ from vpccni_model.cli._common import (
     add_json,
     print_json,
     resolve_inputs,
+    settings_json,
+    settings_lines,
 )
 from vpccni_model.sim.explain import Explanation, explain
 
@@ -37,43 +38,12 @@ example:
 """
 
 
-def _mode(config: Config) -> str:
-    mode = "prefix delegation" if config.prefix_delegation else "secondary IPs"
-    if config.custom_networking:
-        mode += ", custom networking"
-    if config.pod_eni:
-        mode += ", security groups for pods"
-    if config.multi_nic:
-        mode += ", multi-NIC"
-    return mode
-
-
-def _targets(config: Config) -> str:
-    if config.warm_ip_targets_defined:
-        parts = [f"WARM_IP_TARGET={config.warm_ip_target}"]
-        parts.append(f"MINIMUM_IP_TARGET={config.minimum_ip_target}")
-    elif config.prefix_delegation:
-        parts = [f"WARM_PREFIX_TARGET={config.warm_prefix_target}"]
-    else:
-        parts = [f"WARM_ENI_TARGET={config.warm_eni_target}"]
-    return ", ".join(parts)
-
-
-def settings_line(inputs: Inputs, explanation: Explanation) -> str:
-    """One line of what ipamd will run with on this instance type."""
-    config = explanation.config
-    source = "--max-pods" if explanation.max_pods_set else "node default"
-    return (
-        f"{inputs.limits.name}: {_mode(config)}, {_targets(config)}, max pods "
-        f"{explanation.max_pods} ({source}, {inputs.host_network_pods} host-network)"
-    )
-
-
 def _json(inputs: Inputs, explanation: Explanation) -> dict[str, object]:
     return {
         "inputs": {
             "instance": inputs.limits.name,
-            "settings": explanation.config.to_env(),
+            "settings": settings_json(inputs),
+            "env": explanation.config.to_env(),
             "max_pods": explanation.max_pods,
             "max_pods_source": "--max-pods" if explanation.max_pods_set else "node default",
             "host_network_pods": explanation.host_network_pods,
@@ -103,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(_json(inputs, explanation))
         return status
-    print(settings_line(inputs, explanation))
+    print("\n".join(settings_lines(inputs)))
     if explanation.ok:
         print("  no findings: the pool settles, every pod up to max pods gets an address.")
         return status
