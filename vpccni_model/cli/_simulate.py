@@ -78,7 +78,7 @@ let the scheduler place the pod, action add or delete).
 Pods are placed on the node with the fewest pods, at most max pods less --host-network-pods per
 node; the rest are unschedulable and wait pending for a free slot. With --out: summary.json
 (inputs and summary), series.csv, nodes.csv (up to {PER_NODE_SERIES_MAX_NODES} nodes unless
---per-node-series), calls.csv and, with the plots extra (pip install 'vpccni-model[plots]'),
+--per-node-series), calls.csv and, with the plots extra (pip install -e '.[plots]'),
 ips.png, enis.png, ec2_calls.png and subnet.png.
 """
 
@@ -293,7 +293,8 @@ def run(args: argparse.Namespace) -> int:
                 # The data is written; only the optional extra is missing.
                 print(
                     "vpccni-model: plots skipped: matplotlib is not installed "
-                    "(pip install 'vpccni-model[plots]', or pass --no-plots)",
+                    "(install the plots extra: pip install -e '.[plots]' in the repository; "
+                    "or pass --no-plots)",
                     file=sys.stderr,
                 )
         # With --json, stdout holds only the JSON document.

@@ -65,7 +65,11 @@ def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
         import matplotlib.pyplot as plt
         from matplotlib.ticker import FuncFormatter, MaxNLocator
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ConfigError("plots", "matplotlib", "install vpccni-model[plots]") from exc
+        raise ConfigError(
+            "plots",
+            "matplotlib",
+            "install the plots extra: pip install -e '.[plots]' in the repository",
+        ) from exc
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     series = result.series
