@@ -36,6 +36,7 @@ from vpccni_model._maxpods import (
     calculator_prefix_delegation,
     node_default_max_pods,
 )
+from vpccni_model._maxpods_report import ipamd_card_capacities, ipamd_pod_addresses
 from vpccni_model._policy import effective_max_pods
 from vpccni_model._steady import SteadyState, steady_state
 from vpccni_model.sim.engine import simulate
@@ -182,28 +183,25 @@ class _Draft:
 
 
 def _pod_enis(limits: InstanceLimits, config: Config) -> list[tuple[int, int, list[str]]]:
-    """Per managed card: ENIs whose addresses pods can use, and why fewer than the type's."""
-    cards = limits.card_indices if config.multi_nic else (0,)
+    """Per managed card: ENIs whose addresses pods can use, and why fewer than the type's
+    (the rule itself is ``ipamd_card_capacities``'; this only words it)."""
     out = []
-    for card in cards:
-        enis = min(config.effective_max_eni(limits), limits.max_interfaces(card))
+    for card in ipamd_card_capacities(limits, config):
         why = []
-        if enis < limits.max_interfaces(card):
+        if card.enis < limits.max_interfaces(card.network_card):
             why.append(f"MAX_ENI={config.effective_max_eni(limits)}")
-        if card == 0 and config.custom_networking:
-            enis -= 1
+        if card.primary_skipped:
             why.append("the primary ENI hosts no pods with custom networking")
-        if card == 0 and config.pod_eni:
-            enis -= 1
+        if card.trunk_slot:
             why.append("the trunk ENI (ENABLE_POD_ENI) holds branch ENIs, not pool addresses")
-        out.append((card, max(enis, 0), why))
+        out.append((card.network_card, card.pod_enis, why))
     return out
 
 
 def addressable(limits: InstanceLimits, config: Config) -> int:
-    """Pod addresses ipamd's pool can hold on ``limits`` with the effective ``config``."""
-    per_eni = limits.pod_addresses_per_eni(config.prefix_delegation)
-    return sum(enis for _, enis, _ in _pod_enis(limits, config)) * per_eni
+    """Pod addresses ipamd's pool can hold on ``limits`` with ``config``
+    (``vpccni_model.ipamd_pod_addresses``, kept here under the name the explainer uses)."""
+    return ipamd_pod_addresses(limits, config)
 
 
 def _calculator(limits: InstanceLimits, config: Config) -> tuple[int, str]:
