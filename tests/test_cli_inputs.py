@@ -41,7 +41,8 @@ def inputs_of(*argv: str) -> Inputs:
 SILENT_BEFORE = [
     (
         "WARM_IP_TAGRET=5",
-        "WARM_IP_TAGRET is not an aws-node variable (did you mean WARM_IP_TARGET?); ignored",
+        "WARM_IP_TAGRET is not a variable aws-node v1.23.1 reads "
+        "(did you mean WARM_IP_TARGET?); ignored",
     ),
     (
         "WARM_IP_TARGET=abc",
@@ -64,8 +65,8 @@ SILENT_BEFORE = [
     ),
     (
         "warm_ip_target=5",
-        "warm_ip_target is not an aws-node variable (names are case-sensitive: did you mean "
-        "WARM_IP_TARGET?); ignored",
+        "warm_ip_target is not a variable aws-node v1.23.1 reads "
+        "(names are case-sensitive: did you mean WARM_IP_TARGET?); ignored",
     ),
 ]
 

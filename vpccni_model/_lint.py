@@ -249,7 +249,7 @@ def _lint_name(name: str, raw: str) -> EnvFinding | None:
             "warning",
             name,
             raw,
-            f"{name} is not an aws-node variable{hint}; ignored",
+            f"{name} is not a variable aws-node v1.23.1 reads{hint}; ignored",
             None,
             near,
         )
