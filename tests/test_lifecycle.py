@@ -126,6 +126,21 @@ def test_excluded_enis_on_card_zero_release_empty_cidrs_of_the_mode() -> None:
     assert state.find_eni("eni-1").cidrs == ()  # type: ignore[union-attr]
 
 
+def test_exclusion_cleanup_runs_over_every_eni_before_the_toggle_cleanup() -> None:
+    # nodeInit runs checkAndHandleAllENIExclusion (step 6) over all ENIs, then the toggle
+    # cleanup (step 7) over all ENIs: eni-0's toggle release comes after eni-1's exclusion
+    # release, not before it (the old per-ENI interleaving).
+    before = _node(Config(), excluded_second=True)
+    state = restart(before, Config(prefix_delegation=True), clock=100.0)
+    assert state.outbox == (
+        ReleasePrefixes("eni-1", ("10.0.0.32/28",)),  # exclusion: empty CIDRs of the new mode
+        ReleaseIPs("eni-0", ("10.0.0.6",)),  # toggle (PD on): empty /32s, in device order
+        ReleaseIPs("eni-1", ("10.0.0.7",)),
+    )
+    assert state.datastore(0).prefix_counter == 1  # eni-0's /28 with pod-b stays
+    state.check()
+
+
 def test_reconcile_refuses_a_hot_mode_change() -> None:
     state = _node(Config())
     with pytest.raises(ConfigError) as info:

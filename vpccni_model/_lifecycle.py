@@ -45,11 +45,12 @@ def _release_empty(
 def restart(state: NodeState, config: Config, clock: float) -> NodeState:
     """The node as ipamd sees it right after a restart with ``config`` at ``clock``.
 
-    Mode-toggle cleanup releases, per ENI in device order, every empty /32 when prefix
-    delegation is now on, or every empty /28 when it is now off; these calls go to
-    ``state.outbox`` and add no reconcile-cooldown entries. Before that, excluded ENIs on card 0
-    release their empty CIDRs of the current mode (Q20). The next ``reconcile`` at ``clock``
-    is ipamd's pre-scaling.
+    In nodeInit's order: first every excluded ENI on card 0 releases its empty CIDRs of the
+    current mode (``checkAndHandleAllENIExclusion``, Q20); then the mode-toggle cleanup
+    releases, card by card and ENI by ENI in device order, every empty /32 when prefix
+    delegation is now on, or every empty /28 when it is now off. These calls go to
+    ``state.outbox`` in that order and add no reconcile-cooldown entries. The next
+    ``reconcile`` at ``clock`` stands for ipamd's pre-scaling.
     """
     if not isinstance(state, NodeState):
         raise StateError("state", state, "must be a NodeState")
@@ -61,6 +62,7 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
     outbox: list[Action] = list(state.outbox)
     stores: list[Datastore] = []
     pods: dict[str, PodIP] = state.pods_copy()
+    kept: list[tuple[Datastore, list[list[Cidr]], int]] = []
     for ds in state.datastores:
         if ds.network_card != 0 and not effective.multi_nic:
             for eni in ds.enis:
@@ -69,20 +71,30 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
                         if entry.pod is not None:
                             pods.pop(entry.pod, None)
             continue
-        counter = ds.prefix_counter
+        kept.append((ds, [[_forget_cooling(c) for c in eni.cidrs] for eni in ds.enis], 0))
+    # nodeInit's order: checkAndHandleAllENIExclusion over every excluded ENI first (free
+    # CIDRs of the current mode; it only looks at card 0's datastore, Q20) ...
+    for index, (ds, cidrs_of, released) in enumerate(kept):
+        if ds.network_card != 0:
+            continue
+        for position, eni in enumerate(ds.enis):
+            if eni.is_excluded:
+                cidrs_of[position], gone = _release_empty(
+                    cidrs_of[position], prefix_mode, eni.eni_id, outbox
+                )
+                released += gone
+        kept[index] = (ds, cidrs_of, released)
+    # ... then the prefix-delegation toggle cleanup (spec 7.6) over every ENI of every
+    # datastore: empty CIDRs of the other kind go.
+    for ds, cidrs_of, released in kept:
         enis: list[ENI] = []
-        for eni in ds.enis:
-            cidrs = [_forget_cooling(c) for c in eni.cidrs]
-            if eni.is_excluded and ds.network_card == 0:
-                # checkAndHandleAllENIExclusion: free CIDRs of the current mode leave excluded
-                # ENIs; it only looks at card 0's datastore (Q20).
-                cidrs, released = _release_empty(cidrs, prefix_mode, eni.eni_id, outbox)
-                counter -= released
-            # Prefix-delegation toggle cleanup (spec 7.6): empty CIDRs of the other kind go.
-            cidrs, released = _release_empty(cidrs, not prefix_mode, eni.eni_id, outbox)
-            counter -= released
+        for eni, cidrs in zip(ds.enis, cidrs_of, strict=True):
+            cidrs, gone = _release_empty(cidrs, not prefix_mode, eni.eni_id, outbox)
+            released += gone
             enis.append(attrs.evolve(eni, cidrs=tuple(cidrs), created_at=clock))
-        stores.append(attrs.evolve(ds, enis=tuple(enis), prefix_counter=counter))
+        stores.append(
+            attrs.evolve(ds, enis=tuple(enis), prefix_counter=ds.prefix_counter - released)
+        )
     if effective.multi_nic:
         have = {ds.network_card for ds in stores}
         stores.extend(
