@@ -46,6 +46,8 @@ LAYERS: dict[str, int] = {
     "_steady": 10,
     "serialize": 10,
     "manifest": 10,
+    "node_dump": 10,
+    "node_explain": 10,
     "testing": 10,
     "sim": 11,
     "cli": 12,

@@ -7,6 +7,10 @@ max pods and where it came from, host-network pods, churn minutes), ``findings``
 code, title, detail, rule, reference, suggestion, env, max_pods) and ``suggested`` (all the
 env changes, and kubelet max pods, in one place).
 
+With ``--node-dump`` (``/v1/enis`` or DescribeNetworkInterfaces JSON of one node), the node
+comes first: its ENIs and pool, the next tick's EC2 calls, the cooling addresses and when each
+returns, and what a pod arriving now gets or why it waits; ``--json`` adds it as ``node``.
+
 Exit status: 0 when no finding is an error (warnings and info alone exit 0), 1 when one is,
 2 for a usage error.
 """
@@ -23,18 +27,21 @@ from vpccni_model.cli._common import (
     add_instance,
     add_json,
     print_json,
-    resolve_inputs,
     settings_json,
     settings_lines,
 )
+from vpccni_model.cli._node_dump import add_dump_options, dump_inputs, node_lines
+from vpccni_model.node_explain import explain_node
 from vpccni_model.sim.explain import Explanation, explain
 
 EPILOG = """\
 exit status: 0 no error found (warnings alone exit 0), 1 at least one finding of severity
 error, 2 usage error.
 
-example:
+examples:
   vpccni-model explain --instance m5.large --env ENABLE_PREFIX_DELEGATION=true
+  curl -s localhost:61679/v1/enis > enis.json     # on the node
+  vpccni-model explain --instance m5.large --node-dump enis.json --checkpoint ipam.json
 """
 
 
@@ -61,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     minutes = args.churn_minutes
     if not math.isfinite(minutes) or not 0 <= minutes <= 1440:
         raise UsageError(f"--churn-minutes must be from 0 to 1440, got {minutes:g}")
-    inputs = resolve_inputs(args)
+    inputs, dump = dump_inputs(args, args.node_dump, "--node-dump")
+    node = None if dump is None else explain_node(dump)
     explanation = explain(
         inputs.limits,
         inputs.config,
@@ -71,9 +79,16 @@ def run(args: argparse.Namespace) -> int:
     )
     status = 1 if explanation.has_errors else 0
     if args.json:
-        print_json(_json(inputs, explanation))
+        doc = _json(inputs, explanation)
+        if node is not None:
+            doc["node"] = node.to_dict()
+        print_json(doc)
         return status
     print("\n".join(settings_lines(inputs)))
+    if node is not None:
+        reference = "--now" if args.now is not None else "the newest time in the dump"
+        print("\n" + "\n".join(node_lines(args.node_dump, node, reference)))
+        print("\nthe configuration:")
     if explanation.ok:
         print("  no findings: the pool settles, every pod up to max pods gets an address.")
         return status
@@ -119,6 +134,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="random seed of the simulated churn (default: %(default)s)",
     )
+    ex.add_argument(
+        "--node-dump",
+        metavar="FILE",
+        help="a live node: ipamd's introspection (curl localhost:61679/v1/enis) or "
+        "aws ec2 describe-network-interfaces JSON for the instance; explains what ipamd "
+        "does next on it (default: the configuration only)",
+    )
+    add_dump_options(ex, "--node-dump")
     add_json(ex)
     add_inputs(ex)
     ex.set_defaults(func=run)
