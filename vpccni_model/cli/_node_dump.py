@@ -11,15 +11,18 @@ from __future__ import annotations
 import argparse
 import sys
 
+import attrs
+
 from vpccni_model._actions import ReleaseIPs
 from vpccni_model._config import Config
 from vpccni_model._env import ENABLE_PREFIX_DELEGATION
 from vpccni_model._errors import StateError
-from vpccni_model._ipv4 import int_to_ip
+from vpccni_model._ipv4 import int_to_ip, ip_to_int
 from vpccni_model.cli._common import Inputs, UsageError, instance_of, resolve_inputs
 from vpccni_model.node_dump import NodeDump, read_node_dump
 from vpccni_model.node_explain import NodeExplanation, describe_action
 from vpccni_model.pool import pool_stats
+from vpccni_model.sim.spec import SimulationSpec
 
 
 def add_dump_options(parser: argparse.ArgumentParser, flag: str) -> None:
@@ -96,6 +99,45 @@ def covering_subnet(dump: NodeDump) -> str:
     return f"{int_to_ip(low & mask)}/{length}"
 
 
+def with_node_dump(
+    spec: SimulationSpec, dump: NodeDump, args: argparse.Namespace
+) -> SimulationSpec:
+    """``spec`` with its one node starting from the dump, in a subnet that holds the node's
+    addresses (``--subnet`` if it does, else the covering one, said on stderr)."""
+    if len(spec.nodes) != 1:
+        raise UsageError(f"--from-node-dump runs one node, not --nodes {len(spec.nodes)}")
+    network, length = parse_cidr_block(args.subnet)
+    size = 1 << (32 - length)
+    if not all(
+        network <= c.network and c.network + c.size <= network + size
+        for e in dump.state.enis
+        for c in e.cidrs
+    ):
+        chosen = covering_subnet(dump)
+        print(
+            f"vpccni-model: note: --subnet {args.subnet} does not hold the node's addresses: "
+            f"using {chosen}",
+            file=sys.stderr,
+        )
+        args.subnet = chosen
+    state = dump.state
+    print(
+        f"vpccni-model: note: {spec.nodes[0].name} starts from {args.from_node_dump}: "
+        f"{len(state.enis)} ENIs, {sum(len(e.cidrs) for e in state.enis)} CIDRs, "
+        f"{len(state.pods)} pods (kept all run; the workload's pods come on top)",
+        file=sys.stderr,
+    )
+    node = attrs.evolve(spec.nodes[0], initial_state=state)
+    return attrs.evolve(spec, nodes=(node,), subnets=(("subnet-a", args.subnet),))
+
+
+def parse_cidr_block(text: str) -> tuple[int, int]:
+    """``a.b.c.d/n`` as (network, length); ``--subnet`` was checked already."""
+    address, _, length = text.partition("/")
+    bits = int(length)
+    return ip_to_int(address) & (((1 << 32) - 1) ^ ((1 << (32 - bits)) - 1)), bits
+
+
 def _when(dump: NodeDump, clock: float) -> str:
     wall = dump.wall(clock)
     return f"{clock:+.1f} s" if wall is None else f"{wall} ({clock:+.1f} s)"
@@ -170,4 +212,4 @@ def node_lines(path: str, explanation: NodeExplanation, reference: str) -> list[
     return lines
 
 
-__all__ = ["add_dump_options", "covering_subnet", "dump_inputs", "node_lines"]
+__all__ = ["add_dump_options", "covering_subnet", "dump_inputs", "node_lines", "with_node_dump"]

@@ -24,10 +24,10 @@ from vpccni_model.cli._common import (
     add_instance,
     add_json,
     print_json,
-    resolve_inputs,
     settings_json,
     settings_lines,
 )
+from vpccni_model.cli._node_dump import add_dump_options, dump_inputs, with_node_dump
 from vpccni_model.cloud import EC2_APIS, FakeEC2, FaultRule
 from vpccni_model.sim.engine import simulate
 from vpccni_model.sim.metrics import SimulationResult
@@ -224,7 +224,7 @@ def _inputs(args: argparse.Namespace, inputs: Inputs) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    inputs = resolve_inputs(args)
+    inputs, dump = dump_inputs(args, args.from_node_dump, "--from-node-dump")
     _check_args(args)
     workload = _workload(args)
     if args.out is not None:
@@ -244,6 +244,8 @@ def run(args: argparse.Namespace) -> int:
         faults=tuple(args.fault),
         per_node_series=per_node,
     )
+    if dump is not None:
+        spec = with_node_dump(spec, dump, args)
     if args.quiet:
         result = simulate(spec)
     else:
@@ -386,6 +388,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sim.add_argument(
         "--quiet", action="store_true", help="no progress bar on stderr (default: shown)"
     )
+    sim.add_argument(
+        "--from-node-dump",
+        metavar="FILE",
+        help="start the one node from a live node's dump (/v1/enis or describe-network-"
+        "interfaces JSON) instead of a fresh boot; its pods stay, the workload's come on "
+        "top (default: a fresh node)",
+    )
+    add_dump_options(sim, "--from-node-dump")
     add_inputs(sim)
     add_json(sim)
     sim.set_defaults(func=run)

@@ -120,12 +120,14 @@ class Simulation:
         self.now = 0.0
         self.metrics = MetricsRecorder(spec, self.ec2)
         for node_spec in spec.nodes:
-            state = NodeState.boot(
-                node_spec.limits,
-                node_spec.config,
-                node_spec.boot_at,
-                primary_eni_id=f"eni-{node_spec.name}",
-            )
+            state = node_spec.initial_state
+            if state is None:
+                state = NodeState.boot(
+                    node_spec.limits,
+                    node_spec.config,
+                    node_spec.boot_at,
+                    primary_eni_id=f"eni-{node_spec.name}",
+                )
             self.ec2.boot_node(node_spec.name, state, node_spec.subnet)
             node = _Node(node_spec, state, node_spec.config)
             node.max_pods = effective_max_pods(state.limits, state.config)

@@ -9,9 +9,10 @@ import math
 import attrs
 
 from vpccni_model._checks import int_at_least
-from vpccni_model._config import Config
+from vpccni_model._config import Config, fixed_at_boot
 from vpccni_model._errors import ConfigError
 from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
+from vpccni_model._state import NodeState
 from vpccni_model.cloud import FaultRule, Latency, Throttle
 from vpccni_model.sim.workloads import Trace, Workload
 
@@ -22,6 +23,9 @@ class NodeSpec:
 
     ``host_network_pods`` (aws-node, kube-proxy, ...) count against kubelet's max pods but
     take no pod IP: the scheduler puts at most ``max_pods - host_network_pods`` pods on it.
+    ``initial_state``, when given, is where the node starts instead of a fresh boot (e.g. a
+    live node from ``node_dump``): same limits and boot configuration, clock not after
+    ``boot_at``; its pods keep their addresses and the workload's come on top.
     """
 
     name: str
@@ -30,6 +34,19 @@ class NodeSpec:
     subnet: str | None = None
     boot_at: float = 0.0
     host_network_pods: int = attrs.field(default=HOST_NETWORK_PODS, validator=int_at_least(0))
+    initial_state: NodeState | None = None
+
+    def __attrs_post_init__(self) -> None:
+        state = self.initial_state
+        if state is None:
+            return
+        if not isinstance(state, NodeState):
+            raise ConfigError("initial_state", state, "must be a NodeState or None")
+        if state.limits != self.limits:
+            raise ConfigError("initial_state", state.limits.name, f"is not a {self.limits.name}")
+        fixed_at_boot(state.config, self.config, self.limits)
+        if state.clock > self.boot_at:
+            raise ConfigError("initial_state", state.clock, f"clock after boot_at {self.boot_at}")
 
 
 @attrs.frozen
