@@ -726,7 +726,9 @@ def kind_of(doc: object) -> str:
     ):
         return "introspection"
     if isinstance(doc, Mapping) and "allocations" in doc:
-        raise StateError("$", "ipam.json", "this is the checkpoint: pass it as --checkpoint")
+        raise StateError(
+            "$", None, "this is ipamd's checkpoint (ipam.json): pass it as --checkpoint"
+        )
     raise StateError(
         "$", type(doc).__name__, "neither /v1/enis output nor DescribeNetworkInterfaces JSON"
     )
@@ -741,25 +743,22 @@ def read_node_dump(
     now: str | None = None,
 ) -> NodeDump:
     """A node from files: ``path`` is ``/v1/enis`` or DescribeNetworkInterfaces output (told
-    from the content), ``checkpoint`` an ``ipam.json``. Errors name the file and JSON path."""
+    from the content), ``checkpoint`` an ``ipam.json``. A file that cannot be read is a
+    ``StateError`` with field ``"node dump"`` or ``"checkpoint"`` and the file as value; one
+    with bad content names the file and the JSON path (``"FILE: $.a.b"``)."""
     doc = read_json(path, "node dump")
     saved = None if checkpoint is None else read_json(checkpoint, "checkpoint")
     try:
         reader = (
             from_describe_network_interfaces if kind_of(doc) == "describe" else from_introspection
         )
-        try:
-            return reader(doc, limits, config, checkpoint=saved, now=now)
-        except StateError as exc:
-            if checkpoint is not None and (
-                exc.field.startswith("allocations") or exc.field == "version"
-            ):
-                raise StateError(f"{checkpoint}: {exc.field}", exc.value, exc.reason) from None
-            raise
+        return reader(doc, limits, config, checkpoint=saved, now=now)
     except StateError as exc:
-        if exc.field == "now" or str(exc.field).startswith(str(checkpoint)):
+        if exc.field == "now":
             raise
-        raise StateError(f"{path}: {exc.field}", exc.value, exc.reason) from None
+        in_checkpoint = exc.field == "version" or exc.field.startswith("allocations")
+        where = checkpoint if in_checkpoint and checkpoint is not None else path
+        raise StateError(f"{where}: {exc.field}", exc.value, exc.reason) from None
 
 
 __all__ = [

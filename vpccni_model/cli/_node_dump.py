@@ -54,7 +54,7 @@ def _read(args: argparse.Namespace, path: str, flag: str, config: Config) -> Nod
         if exc.field == "now":
             raise UsageError(f"--now {exc.value!r}: {exc.reason}") from None
         shown = "" if exc.value is None else f" (got {exc.value!r})"
-        raise UsageError(f"{flag} {exc.field}: {exc.reason}{shown}") from None
+        raise UsageError(f"{exc.field}: {exc.reason}{shown}") from None
 
 
 def dump_inputs(
