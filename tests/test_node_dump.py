@@ -149,9 +149,7 @@ def test_describe_network_interfaces_fixture() -> None:
     assert [len(e.cidrs) for e in ds.enis] == [9, 9]  # the primary IPs are not pod addresses
     assert len(bare.state.pods) == 0
     assert [w.code for w in bare.warnings] == ["no-pods-known"]
-    full = from_describe_network_interfaces(
-        doc, M5, Config(), checkpoint=load("ipam-pr1958.json")
-    )
+    full = from_describe_network_interfaces(doc, M5, Config(), checkpoint=load("ipam-pr1958.json"))
     assert {pod: ref.address for pod, ref in full.state.pods.items()} == PODS
     assert full.warnings == ()
     assert cooling_count(full.state) == 0  # EC2 knows nothing of cooling
@@ -255,14 +253,26 @@ CIDR = f'{BASE}.AvailableIPv4Cidrs["192.168.5.118/32"]'
         (lambda d: d["0"]["ENIs"][PRIMARY].pop("ID"), f"{BASE}.ID"),
         (lambda d: d["0"].pop("ENIs"), '$["0"].ENIs'),
         (lambda d: d.update(card={}), '$["card"]'),
-        (lambda d: _address(d).update(AssignedTime="yesterday"),
-         f'{CIDR}.IPAddresses["192.168.5.118"].AssignedTime'),
-        (lambda d: _address(d).update(Address="192.168.5.119"),
-         f'{CIDR}.IPAddresses["192.168.5.118"].Address'),
-        (lambda d: d["0"]["ENIs"][PRIMARY]["AvailableIPv4Cidrs"]["192.168.5.118/32"]["Cidr"]
-         .update(Mask="////8A=="), f"{CIDR}.Cidr.Mask"),
-        (lambda d: d["0"]["ENIs"][PRIMARY]["AvailableIPv4Cidrs"]["192.168.5.118/32"]["Cidr"]
-         .update(IP="192.168.5.300"), f"{CIDR}.Cidr.IP"),
+        (
+            lambda d: _address(d).update(AssignedTime="yesterday"),
+            f'{CIDR}.IPAddresses["192.168.5.118"].AssignedTime',
+        ),
+        (
+            lambda d: _address(d).update(Address="192.168.5.119"),
+            f'{CIDR}.IPAddresses["192.168.5.118"].Address',
+        ),
+        (
+            lambda d: d["0"]["ENIs"][PRIMARY]["AvailableIPv4Cidrs"]["192.168.5.118/32"][
+                "Cidr"
+            ].update(Mask="////8A=="),
+            f"{CIDR}.Cidr.Mask",
+        ),
+        (
+            lambda d: d["0"]["ENIs"][PRIMARY]["AvailableIPv4Cidrs"]["192.168.5.118/32"][
+                "Cidr"
+            ].update(IP="192.168.5.300"),
+            f"{CIDR}.Cidr.IP",
+        ),
         (lambda d: d["0"]["ENIs"][SECOND].update(IsPrimary=True), "IsPrimary"),
     ],
 )
@@ -272,6 +282,21 @@ def test_a_bad_field_is_named(change: Any, field: str) -> None:
     with pytest.raises(StateError) as excinfo:
         from_introspection(doc, M5, Config())
     assert field_of(excinfo) == field
+
+
+def test_the_shape_before_v1_9_is_named() -> None:
+    # docs/troubleshooting.md of aws/amazon-vpc-cni-k8s shows this shape (ENIIPPools).
+    old = {"AssignedIPs": 46, "ENIIPPools": {"eni-0248f7351c1dab6b4": {}}, "TotalIPs": 56}
+    with pytest.raises(StateError, match=r"v1\.6 and older") as excinfo:
+        from_introspection(old, M5, Config())
+    assert field_of(excinfo) == "$.ENIIPPools"
+
+
+def test_a_pod_without_a_namespace_keeps_its_name() -> None:
+    doc = enis_doc()
+    del _address(doc)["IPAMMetadata"]["k8sPodNamespace"]
+    dump = from_introspection(doc, M5, Config())
+    assert dump.state.pods["coredns-85d5b4454c-ml29q"].address == "192.168.5.118"
 
 
 def test_a_node_too_big_for_the_instance_type_says_so() -> None:
@@ -362,9 +387,7 @@ NANO = instance_limits("t3.nano")  # 2 ENIs x 2 addresses: one /32 per ENI
 
 def test_a_pod_waits_for_a_cooling_address() -> None:
     doc = {"ENIs": {"eni-1": _tiny(_slash32("10.0.0.5", unassigned="2025-01-01T00:00:10Z"))}}
-    node = explain_node(
-        from_introspection(doc, NANO, Config(), now="2025-01-01T00:00:20Z")
-    )
+    node = explain_node(from_introspection(doc, NANO, Config(), now="2025-01-01T00:00:20Z"))
     assert node.new_pod.code == "all-free-cooling"
     assert node.cooling[0].free_after == 20.0  # unassigned 10 s ago, 30 s cooldown
 

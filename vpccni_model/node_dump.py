@@ -169,7 +169,7 @@ class _Clock:
         if self.now_ns is not None:
             for ns, path in self.seen:
                 if ns > self.now_ns:
-                    raise StateError(path, _format_ns(ns), "is after now (--now)")
+                    raise StateError(path, format_time(ns), "is after now (--now)")
         return self.now_ns
 
     def clock(self, ns: int | None) -> float | None:
@@ -178,7 +178,8 @@ class _Clock:
         return (ns - (self.now_ns or 0)) / 1e9
 
 
-def _format_ns(ns: int) -> str:
+def format_time(ns: int) -> str:
+    """Nanoseconds since the Unix epoch as Go writes a UTC ``time.Time`` (9 digits)."""
     at = _EPOCH + dt.timedelta(microseconds=ns // 1000)
     return at.strftime("%Y-%m-%dT%H:%M:%S") + f".{ns % 1_000_000_000:09d}Z"
 
@@ -220,8 +221,7 @@ def _pod_key(meta: object, fallback: str, path: str) -> str:
     if isinstance(meta, Mapping):
         name, namespace = meta.get("k8sPodName"), meta.get("k8sPodNamespace")
         if isinstance(name, str) and name:
-            ns = namespace if isinstance(namespace, str) and namespace else "default"
-            return f"{ns}/{name}"
+            return f"{namespace}/{name}" if isinstance(namespace, str) and namespace else name
     return fallback
 
 
@@ -328,6 +328,13 @@ def _introspection_cards(doc: object) -> list[tuple[int, str, Mapping[str, Any]]
         raise StateError("$", type(doc).__name__, "must be a JSON object (/v1/enis)")
     if "ENIs" in doc:
         return [(0, "$", doc)]
+    if "ENIIPPools" in doc:
+        raise StateError(
+            "$.ENIIPPools",
+            None,
+            "the shape of aws-node v1.6 and older (ENIIPPools, "
+            "IPv4Addresses): capture /v1/enis from v1.9 or later",
+        )
     cards = []
     for key, infos in doc.items():
         if not (isinstance(key, str) and key.isdigit()):
@@ -761,14 +768,81 @@ def read_node_dump(
         raise StateError(f"{where}: {exc.field}", exc.value, exc.reason) from None
 
 
+# -- the other way: a state as /v1/enis -------------------------------------------------------
+
+_ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def to_introspection(state: NodeState, now_ns: int) -> dict[str, Any]:
+    """``state`` as ipamd v1.23's ``/v1/enis`` would show it, clock 0 at ``now_ns``: for
+    tests, fixtures and tools that feed the importer. Pod keys ``ns/name`` become the pod
+    metadata; ``containerID`` and ``ifName`` are scrubbed, as ipamd does."""
+
+    def when(clock: float | None) -> str:
+        return _ZERO_TIME if clock is None else format_time(now_ns + round(clock * 1e9))
+
+    out: dict[str, Any] = {}
+    for ds in state.datastores:
+        enis: dict[str, Any] = {}
+        for eni in ds.enis:
+            cidrs: dict[str, Any] = {}
+            for cidr in eni.cidrs:
+                entries: dict[str, Any] = {}
+                for a in cidr.addresses:
+                    namespace, _, name = (a.pod or "").rpartition("/")
+                    entries[a.address] = {
+                        "Address": a.address,
+                        "IPAMKey": {
+                            "networkName": "aws-cni" if a.pod else "",
+                            "containerID": "",
+                            "ifName": "",
+                        },
+                        "IPAMMetadata": {"k8sPodNamespace": namespace, "k8sPodName": name}
+                        if a.pod
+                        else {},
+                        "AssignedTime": when(a.assigned_at),
+                        "UnassignedTime": when(None if a.pod else a.unassigned_at),
+                    }
+                mask = ((1 << 32) - 1) ^ ((1 << (32 - (28 if cidr.is_prefix else 32))) - 1)
+                cidrs[cidr.key] = {
+                    "Cidr": {
+                        "IP": int_to_ip(cidr.network),
+                        "Mask": base64.b64encode(mask.to_bytes(4, "big")).decode(),
+                    },
+                    "IPAddresses": entries,
+                    "IsPrefix": cidr.is_prefix,
+                    "AddressFamily": "",
+                }
+            enis[eni.eni_id] = {
+                "ID": eni.eni_id,
+                "IsPrimary": eni.is_primary,
+                "IsTrunk": eni.is_trunk,
+                "IsEFA": eni.is_efa,
+                "DeviceNumber": eni.device_number,
+                "AvailableIPv4Cidrs": cidrs,
+                "IPv6Cidrs": {},
+                "IsExcludedForPodIPs": eni.is_excluded,
+                "RouteTableID": 254 if eni.is_primary else eni.device_number + 1,
+                "SubnetID": "",
+            }
+        out[str(ds.network_card)] = {
+            "TotalIPs": sum(c.size for e in ds.enis for c in e.cidrs),
+            "AssignedIPs": sum(c.assigned for e in ds.enis for c in e.cidrs),
+            "ENIs": enis,
+        }
+    return out
+
+
 __all__ = [
     "CHECKPOINT_VERSION",
     "DumpWarning",
     "NodeDump",
     "from_describe_network_interfaces",
+    "format_time",
     "from_introspection",
     "kind_of",
     "parse_time",
     "read_json",
     "read_node_dump",
+    "to_introspection",
 ]
