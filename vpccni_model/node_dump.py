@@ -7,7 +7,8 @@ The dumps carry wall-clock times; the model's clocks are seconds relative to a r
 "now": the user's, or the dump's newest time. Now is clock 0, earlier times are negative.
 What the dumps lack is assumed and said: ipamd does not publish when an ENI entered its
 datastore, so an ENI counts as older than the minimum ENI lifetime unless EC2's attach time
-says otherwise. Anything the model cannot hold is a ``StateError`` naming its JSON path;
+says otherwise; its timers (last increase, last decrease, the reconcile cooldown cache) count
+as long past. Anything the model cannot hold is a ``StateError`` naming its JSON path;
 anything it can proceed without is a ``DumpWarning``.
 """
 
@@ -83,7 +84,9 @@ def parse_time(text: object, path: str) -> int | None:
     since the Unix epoch; None for Go's zero time (year 1), which ipamd writes for unset."""
     match = _TIME.fullmatch(text) if isinstance(text, str) else None
     if match is None:
-        raise StateError(path, text, "must be an RFC 3339 time, e.g. 2025-07-15T03:13:45.4Z")
+        raise StateError(
+            path, text, "must be an RFC 3339 time with its zone, e.g. 2025-07-15T03:13:45.4Z"
+        )
     year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
     if year == 1:
         return None
@@ -737,7 +740,7 @@ def kind_of(doc: object) -> str:
             "$", None, "this is ipamd's checkpoint (ipam.json): pass it as --checkpoint"
         )
     raise StateError(
-        "$", type(doc).__name__, "neither /v1/enis output nor DescribeNetworkInterfaces JSON"
+        "$", None, "neither /v1/enis output nor DescribeNetworkInterfaces JSON (a JSON object)"
     )
 
 

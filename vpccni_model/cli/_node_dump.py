@@ -123,12 +123,17 @@ def with_node_dump(
     state = dump.state
     print(
         f"vpccni-model: note: {spec.nodes[0].name} starts from {args.from_node_dump}: "
-        f"{len(state.enis)} ENIs, {sum(len(e.cidrs) for e in state.enis)} CIDRs, "
-        f"{len(state.pods)} pods (kept all run; the workload's pods come on top)",
+        f"{_count(len(state.enis), 'ENI')}, "
+        f"{_count(sum(len(e.cidrs) for e in state.enis), 'CIDR')}, "
+        f"{_count(len(state.pods), 'pod')} (kept all run; the workload's pods come on top)",
         file=sys.stderr,
     )
     node = attrs.evolve(spec.nodes[0], initial_state=state)
     return attrs.evolve(spec, nodes=(node,), subnets=(("subnet-a", args.subnet),))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def parse_cidr_block(text: str) -> tuple[int, int]:
@@ -156,8 +161,8 @@ def node_lines(path: str, explanation: NodeExplanation, reference: str) -> list[
         stats = pool_stats(state, state.clock, ds.network_card)
         unmanaged = f" (+{ds.unmanaged_enis} not managed)" if ds.unmanaged_enis else ""
         lines.append(
-            f"  card {ds.network_card}: {len(ds.enis)} ENI{'' if len(ds.enis) == 1 else 's'}"
-            f"{unmanaged}; in the current mode "
+            f"  card {ds.network_card}: {_count(len(ds.enis), 'ENI')}{unmanaged}; "
+            "in the current mode "
             f"{stats.total_ips} addresses, {stats.assigned_ips} assigned, "
             f"{stats.cooldown_ips} cooling"
         )
