@@ -31,7 +31,7 @@ def test_explain_a_node(capsys: pytest.CaptureFixture[str]) -> None:
     assert node_section(captured.out) == [
         f"node from {ENIS} (introspection + checkpoint); now: 2022-03-21T23:20:40.686Z "
         "(the newest time in the dump)",
-        "  card 0: 2 ENIs; in the current mode 18 addresses, 4 assigned, 1 cooling",
+        "  card 0: 2 ENIs; in the current mode 18 addresses, 4 assigned, 1 cooling, 13 free now",
         "    eni-0f1e2d3c4b5a69780 device 0 (primary): 9 secondary IPs, 4 assigned",
         "    eni-05a4b3c2d1e0f9a8b device 1: 9 secondary IPs, 0 assigned",
         "  pods with an address: 4 (max pods 29)",

@@ -164,7 +164,8 @@ def node_lines(path: str, explanation: NodeExplanation, reference: str) -> list[
             f"  card {ds.network_card}: {_count(len(ds.enis), 'ENI')}{unmanaged}; "
             "in the current mode "
             f"{stats.total_ips} addresses, {stats.assigned_ips} assigned, "
-            f"{stats.cooldown_ips} cooling"
+            f"{stats.cooldown_ips} cooling, "
+            f"{stats.total_ips - stats.assigned_ips - stats.cooldown_ips} free now"
         )
         for eni in ds.enis:
             kinds = []
