@@ -448,3 +448,13 @@ def test_a_simulated_node_can_start_from_an_imported_state() -> None:
         NodeSpec("live", NANO, Config(), initial_state=state)
     with pytest.raises(ConfigError):  # not the boot configuration
         NodeSpec("live", M5, Config(warm_ip_target=3), initial_state=state)
+
+
+def test_an_unmanaged_eni_counts_on_its_own_card() -> None:
+    doc = load("node-describe-enis.json")
+    doc["NetworkInterfaces"][2]["Attachment"].update(NetworkCardIndex=1, DeviceIndex=0)
+    big = instance_limits("c6in.32xlarge")
+    multi = from_describe_network_interfaces(doc, big, Config(multi_nic=True)).state
+    assert [ds.unmanaged_enis for ds in multi.datastores] == [0, 1]
+    single = from_describe_network_interfaces(doc, big, Config()).state
+    assert [ds.unmanaged_enis for ds in single.datastores] == [0]

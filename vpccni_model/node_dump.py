@@ -220,7 +220,8 @@ class _Eni:
     created_ns: int | None = None
 
 
-def _pod_key(meta: object, fallback: str, path: str) -> str:
+def _pod_key(meta: object, fallback: str) -> str:
+    """``namespace/name`` from ipamd's pod metadata (the bare name without a namespace)."""
     if isinstance(meta, Mapping):
         name, namespace = meta.get("k8sPodName"), meta.get("k8sPodNamespace")
         if isinstance(name, str) and name:
@@ -309,7 +310,7 @@ def _read_cidr(
         assigned = any(ipam_key.get(k) for k in ("networkName", "containerID", "ifName"))
         pod = None
         if assigned:
-            pod = _pod_key(entry.get("IPAMMetadata"), f"sandbox/{ip_key}", epath)
+            pod = _pod_key(entry.get("IPAMMetadata"), f"sandbox/{ip_key}")
         assigned_ns = clock.note(
             parse_time(entry.get("AssignedTime", "0001-01-01T00:00:00Z"), f"{epath}.AssignedTime"),
             f"{epath}.AssignedTime",
@@ -368,14 +369,14 @@ def _read_introspection(
 
 def _read_describe(
     doc: object, clock: _Clock, warnings: list[DumpWarning]
-) -> tuple[list[_Eni], list[str]]:
-    """The ENIs of ``aws ec2 describe-network-interfaces`` (one instance's), and the ids of
-    those tagged no_manage."""
+) -> tuple[list[_Eni], list[int]]:
+    """The ENIs of ``aws ec2 describe-network-interfaces`` (one instance's), and the card of
+    each ENI tagged no_manage."""
     if not isinstance(doc, Mapping):
         raise StateError("$", type(doc).__name__, "must be a JSON object")
     interfaces = _get(doc, "NetworkInterfaces", "", list)
     enis: list[_Eni] = []
-    unmanaged: list[str] = []
+    unmanaged: list[int] = []
     instances: dict[str, str] = {}
     for at, eni_doc in enumerate(interfaces):
         path = f"NetworkInterfaces[{at}]"
@@ -403,18 +404,15 @@ def _read_describe(
             if isinstance(t, Mapping)
         }
         if str(tags.get(NO_MANAGE_TAG, "")).lower() == "true":
-            unmanaged.append(eni_id)
+            unmanaged.append(card)
             continue
         cidrs: list[_Cidr] = []
-        primary_ip = None
         for k, addr in enumerate(_opt(eni_doc, "PrivateIpAddresses", path, list, [])):
             ipath = f"{path}.PrivateIpAddresses[{k}]"
             if not isinstance(addr, Mapping):
                 raise StateError(ipath, addr, "must be a JSON object")
             ip = _ip(_get(addr, "PrivateIpAddress", ipath, str), f"{ipath}.PrivateIpAddress")
-            if _opt(addr, "Primary", ipath, bool, False):
-                primary_ip = ip
-            else:
+            if not _opt(addr, "Primary", ipath, bool, False):  # not the ENI's own address
                 cidrs.append(_Cidr(ip, False))
         for k, prefix in enumerate(_opt(eni_doc, "Ipv4Prefixes", path, list, [])):
             ppath = f"{path}.Ipv4Prefixes[{k}].Ipv4Prefix"
@@ -427,7 +425,6 @@ def _read_describe(
                 raise StateError(ppath, text, "a /28 must be 16-aligned")
             cidrs.append(_Cidr(network, True))
         kind = eni_doc.get("InterfaceType", "interface")
-        del primary_ip
         enis.append(
             _Eni(
                 eni_id=eni_id,
@@ -474,7 +471,7 @@ def _read_checkpoint(
         stamp = _opt(entry, "allocationTimestamp", path, int, 0)
         ns = clock.note(stamp if stamp > 0 else None, f"{path}.allocationTimestamp")
         fallback = "/".join(str(entry.get(k, "")) for k in ("networkName", "containerID", "ifName"))
-        rows.append((ip, _pod_key(entry.get("metadata"), fallback, path), ns, path))
+        rows.append((ip, _pod_key(entry.get("metadata"), fallback), ns, path))
     return rows
 
 
@@ -525,7 +522,7 @@ def _build(
     clock: _Clock,
     source: str,
     warnings: list[DumpWarning],
-    unmanaged: Sequence[str] = (),
+    unmanaged: Sequence[int] = (),
 ) -> NodeDump:
     effective = config.for_instance(limits)
     now_ns = clock.settle()
@@ -533,7 +530,9 @@ def _build(
     managed = {0} | (cards if effective.multi_nic else set())
     by_card: dict[int, list[ENI]] = {card: [] for card in sorted(managed)}
     unmanaged_count: dict[int, int] = dict.fromkeys(by_card, 0)
-    unmanaged_count[0] = len(unmanaged)
+    for card in unmanaged:
+        if card in unmanaged_count:
+            unmanaged_count[card] += 1
     pods: dict[str, PodIP] = {}
     floor = -effective.min_eni_lifetime
     primary: list[_Eni] = []
