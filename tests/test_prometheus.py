@@ -33,7 +33,11 @@ from vpccni_model.sim.prometheus import (
     HELPER_PATH,
     IPAMD_PATH,
     METRICS,
+    Family,
     PrometheusExporter,
+    ipamd_families,
+    library_openmetrics,
+    render_openmetrics,
     render_text,
     split_openmetrics,
 )
@@ -377,10 +381,16 @@ def test_a_busy_port_is_a_typed_error_naming_it() -> None:
 
 
 def test_render_text_escapes_label_values_and_writes_go_numbers() -> None:
-    family = prometheus.Metric("awscni_eni_max", "a\\b\nc", "gauge")
-    family.add_sample("awscni_eni_max", {"node": 'a"b\\c\nd'}, 2.0)
-    family.add_sample("awscni_eni_max", {"node": "x"}, 0.25)
-    family.add_sample("awscni_eni_max", {"node": "y"}, math.inf)
+    family = Family(
+        "awscni_eni_max",
+        "gauge",
+        "a\\b\nc",
+        (
+            ("awscni_eni_max", (("node", 'a"b\\c\nd'),), 2.0),
+            ("awscni_eni_max", (("node", "x"),), 0.25),
+            ("awscni_eni_max", (("node", "y"),), math.inf),
+        ),
+    )
     assert render_text([family]).decode().splitlines() == [
         "# HELP awscni_eni_max a\\\\b\\nc",
         "# TYPE awscni_eni_max gauge",
@@ -388,6 +398,25 @@ def test_render_text_escapes_label_values_and_writes_go_numbers() -> None:
         'awscni_eni_max{node="x"} 0.25',
         'awscni_eni_max{node="y"} +Inf',
     ]
+
+
+def test_the_openmetrics_writer_matches_prometheus_clients_own() -> None:
+    fault = FaultRule("*", "RequestTimeout", 0.3)
+    sim = Simulation(_spec(nodes=2, duration=600.0, faults=(fault,)))
+    with PrometheusExporter(sim) as exporter:
+        sim.run()
+    families = ipamd_families(exporter.snapshot)
+    values = (0.5, 0, 999_999, 1_000_000, 1_234_567, -3, 2.5e6, 1e-7, math.inf)
+    odd = Family(
+        "awscni_eni_max",
+        "gauge",
+        'say "x"\\',
+        tuple(("awscni_eni_max", (("node", f'q"\\{i}'),), v) for i, v in enumerate(values)),
+    )
+    for stamp in (0.0, 1_700_000_123.25):
+        assert render_openmetrics([*families, odd], stamp) == library_openmetrics(
+            [*families, odd], stamp
+        )
 
 
 # -- the command line ------------------------------------------------------------------------

@@ -20,12 +20,13 @@ out finished bytes and never reads the simulation while it changes.
 
 from __future__ import annotations
 
+import functools
 import http.server
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 
 import attrs
 from prometheus_client import CollectorRegistry
@@ -323,6 +324,18 @@ class NodeCounters:
     latency_count: Counter[tuple[str, str, str]] = attrs.field(factory=Counter)
     latency_ms: dict[tuple[str, str, str], float] = attrs.field(factory=dict)
 
+    def copy(self) -> NodeCounters:
+        return NodeCounters(
+            self.add_requests,
+            self.no_ip,
+            self.del_requests,
+            Counter(self.requests),
+            Counter(self.request_errors),
+            Counter(self.api_errors),
+            Counter(self.latency_count),
+            dict(self.latency_ms),
+        )
+
 
 class _Observer:
     """Counts what ipamd counts, per node, from the engine's hooks."""
@@ -331,11 +344,22 @@ class _Observer:
         self.sim = sim
         self.nodes: dict[str, NodeCounters] = {name: NodeCounters() for name in sim.nodes}
         self.exporter = exporter
+        # Copies handed out, dropped when the node's counters change (most nodes make no
+        # call between two samples: their copy is reused).
+        self._copies: dict[str, NodeCounters] = {}
         latency = sim.ec2.latency
         self._nominal = {api: latency.of(api) for api in EC2_APIS}
         self._jitter = latency.jitter > 0
 
+    def copy_of(self, node: str) -> NodeCounters:
+        """An unchanging copy of ``node``'s counters as they are now."""
+        copy = self._copies.get(node)
+        if copy is None:
+            copy = self._copies[node] = self.nodes[node].copy()
+        return copy
+
     def calls(self, node: str, action: Action, result: CallResult) -> None:
+        self._copies.pop(node, None)
         counters = self.nodes[node]
         seconds = self._seconds(result)
         codes = iter(code for _, code in result.errors)
@@ -362,12 +386,14 @@ class _Observer:
         return [b * total / planned if planned > 0 else 0.0 for b in base]
 
     def cni_add(self, node: str, ok: bool) -> None:
+        self._copies.pop(node, None)
         counters = self.nodes[node]
         counters.add_requests += 1
         if not ok:
             counters.no_ip += 1
 
     def cni_del(self, node: str) -> None:
+        self._copies.pop(node, None)
         self.nodes[node].del_requests += 1
 
     def sampled(self, time: float) -> None:
@@ -390,16 +416,8 @@ class NodeGauges:
     increasing: bool
 
 
-class _NodeRecord(Protocol):
-    """What the collectors read of a simulated node (the engine's node record has it)."""
-
-    @property
-    def state(self) -> NodeState: ...
-
-
-def node_gauges(node: _NodeRecord) -> NodeGauges:
-    """The gauges of a simulated node, from its state now."""
-    state = node.state
+def node_gauges(state: NodeState) -> NodeGauges:
+    """ipamd's gauges of one node in ``state``."""
     limits, config = state.limits, state.config
     eni_max = config.effective_max_eni(limits)
     enis = total = assigned = prefixes = 0
@@ -430,32 +448,128 @@ def node_gauges(node: _NodeRecord) -> NodeGauges:
     )
 
 
-class _Families:
-    """Metric families being built, in ipamd's names; ``counter_kind`` is how a counter is
-    typed (``counter`` for the text format, ``unknown`` for OpenMetrics, see render_*)."""
+Labels = tuple[tuple[str, str], ...]
+"""A sample's labels as (name, value) pairs sorted by name."""
 
-    def __init__(self, counter_kind: str, timestamp: float | None) -> None:
-        self.counter_kind = counter_kind
-        self.timestamp = timestamp
-        self.families: dict[str, Metric] = {}
 
-    def add(self, name: str, labels: Mapping[str, str], value: float, suffix: str = "") -> None:
-        family = self.families.get(name)
-        if family is None:
+@attrs.frozen
+class Family:
+    """One metric family ready to write: ipamd's name, type and help, and its samples as
+    (sample name, labels, value), in the order they are written."""
+
+    name: str
+    kind: str
+    help: str
+    samples: tuple[tuple[str, Labels, float], ...]
+
+    def metric(self, counter_kind: str = "counter", timestamp: float | None = None) -> Metric:
+        """The family as a ``prometheus_client`` metric (counters typed ``counter_kind``)."""
+        kind = counter_kind if self.kind == "counter" else self.kind
+        family = Metric(self.name, self.help, kind)
+        for name, labels, value in self.samples:
+            family.add_sample(name, dict(labels), value, timestamp)
+        return family
+
+
+@attrs.frozen
+class Snapshot:
+    """The fleet at one instant: each node's name, state (immutable) and counters (a copy),
+    by name. What the HTTP thread renders, so it never reads a run that is changing."""
+
+    time: float | None
+    nodes: tuple[tuple[str, NodeState, NodeCounters | None], ...]
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.samples: dict[str, list[tuple[str, Labels, float]]] = {}
+
+    def add(self, name: str, labels: Labels, value: float, suffix: str = "") -> None:
+        self.samples.setdefault(name, []).append((name + suffix, labels, value))
+
+    def families(self) -> list[Family]:
+        out = []
+        for name in sorted(self.samples):
             info = BY_NAME[name]
-            kind = self.counter_kind if info.kind == "counter" else info.kind
-            family = self.families[name] = Metric(name, info.help, kind)
-        family.add_sample(name + suffix, dict(labels), value, self.timestamp)
+            out.append(Family(name, info.kind, info.help, tuple(self.samples[name])))
+        return out
 
-    def sorted(self) -> list[Metric]:
-        return [self.families[name] for name in sorted(self.families)]
+
+def ipamd_families(snapshot: Snapshot) -> list[Family]:
+    """Every node's ipamd series, labelled ``node``, families sorted by name as
+    client_golang gathers them."""
+    out = _Builder()
+    add = out.add
+    for name, state, c in snapshot.nodes:
+        g = node_gauges(state)
+        n: Labels = ((NODE_LABEL, name),)
+        add("awscni_eni_allocated", n, g.eni_allocated)
+        add("awscni_eni_max", n, g.eni_max)
+        add("awscni_ip_max", n, g.ip_max)
+        add("awscni_total_ip_addresses", n, g.total_ip_addresses)
+        add("awscni_assigned_ip_addresses", n, g.assigned_ip_addresses)
+        add("awscni_total_ipv4_prefixes", n, g.total_ipv4_prefixes)
+        for eni, held in g.per_eni:
+            add("awscni_assigned_ip_per_eni", (("eni", eni), *n), held)
+        for cidr, held in g.per_cidr:
+            add("awscni_assigned_ip_per_cidr", (("cidr", cidr), *n), held)
+        busy = 1 if g.increasing else 0
+        add("awscni_ipamd_action_inprogress", (("fn", "increaseDatastorePool"), *n), busy)
+        if c is None:
+            continue
+        add("awscni_add_ip_req_count", n, c.add_requests)
+        add("awscni_no_available_ip_addresses", n, c.no_ip)
+        if c.del_requests:
+            add("awscni_del_ip_req_count", (*n, ("reason", "PodDeleted")), c.del_requests)
+        for api in sorted(c.requests):
+            add("awscni_ec2api_req_count", (("fn", api), *n), c.requests[api])
+        for api in sorted(c.request_errors):
+            add("awscni_ec2api_error_count", (("fn", api), *n), c.request_errors[api])
+        for api, code in sorted(c.api_errors):
+            labels: Labels = (("api", api), ("error", code), *n)
+            add("awscni_aws_api_error_count", labels, c.api_errors[(api, code)])
+        for key in sorted(c.latency_count):
+            api, error, status = key
+            labels = (("api", api), ("error", error), *n, ("status", status))
+            add("awscni_aws_api_latency_ms", labels, c.latency_ms[key], "_sum")
+            add("awscni_aws_api_latency_ms", labels, c.latency_count[key], "_count")
+    return out.families()
+
+
+def helper_families(snapshot: Snapshot) -> list[Family]:
+    """The CNI metrics helper's Prometheus view: six gauges summed over every node."""
+    sums: Counter[str] = Counter()
+    for _, state, _ in snapshot.nodes:
+        g = node_gauges(state)
+        sums["awscni_eni_allocated"] += g.eni_allocated
+        sums["awscni_eni_max"] += g.eni_max
+        sums["awscni_ip_max"] += g.ip_max
+        sums["awscni_total_ip_addresses"] += g.total_ip_addresses
+        sums["awscni_assigned_ip_addresses"] += g.assigned_ip_addresses
+        sums["awscni_total_ipv4_prefixes"] += g.total_ipv4_prefixes
+    out = _Builder()
+    for name in HELPER_GAUGES:
+        out.add(name, (), sums[name])
+    return out.families()
+
+
+def take_snapshot(
+    sim: Simulation, counters: _Observer | None, time: float | None = None
+) -> Snapshot:
+    """The fleet now (counters copied: the run goes on changing them)."""
+    nodes = []
+    for name in sorted(sim.nodes):
+        copy = None if counters is None else counters.copy_of(name)
+        nodes.append((name, sim.nodes[name].state, copy))
+    return Snapshot(time, tuple(nodes))
 
 
 class IpamdCollector(Collector):
     """Every node's ipamd series, labelled ``node``; a ``prometheus_client`` collector.
 
-    Register it in your own ``CollectorRegistry`` (never the global one) and scrape between
-    steps of a run you drive yourself; :class:`PrometheusExporter` does that for a whole run.
+    Register it in your own ``CollectorRegistry`` (never the global one) and collect between
+    steps of a run you drive yourself; :class:`PrometheusExporter` does that for a whole run
+    (and adds ipamd's counters, which need its hooks).
     """
 
     def __init__(self, sim: Simulation, counters: _Observer | None = None) -> None:
@@ -463,74 +577,19 @@ class IpamdCollector(Collector):
         self.counters = counters
 
     def collect(self) -> Iterator[Metric]:
-        return iter(self.families("counter", None))
-
-    def families(self, counter_kind: str, timestamp: float | None) -> list[Metric]:
-        out = _Families(counter_kind, timestamp)
-        for name in sorted(self.sim.nodes):
-            node = self.sim.nodes[name]
-            g = node_gauges(node)
-            n = {NODE_LABEL: name}
-            out.add("awscni_eni_allocated", n, g.eni_allocated)
-            out.add("awscni_eni_max", n, g.eni_max)
-            out.add("awscni_ip_max", n, g.ip_max)
-            out.add("awscni_total_ip_addresses", n, g.total_ip_addresses)
-            out.add("awscni_assigned_ip_addresses", n, g.assigned_ip_addresses)
-            out.add("awscni_total_ipv4_prefixes", n, g.total_ipv4_prefixes)
-            for eni, held in g.per_eni:
-                out.add("awscni_assigned_ip_per_eni", {"eni": eni, **n}, held)
-            for cidr, held in g.per_cidr:
-                out.add("awscni_assigned_ip_per_cidr", {"cidr": cidr, **n}, held)
-            out.add(
-                "awscni_ipamd_action_inprogress",
-                {"fn": "increaseDatastorePool", **n},
-                1 if g.increasing else 0,
-            )
-            if self.counters is None:
-                continue
-            c = self.counters.nodes[name]
-            out.add("awscni_add_ip_req_count", n, c.add_requests)
-            out.add("awscni_no_available_ip_addresses", n, c.no_ip)
-            if c.del_requests:
-                out.add("awscni_del_ip_req_count", {"reason": "PodDeleted", **n}, c.del_requests)
-            for api in sorted(c.requests):
-                out.add("awscni_ec2api_req_count", {"fn": api, **n}, c.requests[api])
-            for api in sorted(c.request_errors):
-                out.add("awscni_ec2api_error_count", {"fn": api, **n}, c.request_errors[api])
-            for api, code in sorted(c.api_errors):
-                labels = {"api": api, "error": code, **n}
-                out.add("awscni_aws_api_error_count", labels, c.api_errors[(api, code)])
-            for key in sorted(c.latency_count):
-                api, error, status = key
-                labels = {"api": api, "error": error, "status": status, **n}
-                out.add("awscni_aws_api_latency_ms", labels, c.latency_ms[key], "_sum")
-                out.add("awscni_aws_api_latency_ms", labels, c.latency_count[key], "_count")
-        return out.sorted()
+        snapshot = take_snapshot(self.sim, self.counters)
+        return iter([family.metric() for family in ipamd_families(snapshot)])
 
 
 class MetricsHelperCollector(Collector):
-    """The CNI metrics helper's Prometheus view: six gauges summed over every node."""
+    """The CNI metrics helper's view (:func:`helper_families`) as a collector."""
 
     def __init__(self, sim: Simulation) -> None:
         self.sim = sim
 
     def collect(self) -> Iterator[Metric]:
-        return iter(self.families(None))
-
-    def families(self, timestamp: float | None) -> list[Metric]:
-        sums: Counter[str] = Counter()
-        for node in self.sim.nodes.values():
-            g = node_gauges(node)
-            sums["awscni_eni_allocated"] += g.eni_allocated
-            sums["awscni_eni_max"] += g.eni_max
-            sums["awscni_ip_max"] += g.ip_max
-            sums["awscni_total_ip_addresses"] += g.total_ip_addresses
-            sums["awscni_assigned_ip_addresses"] += g.assigned_ip_addresses
-            sums["awscni_total_ipv4_prefixes"] += g.total_ipv4_prefixes
-        out = _Families("counter", timestamp)
-        for name in HELPER_GAUGES:
-            out.add(name, {}, sums[name])
-        return out.sorted()
+        snapshot = take_snapshot(self.sim, None)
+        return iter([family.metric() for family in helper_families(snapshot)])
 
 
 # -- rendering -------------------------------------------------------------------------------
@@ -544,45 +603,74 @@ def _go_float(value: float) -> str:
     return str(floatToGoString(number))  # type: ignore[no-untyped-call]
 
 
-def _escape_label(value: str) -> str:
-    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+def _om_float(value: float) -> str:
+    """A value as prometheus_client's OpenMetrics writer formats it (``3.0``; from 1e6 on
+    ``1.0e+06``); small ints, most of the values, without the call."""
+    if type(value) is int and -1_000_000 < value < 1_000_000:
+        return f"{value}.0"
+    return str(floatToGoString(value))  # type: ignore[no-untyped-call]
 
 
-def render_text(families: Iterable[Metric]) -> bytes:
+def _escape(value: str) -> str:
+    if "\\" in value or "\n" in value or '"' in value:
+        return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+    return value
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _label_text(labels: Labels) -> str:
+    """``{a="x",b="y"}`` (memoised: the same label sets come back at every sample)."""
+    if not labels:
+        return ""
+    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels) + "}"
+
+
+def render_text(families: Iterable[Family]) -> bytes:
     """The Prometheus text format 0.0.4 as client_golang writes it: ``# HELP``, ``# TYPE``
     with the family's own name (a counter keeps its name, no ``_total`` added), samples with
     labels sorted by name, values as Go formats them."""
     lines: list[str] = []
     for family in families:
-        doc = family.documentation.replace("\\", r"\\").replace("\n", r"\n")
+        doc = family.help.replace("\\", r"\\").replace("\n", r"\n")
         lines.append(f"# HELP {family.name} {doc}")
-        lines.append(f"# TYPE {family.name} {family.type}")
-        for sample in family.samples:
-            labels = ",".join(f'{k}="{_escape_label(v)}"' for k, v in sorted(sample.labels.items()))
-            braces = "{" + labels + "}" if labels else ""
-            lines.append(f"{sample.name}{braces} {_go_float(sample.value)}")
+        lines.append(f"# TYPE {family.name} {family.kind}")
+        for name, labels, value in family.samples:
+            lines.append(f"{name}{_label_text(labels)} {_go_float(value)}")
     return ("\n".join(lines) + "\n").encode() if lines else b""
 
 
+def render_openmetrics(families: Iterable[Family], timestamp: float) -> bytes:
+    """One OpenMetrics exposition at ``timestamp`` (seconds), without the closing ``# EOF``:
+    what ``prometheus_client``'s OpenMetrics writer gives for the same families, counters
+    typed ``unknown``. An OpenMetrics counter's samples must end in ``_total``, which would
+    rename ipamd's series; ``unknown`` keeps ipamd's names, and a backfill stores only the
+    samples anyway. (Written here rather than by the library: it is 10 times faster.)"""
+    stamp = f" {timestamp!r}"
+    lines: list[str] = []
+    for family in families:
+        kind = "unknown" if family.kind == "counter" else family.kind
+        lines.append(f"# HELP {family.name} {_escape(family.help)}")
+        lines.append(f"# TYPE {family.name} {kind}")
+        for name, labels, value in family.samples:
+            lines.append(f"{name}{_label_text(labels)} {_om_float(value)}{stamp}")
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+def library_openmetrics(families: Iterable[Family], timestamp: float) -> bytes:
+    """The same exposition from ``prometheus_client``'s own writer (slower; the reference
+    :func:`render_openmetrics` is tested against)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Fixed([f.metric("unknown", timestamp) for f in families]))
+    text: bytes = openmetrics_latest(registry)  # type: ignore[no-untyped-call]
+    return text.removesuffix(b"# EOF\n")
+
+
 class _Fixed(Collector):
-    def __init__(self, families: list[Metric]) -> None:
-        self._families = families
+    def __init__(self, metrics: list[Metric]) -> None:
+        self._metrics = metrics
 
     def collect(self) -> Iterator[Metric]:
-        return iter(self._families)
-
-
-def render_openmetrics(families: list[Metric]) -> bytes:
-    """One OpenMetrics exposition (``prometheus_client``'s writer), without its ``# EOF``.
-
-    Counters must come typed ``unknown`` (``IpamdCollector.families("unknown", t)``): an
-    OpenMetrics counter's samples end in ``_total``, which would rename ipamd's series.
-    """
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Fixed(families))
-    text: bytes = openmetrics_latest(registry)  # type: ignore[no-untyped-call]
-    assert text.endswith(b"# EOF\n")
-    return text[: -len(b"# EOF\n")]
+        return iter(self._metrics)
 
 
 def split_openmetrics(text: str) -> list[str]:
@@ -619,11 +707,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
-        pages = {IPAMD_PATH: self.exporter.latest, HELPER_PATH: self.exporter.latest_helper}
-        if path not in pages:
+        if path not in (IPAMD_PATH, HELPER_PATH):
             self.send_error(404, f"not found: try {IPAMD_PATH} or {HELPER_PATH}")
             return
-        body = pages[path]
+        body = self.exporter.latest if path == IPAMD_PATH else self.exporter.latest_helper
         self.send_response(200)
         self.send_header("Content-Type", TEXT_CONTENT_TYPE)
         self.send_header("Content-Length", str(len(body)))
@@ -641,6 +728,8 @@ class PrometheusExporter:
     Attach before the run (``Simulation.observer`` is set here) and :meth:`close` after it
     (or use ``with``): that stops the server and ends the file with ``# EOF``. ``epoch`` is
     added to simulated seconds for the file's timestamps (0: the run starts at 1970-01-01).
+    A sample costs a snapshot (states are immutable; counters are copied when they changed);
+    the server renders a snapshot on its first scrape.
     """
 
     def __init__(
@@ -656,12 +745,10 @@ class PrometheusExporter:
         self.sim = sim
         self.epoch = float(epoch)
         self.counters = _Observer(sim, self)
-        self.ipamd = IpamdCollector(sim, self.counters)
-        self.helper = MetricsHelperCollector(sim)
-        self.latest = b""
-        self.latest_helper = b""
         self.samples = 0
-        self._last_time: float | None = None
+        self._lock = threading.Lock()
+        self._snapshot = take_snapshot(sim, self.counters)
+        self._pages: tuple[Snapshot, bytes, bytes] | None = None
         self._file: IO[bytes] | None = None
         self._server: http.server.ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -684,28 +771,46 @@ class PrometheusExporter:
             )
             self._thread.start()
         sim.observer = self.counters
-        self._render(None)
 
     @property
     def port(self) -> int | None:
         """The port the server listens on (None without one)."""
         return None if self._server is None else int(self._server.server_address[1])
 
-    def sampled(self, time: float) -> None:
-        """The engine took a metric sample at ``time``: render both views, append the file."""
-        if time == self._last_time:
-            return
-        self._last_time = time
-        self.samples += 1
-        self._render(time)
+    @property
+    def snapshot(self) -> Snapshot:
+        """The fleet at the latest sample (before the first: at the start)."""
+        return self._snapshot
 
-    def _render(self, time: float | None) -> None:
-        self.latest = render_text(self.ipamd.families("counter", None))
-        self.latest_helper = render_text(self.helper.families(None))
-        if self._file is not None and time is not None:
+    def sampled(self, time: float) -> None:
+        """The engine took a metric sample at ``time``: snapshot, and append to the file."""
+        if time == self._snapshot.time:
+            return
+        self.samples += 1
+        snapshot = self._snapshot = take_snapshot(self.sim, self.counters, time)
+        if self._file is not None:
             stamp = round(self.epoch + time, 3)
-            self._file.write(render_openmetrics(self.ipamd.families("unknown", stamp)))
+            self._file.write(render_openmetrics(ipamd_families(snapshot), stamp))
             self._file.flush()
+
+    def _rendered(self) -> tuple[Snapshot, bytes, bytes]:
+        with self._lock:
+            snapshot = self._snapshot
+            if self._pages is None or self._pages[0] is not snapshot:
+                ipamd = render_text(ipamd_families(snapshot))
+                helper = render_text(helper_families(snapshot))
+                self._pages = (snapshot, ipamd, helper)
+            return self._pages
+
+    @property
+    def latest(self) -> bytes:
+        """ipamd's view of every node at the latest sample, in the text format."""
+        return self._rendered()[1]
+
+    @property
+    def latest_helper(self) -> bytes:
+        """The metrics helper's view at the latest sample, in the text format."""
+        return self._rendered()[2]
 
     def _close_file(self) -> None:
         if self._file is not None:
@@ -742,11 +847,18 @@ __all__ = [
     "IpamdCollector",
     "IpamdMetric",
     "MetricsHelperCollector",
+    "Family",
+    "Labels",
     "NodeCounters",
     "NodeGauges",
     "PrometheusExporter",
+    "Snapshot",
+    "helper_families",
+    "ipamd_families",
+    "library_openmetrics",
     "node_gauges",
     "render_openmetrics",
     "render_text",
     "split_openmetrics",
+    "take_snapshot",
 ]
