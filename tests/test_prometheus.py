@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
 )
@@ -26,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 from vpccni_model import Config, instance_limits
 from vpccni_model._errors import ConfigError
 from vpccni_model.cli import main
-from vpccni_model.cloud import CallResult, FaultRule
+from vpccni_model.cloud import CallResult, FaultRule, Latency
 from vpccni_model.sim import prometheus
 from vpccni_model.sim.engine import Simulation
 from vpccni_model.sim.prometheus import (
@@ -34,6 +35,8 @@ from vpccni_model.sim.prometheus import (
     IPAMD_PATH,
     METRICS,
     Family,
+    IpamdCollector,
+    MetricsHelperCollector,
     PrometheusExporter,
     ipamd_families,
     library_openmetrics,
@@ -172,6 +175,30 @@ def test_ec2_calls_carry_ipamds_api_labels_and_the_cost_models_latency() -> None
     assert not any(name == "awscni_aws_api_error_count_total" for name, _ in values)
 
 
+def test_with_jitter_a_call_familys_measured_time_is_shared_by_its_calls() -> None:
+    spec = _spec(nodes=2, duration=1800.0, latency=Latency(jitter=0.5))
+    sim = Simulation(spec)
+    spent: list[float] = []
+    submit = sim.ec2.submit
+
+    def timed(action: Any, *, node: str, at: float) -> CallResult:
+        result = submit(action, node=node, at=at)
+        spent.append(result.completes_at - at)
+        return result
+
+    sim.ec2.submit = timed  # type: ignore[method-assign]
+    with PrometheusExporter(sim) as exporter:
+        sim.run()
+    total_ms = sum(sum(c.latency_ms.values()) for c in exporter.counters.nodes.values())
+    assert spent and total_ms == pytest.approx(1000 * sum(spent))
+    nominal = 1000 * Latency().assign  # jitter moves each Assign off 300 ms
+    ms = exporter.counters.nodes[NODE].latency_ms[("AssignPrivateIpAddresses", "false", "200")]
+    count = exporter.counters.nodes[NODE].latency_count[
+        ("AssignPrivateIpAddresses", "false", "200")
+    ]
+    assert ms != pytest.approx(nominal * count)
+
+
 def test_failed_calls_count_by_error_code_as_ipamd_does() -> None:
     fault = FaultRule("AssignPrivateIpAddresses", "RequestTimeout")
     sim = Simulation(_spec(faults=(fault,)))
@@ -245,6 +272,36 @@ def test_the_metrics_helper_view_sums_the_nodes_without_labels() -> None:
         ("awscni_assigned_ip_addresses", ()): 15,
         ("awscni_total_ipv4_prefixes", ()): 0,
     }
+
+
+def test_max_eni_lowers_the_eni_and_ip_limits() -> None:
+    sim = Simulation(_spec(config=Config(max_eni=2)))
+    with PrometheusExporter(sim) as exporter:
+        sim.run()
+    values = _samples(exporter.latest.decode())
+    assert values[("awscni_eni_max", _node())] == 2
+    assert values[("awscni_ip_max", _node())] == 18  # 2 ENIs x 9
+
+
+def test_a_simulation_takes_one_exporter() -> None:
+    sim = Simulation(_spec())
+    with PrometheusExporter(sim), pytest.raises(ConfigError) as caught:
+        PrometheusExporter(sim)
+    assert caught.value.field == "observer"
+    assert sim.observer is None  # the first one detached on close
+
+
+def test_the_collectors_fill_a_registry_of_ones_own() -> None:
+    sim = Simulation(_spec(nodes=2))
+    counters = prometheus.IpamdCounters(sim)
+    sim.observer = counters
+    sim.run()
+    nodes, helper = CollectorRegistry(), CollectorRegistry()
+    nodes.register(IpamdCollector(sim, counters))
+    helper.register(MetricsHelperCollector(sim))
+    assert nodes.get_sample_value("awscni_eni_max", {"node": "node-001"}) == 3
+    assert nodes.get_sample_value("awscni_add_ip_req_count", {"node": "node-001"}) == 10
+    assert helper.get_sample_value("awscni_eni_max") == 6  # 2 nodes x 3
 
 
 def test_prefix_delegation_counts_prefixes_and_16_addresses_each() -> None:
@@ -482,6 +539,7 @@ def test_simulate_metrics_port_serves_while_the_run_lasts(
         (["--metrics-port", "-1"], "--metrics-port must be 0 to 65535, got -1"),
         (["--metrics-epoch", "nan"], "--metrics-epoch must be a number of seconds >= 0"),
         (["--metrics-out", "/nonexistent/dir/m.om"], "--metrics-out '/nonexistent/dir/m.om'"),
+        (["--metrics-epoch", "5"], "--metrics-epoch sets the timestamps of --metrics-out"),
     ],
 )
 def test_simulate_bad_metrics_flags_exit_2(

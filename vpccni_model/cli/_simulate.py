@@ -216,6 +216,8 @@ def _check_metrics(args: argparse.Namespace) -> None:
         raise UsageError(
             f"--metrics-epoch must be a number of seconds >= 0, got {args.metrics_epoch:g}"
         )
+    if args.metrics_epoch and args.metrics_out is None:
+        raise UsageError("--metrics-epoch sets the timestamps of --metrics-out: pass both")
 
 
 def _simulate(

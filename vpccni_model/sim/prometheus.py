@@ -14,8 +14,9 @@ why it does not. :class:`IpamdCollector` and :class:`MetricsHelperCollector` are
 ``prometheus_client`` collectors over a :class:`~vpccni_model.sim.engine.Simulation`;
 :class:`PrometheusExporter` listens to a run (``Simulation.observer``), renders both views at
 each metric sample, serves the newest on 127.0.0.1 and appends the OpenMetrics text to a file.
-Rendering happens on the simulation's thread at sample times, so the HTTP thread only hands
-out finished bytes and never reads the simulation while it changes.
+Each sample takes a :class:`Snapshot` on the simulation's thread (node states are immutable;
+counters are copied), and the HTTP thread renders only snapshots: it never reads the run
+while it changes.
 """
 
 from __future__ import annotations
@@ -337,8 +338,9 @@ class NodeCounters:
         )
 
 
-class _Observer:
-    """Counts what ipamd counts, per node, from the engine's hooks."""
+class IpamdCounters:
+    """ipamd's counters of every node (``nodes``), kept from the engine's hooks: set it as
+    ``Simulation.observer`` (the exporter does) before the run."""
 
     def __init__(self, sim: Simulation, exporter: PrometheusExporter | None = None) -> None:
         self.sim = sim
@@ -554,7 +556,7 @@ def helper_families(snapshot: Snapshot) -> list[Family]:
 
 
 def take_snapshot(
-    sim: Simulation, counters: _Observer | None, time: float | None = None
+    sim: Simulation, counters: IpamdCounters | None, time: float | None = None
 ) -> Snapshot:
     """The fleet now (counters copied: the run goes on changing them)."""
     nodes = []
@@ -572,7 +574,7 @@ class IpamdCollector(Collector):
     (and adds ipamd's counters, which need its hooks).
     """
 
-    def __init__(self, sim: Simulation, counters: _Observer | None = None) -> None:
+    def __init__(self, sim: Simulation, counters: IpamdCounters | None = None) -> None:
         self.sim = sim
         self.counters = counters
 
@@ -744,7 +746,7 @@ class PrometheusExporter:
             raise ConfigError("observer", sim.observer, "the simulation already has an observer")
         self.sim = sim
         self.epoch = float(epoch)
-        self.counters = _Observer(sim, self)
+        self.counters = IpamdCounters(sim, self)
         self.samples = 0
         self._lock = threading.Lock()
         self._snapshot = take_snapshot(sim, self.counters)
@@ -845,6 +847,7 @@ __all__ = [
     "METRICS",
     "NODE_LABEL",
     "IpamdCollector",
+    "IpamdCounters",
     "IpamdMetric",
     "MetricsHelperCollector",
     "Family",
