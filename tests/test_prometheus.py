@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.parser import (
@@ -26,6 +27,9 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 
 from vpccni_model import Config, instance_limits
 from vpccni_model._errors import ConfigError
+from vpccni_model._events import MetadataObserved, ObservedENI
+from vpccni_model._outcomes import apply
+from vpccni_model._state import NodeState
 from vpccni_model.cli import main
 from vpccni_model.cloud import CallResult, FaultRule, Latency
 from vpccni_model.sim import prometheus
@@ -302,6 +306,37 @@ def test_the_collectors_fill_a_registry_of_ones_own() -> None:
     assert nodes.get_sample_value("awscni_eni_max", {"node": "node-001"}) == 3
     assert nodes.get_sample_value("awscni_add_ip_req_count", {"node": "node-001"}) == 10
     assert helper.get_sample_value("awscni_eni_max") == 6  # 2 nodes x 3
+
+
+def _settled(pods: int) -> tuple[Simulation, NodeState, tuple[ObservedENI, ...]]:
+    sim = Simulation(_spec(pods=pods, duration=300.0))
+    sim.run()
+    return sim, sim.nodes[NODE].state, sim.ec2.observe(node=NODE)
+
+
+def test_the_reconcile_taking_pods_addresses_counts_as_forced_removals() -> None:
+    # 12 pods: 9 on the primary ENI (10.0.0.5-13), 3 on eni-1, eni-2 held warm and empty.
+    sim, before, observed = _settled(12)
+    primary = next(e for e in observed if e.eni_id == f"eni-{NODE}")
+    assert "10.0.0.5" in primary.ips
+    # EC2 now shows only the primary ENI, without 10.0.0.5.
+    shown = (attrs.evolve(primary, ips=tuple(ip for ip in primary.ips if ip != "10.0.0.5")),)
+    after = apply(before, MetadataObserved(shown), sim.now + 120)
+    assert len(before.pods) - len(after.pods) == 4
+    counters = prometheus.IpamdCounters(sim)
+    counters.reconciled(NODE, before, after)
+    # eni-1 went with its 3 pods (one ENI, 3 IPs); 10.0.0.5 went from the primary (1 IP);
+    # eni-2 held no pod and is no forced removal.
+    assert counters.nodes[NODE].force_removed_enis == 1
+    assert counters.nodes[NODE].force_removed_ips == 4
+
+
+def test_unmanaged_enis_come_off_the_eni_and_ip_limits() -> None:
+    _, before, _ = _settled(5)
+    # One ENI ipamd leaves alone (no_manage tag, or EFA-only), as its reconcile counted it.
+    card = attrs.evolve(before.datastores[0], unmanaged_enis=1)
+    gauges = prometheus.node_gauges(attrs.evolve(before, datastores=(card,)))
+    assert (gauges.eni_max, gauges.ip_max) == (2, 18)  # 3 - 1 ENIs, x 9
 
 
 def test_prefix_delegation_counts_prefixes_and_16_addresses_each() -> None:

@@ -41,6 +41,7 @@ class Observer(Protocol):
 
     ``calls``: one submit's EC2 calls for ``node``; ``cni_add``: one CNI ADD on ``node``, which
     got an address or not; ``cni_del``: a pod that held an address was deleted on ``node``;
+    ``reconciled``: the metadata reconcile took ``node`` from ``before`` to ``after``;
     ``sampled``: a metric sample was taken at ``time`` (every ``sample_interval`` and at the
     end).
     """
@@ -48,6 +49,7 @@ class Observer(Protocol):
     def calls(self, node: str, action: Action, result: CallResult) -> None: ...
     def cni_add(self, node: str, ok: bool) -> None: ...
     def cni_del(self, node: str) -> None: ...
+    def reconciled(self, node: str, before: NodeState, after: NodeState) -> None: ...
     def sampled(self, time: float) -> None: ...
 
 
@@ -416,7 +418,10 @@ class Simulation:
             self._schedule_observe(node)
             return
         observed = MetadataObserved(self.ec2.observe(node=node.spec.name))
+        before = node.state
         node.state = apply(node.state, observed, self.now)
+        if self.observer is not None:
+            self.observer.reconciled(node.spec.name, before, node.state)
         node.divergent = False
         self._offer(node)  # a reconcile can take addresses from pods (Q26)
         self._schedule_tick(node, self.now)

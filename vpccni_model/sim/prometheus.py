@@ -82,7 +82,8 @@ METRICS: tuple[IpamdMetric, ...] = (
         "unmanaged ENIs",
         (),
         f"{_DEF}:45; set in pkg/ipamd/ipamd.go:765 (updateIPStats)",
-        simulated="min(MAX_ENI, the instance's ENI limit); the model has no unmanaged ENIs",
+        simulated="min(MAX_ENI, the instance's ENI limit) less the unmanaged ENIs the last "
+        "reconcile saw",
     ),
     IpamdMetric(
         "awscni_ip_max",
@@ -216,7 +217,8 @@ METRICS: tuple[IpamdMetric, ...] = (
         "The number of times ipamd reconciles on ENIs and IP/Prefix addresses",
         ("fn",),
         f"{_DEF}:57; incremented in pkg/ipamd/ipamd.go:1681-1935",
-        not_modelled="the simulator does not count what each 60 s reconcile changed",
+        not_modelled="ipamd counts every address each 60 s reconcile re-verifies; the "
+        "simulator reconciles only while EC2 and the datastore may disagree",
     ),
     IpamdMetric(
         "awscni_force_removed_enis",
@@ -224,7 +226,7 @@ METRICS: tuple[IpamdMetric, ...] = (
         "The number of ENIs force removed while they had assigned pods",
         (),
         f"{_DEF}:137; incremented in pkg/ipamd/datastore/data_store.go:1192",
-        not_modelled="the simulator does not count the reconcile's forced removals",
+        simulated="ENIs the 60 s reconcile removed while they held pods' addresses",
     ),
     IpamdMetric(
         "awscni_force_removed_ips",
@@ -232,7 +234,7 @@ METRICS: tuple[IpamdMetric, ...] = (
         "The number of IPs force removed while they had assigned pods",
         (),
         f"{_DEF}:143; incremented in pkg/ipamd/datastore/data_store.go:595,1193",
-        not_modelled="as awscni_force_removed_enis",
+        simulated="pods' addresses the 60 s reconcile removed (with their ENI or CIDR)",
     ),
     IpamdMetric(
         "awscni_pod_eni_error_count",
@@ -319,6 +321,8 @@ class NodeCounters:
     add_requests: int = 0
     no_ip: int = 0
     del_requests: int = 0
+    force_removed_enis: int = 0
+    force_removed_ips: int = 0
     requests: Counter[str] = attrs.field(factory=Counter)
     request_errors: Counter[str] = attrs.field(factory=Counter)
     api_errors: Counter[tuple[str, str]] = attrs.field(factory=Counter)
@@ -330,6 +334,8 @@ class NodeCounters:
             self.add_requests,
             self.no_ip,
             self.del_requests,
+            self.force_removed_enis,
+            self.force_removed_ips,
             Counter(self.requests),
             Counter(self.request_errors),
             Counter(self.api_errors),
@@ -398,6 +404,31 @@ class IpamdCounters:
         self._copies.pop(node, None)
         self.nodes[node].del_requests += 1
 
+    def reconciled(self, node: str, before: NodeState, after: NodeState) -> None:
+        """Pods the reconcile took addresses from: an ENI that went with its pods counts once
+        in ``force_removed_enis`` and its pods in ``force_removed_ips``; a CIDR that went
+        from an ENI that stays counts its pods in ``force_removed_ips`` (data_store.go:595,
+        1192-1193)."""
+        if len(after.pods) >= len(before.pods):
+            return  # nobody lost an address
+        self._copies.pop(node, None)
+        counters = self.nodes[node]
+        kept = {eni.eni_id: eni for ds in after.datastores for eni in ds.enis}
+        for ds in before.datastores:
+            for eni in ds.enis:
+                held = eni.assigned_in_ips + eni.assigned_in_prefixes
+                if not held:
+                    continue
+                now = kept.get(eni.eni_id)
+                if now is None:
+                    counters.force_removed_enis += 1
+                    counters.force_removed_ips += held
+                    continue
+                left = {cidr.key for cidr in now.cidrs}
+                counters.force_removed_ips += sum(
+                    cidr.assigned for cidr in eni.cidrs if cidr.key not in left
+                )
+
     def sampled(self, time: float) -> None:
         if self.exporter is not None:
             self.exporter.sampled(time)
@@ -421,7 +452,10 @@ class NodeGauges:
 def node_gauges(state: NodeState) -> NodeGauges:
     """ipamd's gauges of one node in ``state``."""
     limits, config = state.limits, state.config
-    eni_max = config.effective_max_eni(limits)
+    # updateIPStats: ipamd's MAX_ENI-capped limit less the unmanaged ENIs its last reconcile
+    # filtered out (no_manage, untagged with MANAGE_UNTAGGED_ENI=false, EFA-only).
+    unmanaged = sum(ds.unmanaged_enis for ds in state.datastores)
+    eni_max = config.effective_max_eni(limits) - unmanaged
     enis = total = assigned = prefixes = 0
     per_eni: list[tuple[str, int]] = []
     per_cidr: list[tuple[str, int]] = []
@@ -521,6 +555,8 @@ def ipamd_families(snapshot: Snapshot) -> list[Family]:
             continue
         add("awscni_add_ip_req_count", n, c.add_requests)
         add("awscni_no_available_ip_addresses", n, c.no_ip)
+        add("awscni_force_removed_enis", n, c.force_removed_enis)
+        add("awscni_force_removed_ips", n, c.force_removed_ips)
         if c.del_requests:
             add("awscni_del_ip_req_count", (*n, ("reason", "PodDeleted")), c.del_requests)
         for api in sorted(c.requests):
