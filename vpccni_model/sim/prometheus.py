@@ -12,11 +12,11 @@ the nodes without labels, as its ``USE_PROMETHEUS`` endpoint (:61681) does.
 (file:line at commit b52188387 of aws/amazon-vpc-cni-k8s), and how the simulator fills it or
 why it does not. :class:`IpamdCollector` and :class:`MetricsHelperCollector` are
 ``prometheus_client`` collectors over a :class:`~vpccni_model.sim.engine.Simulation`;
-:class:`PrometheusExporter` listens to a run (``Simulation.observer``), renders both views at
-each metric sample, serves the newest on 127.0.0.1 and appends the OpenMetrics text to a file.
-Each sample takes a :class:`Snapshot` on the simulation's thread (node states are immutable;
-counters are copied), and the HTTP thread renders only snapshots: it never reads the run
-while it changes.
+:class:`PrometheusExporter` listens to a run (``Simulation.observer``), takes a
+:class:`Snapshot` at each metric sample on the simulation's thread (node states are
+immutable; counters are copied), serves the newest on 127.0.0.1 (rendered at its first
+scrape, on the HTTP thread, which so never reads the run while it changes) and appends each
+sample's OpenMetrics text to a file.
 """
 
 from __future__ import annotations
@@ -309,7 +309,8 @@ HELPER_GAUGES: Mapping[str, str] = {
     "awscni_total_ipv4_prefixes": "totalIPv4Prefixes",
 }
 
-# EC2 answers ipamd takes as "already done" rather than an error (awsutils.go:1496, 1537).
+# EC2 answers ipamd takes as "already done" rather than an error: Describe (awsutils.go:1497,
+# 1565, 1596) and Delete (1536) of an ENI that is gone.
 _NOT_FOUND = "InvalidNetworkInterfaceID.NotFound"
 _NOT_FOUND_APIS = frozenset({DESCRIBE, DELETE})
 
