@@ -387,6 +387,23 @@ def test_metrics_out_has_one_timestamped_openmetrics_exposition_per_sample(
     assert last["awscni_add_ip_req_count"].samples[0].value == 10
 
 
+def test_split_openmetrics_follows_the_timestamps() -> None:
+    """A family that first appears at a later sample (an error counter) sorts before the
+    others: it still starts that sample's exposition."""
+    text = (
+        "# HELP b x\n# TYPE b gauge\nb 1.0 0.0\n"
+        "# HELP a x\n# TYPE a gauge\na 1.0 60.0\n# HELP b x\n# TYPE b gauge\nb 2.0 60.0\n"
+        "# EOF\n"
+    )
+    blocks = split_openmetrics(text)
+    assert blocks == [
+        "# HELP b x\n# TYPE b gauge\nb 1.0 0.0\n# EOF\n",
+        "# HELP a x\n# TYPE a gauge\na 1.0 60.0\n# HELP b x\n# TYPE b gauge\nb 2.0 60.0\n# EOF\n",
+    ]
+    for block in blocks:
+        assert list(parse_openmetrics(block))
+
+
 def test_split_openmetrics_refuses_an_unfinished_file() -> None:
     with pytest.raises(ConfigError) as caught:
         split_openmetrics("# HELP a b\n# TYPE a gauge\na 1 0\n")

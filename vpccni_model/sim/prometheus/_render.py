@@ -95,21 +95,31 @@ class _Fixed(Collector):
 
 
 def split_openmetrics(text: str) -> list[str]:
-    """The expositions of a ``--metrics-out`` file, each ending in ``# EOF`` (one per sample
-    time), for a strict OpenMetrics parser, which reads one exposition at a time."""
+    """The expositions of a ``--metrics-out`` file, each ending in ``# EOF``, for a strict
+    OpenMetrics parser, which reads one exposition at a time. A family (its ``# HELP``,
+    ``# TYPE`` and samples) belongs to the exposition of its samples' timestamp; a family
+    whose timestamp or name differs from the one before starts a new exposition."""
     if not text.endswith("# EOF\n"):
         raise ConfigError("metrics_out", text[-40:], "does not end with '# EOF' (run unfinished?)")
+    chunks: list[tuple[str, str | None, list[str]]] = []  # (family, timestamp, lines)
+    for line in text[: -len("# EOF\n")].splitlines(keepends=True):
+        if line.startswith("# HELP ") or not chunks:
+            chunks.append((line.split(" ", 3)[2] if line.startswith("# HELP ") else "", None, []))
+        name, stamp, lines = chunks[-1]
+        if stamp is None and not line.startswith("#"):
+            chunks[-1] = (name, line.rsplit(" ", 1)[-1].strip(), lines)
+        lines.append(line)
     blocks: list[str] = []
     current: list[str] = []
     seen: set[str] = set()
-    for line in text[: -len("# EOF\n")].splitlines(keepends=True):
-        if line.startswith("# HELP "):
-            name = line.split(" ", 3)[2]
-            if name in seen:  # the next sample's exposition starts
-                blocks.append("".join(current) + "# EOF\n")
-                current, seen = [], set()
-            seen.add(name)
-        current.append(line)
+    current_stamp: str | None = None
+    for name, stamp, lines in chunks:
+        if current and (name in seen or stamp != current_stamp):
+            blocks.append("".join(current) + "# EOF\n")
+            current, seen = [], set()
+        current_stamp = stamp
+        seen.add(name)
+        current.extend(lines)
     if current:
         blocks.append("".join(current) + "# EOF\n")
     return blocks
