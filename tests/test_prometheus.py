@@ -579,7 +579,8 @@ def test_simulate_metrics_port_serves_while_the_run_lasts(
     assert codes == [0]
     err = capsys.readouterr().err
     assert f"metrics: http://127.0.0.1:{port}/metrics while the run lasts" in err
-    assert f"metrics: wrote 4 samples to {out}" in err  # t = 0, 60, 120, 180
+    assert f"metrics: wrote 4 samples to {out} (OpenMetrics; backfill: promtool" in err
+    # (4: t = 0, 60, 120, 180)
     assert len(split_openmetrics(out.read_text())) == 4
     assert _port_is_free(port)
 

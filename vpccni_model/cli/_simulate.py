@@ -252,7 +252,8 @@ def _simulate(
         result = sim.run(progress)
     if args.metrics_out is not None:
         print(
-            f"metrics: wrote {exporter.samples} samples to {args.metrics_out} (OpenMetrics)",
+            f"metrics: wrote {exporter.samples} samples to {args.metrics_out} (OpenMetrics; "
+            f"backfill: promtool tsdb create-blocks-from openmetrics {args.metrics_out} DIR)",
             file=sys.stderr,
         )
     return result
