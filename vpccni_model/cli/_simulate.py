@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from vpccni_model.cli._common import (
 )
 from vpccni_model.cli._node_dump import add_dump_options, dump_inputs, with_node_dump
 from vpccni_model.cloud import EC2_APIS, FakeEC2, FaultRule
-from vpccni_model.sim.engine import simulate
+from vpccni_model.sim.engine import Simulation, simulate
 from vpccni_model.sim.metrics import SimulationResult
 from vpccni_model.sim.spec import SimulationSpec, cluster
 from vpccni_model.sim.workloads import (
@@ -208,6 +209,56 @@ def _print_summary(result: SimulationResult, timeout: float) -> None:
         )
 
 
+def _check_metrics(args: argparse.Namespace) -> None:
+    if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
+        raise UsageError(f"--metrics-port must be 0 to 65535, got {args.metrics_port}")
+    if not (math.isfinite(args.metrics_epoch) and args.metrics_epoch >= 0):
+        raise UsageError(
+            f"--metrics-epoch must be a number of seconds >= 0, got {args.metrics_epoch:g}"
+        )
+    if args.metrics_epoch and args.metrics_out is None:
+        raise UsageError("--metrics-epoch sets the timestamps of --metrics-out: pass both")
+
+
+def _simulate(
+    args: argparse.Namespace, spec: SimulationSpec, progress: Callable[[float], None] | None = None
+) -> SimulationResult:
+    """Run ``spec``; with --metrics-port or --metrics-out, with ipamd's metrics exported."""
+    if args.metrics_port is None and args.metrics_out is None:
+        return simulate(spec, progress=progress)
+    try:
+        from vpccni_model.sim.prometheus import IPAMD_PATH, PrometheusExporter
+    except ImportError as exc:
+        raise UsageError(
+            "--metrics-port and --metrics-out need prometheus_client (install the metrics "
+            "extra: pip install -e '.[metrics]' in the repository)"
+        ) from exc
+
+    sim = Simulation(spec)
+    try:
+        exporter = PrometheusExporter(
+            sim, port=args.metrics_port, out=args.metrics_out, epoch=args.metrics_epoch
+        )
+    except ConfigError as exc:
+        if exc.field not in ("port", "out"):
+            raise
+        raise UsageError(f"--metrics-{exc.field} {exc.value!r}: {exc.reason}") from exc
+    with exporter:
+        if exporter.port is not None:
+            print(
+                f"metrics: http://127.0.0.1:{exporter.port}{IPAMD_PATH} while the run lasts",
+                file=sys.stderr,
+            )
+        result = sim.run(progress)
+    if args.metrics_out is not None:
+        print(
+            f"metrics: wrote {exporter.samples} samples to {args.metrics_out} (OpenMetrics; "
+            f"backfill: promtool tsdb create-blocks-from openmetrics {args.metrics_out} DIR)",
+            file=sys.stderr,
+        )
+    return result
+
+
 def _inputs(args: argparse.Namespace, inputs: Inputs) -> dict[str, Any]:
     """What the command line adds to the run's own inputs in summary.json."""
     return {
@@ -226,6 +277,7 @@ def _inputs(args: argparse.Namespace, inputs: Inputs) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     inputs, dump = dump_inputs(args, args.from_node_dump, "--from-node-dump")
     _check_args(args)
+    _check_metrics(args)
     workload = _workload(args)
     if args.out is not None:
         check_out(args.out)
@@ -247,7 +299,7 @@ def run(args: argparse.Namespace) -> int:
     if dump is not None:
         spec = with_node_dump(spec, dump, args)
     if args.quiet:
-        result = simulate(spec)
+        result = _simulate(args, spec)
     else:
         with Progress(
             TextColumn("simulating"),
@@ -265,7 +317,7 @@ def run(args: argparse.Namespace) -> int:
                     last[0] = now
                     bar.update(task, completed=now, hours=f"{now / 3600:.1f} h")
 
-            result = simulate(spec, progress=progress)
+            result = _simulate(args, spec, progress)
     source = f"trace {args.trace}" if args.trace is not None else f"workload {args.workload}"
     if args.json:
         # The summary.json document (inputs, summary, calls) on stdout, messages on stderr.
@@ -396,6 +448,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "top (default: a fresh node)",
     )
     add_dump_options(sim, "--from-node-dump")
+    sim.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve every node's ipamd metrics (Prometheus text) on "
+        "http://127.0.0.1:PORT/metrics while the run lasts; 0 picks a free port, printed on "
+        "stderr (default: off)",
+    )
+    sim.add_argument(
+        "--metrics-out",
+        metavar="FILE",
+        help="write every node's ipamd metrics at each sample to FILE, timestamped "
+        "OpenMetrics text that promtool tsdb create-blocks-from openmetrics reads (default: off)",
+    )
+    sim.add_argument(
+        "--metrics-epoch",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="Unix time the run starts at in --metrics-out timestamps (default: 0, 1970-01-01)",
+    )
     add_inputs(sim)
     add_json(sim)
     sim.set_defaults(func=run)

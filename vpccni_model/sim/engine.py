@@ -16,6 +16,7 @@ import heapq
 import math
 import random
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import attrs
 
@@ -28,11 +29,28 @@ from vpccni_model._outcomes import apply
 from vpccni_model._pods import assign_pod_ip, take_outbox, unassign_pod_ip
 from vpccni_model._state import NodeState
 from vpccni_model._tick import reconcile
-from vpccni_model.cloud import FakeEC2
+from vpccni_model.cloud import CallResult, FakeEC2
 from vpccni_model.pool import effective_max_pods
 from vpccni_model.sim.metrics import MetricsRecorder, SimulationResult
 from vpccni_model.sim.spec import NodeSpec, SimulationSpec
 from vpccni_model.sim.workloads import PodEvent
+
+
+class Observer(Protocol):
+    """What a run tells an observer (``Simulation.observer``), e.g. the Prometheus exporter.
+
+    ``calls``: one submit's EC2 calls for ``node``; ``cni_add``: one CNI ADD on ``node``, which
+    got an address or not; ``cni_del``: a pod that held an address was deleted on ``node``;
+    ``reconciled``: the metadata reconcile took ``node`` from ``before`` to ``after``;
+    ``sampled``: a metric sample was taken at ``time`` (every ``sample_interval`` and at the
+    end).
+    """
+
+    def calls(self, node: str, action: Action, result: CallResult) -> None: ...
+    def cni_add(self, node: str, ok: bool) -> None: ...
+    def cni_del(self, node: str) -> None: ...
+    def reconciled(self, node: str, before: NodeState, after: NodeState) -> None: ...
+    def sampled(self, time: float) -> None: ...
 
 
 @attrs.define
@@ -119,6 +137,8 @@ class Simulation:
         self.sequence = 0
         self.now = 0.0
         self.metrics = MetricsRecorder(spec, self.ec2)
+        # None unless someone listens: a run without an observer pays one test per hook.
+        self.observer: Observer | None = None
         for node_spec in spec.nodes:
             state = node_spec.initial_state
             if state is None:
@@ -201,11 +221,15 @@ class Simulation:
         self.now = end
         self.metrics.pending = len(self.pending)
         self.metrics.sample(end, self.nodes.values(), final=True)
+        if self.observer is not None:
+            self.observer.sampled(end)
         return self.metrics.result(self.nodes.values(), self.pods.values())
 
     def _on_sample(self, _: object) -> None:
         self.metrics.pending = len(self.pending)
         self.metrics.sample(self.now, self.nodes.values())
+        if self.observer is not None:
+            self.observer.sampled(self.now)
         self._push(self.now + self.spec.sample_interval, "sample", None)
 
     def _on_workload(self, event: object) -> None:
@@ -277,6 +301,8 @@ class Simulation:
         if pod.failed_on is None or pod.failed_on is not node.state.datastores:
             with contextlib.suppress(NoAvailableIPError):
                 node.state, ip = assign_pod_ip(node.state, node.config, pod.name, self.now)
+        if self.observer is not None:
+            self.observer.cni_add(node.spec.name, ip is not None)
         if ip is None:
             if self.now - pod.arrived >= self.spec.pod_timeout:
                 node.waiting.pop(pod.name, None)
@@ -318,6 +344,8 @@ class Simulation:
             node.waiting.pop(name, None)
             self._offer(node)
             return
+        if self.observer is not None:
+            self.observer.cni_del(node.spec.name)
         if name not in node.state.pods:
             self._offer(node)  # its address went with a reconcile (Q26)
             return
@@ -331,6 +359,8 @@ class Simulation:
     def _submit(self, node: _Node, action: Action) -> None:
         result = self.ec2.submit(action, node=node.spec.name, at=self.now)
         self.metrics.calls(result.api_calls, result.errors)
+        if self.observer is not None:
+            self.observer.calls(node.spec.name, action, result)
         if isinstance(action, ALLOCATIONS):
             self._push(result.completes_at, "done", (node.spec.name, result.event))
         elif any(outcome != "ok" for _, outcome in result.api_calls):
@@ -390,7 +420,10 @@ class Simulation:
             self._schedule_observe(node)
             return
         observed = MetadataObserved(self.ec2.observe(node=node.spec.name))
+        before = node.state
         node.state = apply(node.state, observed, self.now)
+        if self.observer is not None:
+            self.observer.reconciled(node.spec.name, before, node.state)
         node.divergent = False
         self._offer(node)  # a reconcile can take addresses from pods (Q26)
         self._schedule_tick(node, self.now)
@@ -415,4 +448,4 @@ def simulate(
     return Simulation(spec).run(progress)
 
 
-__all__ = ["Simulation", "failure_reason", "simulate"]
+__all__ = ["Observer", "Simulation", "failure_reason", "simulate"]
