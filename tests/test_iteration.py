@@ -1,0 +1,206 @@
+"""IterationPolicy (spec 9): ``ordered`` keeps the documented order, ``go_random`` imitates Go's
+map iteration and is deterministic for a seed. Expected frequencies come from Go's rules for
+Swiss-table maps worked by hand (a small map: entries in slots 0..n-1 of 8, a start uniform
+over the 8 slots), not from the code under test."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import attrs
+import pytest
+from builders import CLOCK, addr, ds, eni, eni_from_cidrs, node, prefix28
+
+from vpccni_model import (
+    Config,
+    ConfigError,
+    IterationPolicy,
+    NodeState,
+    assign_pod_ip,
+    instance_limits,
+)
+from vpccni_model._iteration import SMALL_MAP, visit_order
+from vpccni_model.serialize import from_json, to_json
+
+LIMITS = instance_limits("m5.large")
+CONFIG = Config()
+PD = Config(prefix_delegation=True)
+RANDOM = IterationPolicy.go_random(2024)
+
+
+def _keys(count: int) -> list[int]:
+    return list(range(100, 100 + count))
+
+
+# -- the value ----------------------------------------------------------------------------------
+
+
+def test_ordered_is_the_default_everywhere() -> None:
+    assert IterationPolicy() == IterationPolicy.ordered()
+    assert not IterationPolicy.ordered().is_random
+    assert NodeState.boot(LIMITS, CONFIG).iteration == IterationPolicy.ordered()
+    booted = NodeState.boot(LIMITS, CONFIG, iteration=RANDOM)
+    assert booted.iteration == RANDOM and booted.iteration.is_random
+
+
+@pytest.mark.parametrize(
+    ("kind", "seed", "field"),
+    [("go_random", 1, "iteration"), ("random", 0, "iteration"), ("go-random", -1, "seed"),
+     ("go-random", 2**64, "seed"), ("go-random", True, "seed"), ("ordered", 3, "seed")],
+)  # fmt: skip
+def test_bad_policies_name_the_field(kind: str, seed: object, field: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        IterationPolicy(kind=kind, seed=seed)  # type: ignore[arg-type]
+    assert raised.value.field == field
+
+
+def test_a_node_refuses_anything_but_a_policy() -> None:
+    with pytest.raises(Exception, match="iteration"):
+        attrs.evolve(NodeState.boot(LIMITS, CONFIG), iteration="go-random")
+
+
+def test_the_policy_round_trips_through_json() -> None:
+    state = NodeState.boot(LIMITS, CONFIG, iteration=IterationPolicy.go_random(2**64 - 1))
+    assert from_json(to_json(state), NodeState) == state
+    assert from_json(to_json(RANDOM), IterationPolicy) == RANDOM
+
+
+# -- Go's map order -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5, 8])
+def test_a_small_map_is_a_rotation_starting_at_slot_zero_most_often(count: int) -> None:
+    firsts: Counter[int] = Counter()
+    draws = 8000
+    for draw in range(draws):
+        order = visit_order(RANDOM, draw, 1, 1, 0, count, lambda: _keys(count))
+        first = order[0]
+        assert order == [*range(first, count), *range(first)]
+        firsts[first] += 1
+    # By hand: starts 0 and count..7 give slot 0; each other start gives its own slot.
+    expected_zero = (SMALL_MAP - count + 1) / SMALL_MAP
+    assert abs(firsts[0] / draws - expected_zero) < 0.02
+    for slot in range(1, count):
+        assert abs(firsts[slot] / draws - 1 / SMALL_MAP) < 0.02
+
+
+def test_a_large_map_keeps_its_cyclic_order_and_only_the_start_moves() -> None:
+    count = 20
+    orders = [visit_order(RANDOM, d, 1, 1, 7, count, lambda: _keys(count)) for d in range(200)]
+    reference = orders[0]
+    assert sorted(reference) == list(range(count))
+    for order in orders:
+        at = reference.index(order[0])
+        assert order == reference[at:] + reference[:at]  # a rotation of one fixed cycle
+    assert len({order[0] for order in orders}) > count // 2  # the start is drawn each time
+    other_map = visit_order(RANDOM, 0, 1, 1, 8, count, lambda: _keys(count))
+    assert sorted(other_map) == list(range(count)) and other_map != reference
+
+
+def test_the_same_inputs_give_the_same_order_and_seeds_differ() -> None:
+    args = (5, 1, 1, 3, 12, lambda: _keys(12))
+    assert visit_order(RANDOM, *args) == visit_order(IterationPolicy.go_random(2024), *args)
+    seeds = {tuple(visit_order(IterationPolicy.go_random(s), *args)) for s in range(16)}
+    assert len(seeds) > 8
+
+
+# -- N3: which ENI and CIDR a pod's address comes from ------------------------------------------
+
+
+def _three_enis(policy: IterationPolicy) -> NodeState:
+    state = node(
+        LIMITS,
+        CONFIG,
+        ds(eni("eni-0", 0, ips=9, primary=True), eni("eni-1", 1, ips=9), eni("eni-2", 2, ips=9)),
+        clock=CLOCK,
+    )
+    return attrs.evolve(state, iteration=policy)
+
+
+def test_ordered_packs_onto_the_lowest_eni_and_cidr() -> None:
+    state = _three_enis(IterationPolicy.ordered())
+    addresses = []
+    for i in range(10):
+        state, ip = assign_pod_ip(state, CONFIG, f"p{i}", CLOCK + i)
+        addresses.append(ip)
+    assert addresses == [f"10.0.0.{n}" for n in range(1, 10)] + ["10.0.1.1"]
+
+
+def test_go_random_is_deterministic_for_a_seed() -> None:
+    def run(policy: IterationPolicy) -> list[str]:
+        state, out = _three_enis(policy), []
+        for i in range(12):
+            state, ip = assign_pod_ip(state, CONFIG, f"p{i}", CLOCK + i)
+            out.append(ip)
+        return out
+
+    assert run(RANDOM) == run(IterationPolicy.go_random(2024))
+    assert run(RANDOM) != run(IterationPolicy.go_random(2025))
+    first = run(RANDOM)
+    assert len(set(first)) == 12 and all(ip.startswith("10.0.") for ip in first)
+
+
+def test_go_random_varies_the_eni_by_seed_clock_and_pod_as_a_small_go_map() -> None:
+    state = _three_enis(RANDOM)
+    by_pod = Counter(
+        assign_pod_ip(state, CONFIG, f"q{k}", CLOCK)[0].pods[f"q{k}"].eni_id for k in range(4000)
+    )
+    # Three ENIs in slots 0-2 of one group: eni-0 first for starts 0, 3..7 (6 of 8).
+    assert abs(by_pod["eni-0"] / 4000 - 6 / 8) < 0.03
+    assert abs(by_pod["eni-1"] / 4000 - 1 / 8) < 0.03
+    assert abs(by_pod["eni-2"] / 4000 - 1 / 8) < 0.03
+    by_clock = {
+        assign_pod_ip(state, CONFIG, "p", CLOCK + t)[0].pods["p"].eni_id for t in range(64)
+    }
+    by_seed = {
+        assign_pod_ip(attrs.evolve(state, iteration=IterationPolicy.go_random(s)), CONFIG, "p",
+                      CLOCK)[0].pods["p"].eni_id
+        for s in range(64)
+    }  # fmt: skip
+    assert by_clock == by_seed == {"eni-0", "eni-1", "eni-2"}
+
+
+def test_go_random_spreads_over_the_cidrs_of_a_large_cidr_map() -> None:
+    # Nine /32s on one ENI: more than one group, so the CIDR order is hash-like.
+    state = attrs.evolve(
+        node(LIMITS, CONFIG, ds(eni("eni-0", 0, ips=9, primary=True)), clock=CLOCK),
+        iteration=RANDOM,
+    )
+    chosen = Counter(assign_pod_ip(state, CONFIG, f"q{k}", CLOCK)[1] for k in range(900))
+    assert set(chosen) == {f"10.0.0.{n}" for n in range(1, 10)}
+    ordered = attrs.evolve(state, iteration=IterationPolicy.ordered())
+    assert assign_pod_ip(ordered, CONFIG, "q", CLOCK)[1] == "10.0.0.1"
+
+
+# -- N4: which cooled address of a /28 is reused ------------------------------------------------
+
+
+def _cooled_prefix(policy: IterationPolicy) -> NodeState:
+    cooled = [addr(f"10.0.0.{n}", unassigned_at=0.0) for n in (130, 133, 137, 140)]
+    busy = addr("10.0.0.128", "held")
+    enis = eni_from_cidrs("eni-0", 0, [prefix28("10.0.0.128", busy, *cooled)], primary=True)
+    return attrs.evolve(node(LIMITS, PD, ds(enis), clock=CLOCK), iteration=policy)
+
+
+def test_ordered_reuses_the_lowest_cooled_address() -> None:
+    state, ip = assign_pod_ip(_cooled_prefix(IterationPolicy.ordered()), PD, "new", CLOCK)
+    assert ip == "10.0.0.130"
+    entries = state.datastore(0).enis[0].cidrs[0].addresses
+    assert [(e.address, e.pod) for e in entries] == [("10.0.0.128", "held"), ("10.0.0.130", "new")]
+
+
+def test_go_random_reuses_a_cooled_address_in_map_order_and_purges_the_rest() -> None:
+    base = _cooled_prefix(RANDOM)
+    seen = Counter()
+    for k in range(800):
+        state, ip = assign_pod_ip(base, PD, f"n{k}", CLOCK)
+        seen[ip] += 1
+        entries = state.datastore(0).enis[0].cidrs[0].addresses
+        assert [(e.address, e.pod) for e in entries] == sorted(
+            [("10.0.0.128", "held"), (ip, f"n{k}")]
+        )
+    # Five entries in slots 0-4 of one group (address order), three empty slots: starts 0, 1
+    # and 5-7 reach 10.0.0.130 first (10.0.0.128 is held), 5 of 8; 1 of 8 for each other.
+    assert set(seen) == {"10.0.0.130", "10.0.0.133", "10.0.0.137", "10.0.0.140"}
+    assert abs(seen["10.0.0.130"] / 800 - 5 / 8) < 0.05
+    assert assign_pod_ip(base, PD, "n0", CLOCK) == assign_pod_ip(base, PD, "n0", CLOCK)
