@@ -10,15 +10,25 @@ from collections import Counter
 import attrs
 import pytest
 from builders import CLOCK, addr, ds, eni, eni_from_cidrs, node, prefix28
+from ticks import MULTI, NOW, c32, ip, primary
+from ticks import eni as multi_eni
+from ticks import node as multi_node
 
 from vpccni_model import (
+    ENI,
+    Action,
+    AllocateIPs,
     Config,
     ConfigError,
+    FreeENI,
     IterationPolicy,
     NodeState,
+    ReleaseIPs,
     assign_pod_ip,
     instance_limits,
+    reconcile,
 )
+from vpccni_model._ipv4 import ip_to_int
 from vpccni_model._iteration import SMALL_MAP, visit_order
 from vpccni_model.serialize import from_json, to_json
 
@@ -204,3 +214,121 @@ def test_go_random_reuses_a_cooled_address_in_map_order_and_purges_the_rest() ->
     assert set(seen) == {"10.0.0.130", "10.0.0.133", "10.0.0.137", "10.0.0.140"}
     assert abs(seen["10.0.0.130"] / 800 - 5 / 8) < 0.05
     assert assign_pod_ip(base, PD, "n0", CLOCK) == assign_pod_ip(base, PD, "n0", CLOCK)
+
+
+# -- the tick: N2 which ENI grows, N5/N6 which ENI and CIDRs are released, N7 which ENI is freed
+
+
+def _tick_node(config: Config, *enis: ENI, policy: IterationPolicy) -> NodeState:
+    return attrs.evolve(node(LIMITS, config, ds(*enis), clock=CLOCK), iteration=policy)
+
+
+def _over_clocks(state: NodeState, config: Config, count: int = 800) -> list[tuple[Action, ...]]:
+    return [reconcile(state, config, CLOCK + 5.0 * k).actions for k in range(count)]
+
+
+def _grow_node(policy: IterationPolicy) -> NodeState:
+    # eni-0 is full (9 of 9 /32s); eni-1 and eni-2 have room. Avail 4 < 9 (W=1): too low.
+    return _tick_node(
+        CONFIG,
+        eni("eni-0", 0, ips=9, assigned=9, primary=True),
+        eni("eni-1", 1, ips=3, assigned=1),
+        eni("eni-2", 2, ips=3, assigned=1),
+        policy=policy,
+    )
+
+
+def test_n2_ordered_grows_the_lowest_eni_with_room() -> None:
+    assert reconcile(_grow_node(IterationPolicy.ordered()), CONFIG, CLOCK).actions == (
+        AllocateIPs("eni-1", 6),
+    )
+
+
+def test_n2_go_random_grows_an_eni_in_go_map_order() -> None:
+    state = _grow_node(RANDOM)
+    grown = Counter(a[0] for a in _over_clocks(state, CONFIG))
+    # Slots 0-2: eni-1 first for starts 0, 1, 3..7 (eni-0 has no room), eni-2 for start 2.
+    assert set(grown) == {AllocateIPs("eni-1", 6), AllocateIPs("eni-2", 6)}
+    assert abs(grown[AllocateIPs("eni-2", 6)] / 800 - 1 / 8) < 0.04
+    assert _over_clocks(state, CONFIG, 50) == _over_clocks(_grow_node(RANDOM), CONFIG, 50)
+
+
+def _free_node(policy: IterationPolicy) -> NodeState:
+    # eni-1 and eni-2 are empty and old: both deletable; Avail 18 >= (1 + 1) * 9 (5.8).
+    return _tick_node(
+        CONFIG,
+        eni("eni-0", 0, ips=9, assigned=9, primary=True),
+        eni("eni-1", 1, ips=9),
+        eni("eni-2", 2, ips=9),
+        policy=policy,
+    )
+
+
+def test_n7_ordered_frees_the_lowest_deletable_eni() -> None:
+    assert reconcile(_free_node(IterationPolicy.ordered()), CONFIG, CLOCK).actions == (
+        FreeENI("eni-1"),
+    )
+
+
+def test_n7_go_random_frees_a_deletable_eni_in_go_map_order() -> None:
+    freed = Counter(a for a in _over_clocks(_free_node(RANDOM), CONFIG))
+    # As for N2: eni-2 only for start 2 of 8.
+    assert set(freed) == {(FreeENI("eni-1"),), (FreeENI("eni-2"),)}
+    assert abs(freed[(FreeENI("eni-2"),)] / 800 - 1 / 8) < 0.04
+
+
+WARM13 = Config(warm_ip_target=13)
+
+
+def _decrease_node(policy: IterationPolicy) -> NodeState:
+    # Avail 8 + 8 = 16, W=13: over 3 (5.1); eni-0 has nothing free.
+    return _tick_node(
+        WARM13,
+        eni("eni-0", 0, ips=9, assigned=9, primary=True),
+        eni("eni-1", 1, ips=9, assigned=1),
+        eni("eni-2", 2, ips=9, assigned=1),
+        policy=policy,
+    )
+
+
+def test_n5_n6_ordered_releases_the_lowest_free_cidrs_of_the_lowest_eni() -> None:
+    assert reconcile(_decrease_node(IterationPolicy.ordered()), WARM13, CLOCK).actions == (
+        ReleaseIPs("eni-1", ("10.0.1.2", "10.0.1.3", "10.0.1.4")),
+    )
+
+
+def test_n5_n6_go_random_releases_over_from_one_eni_in_go_map_order() -> None:
+    state = _decrease_node(RANDOM)
+    releases = _over_clocks(state, WARM13, 400)
+    free = {
+        "eni-1": {f"10.0.1.{n}" for n in range(2, 10)},
+        "eni-2": {f"10.0.2.{n}" for n in range(2, 10)},
+    }
+    sets = set()
+    for actions in releases:
+        (release,) = actions  # over 3 fits on the first ENI with 8 free
+        assert isinstance(release, ReleaseIPs)
+        assert len(release.addresses) == 3 and set(release.addresses) <= free[release.eni_id]
+        assert list(release.addresses) == sorted(release.addresses, key=ip_to_int)
+        sets.add((release.eni_id, release.addresses))
+    assert {eni_id for eni_id, _ in sets} == {"eni-1", "eni-2"}  # N5 varies
+    assert len({ips for eni_id, ips in sets if eni_id == "eni-1"}) > 3  # N6 varies
+    assert releases[:20] == _over_clocks(_decrease_node(RANDOM), WARM13, 20)
+
+
+def test_n1_go_random_varies_the_card_order_of_a_tick() -> None:
+    config = Config(warm_ip_target=1, multi_nic=True)
+    state = multi_node(
+        config, primary(c32(5), c32(6)), multi_eni("eni-1", 0, c32(9), c32(10), card=1),
+        limits=MULTI,
+    )  # fmt: skip
+    card0, card1 = ReleaseIPs("eni-0", (ip(5),)), ReleaseIPs("eni-1", (ip(9),))
+    assert reconcile(state, config, NOW).actions == (card0, card1)  # ordered: ascending
+    random_state = attrs.evolve(state, iteration=RANDOM)
+    orders = Counter(
+        tuple(a.eni_id for a in reconcile(random_state, config, NOW + 5.0 * k).actions)
+        for k in range(800)
+    )
+    # Two cards in slots 0-1: card 1 first only for start 1 of 8.
+    assert set(orders) == {("eni-0", "eni-1"), ("eni-1", "eni-0")}
+    assert abs(orders[("eni-1", "eni-0")] / 800 - 1 / 8) < 0.04
