@@ -11,6 +11,7 @@ import attrs
 from vpccni_model._checks import int_at_least
 from vpccni_model._config import Config
 from vpccni_model._errors import ConfigError
+from vpccni_model._iteration import GO_RANDOM, KINDS, IterationPolicy, Kind, mix, text_key
 from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
 from vpccni_model.cloud import FaultRule, Latency, Throttle
 from vpccni_model.sim.workloads import Trace, Workload
@@ -22,6 +23,8 @@ class NodeSpec:
 
     ``host_network_pods`` (aws-node, kube-proxy, ...) count against kubelet's max pods but
     take no pod IP: the scheduler puts at most ``max_pods - host_network_pods`` pods on it.
+    ``iteration``, if set, is this node's iteration policy; otherwise the run's
+    (``SimulationSpec.iteration``).
     """
 
     name: str
@@ -30,11 +33,21 @@ class NodeSpec:
     subnet: str | None = None
     boot_at: float = 0.0
     host_network_pods: int = attrs.field(default=HOST_NETWORK_PODS, validator=int_at_least(0))
+    iteration: IterationPolicy | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.iteration is not None and not isinstance(self.iteration, IterationPolicy):
+            raise ConfigError("iteration", self.iteration, "must be an IterationPolicy or None")
 
 
 @attrs.frozen
 class SimulationSpec:
-    """Everything a run depends on; the same spec and seed give the same result."""
+    """Everything a run depends on; the same spec and seed give the same result.
+
+    ``iteration`` is the nodes' order at Go's map iterations (spec 9): ``"go-random"`` (the
+    default: the figures estimate what real nodes do) seeds each node from the run's seed and
+    its name; ``"ordered"`` is the model's documented order, for exact replay.
+    """
 
     nodes: tuple[NodeSpec, ...]
     workload: Workload
@@ -48,8 +61,11 @@ class SimulationSpec:
     pod_retry_interval: float = 1.0
     pod_timeout: float = 600.0
     per_node_series: bool = True
+    iteration: Kind = GO_RANDOM
 
     def __attrs_post_init__(self) -> None:
+        if self.iteration not in KINDS:
+            raise ConfigError("iteration", self.iteration, f"must be one of {', '.join(KINDS)}")
         if not self.nodes:
             raise ConfigError("nodes", self.nodes, "a simulation needs at least one node")
         names = [n.name for n in self.nodes]
@@ -64,6 +80,15 @@ class SimulationSpec:
             if unknown:
                 known = ", ".join(names) if len(names) <= 3 else f"{names[0]} ... {names[-1]}"
                 raise ConfigError("trace node", min(unknown), f"not a node of the run ({known})")
+
+
+def node_iteration(spec: SimulationSpec, node: NodeSpec) -> IterationPolicy:
+    """The policy ``node`` runs under: its own, else the run's, seeded by run seed and name."""
+    if node.iteration is not None:
+        return node.iteration
+    if spec.iteration == GO_RANDOM:
+        return IterationPolicy.go_random(mix(spec.seed, text_key(node.name)))
+    return IterationPolicy.ordered()
 
 
 def cluster(
