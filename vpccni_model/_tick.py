@@ -38,6 +38,7 @@ from vpccni_model._iteration import (
     SITE_FREE_ENI,
     SITE_FREEABLE,
     SITE_GROW,
+    IterationPolicy,
     clock_key,
     visit_order,
 )
@@ -99,8 +100,12 @@ class _Tick:
         self.actions = actions
         # Go's map order (spec 9) when the node's policy is go_random; None keeps the model's.
         iteration = state.iteration
-        self.iteration = iteration if iteration.is_random else None
-        self.draw = clock_key(clock)
+        if iteration.is_random:
+            self.iteration: IterationPolicy | None = iteration
+            self.draw = clock_key(clock)
+        else:
+            self.iteration = None
+            self.draw = 0
 
     def card(self, network_card: int) -> _Card:
         state = self.state
