@@ -27,6 +27,7 @@ from vpccni_model import (
     assign_pod_ip,
     instance_limits,
     reconcile,
+    restart,
 )
 from vpccni_model._ipv4 import ip_to_int
 from vpccni_model._iteration import SMALL_MAP, visit_order
@@ -332,3 +333,13 @@ def test_n1_go_random_varies_the_card_order_of_a_tick() -> None:
     # Two cards in slots 0-1: card 1 first only for start 1 of 8.
     assert set(orders) == {("eni-0", "eni-1"), ("eni-1", "eni-0")}
     assert abs(orders[("eni-1", "eni-0")] / 800 - 1 / 8) < 0.04
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="_lifecycle.restart builds its NodeState without iteration=state.iteration "
+    "(owned by the lead; remove this mark when restart passes it on)",
+)
+def test_a_restart_keeps_the_nodes_iteration_policy() -> None:
+    state = NodeState.boot(LIMITS, CONFIG, iteration=RANDOM)
+    assert restart(state, CONFIG, 10.0).iteration == RANDOM
