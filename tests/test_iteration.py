@@ -171,6 +171,20 @@ def test_go_random_varies_the_eni_by_seed_clock_and_pod_as_a_small_go_map() -> N
     assert by_clock == by_seed == {"eni-0", "eni-1", "eni-2"}
 
 
+def test_the_eni_map_slots_are_device_numbers_so_a_freed_device_leaves_a_hole() -> None:
+    # Devices 0 and 2 (device 1 was freed): slots 0 and 2 of 8. Starts 1 and 2 reach the
+    # device-2 ENI first (2 of 8), the other six the primary.
+    state = attrs.evolve(
+        node(LIMITS, CONFIG, ds(eni("eni-0", 0, ips=9, primary=True), eni("eni-2", 2, ips=9)),
+             clock=CLOCK),
+        iteration=RANDOM,
+    )  # fmt: skip
+    by_pod = Counter(
+        assign_pod_ip(state, CONFIG, f"q{k}", CLOCK)[0].pods[f"q{k}"].eni_id for k in range(4000)
+    )
+    assert abs(by_pod["eni-2"] / 4000 - 2 / 8) < 0.03
+
+
 def test_go_random_spreads_over_the_cidrs_of_a_large_cidr_map() -> None:
     # Nine /32s on one ENI: more than one group, so the CIDR order is hash-like.
     state = attrs.evolve(

@@ -28,6 +28,7 @@ from vpccni_model._iteration import (
     SITE_ENI_COPY,
     SITE_POD_CIDR,
     SITE_POD_ENI,
+    SMALL_MAP,
     IterationPolicy,
     mix,
     text_key,
@@ -39,12 +40,20 @@ _MAP_ENI_INFOS = 104  # the copy GetENIInfos makes: a new map (and hash seed) pe
 _ip = attrgetter("ip")
 
 
+def _device_slots(enis: tuple[ENI, ...]) -> list[int] | None:
+    """The ENI map's slots of a small map: device numbers (ipamd attaches at the lowest free
+    device index, which the map fills as its lowest free slot), if they fit one group."""
+    slots = [e.device_number for e in enis]
+    return slots if slots and slots[-1] < SMALL_MAP else None  # sorted by device
+
+
 def eni_order(policy: IterationPolicy, draw: int, site: int, ds: Datastore) -> list[int]:
     """Positions in ``ds.enis`` in the order one ``range`` over ipamd's ENI map visits them."""
     enis = ds.enis
     return visit_order(
         policy, draw, site, MAP_ENI_POOL, ds.network_card, len(enis),
         lambda: [text_key(e.eni_id) for e in enis],
+        _device_slots(enis) if len(enis) <= SMALL_MAP else None,
     )  # fmt: skip
 
 

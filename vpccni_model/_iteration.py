@@ -6,10 +6,13 @@ how Go 1.26's maps (Swiss tables, since Go 1.24) iterate, which is what ipamd v1
 
 * Every ``range`` over a map draws a fresh random start (``Iter.Init``: ``entryOffset =
   rand()``) and walks the slots cyclically from there.
-* A small map (at most 8 entries, one group) fills its slots in insertion order, so the order
-  is a rotation of the slot order by a start uniform over the 8 slots: with 3 entries the
-  first slot's entry comes first 6 times in 8. The model takes its own order (device, value)
-  as the slot order (a simplification: Go's follows the insert and delete history).
+* A small map (at most 8 entries, one group) puts each new key in its first empty slot, so
+  the order is a rotation of the slot order by a start uniform over the 8 slots: with 3
+  entries in slots 0-2 the first comes first 6 times in 8. For the ENI map the model takes
+  the device number as the slot (ipamd attaches at the lowest free device index, which is
+  also the lowest free slot, the primary ENI first); for CIDR and address maps its own order
+  (by value) stands for the slot order (a simplification: Go's follows the insert and
+  delete history).
 * A larger map places keys by their hash with a per-map seed fixed when the map is made, so
   the cyclic order is fixed for the map's life and only the start is drawn each time. The
   model gives each key a fixed pseudo-random position per (seed, map, key) and draws a start
@@ -136,14 +139,18 @@ def visit_order(
     map_id: int,
     count: int,
     keys: Callable[[], list[int]],
+    slots: list[int] | None = None,
 ) -> list[int]:
     """Positions 0..count-1 of a map's entries (in the model's order) in the order one Go
     ``range`` over that map visits them. ``draw`` is the operation's key (clock, pod);
     ``site`` tells iterations apart; ``layout`` and ``map_id`` name the map; ``keys`` gives
-    the entries' keys, needed only for a map larger than one group."""
+    the entries' keys, needed only for a map larger than one group. ``slots``, for a small
+    map, are the entries' slots (distinct, 0..7) when known; else their rank."""
     start = mix(policy.seed, draw, site, map_id)
     if count <= SMALL_MAP:
         first = start & (SMALL_MAP - 1)
+        if slots is not None:  # walk the 8 slots from ``first``, wrapping
+            return sorted(range(count), key=lambda i: (slots[i] - first) & (SMALL_MAP - 1))
         if first >= count:  # empty slots after the entries: the walk wraps to slot 0
             first = 0
         return [*range(first, count), *range(first)]
