@@ -5,6 +5,7 @@ over the 8 slots), not from the code under test."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import attrs
@@ -24,6 +25,7 @@ from vpccni_model import (
     IterationPolicy,
     NodeState,
     ReleaseIPs,
+    StateError,
     assign_pod_ip,
     instance_limits,
     reconcile,
@@ -56,7 +58,7 @@ def test_ordered_is_the_default_everywhere() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "seed", "field"),
-    [("go_random", 1, "iteration"), ("random", 0, "iteration"), ("go-random", -1, "seed"),
+    [("go_random", 1, "kind"), ("random", 0, "kind"), ("go-random", -1, "seed"),
      ("go-random", 2**64, "seed"), ("go-random", True, "seed"), ("ordered", 3, "seed")],
 )  # fmt: skip
 def test_bad_policies_name_the_field(kind: str, seed: object, field: str) -> None:
@@ -74,6 +76,22 @@ def test_the_policy_round_trips_through_json() -> None:
     state = NodeState.boot(LIMITS, CONFIG, iteration=IterationPolicy.go_random(2**64 - 1))
     assert from_json(to_json(state), NodeState) == state
     assert from_json(to_json(RANDOM), IterationPolicy) == RANDOM
+
+
+@pytest.mark.parametrize(
+    ("bad", "path"),
+    [({"kind": "random", "seed": 0}, "$.iteration.kind"),
+     ({"kind": 3, "seed": 0}, "$.iteration.kind"),
+     ({"kind": "go-random", "seed": -1}, "$.iteration.seed"),
+     ({"kind": "go-random", "seed": "5"}, "$.iteration.seed"),
+     ({"kind": "ordered", "seed": 4}, "$.iteration.seed"), ("go-random", "$.iteration")],
+)  # fmt: skip
+def test_a_bad_policy_in_json_names_its_path(bad: object, path: str) -> None:
+    doc = json.loads(to_json(NodeState.boot(LIMITS, CONFIG, iteration=RANDOM)))
+    doc["iteration"] = bad
+    with pytest.raises(StateError) as raised:
+        from_json(json.dumps(doc), NodeState)
+    assert raised.value.field == path
 
 
 # -- Go's map order -----------------------------------------------------------------------------

@@ -69,14 +69,14 @@ class IterationPolicy:
     node uses it without an argument.
     """
 
-    kind: Kind = ORDERED
+    kind: str = ORDERED  # a str, not Kind, so JSON readers report a bad one as a ConfigError
     seed: int = 0
     # Derived, so the hot paths test one attribute: any order but the documented one.
     is_random: bool = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ConfigError("iteration", self.kind, f"must be one of {', '.join(KINDS)}")
+        if type(self.kind) is not str or self.kind not in KINDS:
+            raise ConfigError("kind", self.kind, f"must be one of {', '.join(KINDS)}")
         try:
             as_int("seed", self.seed, 0, _MASK)
         except StateError as exc:
