@@ -14,7 +14,6 @@ never-used address inside a /28. Under ``ordered`` none of this runs: callers te
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
 from operator import attrgetter
 
 from vpccni_model._datastore import Datastore
@@ -146,8 +145,3 @@ def claim(
             return eni_at, *claimed
     return None
 
-
-def pick(order: Sequence[int], allowed: Sequence[object], items: Sequence[object]) -> list[int]:
-    """The positions of ``order`` whose item is in ``allowed`` (identity), in that order."""
-    wanted = {id(item) for item in allowed}
-    return [i for i in order if id(items[i]) in wanted]
