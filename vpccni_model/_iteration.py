@@ -27,6 +27,7 @@ never of global random state; the same inputs give the same order.
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Final, Literal
@@ -122,8 +123,14 @@ def text_key(text: str) -> int:
 
 
 def clock_key(clock: float) -> int:
-    """A stable key for a clock (numeric hashes are not salted)."""
-    return hash(clock) & _MASK
+    """A stable key for a clock: its IEEE 754 bits (the same on every platform, unlike
+    ``hash``, whose modulus depends on the word size)."""
+    bits: int = _DOUBLE.unpack(_DOUBLE_BYTES.pack(clock))[0]
+    return bits
+
+
+_DOUBLE_BYTES = struct.Struct("<d")
+_DOUBLE = struct.Struct("<Q")
 
 
 @lru_cache(maxsize=65536)
