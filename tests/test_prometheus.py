@@ -97,7 +97,7 @@ def _spec(nodes: int = 1, pods: int = 5, duration: float = 120.0, **kw: Any) -> 
         duration=duration,
         seed=1,
         sample_interval=60.0,
-        **kw,
+        **{"iteration": "ordered", **kw},  # the values below are worked out for packed pods
     )
 
 

@@ -44,6 +44,7 @@ from vpccni_model._events import (
     ObservedENI,
     PrefixesAllocated,
 )
+from vpccni_model._iteration import IterationPolicy
 from vpccni_model._lifecycle import restart
 from vpccni_model._limits import InstanceLimits, NetworkCard, catalog, instance_limits, max_pods
 from vpccni_model._lint import EnvFinding, lint_env
@@ -108,6 +109,7 @@ __all__ = [
     "IPsAllocated",
     "InFlight",
     "InstanceLimits",
+    "IterationPolicy",
     "MaxPodsReport",
     "MetadataObserved",
     "NetworkCard",

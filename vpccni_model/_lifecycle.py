@@ -110,4 +110,5 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
         outbox=tuple(outbox),
         cordoned=state.cordoned,
         clock=state.clock,
+        iteration=state.iteration,  # how Go's maps iterate does not change with a restart
     )

@@ -16,7 +16,9 @@ from vpccni_model._checks import as_pod_key
 from vpccni_model._config import Config
 from vpccni_model._datastore import unchecked_cleanup
 from vpccni_model._errors import NoAvailableIPError, StateError, UnknownPodError
+from vpccni_model._goorder import claim as go_claim
 from vpccni_model._ipv4 import int_to_ip
+from vpccni_model._iteration import clock_key, mix, text_key
 from vpccni_model._podindex import unchecked_pod_ip
 from vpccni_model._state import NodeState, fixed_config
 
@@ -28,8 +30,11 @@ def assign_pod_ip(
 
     Datastores are tried in ascending card order, falling through to the next card only on
     "no available IP" (spec 4.3); within a card ENIs go in device order and CIDRs in address
-    order, so pods pack onto the lowest ENI and CIDR (spec 9, N3). Excluded ENIs and CIDRs of
-    the other mode are skipped. ipamd checks neither max pods nor warm targets here.
+    order, so pods pack onto the lowest ENI and CIDR (spec 9, N3). Under the node's
+    ``go_random`` iteration policy the ENIs, CIDRs and cooled addresses are visited in Go's
+    map order instead (N3, N4), drawn from the clock and the pod key; cards stay ascending
+    (a slice in ipamd). Excluded ENIs and CIDRs of the other mode are skipped. ipamd checks
+    neither max pods nor warm targets here.
     """
     pod = as_pod_key(pod)  # exactly str: a subclass could hash unlike its text
     state, clock = fixed_config(state, config, clock)
@@ -39,8 +44,13 @@ def assign_pod_ip(
     fixed = state.config
     prefix_delegation = fixed.prefix_delegation
     cooldown = fixed.ip_cooldown_period
+    policy = state.iteration
+    draw = mix(clock_key(clock), text_key(pod)) if policy.is_random else 0
     for ds_at, ds in enumerate(state.datastores):
-        claimed = ds.claim(pod, clock, cooldown, prefix_delegation)
+        if policy.is_random:
+            claimed = go_claim(ds, policy, pod, clock, cooldown, prefix_delegation, draw)
+        else:
+            claimed = ds.claim(pod, clock, cooldown, prefix_delegation)
         if claimed is None:
             continue
         eni_at, cidr_at, new_cidr, ip = claimed

@@ -33,6 +33,8 @@ from vpccni_model._config import Config, fixed_at_boot
 from vpccni_model._datastore import ACTION_TYPES, Datastore, DeferredCleanup, InFlight
 from vpccni_model._eni import ENI
 from vpccni_model._errors import ConfigError, StateError
+from vpccni_model._iteration import DEFAULT as ORDERED_ITERATION
+from vpccni_model._iteration import IterationPolicy
 from vpccni_model._limits import InstanceLimits
 from vpccni_model._model import Cidr, copy_with
 from vpccni_model._podindex import PodIndex, PodIP
@@ -88,6 +90,7 @@ class NodeState:
     cordoned: bool = False
     terminating: bool = False
     clock: float = 0.0
+    iteration: IterationPolicy = ORDERED_ITERATION
     # The last Config object ``fixed_config`` accepted for this node (see there); at first the
     # node's own, so that no other object (None included) passes unchecked.
     _accepted_config: object = attrs.field(
@@ -136,6 +139,8 @@ class NodeState:
             as_bool("cordoned", self.cordoned)
             as_bool("terminating", self.terminating)
         setter(self, "clock", check_clock(self.clock))
+        if type(self.iteration) is not IterationPolicy:
+            as_instance("iteration", self.iteration, IterationPolicy, "an IterationPolicy")
         cards = [ds.network_card for ds in self.datastores]
         if not cards or cards != sorted(set(cards)):
             raise StateError("datastores", cards, "need unique cards in ascending order")
@@ -163,11 +168,13 @@ class NodeState:
         clock: float = 0.0,
         *,
         primary_eni_id: str = "eni-0",
+        iteration: IterationPolicy = ORDERED_ITERATION,
     ) -> NodeState:
         """A freshly started node: the primary ENI with no secondary IPs.
 
         Multi-NIC nodes get an empty datastore for every other card (cards with no ENIs are
         managed, spec 1.5.5). The first ``reconcile`` at the boot clock is ipamd's pre-scaling.
+        ``iteration`` is the order at Go's map iterations (spec 9), kept for the node's life.
         """
         if not isinstance(limits, InstanceLimits):
             raise ConfigError("limits", limits, "must be an InstanceLimits")
@@ -192,6 +199,7 @@ class NodeState:
             primary_eni_id=primary_eni_id,
             datastores=tuple(stores),
             clock=clock,
+            iteration=iteration,
         )
 
     # -- lookups -------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from vpccni_model._checks import is_int
 from vpccni_model._config import Config
 from vpccni_model._errors import ConfigError, NoAvailableIPError, StateError
 from vpccni_model._ipv4 import PREFIX_SIZE
+from vpccni_model._iteration import DEFAULT as ORDERED_ITERATION
+from vpccni_model._iteration import IterationPolicy
 from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
 from vpccni_model._outcomes import apply
 from vpccni_model._pods import assign_pod_ip
@@ -161,8 +163,12 @@ def steady_state(
     *,
     host_network_pods: int = HOST_NETWORK_PODS,
     max_ticks: int = DEFAULT_MAX_TICKS,
+    iteration: IterationPolicy = ORDERED_ITERATION,
 ) -> SteadyState:
     """Boot a node, converge, then add ``pods`` pods one by one, converging after each.
+
+    ``iteration`` is the node's order at Go's map iterations (spec 9; the docs tables use
+    the default, ``ordered``).
 
     Kubelet admits at most max pods less ``host_network_pods`` (aws-node, kube-proxy: they
     count against max pods but take no pod IP) pods that need an IP; the rest are
@@ -175,7 +181,9 @@ def steady_state(
     if host_network_pods < 0:
         raise ConfigError("host_network_pods", host_network_pods, "must be an int >= 0")
     _check_max_ticks(max_ticks)
-    state = NodeState.boot(limits, config, clock=0.0)
+    if not isinstance(iteration, IterationPolicy):
+        raise ConfigError("iteration", iteration, "must be an IterationPolicy")
+    state = NodeState.boot(limits, config, clock=0.0, iteration=iteration)
     admitted = min(pods, max(effective_max_pods(limits, state.config) - host_network_pods, 0))
     ec2 = FakeEC2.for_node(state)
     result = converge(state, config, ec2, 0.0, max_ticks=max_ticks)

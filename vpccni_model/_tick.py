@@ -2,9 +2,11 @@
 
 The tick follows ``updateIPPoolIfRequired``: a view of every card (datastore, statistics,
 policy, targets) is taken first, then card by card (ascending) the pool is increased, or
-decreased, and an ENI may be freed. What ipamd does to its own datastore (forgetting released
-CIDRs and freed ENIs, stamping timers) is already done in the returned state; what it asks of
-EC2 comes back as actions.
+decreased, and an ENI may be freed. Under the node's ``go_random`` iteration policy the card
+order, the ENI grown, the ENIs and CIDRs released and the ENI freed follow Go's map order
+(spec 9 N1, N2, N5-N7), drawn from the clock. What ipamd does to its own datastore
+(forgetting released CIDRs and freed ENIs, stamping timers) is already done in the returned
+state; what it asks of EC2 comes back as actions.
 
 ipamd's loop waits for each EC2 allocation. The model records the outstanding allocation in
 ``state.in_flight`` and starts nothing else until ``apply`` folds the answer in. The rest of
@@ -29,6 +31,18 @@ from vpccni_model._actions import (
 )
 from vpccni_model._config import Config
 from vpccni_model._datastore import Datastore, unchecked_in_flight
+from vpccni_model._goorder import cidr_order, eni_infos_order, eni_order
+from vpccni_model._iteration import (
+    SITE_CARDS,
+    SITE_DECREASE_ENI,
+    SITE_FREE_ENI,
+    SITE_FREEABLE,
+    SITE_GROW,
+    IterationPolicy,
+    clock_key,
+    visit_order,
+)
+from vpccni_model._model import Cidr
 from vpccni_model._state import NodeState, begin
 from vpccni_model.pool import (
     CardPolicy,
@@ -84,6 +98,14 @@ class _Tick:
         self.config: Config = state.config
         self.clock = clock
         self.actions = actions
+        # Go's map order (spec 9) when the node's policy is go_random; None keeps the model's.
+        iteration = state.iteration
+        if iteration.is_random:
+            self.iteration: IterationPolicy | None = iteration
+            self.draw = clock_key(clock)
+        else:
+            self.iteration = None
+            self.draw = 0
 
     def card(self, network_card: int) -> _Card:
         state = self.state
@@ -94,6 +116,10 @@ class _Tick:
         if self.state.terminating:
             return False
         return not (self.state.cordoned and not self.config.manage_enis_non_schedulable)
+
+
+def _network(cidr: Cidr) -> int:
+    return cidr.network
 
 
 def _within(since: float | None, clock: float, window: float) -> bool:
@@ -124,7 +150,9 @@ def _increase(tick: _Tick, card: _Card, skipped: tuple[str, ...] = ()) -> None:
     else:
         want = card.target.short if card.target.defined else slots
     if pd or want > 0:
-        for eni in allocatable_enis(card.ds, policy):
+        go = tick.iteration
+        order = None if go is None else eni_order(go, tick.draw, SITE_GROW, card.ds)
+        for eni in allocatable_enis(card.ds, policy, order):
             if eni.eni_id in skipped:
                 continue
             count = min(slots - len(eni.cidrs), want)
@@ -167,8 +195,17 @@ def _decrease(tick: _Tick, card: _Card) -> None:
     cache = state.cooldown_copy()
     enis = list(ds.enis)
     prefix_counter = ds.prefix_counter
-    for index, eni in enumerate(enis):
-        take = freeable_cidrs(eni)[:over]
+    go = tick.iteration
+    visits: range | list[int] = range(len(enis))
+    if go is not None:
+        visits = eni_infos_order(go, tick.draw, SITE_DECREASE_ENI, ds)
+    for index in visits:
+        eni = enis[index]
+        if go is None:
+            take = freeable_cidrs(eni)[:over]
+        else:  # Go's CIDR map order picks which; the release lists them by address
+            chosen = freeable_cidrs(eni, cidr_order(go, tick.draw, SITE_FREEABLE, eni))[:over]
+            take = tuple(sorted(chosen, key=_network))
         if not take:
             continue
         enis[index] = eni.without_cidrs({c.network for c in take})
@@ -197,7 +234,9 @@ def _try_free_eni(tick: _Tick, card: _Card) -> None:
         return
     state = tick.state
     ds = state.datastore(card.ds.network_card)
-    eni = deletable_eni(ds, card.policy, tick.clock)
+    go = tick.iteration
+    order = None if go is None else eni_order(go, tick.draw, SITE_FREE_ENI, ds)
+    eni = deletable_eni(ds, card.policy, tick.clock, order)
     if eni is None:
         return
     new_ds = ds.replace(
@@ -253,6 +292,13 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
     lows = [pool_too_low(card.stats, card.policy, card.target) for card in cards]
     skip_decrease = _within(state.last_decrease_at, clock, tick.config.decrease_interval)
     scaled_down = False
+    go = tick.iteration
+    if go is not None and len(cards) > 1:  # N1: the map[int]Decisions, made afresh each tick
+        order = visit_order(
+            go, tick.draw, SITE_CARDS, SITE_CARDS, tick.draw, len(cards),
+            lambda: [card.ds.network_card for card in cards],
+        )  # fmt: skip
+        cards, lows = [cards[i] for i in order], [lows[i] for i in order]
     for card, low in zip(cards, lows, strict=True):
         if low:
             _increase(tick, card)

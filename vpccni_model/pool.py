@@ -15,7 +15,7 @@ logs and which is counted on request).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import attrs
 
@@ -256,10 +256,14 @@ def _mode_assigned(eni: ENI, prefix_delegation: bool) -> int:
     return eni.assigned_in_prefixes if prefix_delegation else eni.assigned_in_ips
 
 
-def deletable_eni(ds: Datastore, policy: CardPolicy, clock: float) -> ENI | None:
+def deletable_eni(
+    ds: Datastore, policy: CardPolicy, clock: float, order: Sequence[int] | None = None
+) -> ENI | None:
     """``getDeletableENI`` (spec 5.11): the first ENI, in device order, that may be freed.
 
-    Excluded ENIs may be freed; the warm-ENI target is not checked here (spec 5.8 does it).
+    ``order``, if given, lists positions in ``ds.enis`` in the order to try them (Go's map
+    order, spec 9 N7). Excluded ENIs may be freed; the warm-ENI target is not checked here
+    (spec 5.8 does it).
     """
     pd = policy.prefix_delegation
     warm, minimum = policy.warm_ip_target, policy.minimum_ip_target
@@ -274,7 +278,8 @@ def deletable_eni(ds: Datastore, policy: CardPolicy, clock: float) -> ENI | None
         total_size += size
         total_free += size - _mode_assigned(eni, pd)
         total_empty_cidrs += eni.free_ip_cidrs + eni.free_prefix_cidrs
-    for eni in ds.enis:
+    enis = ds.enis
+    for eni in enis if order is None else (enis[i] for i in order):
         if eni.is_primary:
             continue
         if clock - eni.created_at < policy.min_eni_lifetime:
@@ -301,24 +306,32 @@ def deletable_eni(ds: Datastore, policy: CardPolicy, clock: float) -> ENI | None
     return None
 
 
-def freeable_cidrs(eni: ENI) -> tuple[Cidr, ...]:
-    """``FindFreeableCidrs``: every CIDR of either kind with no assigned address, in order.
+def freeable_cidrs(eni: ENI, order: Sequence[int] | None = None) -> tuple[Cidr, ...]:
+    """``FindFreeableCidrs``: every CIDR of either kind with no assigned address, in address
+    order, or in ``order`` (positions in ``eni.cidrs``: Go's map order, spec 9 N6).
 
     Cooling addresses do not protect a CIDR (Q2).
     """
     if not (eni.free_ip_cidrs or eni.free_prefix_cidrs):
         return ()
-    return tuple(c for c in eni.cidrs if c.assigned == 0)
+    cidrs = eni.cidrs
+    if order is not None:
+        return tuple(cidrs[i] for i in order if cidrs[i].assigned == 0)
+    return tuple(c for c in cidrs if c.assigned == 0)
 
 
-def allocatable_enis(ds: Datastore, policy: CardPolicy) -> Iterator[ENI]:
-    """``GetAllocatableENIs`` (spec 6.2): ENIs that can take more CIDRs, in device order.
+def allocatable_enis(
+    ds: Datastore, policy: CardPolicy, order: Sequence[int] | None = None
+) -> Iterator[ENI]:
+    """``GetAllocatableENIs`` (spec 6.2): ENIs that can take more CIDRs, in device order, or
+    in ``order`` (positions in ``ds.enis``: Go's map order, spec 9 N2).
 
     Both CIDR kinds count against the per-ENI limit (Q7); EFA ENIs are eligible (Q27); the
     primary ENI is skipped under custom networking.
     """
     limit = policy.cidrs_per_eni
-    for eni in ds.enis:
+    enis = ds.enis
+    for eni in enis if order is None else (enis[i] for i in order):
         if policy.skip_primary and eni.is_primary:
             continue
         if eni.is_trunk or eni.is_excluded:

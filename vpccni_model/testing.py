@@ -22,6 +22,7 @@ from vpccni_model._events import (
     Event,
     MetadataObserved,
 )
+from vpccni_model._iteration import IterationPolicy
 from vpccni_model._limits import InstanceLimits, NetworkCard, instance_limits
 from vpccni_model._outcomes import apply
 from vpccni_model._pods import assign_pod_ip, take_outbox
@@ -139,11 +140,20 @@ def card_limit(limits: InstanceLimits, network_card: int) -> int:
     return limits.max_enis
 
 
+def iteration_policies() -> st.SearchStrategy[IterationPolicy]:
+    """``ordered`` or ``go_random`` with any seed (spec 9)."""
+    return st.one_of(
+        st.just(IterationPolicy.ordered()),
+        st.integers(0, 2**64 - 1).map(IterationPolicy.go_random),
+    )
+
+
 def boot_with_unmanaged(
     limits: InstanceLimits,
     config: Config,
     unmanaged: Mapping[int, int],
     clock: float = 0.0,
+    iteration: IterationPolicy | None = None,
 ) -> tuple[NodeState, FakeEC2, tuple[str, ...]]:
     """A node that boots with ENIs ipamd does not manage already attached (spec 1.5.6).
 
@@ -155,9 +165,10 @@ def boot_with_unmanaged(
     (:func:`observation`). Raises ``StateError`` when a card cannot hold that many ENIs.
 
     ``NodeState.boot`` knows no unmanaged ENIs, so the booted datastores are copied with
-    their count (``attrs.evolve``, every construction check run).
+    their count (``attrs.evolve``, every construction check run). ``iteration`` is the
+    node's iteration policy (default ``ordered``).
     """
-    state = NodeState.boot(limits, config, clock)
+    state = NodeState.boot(limits, config, clock, iteration=iteration or IterationPolicy())
     ec2 = FakeEC2.for_node(state)
     ids: list[str] = []
     for network_card, count in sorted(unmanaged.items()):
@@ -243,15 +254,18 @@ def node_states(
     limits_strategy: st.SearchStrategy[InstanceLimits] | None = None,
     config_strategy: st.SearchStrategy[Config] | None = None,
     max_steps: int = 30,
+    iteration_strategy: st.SearchStrategy[IterationPolicy] | None = None,
 ) -> tuple[NodeState, Config, FakeEC2]:
     """A node reached through the public API: boot, then ticks, EC2 outcomes and pods.
 
     Returns the state, the config it runs with, and the FakeEC2 that holds its resources.
+    The iteration policy is ``ordered`` unless ``iteration_strategy`` draws one.
     """
     node_limits = draw(limits_strategy if limits_strategy is not None else limits())
     config = draw(config_strategy if config_strategy is not None else configs())
+    policy = IterationPolicy() if iteration_strategy is None else draw(iteration_strategy)
     clock = 0.0
-    state = NodeState.boot(node_limits, config, clock)
+    state = NodeState.boot(node_limits, config, clock, iteration=policy)
     ec2 = FakeEC2.for_node(state)
     for _ in range(draw(st.integers(0, max_steps))):
         clock += draw(clock_steps())

@@ -51,6 +51,7 @@ from vpccni_model import (
     FakeEC2,
     FreeENI,
     InstanceLimits,
+    IterationPolicy,
     MetadataObserved,
     NoAvailableIPError,
     NodeCordoned,
@@ -220,8 +221,14 @@ class Node:
     """ENIs whose subnet is excluded (spec 1.5.7): metadata shows them ``is_excluded``."""
 
     @classmethod
-    def boot(cls, node_limits: InstanceLimits, config: Config, unmanaged: dict[int, int]) -> Node:
-        state, ec2, ids = boot_with_unmanaged(node_limits, config, unmanaged)
+    def boot(
+        cls,
+        node_limits: InstanceLimits,
+        config: Config,
+        unmanaged: dict[int, int],
+        iteration: IterationPolicy | None = None,
+    ) -> Node:
+        state, ec2, ids = boot_with_unmanaged(node_limits, config, unmanaged, 0.0, iteration)
         return cls(state, config, ec2, 0.0, special=dict.fromkeys(ids, "unmanaged"))
 
     def kind(self, kind: str) -> set[str]:
@@ -416,7 +423,9 @@ class NodeMachine(RuleBasedStateMachine):
         super().__init__()
         self.node: Node | None = None
         self.log: list[tuple[str, tuple[Any, ...], Any]] = []
-        self.boot: tuple[InstanceLimits, Config, dict[int, int]] | None = None
+        self.boot: (
+            tuple[InstanceLimits, Config, dict[int, int], IterationPolicy | None] | None
+        ) = None
         # Released address -> (when, the ENI that held it): the cooldown binds the address on
         # that ENI only (a /28 released and handed to another ENI starts afresh).
         self.released_at: dict[int, tuple[float, str]] = {}
@@ -433,6 +442,10 @@ class NodeMachine(RuleBasedStateMachine):
         # only (Q9 sweeps, Q10 cleanups); tracked here as each happens.
         self.drift: Counter[int] = Counter()
         self.cap = 0
+
+    def iteration(self, seed: int) -> IterationPolicy | None:
+        """The node's iteration policy: the default order here (see the go_random machine)."""
+        return None
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -483,6 +496,7 @@ class NodeMachine(RuleBasedStateMachine):
         config=configs(),
         unmanaged=st.lists(st.integers(0, 11), max_size=3),
         first=st.one_of(st.none(), cycles(), cycles()),
+        seed=st.integers(0, 2**64 - 1),
     )
     def start(
         self,
@@ -490,6 +504,7 @@ class NodeMachine(RuleBasedStateMachine):
         config: Config,
         unmanaged: list[int],
         first: Cycle | None = None,
+        seed: int = 0,
     ) -> None:
         """Boot, sometimes with unmanaged ENIs already attached (``unmanaged`` picks cards),
         and in two histories in three go through a ``grow_and_shrink`` cycle at once
@@ -501,8 +516,8 @@ class NodeMachine(RuleBasedStateMachine):
             room = card_limit(node_limits, card) - (1 if card == 0 else 0)
             if counts.get(card, 0) < room:
                 counts[card] = counts.get(card, 0) + 1
-        self.boot = (node_limits, config, counts)
-        self.node = Node.boot(node_limits, config, counts)
+        self.boot = (node_limits, config, counts, self.iteration(seed))
+        self.node = Node.boot(*self.boot)
         managed = {ds.network_card for ds in self.n.state.datastores}
         self.unmanaged = {card: counts.get(card, 0) for card in managed}
         self.cap = eni_cap(node_limits, config)
@@ -1053,4 +1068,18 @@ TestNodeHistories = NodeMachine.TestCase
 # (ci: 180 histories of up to 60 steps; deep: 4,500 of up to 250).
 TestNodeHistories.settings = settings(
     settings.default, max_examples=3 * settings.default.max_examples
+)
+
+
+class GoRandomNodeMachine(NodeMachine):
+    """The same histories and invariants under Go's randomised map iteration (spec 9): pods
+    spread over ENIs and CIDRs, releases and ENI frees pick in Go's order."""
+
+    def iteration(self, seed: int) -> IterationPolicy | None:
+        return IterationPolicy.go_random(seed)
+
+
+TestGoRandomNodeHistories = GoRandomNodeMachine.TestCase
+TestGoRandomNodeHistories.settings = settings(
+    settings.default, max_examples=2 * settings.default.max_examples
 )

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vpccni_model._errors import ConfigError, VpcCniModelError
 from vpccni_model._events import Ec2Error
+from vpccni_model._iteration import GO_RANDOM, KINDS
 from vpccni_model.cli._common import (
     Inputs,
     UsageError,
@@ -45,6 +46,12 @@ from vpccni_model.sim.workloads import (
 
 #: Above this many nodes the per-node series are off unless asked for (memory, file size).
 PER_NODE_SERIES_MAX_NODES = 200
+
+ITERATION_LINES = {
+    "go-random": "iteration: go-random (ipamd's Go map order imitated, seeded by --seed {seed}; "
+    "--iteration ordered packs pods onto the lowest ENI)",
+    "ordered": "iteration: ordered (the model's fixed order: pods pack onto the lowest ENI)",
+}
 
 #: The EC2 error codes the package names (``_events.Ec2Error``), for ``--help``.
 KNOWN_CODES = sorted(
@@ -295,6 +302,7 @@ def run(args: argparse.Namespace) -> int:
         subnets=(("subnet-a", args.subnet),),
         faults=tuple(args.fault),
         per_node_series=per_node,
+        iteration=args.iteration,
     )
     if dump is not None:
         spec = with_node_dump(spec, dump, args)
@@ -327,6 +335,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{args.nodes} x {limits.name}, {args.hours:g} h, {source}, subnet {args.subnet}")
         print("\n".join(settings_lines(inputs)))
+        print(ITERATION_LINES[args.iteration].format(seed=args.seed))
         _print_summary(result, spec.pod_timeout)
     if args.out is not None:
         paths = result.write(args.out, _inputs(args, inputs))
@@ -407,6 +416,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=0,
         metavar="N",
         help="seed of every random draw; the same seed gives the same run (default: 0)",
+    )
+    sim.add_argument(
+        "--iteration",
+        choices=KINDS,
+        default=GO_RANDOM,
+        help="order at ipamd's Go map iterations (which ENI a pod's IP comes from, which ENI "
+        "is freed...): go-random imitates Go, seeded by --seed; ordered is the model's fixed "
+        "order, for exact replay (default: %(default)s)",
     )
     sim.add_argument(
         "--subnet",

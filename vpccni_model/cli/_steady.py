@@ -6,6 +6,7 @@ import argparse
 
 import attrs
 
+from vpccni_model._iteration import GO_RANDOM, KINDS, ORDERED, IterationPolicy
 from vpccni_model._steady import SteadyState, steady_state
 from vpccni_model.cli._common import (
     UsageError,
@@ -52,6 +53,16 @@ def parse_pods(text: str) -> list[int]:
     return out
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value < 2**64:
+        raise argparse.ArgumentTypeError(f"must be 0 .. 2**64-1, got {value}")
+    return value
+
+
 def _row(result: SteadyState) -> dict[str, object]:
     return {
         "pods": result.pods,
@@ -74,8 +85,16 @@ def run(args: argparse.Namespace) -> int:
     limits, config = inputs.limits, inputs.config
     effective = config.for_instance(limits)
     host = inputs.host_network_pods
+    policy = (
+        IterationPolicy.go_random(args.seed)
+        if args.iteration == GO_RANDOM
+        else IterationPolicy.ordered()
+    )
+    if args.seed != 0 and not policy.is_random:
+        raise UsageError("--seed is only read with --iteration go-random")
     rows = [
-        _row(steady_state(limits, config, pods, host_network_pods=host)) for pods in args.pods
+        _row(steady_state(limits, config, pods, host_network_pods=host, iteration=policy))
+        for pods in args.pods
     ]
     if args.json:
         print_json(
@@ -85,11 +104,14 @@ def run(args: argparse.Namespace) -> int:
                 "config": attrs.asdict(effective),
                 "max_pods": inputs.max_pods,
                 "host_network_pods": host,
+                "iteration": {"kind": policy.kind, "seed": policy.seed},
                 "rows": rows,
             }
         )
         return 0
     print("\n".join(settings_lines(inputs)))
+    if policy.is_random:
+        print(f"iteration: go-random, seed {policy.seed} (ipamd's Go map order imitated)")
     print()
     print_table(rows)
     print("total_ips, unused_ips: ipamd's pool (TotalIPs), without the ENIs' primary addresses")
@@ -113,6 +135,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=[0],
         metavar="COUNTS",
         help="pod counts to settle at: 30, 0,5,9 or an inclusive range 0-30 (default: 0)",
+    )
+    ss.add_argument(
+        "--iteration",
+        choices=KINDS,
+        default=ORDERED,
+        help="order at ipamd's Go map iterations: ordered (the model's fixed order, as the "
+        "docs tables) or go-random (Go's random order, seeded by --seed) (default: %(default)s)",
+    )
+    ss.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        metavar="N",
+        help="seed of --iteration go-random, 0 .. 2**64-1 (default: 0)",
     )
     add_inputs(ss)
     add_json(ss)

@@ -299,7 +299,8 @@ def _workload_inputs(workload: object) -> dict[str, Any]:
 
 def spec_inputs(spec: SimulationSpec, usable: Mapping[str, int]) -> dict[str, Any]:
     """What a run depends on, for ``summary.json``: node groups (instance type, config,
-    host-network pods, max pods, subnet), workload, seed, subnets, duration, EC2 cost model,
+    host-network pods, max pods, subnet), workload, seed, iteration policy, subnets, duration,
+    EC2 cost model,
     and the package version. ``usable`` is each subnet's usable address count."""
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     for node in spec.nodes:
@@ -323,6 +324,7 @@ def spec_inputs(spec: SimulationSpec, usable: Mapping[str, int]) -> dict[str, An
         "node_groups": list(groups.values()),
         "workload": _workload_inputs(spec.workload),
         "seed": spec.seed,
+        "iteration": spec.iteration,
         "duration_s": spec.duration,
         "hours": spec.duration / 3600,
         "subnets": {

@@ -11,6 +11,7 @@ import attrs
 from vpccni_model._checks import int_at_least
 from vpccni_model._config import Config, fixed_at_boot
 from vpccni_model._errors import ConfigError
+from vpccni_model._iteration import GO_RANDOM, KINDS, IterationPolicy, Kind, mix, text_key
 from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
 from vpccni_model._state import NodeState
 from vpccni_model.cloud import FaultRule, Latency, Throttle
@@ -26,6 +27,8 @@ class NodeSpec:
     ``initial_state``, when given, is where the node starts instead of a fresh boot (e.g. a
     live node from ``node_dump``): same limits and boot configuration, clock not after
     ``boot_at``; its pods keep their addresses and the workload's come on top.
+    ``iteration``, if set, is this node's iteration policy; otherwise the run's
+    (``SimulationSpec.iteration``).
     """
 
     name: str
@@ -35,8 +38,11 @@ class NodeSpec:
     boot_at: float = 0.0
     host_network_pods: int = attrs.field(default=HOST_NETWORK_PODS, validator=int_at_least(0))
     initial_state: NodeState | None = None
+    iteration: IterationPolicy | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.iteration is not None and not isinstance(self.iteration, IterationPolicy):
+            raise ConfigError("iteration", self.iteration, "must be an IterationPolicy or None")
         state = self.initial_state
         if state is None:
             return
@@ -51,7 +57,12 @@ class NodeSpec:
 
 @attrs.frozen
 class SimulationSpec:
-    """Everything a run depends on; the same spec and seed give the same result."""
+    """Everything a run depends on; the same spec and seed give the same result.
+
+    ``iteration`` is the nodes' order at Go's map iterations (spec 9): ``"go-random"`` (the
+    default: the figures estimate what real nodes do) seeds each node from the run's seed and
+    its name; ``"ordered"`` is the model's documented order, for exact replay.
+    """
 
     nodes: tuple[NodeSpec, ...]
     workload: Workload
@@ -65,8 +76,11 @@ class SimulationSpec:
     pod_retry_interval: float = 1.0
     pod_timeout: float = 600.0
     per_node_series: bool = True
+    iteration: Kind = GO_RANDOM
 
     def __attrs_post_init__(self) -> None:
+        if self.iteration not in KINDS:
+            raise ConfigError("iteration", self.iteration, f"must be one of {', '.join(KINDS)}")
         if not self.nodes:
             raise ConfigError("nodes", self.nodes, "a simulation needs at least one node")
         names = [n.name for n in self.nodes]
@@ -81,6 +95,15 @@ class SimulationSpec:
             if unknown:
                 known = ", ".join(names) if len(names) <= 3 else f"{names[0]} ... {names[-1]}"
                 raise ConfigError("trace node", min(unknown), f"not a node of the run ({known})")
+
+
+def node_iteration(spec: SimulationSpec, node: NodeSpec) -> IterationPolicy:
+    """The policy ``node`` runs under: its own, else the run's, seeded by run seed and name."""
+    if node.iteration is not None:
+        return node.iteration
+    if spec.iteration == GO_RANDOM:
+        return IterationPolicy.go_random(mix(spec.seed, text_key(node.name)))
+    return IterationPolicy.ordered()
 
 
 def cluster(

@@ -265,9 +265,7 @@ class Trace:
             try:
                 time = float(row["time"])
             except ValueError as exc:
-                raise ConfigError(
-                    f"trace line {line}: time", row["time"], "not a number"
-                ) from exc
+                raise ConfigError(f"trace line {line}: time", row["time"], "not a number") from exc
             action = row["action"].strip().lower()
             if action not in ("add", "delete"):
                 raise ConfigError(f"trace line {line}: action", row["action"], "add or delete")

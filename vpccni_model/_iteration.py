@@ -1,0 +1,170 @@
+"""Where ipamd iterates a Go map, which order the model uses: ``IterationPolicy`` (spec 9).
+
+``IterationPolicy.ordered()`` is the documented fixed order (ENIs by device then id, CIDRs and
+addresses by value, cards ascending) and the default everywhere. ``go_random(seed)`` imitates
+how Go 1.26's maps (Swiss tables, since Go 1.24) iterate, which is what ipamd v1.23.1 runs:
+
+* Every ``range`` over a map draws a fresh random start (``Iter.Init``: ``entryOffset =
+  rand()``) and walks the slots cyclically from there.
+* A small map (at most 8 entries, one group) puts each new key in its first empty slot, so
+  the order is a rotation of the slot order by a start uniform over the 8 slots: with 3
+  entries in slots 0-2 the first comes first 6 times in 8. For the ENI map the model takes
+  the device number as the slot (ipamd attaches at the lowest free device index, which is
+  also the lowest free slot, the primary ENI first); for CIDR and address maps its own order
+  (by value) stands for the slot order (a simplification: Go's follows the insert and
+  delete history).
+* A larger map places keys by their hash with a per-map seed fixed when the map is made, so
+  the cyclic order is fixed for the map's life and only the start is drawn each time. The
+  model gives each key a fixed pseudo-random position per (seed, map, key) and draws a start
+  uniform over the circle (so an entry comes first with the probability of the gap before it,
+  as with the slots). Simplified: which of the two applies is decided by the current size
+  (Go's maps never shrink back to small), and growth does not reshuffle the layout.
+
+Pure: a draw is a function of (seed, the clock, a site tag, the map and a key such as the pod),
+never of global random state; the same inputs give the same order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Final, Literal
+
+import attrs
+
+from vpccni_model._checks import as_int
+from vpccni_model._errors import ConfigError, StateError
+
+ORDERED: Final = "ordered"
+GO_RANDOM: Final = "go-random"
+Kind = Literal["ordered", "go-random"]
+KINDS: Final = (ORDERED, GO_RANDOM)
+
+_MASK: Final = (1 << 64) - 1
+SMALL_MAP: Final = 8  # abi.SwissMapGroupSlots: a map of at most 8 entries is one group
+
+# Site tags: one per ``range`` of spec 9, so draws at different sites are independent.
+SITE_CARDS: Final = 1  # N1 the per-card decisions map of a tick
+SITE_GROW: Final = 2  # N2 GetAllocatableENIs over eniPool
+SITE_POD_ENI: Final = 3  # N3 AssignPodIPv4Address over eniPool
+SITE_POD_CIDR: Final = 4  # N3 ... over an ENI's AvailableIPv4Cidrs
+SITE_COOLED: Final = 5  # N4 getUnusedIP over a CIDR's IPAddresses
+SITE_DECREASE_ENI: Final = 6  # N5 tryUnassignCidrsFromAll over GetENIInfos().ENIs
+SITE_FREEABLE: Final = 7  # N6 FindFreeableCidrs over AvailableIPv4Cidrs
+SITE_FREE_ENI: Final = 8  # N7 getDeletableENI over eniPool
+SITE_ENI_COPY: Final = 9  # N5 the copy GetENIInfos builds by ranging over eniPool
+
+# Layout tags: the Go map a position belongs to (two sites over one map share its layout).
+MAP_ENI_POOL: Final = 101
+MAP_CIDRS: Final = 102
+MAP_ADDRESSES: Final = 103
+
+
+@attrs.frozen
+class IterationPolicy:
+    """The order at Go's map iterations (spec 9): ``ordered()`` or ``go_random(seed)``.
+
+    Lives in ``NodeState.iteration`` (set by ``NodeState.boot``), so every operation on the
+    node uses it without an argument.
+    """
+
+    kind: str = ORDERED  # a str, not Kind, so JSON readers report a bad one as a ConfigError
+    seed: int = 0
+    # Derived, so the hot paths test one attribute: any order but the documented one.
+    is_random: bool = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if type(self.kind) is not str or self.kind not in KINDS:
+            raise ConfigError("kind", self.kind, f"must be one of {', '.join(KINDS)}")
+        try:
+            as_int("seed", self.seed, 0, _MASK)
+        except StateError as exc:
+            raise ConfigError("seed", self.seed, exc.reason) from None
+        if self.kind == ORDERED and self.seed != 0:
+            raise ConfigError("seed", self.seed, "the ordered policy takes no seed")
+        object.__setattr__(self, "is_random", self.kind != ORDERED)
+
+    @classmethod
+    def ordered(cls) -> IterationPolicy:
+        """The documented fixed order: today's behaviour, for exact replay."""
+        return DEFAULT
+
+    @classmethod
+    def go_random(cls, seed: int) -> IterationPolicy:
+        """Go's randomised map iteration, deterministic for ``seed`` (0 .. 2**64-1)."""
+        return cls(kind=GO_RANDOM, seed=seed)
+
+
+DEFAULT: Final = IterationPolicy()
+
+
+def _mix(x: int) -> int:
+    """splitmix64's finaliser: a bijective 64-bit mix."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def mix(*parts: int) -> int:
+    """A 64-bit value from integers, each folded in turn."""
+    value = 0
+    for part in parts:
+        value = _mix(value ^ (part & _MASK))
+    return value
+
+
+@lru_cache(maxsize=65536)
+def text_key(text: str) -> int:
+    """A stable 64-bit key for an id or pod key (Python's ``hash`` of text is salted)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def clock_key(clock: float) -> int:
+    """A stable key for a clock: its IEEE 754 bits (the same on every platform, unlike
+    ``hash``, whose modulus depends on the word size)."""
+    bits: int = _DOUBLE.unpack(_DOUBLE_BYTES.pack(clock))[0]
+    return bits
+
+
+_DOUBLE_BYTES = struct.Struct("<d")
+_DOUBLE = struct.Struct("<Q")
+
+
+@lru_cache(maxsize=65536)
+def _position(seed: int, layout: int, map_id: int, key: int) -> int:
+    return mix(seed, layout, map_id, key)
+
+
+def visit_order(
+    policy: IterationPolicy,
+    draw: int,
+    site: int,
+    layout: int,
+    map_id: int,
+    count: int,
+    keys: Callable[[], list[int]],
+    slots: list[int] | None = None,
+) -> list[int]:
+    """Positions 0..count-1 of a map's entries (in the model's order) in the order one Go
+    ``range`` over that map visits them. ``draw`` is the operation's key (clock, pod);
+    ``site`` tells iterations apart; ``layout`` and ``map_id`` name the map; ``keys`` gives
+    the entries' keys, needed only for a map larger than one group. ``slots``, for a small
+    map, are the entries' slots (distinct, 0..7) when known; else their rank."""
+    start = mix(policy.seed, draw, site, map_id)
+    if count <= SMALL_MAP:
+        first = start & (SMALL_MAP - 1)
+        if slots is not None:  # walk the 8 slots from ``first``, wrapping
+            return sorted(range(count), key=lambda i: (slots[i] - first) & (SMALL_MAP - 1))
+        if first >= count:  # empty slots after the entries: the walk wraps to slot 0
+            first = 0
+        return [*range(first, count), *range(first)]
+    seed = policy.seed
+    distance = [
+        ((_position(seed, layout, map_id, key) - start) & _MASK, i)
+        for i, key in enumerate(keys())
+    ]
+    distance.sort()
+    return [i for _, i in distance]
