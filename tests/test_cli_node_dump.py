@@ -63,7 +63,7 @@ def test_explain_a_node_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*EXPLAIN, "--node-dump", DESCRIBE, "--checkpoint", CHECKPOINT, "--json"]) == 0
     captured = capsys.readouterr()
     doc = json.loads(captured.out)
-    assert list(doc) == ["inputs", "findings", "suggested", "node"]
+    assert list(doc) == ["inputs", "findings", "only_when_packed", "suggested", "node"]
     node = doc["node"]
     assert node["source"] == "DescribeNetworkInterfaces + checkpoint"
     assert node["pods"] == 4

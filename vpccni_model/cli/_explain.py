@@ -57,6 +57,7 @@ def _json(inputs: Inputs, explanation: Explanation) -> dict[str, object]:
             "churn_minutes": explanation.churn_minutes,
         },
         "findings": [f.to_dict() for f in explanation.findings],
+        "only_when_packed": list(explanation.only_when_packed),
         "suggested": {
             "env": dict(explanation.env),
             "max_pods": explanation.suggested_max_pods,
@@ -99,6 +100,16 @@ def run(args: argparse.Namespace) -> int:
         if finding.reference:
             print(f"  see:  {finding.reference}")
         print(f"  fix:  {finding.suggestion}")
+        if finding.depends_on_order:
+            print(
+                "  note: the simulated churn places pods in Go's randomised map order, as "
+                "ipamd does; with pods packed in order the model does not show this"
+            )
+    for code in explanation.only_when_packed:
+        print(
+            f"\n(with pods packed in order instead of Go's randomised map order, the simulated "
+            f"churn would also show {code})"
+        )
     changes = [f"{name}={value}" for name, value in explanation.env]
     if explanation.suggested_max_pods is not None:
         changes.append(f"kubelet max pods {explanation.suggested_max_pods}")

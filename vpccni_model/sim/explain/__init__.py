@@ -18,7 +18,7 @@ from vpccni_model._config import Config
 from vpccni_model._errors import ConfigError
 from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
 from vpccni_model._policy import effective_max_pods
-from vpccni_model.sim.explain._detect import detect
+from vpccni_model.sim.explain._detect import ORDER_SENSITIVE, churn_codes_when_packed, detect
 from vpccni_model.sim.explain._findings import (
     SEVERITIES,
     Case,
@@ -88,6 +88,10 @@ def explain(
     )
     drafts, results = detect(case)
     plan = make_plan(case, drafts)
+    # Real nodes place pods in Go's randomised map order, which the churn follows; the same
+    # churn with packed placement says which of those findings hang on that order.
+    packed = churn_codes_when_packed(case)
+    shown = {draft.code for draft in drafts}
     findings = []
     for draft in drafts:
         text, knobs, sets_max_pods = suggest(case, draft, plan)
@@ -102,6 +106,7 @@ def explain(
                 env=tuple((k, plan.env[k]) for k in knobs),
                 max_pods=plan.max_pods if sets_max_pods else None,
                 reference=draft.reference,
+                depends_on_order=draft.code in ORDER_SENSITIVE and draft.code not in packed,
             )
         )
     findings.sort(key=lambda f: (SEVERITIES.index(f.severity), f.code))
@@ -116,4 +121,5 @@ def explain(
         env=tuple(plan.env.items()),
         suggested_max_pods=plan.max_pods if any(f.max_pods for f in findings) else None,
         steady=results,
+        only_when_packed=tuple(sorted(packed - shown)),
     )

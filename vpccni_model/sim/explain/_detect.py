@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import attrs
 
 from vpccni_model._config import Config
+from vpccni_model._iteration import ORDERED
 from vpccni_model._limits import MAX_PODS_CAP_HIGH_CPU
 from vpccni_model._maxpods import (
     node_default_max_pods,
@@ -78,6 +79,17 @@ def detect(case: Case) -> tuple[tuple[Draft, ...], tuple[SteadyState, ...]]:
 
 def detected_codes(case: Case) -> frozenset[str]:
     return frozenset(d.code for d in detect(case)[0])
+
+
+#: The findings that come from the simulated churn, where the placement order matters.
+ORDER_SENSITIVE = frozenset({CHURN, WAIT})
+
+
+def churn_codes_when_packed(case: Case) -> frozenset[str]:
+    """The churn findings the model shows with pods packed in the documented order."""
+    if case.minutes <= 0:
+        return frozenset()
+    return frozenset(d.code for d in _simulated_churn(attrs.evolve(case, iteration=ORDERED)))
 
 
 def _starvation(case: Case, results: Iterable[SteadyState]) -> list[Draft]:
@@ -284,6 +296,7 @@ def _simulated_churn(case: Case) -> list[Draft]:
         duration=WARMUP + case.minutes * 60,
         seed=case.seed,
         per_node_series=False,
+        iteration=case.iteration,
     )
     result = simulate(spec)
     summary = result.summary

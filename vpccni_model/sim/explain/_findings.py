@@ -17,6 +17,7 @@ from vpccni_model._env import (
     WARM_IP_TARGET,
     WARM_PREFIX_TARGET,
 )
+from vpccni_model._iteration import GO_RANDOM, Kind
 from vpccni_model._limits import InstanceLimits
 from vpccni_model._maxpods import (
     DEFAULT_CNI_VERSION,
@@ -82,6 +83,9 @@ class Finding:
     env: tuple[tuple[str, str], ...] = ()
     max_pods: int | None = None
     reference: str = ""
+    #: True when the finding comes from the simulated churn and the model does not show it
+    #: when pods are packed in ipamd's documented order instead of Go's randomised map order.
+    depends_on_order: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -94,6 +98,7 @@ class Finding:
             "suggestion": self.suggestion,
             "env": dict(self.env),
             "max_pods": self.max_pods,
+            "depends_on_order": self.depends_on_order,
         }
 
 
@@ -112,6 +117,9 @@ class Explanation:
     env: tuple[tuple[str, str], ...] = ()
     suggested_max_pods: int | None = None
     steady: tuple[SteadyState, ...] = attrs.field(default=(), repr=False, eq=False)
+    #: Codes the simulated churn shows only with pods packed in the documented order (the
+    #: findings themselves follow Go's randomised order, as real nodes do).
+    only_when_packed: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -135,6 +143,8 @@ class Case:
     minutes: float
     seed: int
     pd_asked: bool
+    #: The placement order of the simulated churn: Go's randomised map order by default.
+    iteration: Kind = GO_RANDOM
 
     @property
     def pod_ips(self) -> int:
