@@ -45,9 +45,10 @@ def assign_pod_ip(
     prefix_delegation = fixed.prefix_delegation
     cooldown = fixed.ip_cooldown_period
     policy = state.iteration
-    draw = mix(clock_key(clock), text_key(pod)) if policy.is_random else 0
+    random = policy.is_random
+    draw = mix(clock_key(clock), text_key(pod)) if random else 0
     for ds_at, ds in enumerate(state.datastores):
-        if policy.is_random:
+        if random:
             claimed = go_claim(ds, policy, pod, clock, cooldown, prefix_delegation, draw)
         else:
             claimed = ds.claim(pod, clock, cooldown, prefix_delegation)
