@@ -263,3 +263,12 @@ def test_pending_pods_are_placed_oldest_first_as_slots_free_up() -> None:
     assert end_rows(result) == {"node-000": 9}
     assert [w for w in result.pod_waits if w[0] > 0] == [(100.0, 31.0)]
     assert result.series[-1].pods_pending == 1
+
+
+def test_the_plot_shows_the_boot_burst_in_the_first_interval() -> None:
+    from vpccni_model.sim.plots import _drawn_per_interval
+
+    # 2 calls at t=0 would be drawn over no time: they join the first interval (0, 60].
+    assert _drawn_per_interval([2, 2, 5, 9]) == [0, 2, 3, 4]
+    assert _drawn_per_interval([3]) == [3]
+    assert sum(_drawn_per_interval([2, 2, 5, 9])) == 9

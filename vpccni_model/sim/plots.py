@@ -54,6 +54,16 @@ def _per_interval(cumulative: Sequence[int]) -> list[int]:
     return [b - a for a, b in zip([0, *cumulative], cumulative, strict=False)]
 
 
+def _drawn_per_interval(cumulative: Sequence[int]) -> list[int]:
+    """``_per_interval`` as the plot draws it: the calls made at the first sample's instant
+    (the boot burst at t=0) join the first interval, which a step line can show; on their
+    own they would cover no time and be invisible."""
+    values = _per_interval(cumulative)
+    if len(values) > 1:
+        values = [0, values[0] + values[1], *values[2:]]
+    return values
+
+
 def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
     """Write ``ips.png`` (pods and the pool's addresses), ``enis.png`` (ENIs and prefixes),
     ``ec2_calls.png`` (calls per sample interval and cumulative, by outcome) and
@@ -166,7 +176,7 @@ def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
     }
     lines(
         axes[0],
-        {name: _per_interval(values) for name, values in cumulative.items()},
+        {name: _drawn_per_interval(values) for name, values in cumulative.items()},
         f"calls per {every}",
         counts=True,
     )
