@@ -190,7 +190,8 @@ def node(
     *datastores: Datastore,
     clock: float = 0.0,
 ) -> NodeState:
-    """``NodeState.boot`` then the given datastores (ascending cards) and a matching pod index.
+    """``NodeState.boot`` then the given datastores (ascending cards) and a matching pod index,
+    past its pre-scaling.
 
     The primary ENI id is taken from the card-0 ENI flagged primary (``eni-0`` if none). The
     node's clock is ``clock``, or the newest timestamp of the datastores if that is later.
@@ -198,6 +199,9 @@ def node(
     primary = next((e.eni_id for e in datastores[0].enis if e.is_primary), "eni-0")
     clock = max(clock, latest_time(datastores) or clock)
     booted = NodeState.boot(limits, config, clock, primary_eni_id=primary)
-    state = attrs.evolve(booted, datastores=tuple(datastores), pods=pod_index(datastores))
+    # A node in its life, not at start-up: its next tick is a regular one (not pre-scaling).
+    state = attrs.evolve(
+        booted, datastores=tuple(datastores), pods=pod_index(datastores), pre_scaling=False
+    )
     state.check()
     return state

@@ -15,6 +15,7 @@ from ticks import (
     MULTI,
     NOW,
     allocations,
+    answer,
     c28,
     c32,
     eni,
@@ -30,6 +31,7 @@ from vpccni_model import (
     AllocateIPs,
     AllocatePrefixes,
     AllocationFailed,
+    Answer,
     Config,
     Ec2Error,
     ENIAttached,
@@ -226,7 +228,7 @@ def test_insufficient_on_eni_creation_stamps_the_backoff(code: str) -> None:
     config = Config()
     state = node(config, primary(c32(5, "a"), c32(6), c32(7)))
     state = reconcile(state, config, NOW).state
-    state = apply(state, AllocationFailed(code), NOW + 1)
+    state = answer(state, config, AllocationFailed(code), NOW + 1).state
     # 6.4 step 4: lastInsufficientCidrError = now.
     assert state.last_insufficient_cidr_at == NOW + 1
     assert state.in_flight is None
@@ -242,15 +244,22 @@ def test_insufficient_without_subnet_discovery_blocks_every_card_for_120s(code: 
     # Card 1 exists and is empty: W=M=1 there, short = 1 -> low as well (1.3, 5.4).
     step = reconcile(state, config, NOW)
     assert step.actions == (AllocateIPs("eni-0", 1),)
-    state = apply(step.state, AllocationFailed(code), NOW)
+    rest = answer(step.state, config, AllocationFailed(code), NOW)
+    state = rest.state
     # Spec 8 (discovery off): lastInsufficientCidrError = now; not an error for the loop.
     assert state.last_insufficient_cidr_at == NOW
     assert state.in_flight is None
-    # 6.1: elapsed(lastInsufficientCidrError) <= 120 s -> no increase on ANY card.
+    # 6.1: the backoff is global, so card 1's increase in the rest of the same tick is skipped,
+    # and for 120 s there is no increase on ANY card.
+    assert allocations(rest.actions) == []
     for clock in (NOW + 5, NOW + 60, NOW + 120):
         assert allocations(reconcile(state, config, clock).actions) == []
-    # Backoff over: card 0 retries first (ascending cards), card 1 waits for the next tick.
-    assert reconcile(state, config, NOW + 125).actions == (AllocateIPs("eni-0", 1),)
+    # Backoff over: card 0 first (ascending cards), then card 1 in the same tick once card 0's
+    # call has returned (spec 7.3): an ENI on the empty card, W=M=1 there -> R = 1.
+    step = reconcile(state, config, NOW + 125)
+    assert step.actions == (AllocateIPs("eni-0", 1),)
+    rest = answer(step.state, config, IPsAllocated("eni-0", (ip(7),)), NOW + 125)
+    assert rest.actions == (AllocateENI(1, 1),)
 
 
 @pytest.mark.parametrize("code", [Ec2Error.REQUEST_LIMIT_EXCEEDED, Ec2Error.UNAUTHORIZED_OPERATION])
@@ -262,10 +271,13 @@ def test_other_errors_only_clear_in_flight(code: str, grow: bool) -> None:
     state = node(config, primary(*cidrs), last_pool_action_at=500.0)
     step = reconcile(state, config, NOW)
     assert step.actions == (expected,)
-    state = apply(step.state, AllocationFailed(code), NOW + 1)
+    rest = answer(step.state, config, AllocationFailed(code), NOW + 1)
+    state = rest.state
     # Spec 8: a generic error is logged; no backoff, no pool-action stamp, no fall-through to
     # another ENI or to ENI creation.
+    assert rest.actions == ()
     assert state.in_flight is None
+    assert state.tick is None
     assert state.last_insufficient_cidr_at is None
     assert state.last_pool_action_at == 500.0
     # The next tick tries exactly the same call again.
@@ -294,9 +306,11 @@ def test_events_that_do_not_answer_the_outstanding_call_raise() -> None:
     for state, event in cases:
         with pytest.raises(UnexpectedEventError):
             apply(state, event, NOW + 1)
-    # A continuation (after an insufficient-address failure) waits on no EC2 call.
+    # A continuation (after an insufficient-address failure) waits on no EC2 call: the tick
+    # has its answer and goes on at the next reconcile.
     cont = apply(waiting_ips, AllocationFailed(INSUFFICIENT_IPS), NOW)
-    assert cont.in_flight is not None and cont.in_flight.action is None
+    assert cont.in_flight is None
+    assert cont.tick is not None and cont.tick.answer is Answer.NEXT_ENI
     with pytest.raises(UnexpectedEventError):
         apply(cont, AllocationFailed(INSUFFICIENT_IPS), NOW + 1)
 

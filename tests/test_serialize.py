@@ -499,7 +499,7 @@ def test_garbage_is_a_state_error(text: str, cls: Any, field: str) -> None:
             "$.datastores[0].enis[0].cidrs[0].addresses",
         ),
         (("datastores", 0, "enis", 0, "network_card"), 1, "$.datastores[0].enis"),
-        (("in_flight",), {"action": None}, "$.in_flight.network_card"),
+        (("in_flight",), {"action": None}, "$.in_flight.action"),
         (("in_flight",), {"action": {"type": "FreeENI"}}, "$.in_flight.action.eni_id"),
         (
             ("outbox",),

@@ -10,7 +10,21 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from ticks import INSUFFICIENT_IPS, LIMITS, MULTI, NOW, c28, c32, eni, ip, keys, node, pfx, primary
+from ticks import (
+    INSUFFICIENT_IPS,
+    LIMITS,
+    MULTI,
+    NOW,
+    answer,
+    c28,
+    c32,
+    eni,
+    ip,
+    keys,
+    node,
+    pfx,
+    primary,
+)
 
 from vpccni_model import (
     AllocateENI,
@@ -86,11 +100,12 @@ def test_warm_and_minimum_targets_fill_primary_then_new_eni_with_short() -> None
     step = reconcile(state, config, NOW)
     # 5.1: short = max(2 - 0, 5 - 0) = 5; primary has 3 slots -> min(3, 5) = 3.
     assert step.actions == (AllocateIPs("eni-0", 3),)
-    state = apply(step.state, IPsAllocated("eni-0", (ip(5), ip(6), ip(7))), NOW)
+    # The tick (here ipamd's pre-scaling) ends when the answer is in.
+    state = answer(step.state, config, IPsAllocated("eni-0", (ip(5), ip(6), ip(7))), NOW).state
     step = reconcile(state, config, NOW + 5)
     # 5.1: T=3, A=0: short = max(2 - 3, 5 - 3) = 2; primary full -> 5.9: R = min(2, 3) = 2.
     assert step.actions == (AllocateENI(0, 2, prefixes=False),)
-    state = apply(step.state, ENIAttached("eni-1", 1, ips=(ip(9), ip(10))), NOW + 5)
+    state = answer(step.state, config, ENIAttached("eni-1", 1, ips=(ip(9), ip(10))), NOW + 5).state
     # Settled: T=5, Avail=5: short = max(2-5, 5-5) = 0; over = min(5-2, 5-5) = 0.
     # 5.11: eni-1 is kept by the minimum target (other size 3 < 5), even once it is old.
     for clock in (NOW + 10, NOW + 70, NOW + 200):
@@ -141,7 +156,11 @@ def test_at_most_one_allocation_per_tick_and_none_while_in_flight() -> None:
         assert again.actions == ()
         assert again.next_check_at is None
         assert again.state.in_flight == waiting.in_flight
-    state = apply(waiting, IPsAllocated("eni-0", (ip(5), ip(6), ip(7))), NOW + 5)
+    finish = answer(waiting, config, IPsAllocated("eni-0", (ip(5), ip(6), ip(7))), NOW + 5)
+    # The rest of that tick makes no second allocation; its pre-scaling ends.
+    assert finish.actions == ()
+    assert finish.state.tick is None
+    state = finish.state
     # Next tick: short = 5 - 3 = 2, primary full -> a new ENI with min(2, 3) = 2 IPs.
     assert reconcile(state, config, NOW + 10).actions == (AllocateENI(0, 2, prefixes=False),)
 
@@ -648,7 +667,7 @@ def test_next_check_after_insufficient_cidr_backoff() -> None:
     config = Config()
     state = node(config, primary(c32(5, "a"), c32(6), c32(7)))
     state = reconcile(state, config, NOW).state
-    state = apply(state, AllocationFailed(INSUFFICIENT_IPS), NOW)
+    state = answer(state, config, AllocationFailed(INSUFFICIENT_IPS), NOW).state
     step = reconcile(state, config, NOW + 5)
     # 6.1: no increase while elapsed <= 120 s (up to NOW + 120); ticks from NOW + 5.
     assert step.actions == ()

@@ -19,11 +19,13 @@ from vpccni_model import (
     Config,
     Datastore,
     Ec2Error,
+    Event,
     InFlight,
     InstanceLimits,
     NetworkCard,
     NodeState,
     PodIP,
+    Reconciliation,
 )
 from vpccni_model._ipv4 import ip_to_int
 
@@ -141,3 +143,14 @@ def keys(state: NodeState, eni_id: str) -> list[str]:
 
 def allocations(actions: tuple[object, ...]) -> list[object]:
     return [a for a in actions if isinstance(a, AllocateENI | AllocateIPs | AllocatePrefixes)]
+
+
+# -- driving ----------------------------------------------------------------------------------
+
+
+def answer(state: NodeState, config: Config, event: Event, clock: float) -> Reconciliation:
+    """Fold the answer to the call in flight in at ``clock`` and let the tick that waited on it
+    go on at that clock, as ipamd's loop does (spec 7.3): the rest of the tick."""
+    from vpccni_model import apply, reconcile
+
+    return reconcile(apply(state, event, clock), config, clock)

@@ -72,11 +72,12 @@ from vpccni_model._outcomes import apply
 from vpccni_model._podindex import PodIndex, PodIP
 from vpccni_model._pods import assign_pod_ip, take_outbox, unassign_pod_ip
 from vpccni_model._policy import CardPolicy, effective_max_pods
+from vpccni_model._progress import Answer, CardDecision, Stage, TickProgress
 from vpccni_model._state import NodeState
 from vpccni_model._steady import Convergence, SteadyState, converge, steady_state
 from vpccni_model._tick import Reconciliation, reconcile
 from vpccni_model._version import __version__
-from vpccni_model.cloud import FakeEC2
+from vpccni_model.cloud import FakeEC2, TickRun, run_tick
 from vpccni_model.pool import PoolStats, pool_stats
 from vpccni_model.serialize import from_json, to_json
 
@@ -108,6 +109,11 @@ __all__ = [
     "FreeENI",
     "IPsAllocated",
     "InFlight",
+    "Answer",
+    "CardDecision",
+    "Stage",
+    "TickProgress",
+    "TickRun",
     "InstanceLimits",
     "IterationPolicy",
     "MaxPodsReport",
@@ -158,6 +164,7 @@ __all__ = [
     "reconcile",
     "reconcile_due",
     "restart",
+    "run_tick",
     "steady_state",
     "take_outbox",
     "to_json",

@@ -141,31 +141,28 @@ class Datastore:
 
 @attrs.frozen
 class InFlight:
-    """An increase that is waiting for EC2 (``action`` set) or about to try the next ENI.
+    """The EC2 allocation ipamd's pool loop is blocked on (spec 6.1-6.4).
 
-    ipamd's pool loop blocks on each EC2 call; while ``action`` is set, ``reconcile`` starts
-    nothing. ``action`` is None after an insufficient-address failure under subnet discovery:
-    the same increase then continues with the next ENI (spec 6.2) at the next ``reconcile``.
+    While it is unanswered, ``reconcile`` does nothing; ``apply`` folds the answer in and
+    the tick it belongs to (``NodeState.tick``) then goes on.
     """
 
-    action: Action | None
+    action: Action
     network_card: int
     started_at: float
-    skipped_enis: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
-        if self.action is not None and not isinstance(self.action, ALLOCATIONS):
+        if not isinstance(self.action, ALLOCATIONS):
             raise StateError(
                 "action",
                 self.action,
-                "only an allocation (AllocateENI, AllocateIPs, AllocatePrefixes) or None "
-                "can be in flight",
+                "only an allocation (AllocateENI, AllocateIPs, AllocatePrefixes) can be in "
+                "flight",
             )
         as_int("network_card", self.network_card, 0, INT64_MAX)
         started_at = as_time("started_at", self.started_at)
         if started_at is not self.started_at:
             object.__setattr__(self, "started_at", started_at)
-        as_tuple("skipped_enis", self.skipped_enis, str, "ENI ids")
 
 
 @attrs.frozen
@@ -196,17 +193,14 @@ _CLEANUP_SLOTS = slot_setters(DeferredCleanup)
 _new = object.__new__
 
 
-def unchecked_in_flight(
-    action: Allocation | None, network_card: int, started_at: float, skipped: tuple[str, ...]
-) -> InFlight:
+def unchecked_in_flight(action: Allocation, network_card: int, started_at: float) -> InFlight:
     """An ``InFlight`` without its checks, for the tick and apply, whose values come from
     the state."""
     value = _new(InFlight)
-    set_action, set_card, set_started, set_skipped = _IN_FLIGHT_SLOTS
+    set_action, set_card, set_started = _IN_FLIGHT_SLOTS
     set_action(value, action)
     set_card(value, network_card)
     set_started(value, started_at)
-    set_skipped(value, skipped)
     return value
 
 

@@ -50,7 +50,8 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
     releases, card by card and ENI by ENI in device order, every empty /32 when prefix
     delegation is now on, or every empty /28 when it is now off. These calls go to
     ``state.outbox`` in that order and add no reconcile-cooldown entries. The next
-    ``reconcile`` at ``clock`` stands for ipamd's pre-scaling.
+    ``reconcile`` is ipamd's pre-scaling (``pre_scaling``): increases only; the first release
+    can come at the regular tick after it.
     """
     if not isinstance(state, NodeState):
         raise StateError("state", state, "must be a NodeState")
@@ -111,4 +112,5 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
         cordoned=state.cordoned,
         clock=state.clock,
         iteration=state.iteration,  # how Go's maps iterate does not change with a restart
+        pre_scaling=True,
     )

@@ -58,6 +58,10 @@ def observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeStat
     config = state.config
     if state.in_flight is not None:
         raise UnexpectedEventError(event, "ipamd's loop is blocked on an EC2 allocation")
+    if state.tick is not None:
+        raise UnexpectedEventError(
+            event, "ipamd's loop is in a pool tick: reconcile at the answer's clock to end it"
+        )
     if not _due(state, clock):
         return state
     pods = state.pods_copy()

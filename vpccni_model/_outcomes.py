@@ -1,8 +1,9 @@
 """Folding EC2 outcomes and node events into a node state: ``apply`` (spec 6.2-6.4, 8).
 
-An allocation outcome must answer the call the node waits on (``state.in_flight``); a
-metadata observation is ipamd's 60 s reconciliation (``_observe``); node events set the gates
-that stop increases and ENI frees. One handler per event type, found by table.
+An allocation outcome must answer the call the node waits on (``state.in_flight``) and records,
+in the tick that waits (``state.tick``), how ``increaseDatastorePool`` goes on from it
+(``Answer``); a metadata observation is ipamd's 60 s reconciliation (``_observe``); node events
+set the gates that stop increases and ENI frees. One handler per event type, found by table.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from vpccni_model._admission import (
     not_queued,
     queued_releases,
 )
-from vpccni_model._datastore import Datastore, InFlight, unchecked_in_flight
+from vpccni_model._datastore import Datastore, InFlight
 from vpccni_model._eni import ENI
 from vpccni_model._errors import StateError, UnexpectedEventError
 from vpccni_model._events import (
@@ -34,7 +35,17 @@ from vpccni_model._events import (
 )
 from vpccni_model._model import parse_cidrs
 from vpccni_model._observe import observe
+from vpccni_model._progress import Answer
 from vpccni_model._state import NodeState
+
+
+def _answered(state: NodeState, answer: Answer, **changes: object) -> NodeState:
+    """The state with the call answered: ``in_flight`` cleared, ``answer`` recorded for the
+    tick that waited (a state built by hand may have none)."""
+    tick = state.tick
+    if tick is not None:
+        changes["tick"] = tick.answered(answer)
+    return state.replace(in_flight=None, **changes)
 
 
 def _expect(state: NodeState, event: Event, kind: type) -> InFlight:
@@ -58,7 +69,7 @@ def _grow(state: NodeState, event: IPsAllocated | PrefixesAllocated, clock: floa
     ds = state.datastore(in_flight.network_card)
     eni = ds.eni(event.eni_id)
     if eni is None:
-        return state.replace(in_flight=None)
+        return _answered(state, Answer.DONE)
     if state.outbox:
         # A report of every address the ENI has (after PrivateIpAddressLimitExceeded) may list
         # one whose release is queued; ipamd released it already.
@@ -67,7 +78,7 @@ def _grow(state: NodeState, event: IPsAllocated | PrefixesAllocated, clock: floa
     check_new_cidrs(state, eni.eni_id, eni.cidrs, cidrs, field)
     new_eni, added_prefixes = eni.with_added_cidrs(cidrs)
     new_ds = ds.replace_eni(new_eni).replace(prefix_counter=ds.prefix_counter + added_prefixes)
-    return state.replace_datastore(new_ds, in_flight=None, last_pool_action_at=clock)
+    return _answered(state.replace_datastore(new_ds), Answer.DONE, last_pool_action_at=clock)
 
 
 def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
@@ -83,7 +94,7 @@ def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
     if not accepted:
         # WaitForENIAndIPsAttached gave up (Q14): the ENI stays attached outside the datastore
         # until a reconcile observes it.
-        return state.replace(in_flight=None)
+        return _answered(state, Answer.DONE)
     ds = state.datastore(action.network_card)
     if state.find_eni(event.eni_id) is not None:
         raise UnexpectedEventError(event, "ENI id already in the datastore")
@@ -106,33 +117,28 @@ def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
         prefix_counter=ds.prefix_counter + added_prefixes,
         unmanaged_enis=ds.unmanaged_enis,
     )
-    return state.replace_datastore(new_ds, in_flight=None, last_pool_action_at=clock)
+    return _answered(state.replace_datastore(new_ds), Answer.DONE, last_pool_action_at=clock)
 
 
 def _fail(state: NodeState, event: AllocationFailed, clock: float) -> NodeState:
     in_flight = state.in_flight
-    if in_flight is None or in_flight.action is None:
+    if in_flight is None:
         raise UnexpectedEventError(event, "no EC2 allocation is outstanding")
     action = in_flight.action
     insufficient = event.code in Ec2Error.INSUFFICIENT
     if isinstance(action, AllocateENI):
+        # tryAllocateENI's failures are logged only (spec 6.1); the insufficient ones stamp
+        # the backoff (6.4 step 4).
         if insufficient:
-            return state.replace(in_flight=None, last_insufficient_cidr_at=clock)
-        return state.replace(in_flight=None)
+            return _answered(state, Answer.DONE, last_insufficient_cidr_at=clock)
+        return _answered(state, Answer.DONE)
     assert isinstance(action, AllocateIPs | AllocatePrefixes)
     if insufficient and state.config.subnet_discovery:
-        # Spec 6.2: try the next allocatable ENI, then a new ENI, in the same increase.
-        return state.replace(
-            in_flight=unchecked_in_flight(
-                None,
-                in_flight.network_card,
-                in_flight.started_at,
-                (*in_flight.skipped_enis, action.eni_id),
-            ),
-        )
+        # Spec 6.2: the same increase tries the next allocatable ENI, then a new ENI.
+        return _answered(state, Answer.NEXT_ENI)
     if insufficient:
-        return state.replace(in_flight=None, last_insufficient_cidr_at=clock)
-    return state.replace(in_flight=None)
+        return _answered(state, Answer.DONE, last_insufficient_cidr_at=clock)
+    return _answered(state, Answer.ERROR)
 
 
 def _cordon(state: NodeState, _event: NodeCordoned, _clock: float) -> NodeState:

@@ -27,10 +27,10 @@ the value):
 5. Calls: ``in_flight`` is on a card that has a datastore; an ``AllocateENI`` in flight asks
    for that card, with a count in ``1..cidrs_per_eni`` (what the tick asks for), and so does an
    ``AllocateIPs``/``AllocatePrefixes``, for an ENI that is not on another card. That ENI may
-   be gone: the tick that starts the call can free the same ENI (``tryFreeENI`` runs after the
-   increase with the start-of-tick statistics, spec 5.8, 6.6; the model evaluates it on the
-   pre-allocation datastore, where an ENI without CIDRs or pods is deletable), and the answer
-   then only clears ``in_flight``. The outbox holds releases only (what the pod path and
+   be gone (an observation can sweep it before the answer comes), and the answer then only
+   clears ``in_flight``. A tick in progress (``tick``) visits only cards that have a
+   datastore, has started no later than the clock, and is, while ``in_flight`` is set,
+   serving the card of that call. The outbox holds releases only (what the pod path and
    ``restart`` queue), naming an ENI id and address text EC2 can read, and nothing the
    datastore holds (see ``queued_releases``); the ENI may be gone, since an observation can
    sweep it before the outbox is handed out. A deferred cleanup is
@@ -62,6 +62,7 @@ from vpccni_model._ipv4 import int_to_ip, ip_to_int, parse_cidr
 from vpccni_model._limits import InstanceLimits
 from vpccni_model._model import Cidr
 from vpccni_model._podindex import PodIP
+from vpccni_model._progress import TickProgress
 
 
 class NodeView(Protocol):
@@ -88,6 +89,8 @@ class NodeView(Protocol):
     def reconcile_cooldown(self) -> Mapping[str, float]: ...
     @property
     def in_flight(self) -> InFlight | None: ...
+    @property
+    def tick(self) -> TickProgress | None: ...
     @property
     def outbox(self) -> tuple[Action, ...]: ...
     @property
@@ -166,6 +169,7 @@ def check_node(state: NodeView) -> None:
     in_flight = state.in_flight
     if in_flight is not None:
         _check_in_flight(state, cards)
+    _check_tick(state, cards)
     for at, action in enumerate(state.outbox):
         _check_release(state, action, f"outbox[{at}]")
     for at, task in enumerate(state.deferred_cleanups):
@@ -277,6 +281,28 @@ def _check_times(state: NodeView) -> None:
         check_not_after(clock, "in_flight.started_at", state.in_flight.started_at)
 
 
+def _check_tick(state: NodeView, cards: dict[int, Datastore]) -> None:
+    tick = state.tick
+    if tick is None:
+        return
+    check_not_after(state.clock, "tick.started_at", tick.started_at)
+    for at, decision in enumerate(tick.cards):
+        if decision.network_card not in cards:
+            raise StateError(
+                f"tick.cards[{at}].network_card",
+                decision.network_card,
+                "no datastore for this card",
+            )
+    in_flight = state.in_flight
+    if in_flight is not None and in_flight.network_card != tick.network_card:
+        raise StateError(
+            "tick.position",
+            tick.position,
+            f"the tick serves card {tick.network_card}; the call in flight is for card "
+            f"{in_flight.network_card}",
+        )
+
+
 def _check_in_flight(state: NodeView, cards: dict[int, Datastore]) -> None:
     in_flight = state.in_flight
     assert in_flight is not None
@@ -287,7 +313,7 @@ def _check_in_flight(state: NodeView, cards: dict[int, Datastore]) -> None:
         )
     action = in_flight.action
     if not isinstance(action, AllocateENI | AllocateIPs | AllocatePrefixes):
-        return  # None: an increase that continues with the next ENI (InFlight checks the type)
+        return  # InFlight refuses anything else
     slots = state.limits.cidrs_per_eni
     if not 1 <= action.count <= slots:
         raise StateError(
@@ -353,5 +379,3 @@ def released_keys(action: ReleaseIPs | ReleasePrefixes | FreeENI, field: str) ->
             keys.add((network, True))
         return keys
     return None
-
-

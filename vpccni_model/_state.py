@@ -38,6 +38,7 @@ from vpccni_model._iteration import IterationPolicy
 from vpccni_model._limits import InstanceLimits
 from vpccni_model._model import Cidr, copy_with
 from vpccni_model._podindex import PodIndex, PodIP
+from vpccni_model._progress import TickProgress
 from vpccni_model._rules import check_node
 
 if TYPE_CHECKING:
@@ -73,6 +74,10 @@ class NodeState:
     path. ``config`` is the effective configuration the datastores were created with (prefix
     delegation and cooldown are fixed at that point, as in ipamd). ``clock`` is the latest time
     any operation was given; an earlier one is refused with a ``StateError``.
+
+    ``in_flight`` is the EC2 allocation ipamd waits on and ``tick`` the pool tick it belongs
+    to (resumed by the next ``reconcile`` once the answer is in). ``pre_scaling``: the next
+    tick is ipamd's start-up pre-scaling (increases only); ``boot`` and ``restart`` set it.
     """
 
     limits: InstanceLimits
@@ -85,6 +90,8 @@ class NodeState:
     last_insufficient_cidr_at: float | None = None
     reconcile_cooldown: Mapping[str, float] = attrs.field(factory=dict, converter=_frozen_times)
     in_flight: InFlight | None = None
+    tick: TickProgress | None = None
+    pre_scaling: bool = False
     outbox: tuple[Action, ...] = ()
     deferred_cleanups: tuple[DeferredCleanup, ...] = ()
     cordoned: bool = False
@@ -131,6 +138,10 @@ class NodeState:
                 setter(self, "reconcile_cooldown", MappingProxyType(times))
         if self.in_flight is not None:
             as_instance("in_flight", self.in_flight, InFlight, "an InFlight or None")
+        if self.tick is not None:
+            as_instance("tick", self.tick, TickProgress, "a TickProgress or None")
+        if type(self.pre_scaling) is not bool:
+            as_bool("pre_scaling", self.pre_scaling)
         if self.outbox or type(self.outbox) is not tuple:
             as_tuple("outbox", self.outbox, ACTION_TYPES, "actions")
         if self.deferred_cleanups or type(self.deferred_cleanups) is not tuple:
@@ -173,7 +184,7 @@ class NodeState:
         """A freshly started node: the primary ENI with no secondary IPs.
 
         Multi-NIC nodes get an empty datastore for every other card (cards with no ENIs are
-        managed, spec 1.5.5). The first ``reconcile`` at the boot clock is ipamd's pre-scaling.
+        managed, spec 1.5.5). The first ``reconcile`` is ipamd's pre-scaling (``pre_scaling``).
         ``iteration`` is the order at Go's map iterations (spec 9), kept for the node's life.
         """
         if not isinstance(limits, InstanceLimits):
@@ -200,6 +211,7 @@ class NodeState:
             datastores=tuple(stores),
             clock=clock,
             iteration=iteration,
+            pre_scaling=True,
         )
 
     # -- lookups -------------------------------------------------------------------------

@@ -16,11 +16,9 @@ from vpccni_model._ipv4 import PREFIX_SIZE
 from vpccni_model._iteration import DEFAULT as ORDERED_ITERATION
 from vpccni_model._iteration import IterationPolicy
 from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
-from vpccni_model._outcomes import apply
 from vpccni_model._pods import assign_pod_ip
 from vpccni_model._state import NodeState
-from vpccni_model._tick import reconcile
-from vpccni_model.cloud import Ec2, FakeEC2
+from vpccni_model.cloud import Ec2, FakeEC2, run_tick
 from vpccni_model.pool import datastore_stats, effective_max_pods
 
 DEFAULT_MAX_TICKS = 2_000
@@ -53,8 +51,9 @@ def converge(
 ) -> Convergence:
     """Run pool ticks until one acts on nothing and no timer can change a decision.
 
-    Each action is executed by ``ec2`` at once and its outcome applied at the same clock.
-    Idle time is skipped by jumping to ``next_check_at``.
+    Each tick is driven to its end by :func:`~vpccni_model.cloud.run_tick` (every call
+    executed by ``ec2`` at once, its outcome applied at the same clock); idle time is skipped
+    by jumping to ``next_check_at``.
     """
     if not (
         isinstance(state, NodeState)
@@ -85,21 +84,23 @@ def converge(
     )
     quiet_since: float | None = None
     for tick in range(1, max_ticks + 1):
-        step = reconcile(state, config, clock)
-        state = step.state
-        for action in step.actions:
-            event = ec2.execute(action)
-            if event is not None:
-                state = apply(state, event, clock)
-        if not step.actions and state.in_flight is None:
+        run = run_tick(state, config, ec2, clock)
+        state = run.state
+        if not run.actions and state.in_flight is None:
             if quiet_since is None:
                 quiet_since = clock
-            if step.next_check_at is None or clock - quiet_since > quiet_for:
+            if run.next_check_at is None or clock - quiet_since > quiet_for:
                 return Convergence(state, clock, True, tick)
-            clock = step.next_check_at
+            clock = run.next_check_at
+        elif state.in_flight is not None:
+            return Convergence(state, clock, False, tick)  # an allocation the driver never answered
         else:
             quiet_since = None
-            clock += config.pool_check_interval
+            clock = (
+                clock + config.pool_check_interval
+                if run.next_check_at is None
+                else run.next_check_at
+            )
     return Convergence(state, clock, False, max_ticks)
 
 

@@ -1,48 +1,36 @@
-"""One ipamd pool tick: ``reconcile``, its ``Reconciliation`` and the next check time (spec 6, 7.3).
+"""One ipamd pool tick: ``reconcile``, its ``Reconciliation`` and the next check time (spec 6, 7.3,
+7.5).
 
-The tick follows ``updateIPPoolIfRequired``: a view of every card (datastore, statistics,
-policy, targets) is taken first, then card by card (ascending) the pool is increased, or
-decreased, and an ENI may be freed. Under the node's ``go_random`` iteration policy the card
-order, the ENI grown, the ENIs and CIDRs released and the ENI freed follow Go's map order
-(spec 9 N1, N2, N5-N7), drawn from the clock. What ipamd does to its own datastore
-(forgetting released CIDRs and freed ENIs, stamping timers) is already done in the returned
-state; what it asks of EC2 comes back as actions.
+A tick follows ``updateIPPoolIfRequired``: every card's decision (statistics and "too low") is
+taken once at the start; then card by card (ascending, or Go's map order under the node's
+``go_random`` iteration policy, spec 9 N1) the pool is increased or decreased and an ENI may
+be freed. An increase runs to its end as Go's does: each existing ENI in turn (the next one
+after an insufficient-address failure under subnet discovery), then a new ENI. The ENI free
+that follows reads the datastore as the increase left it and the statistics of the tick's
+start. The first tick after ``NodeState.boot`` or ``restart`` is ``handlePreScaling``:
+increases only.
 
-ipamd's loop waits for each EC2 allocation. The model records the outstanding allocation in
-``state.in_flight`` and starts nothing else until ``apply`` folds the answer in. The rest of
-the tick in which an allocation starts is evaluated on the pre-allocation datastore (ipamd
-evaluates it after the call returns); this only delays by one tick an ENI free that would
-coincide with an allocation.
+ipamd blocks on each EC2 allocation. The model stops the tick there: the call is the last
+action returned, ``state.in_flight`` names it and ``state.tick`` keeps the tick's progress
+(``_progress``). Once ``apply`` has folded the answer in, ``reconcile`` at the answer's clock
+goes on from that point until the tick is over (``state.tick`` is None again). Releases and ENI
+frees are returned without stopping: ipamd does not read their outcome. What ipamd does to its
+own datastore (forgetting released CIDRs and freed ENIs, stamping timers) is already done in
+the returned state.
 """
 
 from __future__ import annotations
 
-import math
-
 import attrs
 
-from vpccni_model._actions import (
-    Action,
-    allocate_cidrs,
-    allocate_eni,
-    free_eni,
-    release_ips,
-    release_prefixes,
-)
+from vpccni_model._actions import Action, Allocation, allocate_cidrs, allocate_eni
 from vpccni_model._config import Config
 from vpccni_model._datastore import Datastore, unchecked_in_flight
-from vpccni_model._goorder import cidr_order, eni_infos_order, eni_order
-from vpccni_model._iteration import (
-    SITE_CARDS,
-    SITE_DECREASE_ENI,
-    SITE_FREE_ENI,
-    SITE_FREEABLE,
-    SITE_GROW,
-    IterationPolicy,
-    clock_key,
-    visit_order,
-)
-from vpccni_model._model import Cidr
+from vpccni_model._goorder import eni_order
+from vpccni_model._iteration import SITE_CARDS, SITE_GROW, clock_key, visit_order
+from vpccni_model._nextcheck import next_check as next_check_at
+from vpccni_model._progress import Answer, CardDecision, Stage, TickProgress
+from vpccni_model._shrink import decrease, free_one_eni, run_deferred_cleanups
 from vpccni_model._state import NodeState, begin
 from vpccni_model.pool import (
     CardPolicy,
@@ -50,10 +38,7 @@ from vpccni_model.pool import (
     TargetState,
     allocatable_enis,
     datastore_stats,
-    deletable_eni,
     eni_resources_to_allocate,
-    extra_prefixes_over_warm_target,
-    freeable_cidrs,
     has_room_for_eni,
     pool_too_high,
     pool_too_low,
@@ -65,51 +50,134 @@ from vpccni_model.pool import (
 
 @attrs.frozen
 class Reconciliation:
-    """The outcome of one tick.
+    """The outcome of one ``reconcile`` call.
 
-    ``next_check_at`` is the earliest tick (on the pool-check cadence from ``clock``) at which
-    another ``reconcile`` could decide something new without any event in between; None when
-    only an event can change anything (an answer to ``state.in_flight``, a pod, a
-    metadata observation). After any event, reconcile again at the next tick.
+    ``actions`` are EC2 calls to make in order; when the tick waits on an allocation, that
+    allocation is the last one and ``state.in_flight`` names it. ``next_check_at``: None while
+    the tick waits (apply the answer, then reconcile again at the answer's clock to finish the
+    tick), else the earliest time (on the pool-check cadence) at which another ``reconcile``
+    could decide something new without any event in between, or None when only an event can
+    change anything (a pod, a metadata observation). After any event, reconcile again at the
+    next tick. ``start_error`` is set when this call ended ipamd's pre-scaling with the error
+    that makes ipamd's start-up fail (spec 7.5): ipamd exits and is restarted.
     """
 
     state: NodeState
     actions: tuple[Action, ...]
     next_check_at: float | None
+    start_error: str | None = None
 
 
 class _Card:
-    """One card as the tick sees it when it starts: computed once, read by every step."""
+    """One card as the tick sees it at one moment: computed once, read by the steps after."""
 
     __slots__ = ("ds", "policy", "stats", "target")
 
-    def __init__(self, ds: Datastore, policy: CardPolicy) -> None:
+    def __init__(self, ds: Datastore, policy: CardPolicy, stats: PoolStats | None = None) -> None:
         self.ds = ds
         self.policy = policy
-        self.stats: PoolStats = datastore_stats(ds, policy.prefix_delegation)
+        self.stats: PoolStats = (
+            datastore_stats(ds, policy.prefix_delegation) if stats is None else stats
+        )
         self.target: TargetState = target_state(self.stats, policy)
 
 
 class _Tick:
-    """Mutable scratch for one tick; the functions below stay pure from the outside."""
+    """Mutable scratch for one ``reconcile`` call; the functions below stay pure from outside.
+
+    ``resumed``: this call goes on with a tick started by an earlier call, so time has passed
+    and pods may have come and gone: what Go reads fresh is computed again, not taken from the
+    decisions of the tick's start.
+    """
 
     def __init__(self, state: NodeState, clock: float, actions: list[Action]) -> None:
         self.state = state
         self.config: Config = state.config
         self.clock = clock
         self.actions = actions
-        # Go's map order (spec 9) when the node's policy is go_random; None keeps the model's.
+        self.resumed = False
+        self.start_error: str | None = None
+        self.pre_scaling = False
+        self.scaled_down = False
+        self.started_at = clock
+        self.decisions: list[CardDecision] = []
+        self.cards: list[_Card | None] = []  # the start-of-tick view, while it is still fresh
+        self.position = 0
+        self.stage = Stage.DECIDE
+        self.candidates: tuple[str, ...] = ()
+        self.want = 0
+        self.answer: Answer | None = None
         iteration = state.iteration
-        if iteration.is_random:
-            self.iteration: IterationPolicy | None = iteration
-            self.draw = clock_key(clock)
-        else:
-            self.iteration = None
-            self.draw = 0
+        self.iteration = iteration if iteration.is_random else None
+        self.draw = clock_key(clock) if iteration.is_random else 0
 
-    def card(self, network_card: int) -> _Card:
+    # -- the tick's plan -----------------------------------------------------------------
+
+    def start(self, pre_scaling: bool) -> None:
+        """``isDatastorePoolTooLow`` for every card, once, in the order the tick visits them."""
         state = self.state
-        return _Card(state.datastore(network_card), CardPolicy.for_state(state, network_card))
+        self.pre_scaling = pre_scaling
+        cards = [_Card(ds, CardPolicy.for_state(state, ds.network_card)) for ds in state.datastores]
+        go = self.iteration
+        if go is not None and len(cards) > 1:  # N1: the map[int]Decisions, made afresh each tick
+            order = visit_order(
+                go, self.draw, SITE_CARDS, SITE_CARDS, self.draw, len(cards),
+                lambda: [card.ds.network_card for card in cards],
+            )  # fmt: skip
+            cards = [cards[i] for i in order]
+        self.cards = list(cards)
+        self.decisions = [
+            _decision(
+                card.ds.network_card, card.stats, pool_too_low(card.stats, card.policy, card.target)
+            )
+            for card in cards
+        ]
+
+    def resume(self, progress: TickProgress) -> None:
+        self.resumed = True
+        self.pre_scaling = progress.pre_scaling
+        self.scaled_down = progress.scaled_down
+        self.started_at = progress.started_at
+        self.decisions = list(progress.cards)
+        self.cards = [None] * len(self.decisions)
+        self.position = progress.position
+        self.stage = progress.stage
+        self.candidates = progress.candidates
+        self.want = progress.want
+        # No answer recorded: the call returned nothing ipamd could use.
+        self.answer = Answer.DONE if progress.answer is None else progress.answer
+        if self.iteration is not None:
+            self.draw = progress.draw
+
+    def progress(self) -> TickProgress:
+        return TickProgress(
+            started_at=self.started_at,
+            cards=tuple(self.decisions),
+            position=self.position,
+            stage=self.stage,
+            candidates=self.candidates,
+            want=self.want,
+            answer=None,
+            pre_scaling=self.pre_scaling,
+            scaled_down=self.scaled_down,
+            draw=self.draw if self.iteration is not None else 0,
+        )
+
+    # -- fresh reads -----------------------------------------------------------------------
+
+    def fresh(self, at: int) -> _Card:
+        """The card at position ``at`` as Go would read it now (``datastoreTargetState(nil)``,
+        ``GetIPStats``): the start-of-tick view while nothing can have changed it."""
+        card = self.cards[at]
+        if card is None:
+            number = self.decisions[at].network_card
+            card = _Card(self.state.datastore(number), CardPolicy.for_state(self.state, number))
+            self.cards[at] = card
+        return card
+
+    def touched(self, at: int) -> None:
+        """The card's datastore changed: later reads compute afresh."""
+        self.cards[at] = None
 
     def attachment_allowed(self) -> bool:
         """``isENIAttachmentAllowed`` (spec 1.5.3)."""
@@ -117,257 +185,231 @@ class _Tick:
             return False
         return not (self.state.cordoned and not self.config.manage_enis_non_schedulable)
 
+    def wait(self, action: Allocation, network_card: int) -> None:
+        """Stop the tick on ``action``, an allocation ipamd blocks on."""
+        self.actions.append(action)
+        self.state = self.state.replace(
+            in_flight=unchecked_in_flight(action, network_card, self.clock),
+            tick=self.progress(),
+        )
 
-def _network(cidr: Cidr) -> int:
-    return cidr.network
+
+def _decision(network_card: int, stats: PoolStats, low: bool) -> CardDecision:
+    decision = object.__new__(CardDecision)
+    setter = object.__setattr__
+    setter(decision, "network_card", network_card)
+    setter(decision, "stats", stats)
+    setter(decision, "low", low)
+    return decision
 
 
 def _within(since: float | None, clock: float, window: float) -> bool:
     return since is not None and clock - since <= window
 
 
-def _settled(state: NodeState) -> NodeState:
-    """``state`` with no increase in progress (the same object when there was none)."""
-    return state if state.in_flight is None else state.replace(in_flight=None)
+def _run(tick: _Tick) -> bool:
+    """Serve the cards from ``tick.position`` on; False when the tick stopped on a call."""
+    while tick.position < len(tick.decisions):
+        if not _serve(tick, tick.position):
+            return False
+        tick.position += 1
+        tick.stage = Stage.DECIDE
+        tick.candidates = ()
+        tick.want = 0
+        tick.answer = None
+    return True
 
 
-def _increase(tick: _Tick, card: _Card, skipped: tuple[str, ...] = ()) -> None:
-    """``increaseDatastorePool`` (spec 6.1-6.4): at most one EC2 allocation per call."""
+def _serve(tick: _Tick, at: int) -> bool:
+    """One card of ``updateIPPoolIfRequired`` (or ``handlePreScaling``); False: waiting."""
+    decision = tick.decisions[at]
+    stage = tick.stage
+    if stage is Stage.DECIDE:
+        if decision.low:
+            if not _begin_increase(tick, at):
+                return False
+        elif not tick.pre_scaling:
+            _maybe_decrease(tick, at, decision)
+    elif stage is Stage.GROW:
+        if tick.answer is Answer.NEXT_ENI:
+            if not _grow(tick, at):
+                return False
+        else:
+            _after_increase(tick, at)
+    else:  # Stage.CREATE answered
+        _after_increase(tick, at)
+    if tick.start_error is not None:
+        tick.position = len(tick.decisions)  # handlePreScaling returns at once
+        return True
+    if not tick.pre_scaling:
+        card = tick.fresh(at)
+        if should_remove_extra_enis(decision.stats, card.ds, card.policy):
+            _try_free_eni(tick, at)
+    return True
+
+
+# -- increase (spec 6.1-6.4) -------------------------------------------------------------------
+
+
+def _begin_increase(tick: _Tick, at: int) -> bool:
+    """``increaseDatastorePool``: the gates, then the ENI list of ``tryAssignCidrs``."""
     state, config = tick.state, tick.config
-    if state.in_flight is not None and state.in_flight.action is not None:
-        return
-    backoff = _within(state.last_insufficient_cidr_at, tick.clock, config.insufficient_cidr_backoff)
-    if backoff or not tick.attachment_allowed():
-        # A continuation (``skipped``) is abandoned too: the node was cordoned or started
-        # terminating between ipamd's back-to-back calls, which the model spreads over ticks.
-        tick.state = _settled(state)
-        return
-    policy, stats, number = card.policy, card.stats, card.ds.network_card
-    slots = policy.cidrs_per_eni
-    pd = policy.prefix_delegation
-    if pd:
+    backoff = config.insufficient_cidr_backoff
+    if not tick.attachment_allowed() or _within(
+        state.last_insufficient_cidr_at, tick.clock, backoff
+    ):
+        _after_increase(tick, at)
+        return True
+    card = tick.fresh(at)
+    policy, stats = card.policy, card.stats
+    if policy.prefix_delegation:
         want = prefixes_needed(stats, policy, card.target)
     else:
-        want = card.target.short if card.target.defined else slots
-    if pd or want > 0:
+        want = card.target.short if card.target.defined else policy.cidrs_per_eni
+    if policy.prefix_delegation or want > 0:
         go = tick.iteration
         order = None if go is None else eni_order(go, tick.draw, SITE_GROW, card.ds)
-        for eni in allocatable_enis(card.ds, policy, order):
-            if eni.eni_id in skipped:
-                continue
-            count = min(slots - len(eni.cidrs), want)
-            if count < 1:
-                # AllocIPAddresses makes no call for < 1 and ipamd still reports "increased".
-                tick.state = state.replace(last_pool_action_at=tick.clock, in_flight=None)
-                return
-            grow = allocate_cidrs(eni.eni_id, count, pd)
-            tick.actions.append(grow)
-            tick.state = state.replace(
-                in_flight=unchecked_in_flight(grow, number, tick.clock, skipped)
-            )
-            return
+        tick.candidates = tuple(eni.eni_id for eni in allocatable_enis(card.ds, policy, order))
+    else:
+        tick.candidates = ()  # short == 0 with targets: straight to the ENI step (Q23)
+    tick.want = want
+    tick.stage = Stage.GROW
+    return _grow(tick, at)
+
+
+def _grow(tick: _Tick, at: int) -> bool:
+    """``tryAssignIPs`` / ``tryAssignPrefixes`` from the next candidate on, then the ENI step
+    (``hasRoomForEni``, ``tryAllocateENI``) when no existing ENI took the increase."""
+    number = tick.decisions[at].network_card
+    card = tick.fresh(at)
+    policy = card.policy
+    slots = policy.cidrs_per_eni
+    pd = policy.prefix_delegation
+    candidates = tick.candidates
+    for index, eni_id in enumerate(candidates):
+        eni = card.ds.eni(eni_id)
+        if eni is None or (not pd and len(eni.cidrs) >= slots):
+            continue
+        count = min(slots - len(eni.cidrs), tick.want)
+        tick.candidates = candidates[index + 1 :]
+        if count < 1:
+            # AllocIPAddresses makes no call for < 1 and ipamd still reports "increased".
+            tick.state = tick.state.replace(last_pool_action_at=tick.clock)
+            _after_increase(tick, at)
+            return True
+        tick.wait(allocate_cidrs(eni_id, count, pd), number)
+        return False
+    tick.candidates = ()
     if not has_room_for_eni(card.ds, policy):
-        tick.state = _settled(state)
-        return
-    resources = eni_resources_to_allocate(stats, policy, card.target)
+        _after_increase(tick, at)
+        return True
+    resources = eni_resources_to_allocate(card.stats, policy, card.target)
     if resources <= 0:
         # Q23: nothing to create, yet ipamd counts it as a pool action.
-        tick.state = state.replace(last_pool_action_at=tick.clock, in_flight=None)
+        tick.state = tick.state.replace(last_pool_action_at=tick.clock)
+        _after_increase(tick, at)
+        return True
+    tick.stage = Stage.CREATE
+    tick.wait(allocate_eni(number, resources, pd), number)
+    return False
+
+
+def _after_increase(tick: _Tick, at: int) -> None:
+    """The increase is over. Pre-scaling fails ipamd's start-up on a grow error, or when
+    custom networking left the card's pool empty (spec 7.5)."""
+    tick.touched(at)
+    if not tick.pre_scaling:
         return
-    action = allocate_eni(number, resources, pd)
-    tick.actions.append(action)
-    tick.state = state.replace(in_flight=unchecked_in_flight(action, number, tick.clock, skipped))
+    if tick.answer is Answer.ERROR:
+        tick.start_error = "error while trying to increase datastore pool"
+    elif tick.config.custom_networking:
+        card = tick.fresh(at)
+        if card.stats.total_ips == 0:
+            tick.start_error = "Failed to attach any ENIs for custom networking"
 
 
-def _decrease(tick: _Tick, card: _Card) -> None:
-    """``decreaseDatastorePool`` (spec 6.5): release empty CIDRs of either kind, ENI by ENI.
+# -- decrease (spec 5.5, 5.6, 6.5) -------------------------------------------------------------
 
-    Cooling addresses do not protect a CIDR (Q2); a mismatched-kind CIDR still counts one
-    unit of ``over`` (Q7). Released CIDRs enter the reconcile cooldown cache.
-    """
-    state = tick.state
-    over = card.target.over
-    if not card.target.defined:
-        over = extra_prefixes_over_warm_target(card.stats, card.policy)
-    if over <= 0:
+
+def _maybe_decrease(tick: _Tick, at: int, decision: CardDecision) -> None:
+    """``isDatastorePoolTooHigh`` on the start-of-tick statistics (the prefix count without
+    warm-IP targets read fresh), then ``shouldSkipDataStorePoolDecrease``."""
+    card = tick.fresh(at)
+    stats = decision.stats
+    if card.policy.prefix_delegation and stats is not card.stats:
+        stats = attrs.evolve(stats, free_prefixes=card.stats.free_prefixes)
+    if not pool_too_high(stats, card.policy, card.target if stats is card.stats else None):
         return
-    ds = card.ds
-    cache = state.cooldown_copy()
-    enis = list(ds.enis)
-    prefix_counter = ds.prefix_counter
-    go = tick.iteration
-    visits: range | list[int] = range(len(enis))
-    if go is not None:
-        visits = eni_infos_order(go, tick.draw, SITE_DECREASE_ENI, ds)
-    for index in visits:
-        eni = enis[index]
-        if go is None:
-            take = freeable_cidrs(eni)[:over]
-        else:  # Go's CIDR map order picks which; the release lists them by address
-            chosen = freeable_cidrs(eni, cidr_order(go, tick.draw, SITE_FREEABLE, eni))[:over]
-            take = tuple(sorted(chosen, key=_network))
-        if not take:
-            continue
-        enis[index] = eni.without_cidrs({c.network for c in take})
-        prefixes = tuple(c for c in take if c.is_prefix)
-        singles = tuple(c for c in take if not c.is_prefix)
-        prefix_counter -= len(prefixes)
-        for cidr in take:
-            cache[cidr.cooldown_key] = tick.clock
-        if prefixes:
-            tick.actions.append(release_prefixes(eni.eni_id, tuple(c.key for c in prefixes)))
-        if singles:
-            tick.actions.append(release_ips(eni.eni_id, tuple(c.cooldown_key for c in singles)))
-        over -= len(take)
-        if over <= 0:
-            break
-    new_ds = ds.replace(enis=tuple(enis), prefix_counter=prefix_counter)
-    tick.state = state.replace_datastore(new_ds, reconcile_cooldown=cache)
+    if _within(tick.state.last_decrease_at, tick.clock, tick.config.decrease_interval):
+        return
+    tick.scaled_down = True
+    card = tick.fresh(at)
+    tick.state, released = decrease(
+        tick.state, card.ds, card.policy, card.stats, card.target, tick.clock,
+        tick.iteration, tick.draw,
+    )  # fmt: skip
+    if released:
+        tick.actions.extend(released)
+        tick.touched(at)
 
 
-def _try_free_eni(tick: _Tick, card: _Card) -> None:
-    """``tryFreeENI`` (spec 6.6): drop at most one deletable ENI from the datastore, free it.
-
-    It looks at the datastore as it is now, after this tick's decrease on the card.
-    """
+def _try_free_eni(tick: _Tick, at: int) -> None:
+    """``tryFreeENI`` (spec 6.6): its gates, then at most one ENI freed, looking at the
+    datastore as it is now, after this tick's increase or decrease on the card."""
     if not tick.attachment_allowed():
         return
-    state = tick.state
-    ds = state.datastore(card.ds.network_card)
-    go = tick.iteration
-    order = None if go is None else eni_order(go, tick.draw, SITE_FREE_ENI, ds)
-    eni = deletable_eni(ds, card.policy, tick.clock, order)
-    if eni is None:
-        return
-    new_ds = ds.replace(
-        enis=tuple(e for e in ds.enis if e.eni_id != eni.eni_id),
-        prefix_counter=ds.prefix_counter - eni.prefix_cidrs,
+    card = tick.fresh(at)
+    tick.state, freed = free_one_eni(
+        tick.state, card.ds, card.policy, tick.clock, tick.iteration, tick.draw
     )
-    tick.state = state.replace_datastore(new_ds)
-    tick.actions.append(free_eni(eni.eni_id))
-
-
-def _run_deferred_cleanups(state: NodeState, clock: float) -> NodeState:
-    """``deallocateEmptyCIDR`` tasks that are due: datastore-only delete, no counter update
-    (Q10)."""
-    due = [task for task in state.deferred_cleanups if task.due_at <= clock]
-    if not due:
-        return state
-    pending = tuple(task for task in state.deferred_cleanups if task.due_at > clock)
-    for task in due:
-        ds = state.datastore(task.network_card)
-        eni = ds.eni(task.eni_id)
-        if eni is None or not eni.is_excluded:
-            continue
-        cidr = eni.cidr(task.cidr)
-        if cidr is None or cidr.assigned != 0:
-            continue
-        new_eni = eni.without_cidrs((task.cidr,))
-        state = state.replace_datastore(ds.replace_eni(new_eni))
-    return state.replace(deferred_cleanups=pending)
+    if freed is not None:
+        tick.actions.append(freed)
+        tick.touched(at)
 
 
 def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
-    """One ipamd pool tick (``updateIPPoolIfRequired``, spec 7.3) at ``clock``.
+    """One ipamd pool tick (``updateIPPoolIfRequired``, spec 7.3) at ``clock``, or the part of
+    it after the answer to the call it waited on; the first after boot or restart is
+    ``handlePreScaling`` (spec 7.5).
 
     ``config`` must be the configuration the node booted with (``fixed_at_boot``: ipamd
     reads its settings only at start-up; ``restart`` changes them). Actions queued by the pod
-    path (``state.outbox``) come first.
+    path (``state.outbox``) come first. While the call in ``state.in_flight`` is unanswered
+    nothing else happens.
     """
     state = begin(state, config, clock)
     clock = state.clock
     actions: list[Action] = list(state.outbox)
     if actions:
         state = state.replace(outbox=())
-    state = _run_deferred_cleanups(state, clock)
+    state = run_deferred_cleanups(state, clock)
     tick = _Tick(state, clock, actions)
-    in_flight = state.in_flight
-    if in_flight is not None:
-        if in_flight.action is None:
-            _increase(tick, tick.card(in_flight.network_card), in_flight.skipped_enis)
-        return _result(tick)
-    if tick.config.disable_provisioning:
-        return _result(tick, busy=False)
-    cards = [_Card(ds, CardPolicy.for_state(state, ds.network_card)) for ds in state.datastores]
-    lows = [pool_too_low(card.stats, card.policy, card.target) for card in cards]
-    skip_decrease = _within(state.last_decrease_at, clock, tick.config.decrease_interval)
-    scaled_down = False
-    go = tick.iteration
-    if go is not None and len(cards) > 1:  # N1: the map[int]Decisions, made afresh each tick
-        order = visit_order(
-            go, tick.draw, SITE_CARDS, SITE_CARDS, tick.draw, len(cards),
-            lambda: [card.ds.network_card for card in cards],
-        )  # fmt: skip
-        cards, lows = [cards[i] for i in order], [lows[i] for i in order]
-    for card, low in zip(cards, lows, strict=True):
-        if low:
-            _increase(tick, card)
-        elif not skip_decrease and pool_too_high(card.stats, card.policy, card.target):
-            scaled_down = True
-            _decrease(tick, card)
-        number = card.ds.network_card
-        if should_remove_extra_enis(card.stats, tick.state.datastore(number), card.policy):
-            _try_free_eni(tick, card)
-    if scaled_down:
+    if state.in_flight is not None:
+        return Reconciliation(state, tuple(actions), None)
+    progress = state.tick
+    if progress is not None:
+        tick.resume(progress)
+    else:
+        pre_scaling = state.pre_scaling
+        if pre_scaling:
+            tick.state = state = state.replace(pre_scaling=False)
+        if tick.config.disable_provisioning:
+            return _result(tick, busy=False)
+        tick.start(pre_scaling)
+    if not _run(tick):
+        return Reconciliation(tick.state, tuple(tick.actions), None)
+    if tick.scaled_down:
         tick.state = tick.state.replace(last_decrease_at=clock, last_pool_action_at=clock)
-    return _result(tick)
+    if tick.resumed:
+        tick.state = tick.state.replace(tick=None)
+    return _result(tick, busy=True if tick.resumed or tick.pre_scaling else None)
 
 
 def _result(tick: _Tick, busy: bool | None = None) -> Reconciliation:
     acted = bool(tick.actions) if busy is None else busy
-    return Reconciliation(tick.state, tuple(tick.actions), _next_check(tick, acted))
-
-
-# -- next check time ---------------------------------------------------------------------------
-
-_MAX_STEPS = float(1 << 53)
-"""Ticks ahead beyond which ``clock + k * interval`` is no longer exact: never scheduled."""
-
-
-def _next_tick_after(clock: float, interval: float, boundary: float, strict: bool) -> float | None:
-    """First tick ``clock + k*interval`` (k >= 1) past ``boundary`` (at or past it if not
-    ``strict``); None when it lies too far ahead to be represented exactly."""
-    ahead = (boundary - clock) / interval
-    if not ahead < _MAX_STEPS:
-        return None
-    steps = max(1, math.ceil(ahead))
-    candidate = clock + steps * interval
-    if strict and candidate <= boundary:
-        candidate += interval
-    return candidate
-
-
-def _next_check(tick: _Tick, busy: bool) -> float | None:
-    state, config, clock = tick.state, tick.config, tick.clock
-    interval = config.pool_check_interval
-    if state.in_flight is not None and state.in_flight.action is not None:
-        return None
-    if busy or state.in_flight is not None or state.outbox:
-        return clock + interval
-    candidates: list[float] = []
-    cooldown = config.ip_cooldown_period
-
-    def later(boundary: float | None, strict: bool) -> None:
-        if boundary is None:
-            return
-        if boundary > clock or (strict and boundary >= clock):
-            candidate = _next_tick_after(clock, interval, boundary, strict)
-            if candidate is not None:
-                candidates.append(candidate)
-
-    for ds in state.datastores:
-        for eni in ds.enis:
-            if not eni.is_primary:
-                later(eni.created_at + config.min_eni_lifetime, strict=False)
-            if eni.latest_unassigned_at is not None:
-                later(eni.latest_unassigned_at + cooldown, strict=True)
-    if state.last_decrease_at is not None:
-        later(state.last_decrease_at + config.decrease_interval, strict=True)
-    if state.last_insufficient_cidr_at is not None:
-        later(state.last_insufficient_cidr_at + config.insufficient_cidr_backoff, strict=True)
-    for task in state.deferred_cleanups:
-        later(task.due_at, strict=False)
-    return min(candidates) if candidates else None
-
-
-__all__ = ["Reconciliation", "reconcile"]
+    next_check = next_check_at(tick.state, tick.clock, acted)
+    if tick.pre_scaling and tick.start_error is None:
+        # nodeInit returns; the pool manager's loop sleeps half an interval before its first
+        # tick (spec 7.2).
+        next_check = tick.clock + tick.config.pool_check_interval / 2
+    return Reconciliation(tick.state, tuple(tick.actions), next_check, tick.start_error)

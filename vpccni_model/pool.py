@@ -26,6 +26,7 @@ from vpccni_model._limits import InstanceLimits
 from vpccni_model._model import Cidr
 from vpccni_model._policy import CardPolicy, effective_max_pods
 from vpccni_model._state import NodeState
+from vpccni_model._stats import PoolStats
 
 __all__ = [
     "CardPolicy",
@@ -49,26 +50,6 @@ __all__ = [
     "should_remove_extra_enis",
     "target_state",
 ]
-
-
-@attrs.frozen
-class PoolStats:
-    """ipamd's ``GetIPStats("4")`` snapshot of one datastore (spec 3.4).
-
-    ``total_ips`` and ``assigned_ips`` count only CIDRs of the current mode on non-excluded ENIs;
-    ``total_prefixes`` is the (drifting) prefix counter and ``free_prefixes`` counts empty /28s
-    on every ENI, excluded ones included. Cooling addresses count as available (Q1).
-    """
-
-    total_ips: int
-    assigned_ips: int
-    cooldown_ips: int
-    total_prefixes: int
-    free_prefixes: int
-
-    @property
-    def available_ips(self) -> int:
-        return self.total_ips - self.assigned_ips
 
 
 @attrs.frozen

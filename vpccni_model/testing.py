@@ -273,11 +273,15 @@ def node_states(
             with contextlib.suppress(NoAvailableIPError):
                 state, _ = assign_pod_ip(state, config, draw(pod_keys()), clock)
         step = reconcile(state, config, clock)
-        state = step.state
-        for action in step.actions:
-            event = ec2_outcome(ec2, action, draw(outcome_kinds()))
-            if event is not None:
-                state = apply(state, event, clock)
+        while True:  # the tick goes on after each answer, as ipamd's loop does
+            state = step.state
+            for action in step.actions:
+                event = ec2_outcome(ec2, action, draw(outcome_kinds()))
+                if event is not None:
+                    state = apply(state, event, clock)
+            if state.tick is None or state.in_flight is not None:
+                break
+            step = reconcile(state, config, clock)
         state, released = take_outbox(state)
         for action in released:
             ec2.execute(action)

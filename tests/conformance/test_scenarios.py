@@ -41,7 +41,6 @@ from vpccni_model import (
     apply,
     assign_pod_ip,
     instance_limits,
-    reconcile,
     restart,
     take_outbox,
     unassign_pod_ip,
@@ -49,7 +48,7 @@ from vpccni_model import (
 from vpccni_model._actions import Action
 from vpccni_model._errors import NoAvailableIPError
 from vpccni_model._ipv4 import ip_to_int
-from vpccni_model.cloud import CallResult, Latency
+from vpccni_model.cloud import CallResult, Latency, run_tick
 from vpccni_model.sim import (
     Burst,
     NodeSpec,
@@ -177,9 +176,10 @@ class Driven:
                 self.state = apply(self.state, event, clock)
 
     def tick(self, clock: float) -> None:
-        step = reconcile(self.state, self.config, clock)
-        self.state = step.state
-        self._run(step.actions, clock)
+        """One whole tick: after each answer the tick goes on at once (spec 7.3)."""
+        run = run_tick(self.state, self.config, self.ec2, clock, node=self.NODE)
+        self.state = run.state
+        self.log.extend((clock, action) for action in run.actions)
         self.retry(clock)
 
     def ticks(self, start: float, end: float) -> None:

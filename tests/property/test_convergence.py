@@ -97,16 +97,22 @@ class Run:
     def tick(self) -> Tick:
         """One reconcile at ``clock``; every action runs on EC2 and is answered at once."""
         before = self.state
-        step: Reconciliation = reconcile(before, self.config, self.clock)
-        check_requests(self, before, step)
-        state = step.state
-        for action in step.actions:
-            answer = self.ec2.execute(action)
-            if answer is not None:
-                state = apply(state, answer, self.clock)
+        actions: list[Action] = []
+        state = before
+        while True:  # after each answer the same tick goes on at once (spec 7.3)
+            step: Reconciliation = reconcile(state, self.config, self.clock)
+            check_requests(self, state, step)
+            state = step.state
+            for action in step.actions:
+                actions.append(action)
+                answer = self.ec2.execute(action)
+                if answer is not None:
+                    state = apply(state, answer, self.clock)
+            if state.tick is None:
+                break
         self.state = state
         check_capacity(self)
-        record = Tick(self.clock, step.actions, step.next_check_at, before, state)
+        record = Tick(self.clock, tuple(actions), step.next_check_at, before, state)
         self.trace.append(record)
         return record
 

@@ -20,7 +20,10 @@ Invariants, each recomputed from the states and actions, never by the function i
    unmanaged ENIs (as ipamd last counted them) and trunk slot fill the ENI limit, and ipamd
    counts the unmanaged ENIs it is shown; (d) every tick moves the prefix counter by exactly
    the prefixes it releases and the prefixes of the ENIs it frees; (e) a pod is refused an
-   address only when no card has one it could take (cards are found by number, not position).
+   address only when no card has one it could take (cards are found by number, not position);
+9. a tick driven to completion leaves no tick behind: every ``reconcile`` either ends its
+   tick (``state.tick`` is None) or stops it on the allocation it returns last, and the
+   machine resumes the tick at the answer's clock, as ipamd's loop goes on.
 """
 
 from __future__ import annotations
@@ -641,7 +644,7 @@ class NodeMachine(RuleBasedStateMachine):
         last = state.last_pool_action_at
         observed = False
         interval_passed = last is None or clock - last > self.n.config.reconcile_interval
-        if state.in_flight is None and interval_passed:
+        if state.in_flight is None and state.tick is None and interval_passed:
             assert reconcile_due(state, self.n.config, clock)
             self.observe(self.perturbation, len(self.log))
             self.perturbation = "none"
@@ -729,8 +732,7 @@ class NodeMachine(RuleBasedStateMachine):
         assert len(allocations) <= 1, f"5: two allocations at once: {allocations}"
         if allocations:
             gated = f"5: {allocations[0]} while"
-            waiting = before.in_flight is not None and before.in_flight.action is not None
-            assert not waiting, f"{gated} waiting for {before.in_flight}"
+            assert before.in_flight is None, f"{gated} waiting for {before.in_flight}"
             assert not before.terminating, f"{gated} terminating"
             assert not before.cordoned or config.manage_enis_non_schedulable, f"{gated} cordoned"
             last = before.last_insufficient_cidr_at
@@ -763,6 +765,12 @@ class NodeMachine(RuleBasedStateMachine):
                 assert eni is not None and len(eni.cidrs) + action.count <= slots
         if step.next_check_at is not None:
             assert step.next_check_at > clock
+        # Invariant 9: a reconcile ends its tick, or stops it on the one call it waits for.
+        waiting = after.in_flight is not None
+        assert after.tick is None or waiting, f"9: tick left part-way with no call: {after.tick}"
+        assert not waiting or (allocations and allocations[-1] == step.actions[-1]) or (
+            before.in_flight is not None
+        ), f"9: waiting on {after.in_flight} without asking for it last"
         cleaned = self._check_cleanups(before, step, clock)
         self._check_eni_room(before, step)
         self._check_prefix_counter(before, step, cleaned)
@@ -800,7 +808,7 @@ class NodeMachine(RuleBasedStateMachine):
             )
         # 8b: with nothing in flight, the next check comes no later than the first tick at
         # or after the earliest pending cleanup.
-        blocked = after.in_flight is not None and after.in_flight.action is not None
+        blocked = after.in_flight is not None
         if after.deferred_cleanups and not blocked:
             earliest = min(t.due_at for t in after.deferred_cleanups)
             bound = cadence_tick(clock, self.n.config.pool_check_interval, earliest)
@@ -889,8 +897,12 @@ class NodeMachine(RuleBasedStateMachine):
         action = self.n.undelivered[0]
         result = self.do("deliver", kind, excluded)
         event(f"deliver: {type(result).__name__}")
-        if self.n.state.in_flight is not None:
-            event("deliver: increase continues on the next ENI")
+        if self.n.state.tick is not None and self.n.state.in_flight is None:
+            # ipamd's tick goes on at once after the call returns (spec 7.3).
+            resumed = self.n.state.tick
+            self._tick(False)
+            if resumed.stage.name == "GROW" and self.n.state.in_flight is not None:
+                event("deliver: increase continues on the next ENI")
         if isinstance(action, AllocateENI) and isinstance(result, ENIAttached):
             ds = self.n.state.datastore(action.network_card)
             if _find(ds.enis, result.eni_id) is not None:
@@ -911,6 +923,7 @@ class NodeMachine(RuleBasedStateMachine):
         lambda self: (
             self.node is not None
             and self.n.state.in_flight is None
+            and self.n.state.tick is None
             and reconcile_due(self.n.state, self.n.config, self.n.clock)
         )
     )

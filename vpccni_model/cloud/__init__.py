@@ -25,7 +25,7 @@ from vpccni_model.cloud._api import (
     Throttle,
     TokenBucket,
 )
-from vpccni_model.cloud._driver import Ec2
+from vpccni_model.cloud._driver import Ec2, TickRun, run_tick
 from vpccni_model.cloud._fake import FakeEC2
 from vpccni_model.cloud._inventory import DEFAULT_NODE
 
@@ -48,5 +48,7 @@ __all__ = [
     "Latency",
     "SubnetStats",
     "Throttle",
+    "TickRun",
     "TokenBucket",
+    "run_tick",
 ]

@@ -1,4 +1,5 @@
-"""Ec2: the EC2 driver interface, what running a node's ipamd against EC2 needs.
+"""Ec2: the EC2 driver interface, what running a node's ipamd against EC2 needs, and
+``run_tick``, the loop that drives one whole pool tick through it.
 
 :class:`~vpccni_model.cloud.FakeEC2` satisfies it, and so will a driver that makes ipamd's
 calls against real EC2 (boto3). ``converge`` (and so ``steady_state``), the simulator's engine
@@ -16,8 +17,14 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+import attrs
+
 from vpccni_model._actions import Action
+from vpccni_model._config import Config
 from vpccni_model._events import Event, ObservedENI
+from vpccni_model._outcomes import apply
+from vpccni_model._state import NodeState
+from vpccni_model._tick import reconcile
 from vpccni_model.cloud._api import CallResult
 
 
@@ -51,3 +58,46 @@ class Ec2(Protocol):
         default subnet). A real driver reads the first from DescribeSubnets and derives the
         second from the addresses and prefixes in use on the subnet's interfaces."""
         ...
+
+
+@attrs.frozen
+class TickRun:
+    """One whole pool tick driven by :func:`run_tick`: the state after it, every EC2 call it
+    made in order (``actions``), the events the allocations answered with, when to tick next
+    (``next_check_at``, as :class:`~vpccni_model.Reconciliation` says it), and the pre-scaling
+    error that fails ipamd's start-up, if any."""
+
+    state: NodeState
+    actions: tuple[Action, ...]
+    events: tuple[Event, ...]
+    next_check_at: float | None
+    start_error: str | None = None
+
+
+def run_tick(
+    state: NodeState, config: Config, ec2: Ec2, clock: float, *, node: str | None = None
+) -> TickRun:
+    """One ipamd pool tick against ``ec2``, all at ``clock``, as ipamd's loop runs it.
+
+    The loop every driver runs, here for a driver whose calls complete at once: reconcile;
+    make each call (``ec2.execute``); fold each allocation's answer in; reconcile again at the
+    answer's clock, which goes on with the same tick; stop when the tick has ended
+    (``state.tick`` is None). A driver with latency runs the same loop, applying each answer
+    and reconciling at the clock it arrives. If the driver answers an allocation with nothing,
+    the tick stays waiting on it and the run stops there.
+    """
+    actions: list[Action] = []
+    events: list[Event] = []
+    step = reconcile(state, config, clock)
+    while True:
+        state = step.state
+        for action in step.actions:
+            actions.append(action)
+            event = ec2.execute(action, node=node)
+            if event is not None:
+                events.append(event)
+                state = apply(state, event, clock)
+        if state.tick is None or state.in_flight is not None:
+            next_check = step.next_check_at if state.in_flight is None else None
+            return TickRun(state, tuple(actions), tuple(events), next_check, step.start_error)
+        step = reconcile(state, config, clock)

@@ -379,11 +379,16 @@ class Simulation:
             return  # superseded by an earlier tick
         node.tick_at = None
         node.last_tick = self.now
+        self._reconcile(node)
+
+    def _reconcile(self, node: _Node) -> None:
+        """Run the node's pool tick at ``now``: a new one, or the rest of the one whose call
+        has just been answered."""
         step = reconcile(node.state, node.config, self.now)
         node.state = step.state
         for action in step.actions:
             self._submit(node, action)
-        if node.state.in_flight is not None and node.state.in_flight.action is not None:
+        if node.state.in_flight is not None:
             return  # the loop is blocked until the call completes
         if step.next_check_at is not None:
             self._schedule_tick(node, step.next_check_at)
@@ -397,27 +402,24 @@ class Simulation:
         name, event = payload
         node = self.nodes[name]
         if event is None:
+            # The call gave nothing ipamd can use; the tick goes on as after a failure.
             node.state = node.state.replace(in_flight=None)
         else:
             node.last_error = event.code if isinstance(event, AllocationFailed) else None
             node.state = apply(node.state, event, self.now)
             if isinstance(event, ENIAttached) and node.state.find_eni(event.eni_id) is None:
                 node.divergent = True  # an orphaned ENI (Q14) waits for the reconcile
-        if node.state.in_flight is not None:
-            # The same increase goes on with the next ENI at once (spec 6.2).
-            self._schedule_tick(node, self.now, exact=True)
-        else:
-            # ipamd's loop goes on right after the call returns; its next tick is 5 s later.
-            self._schedule_tick(node, self.now + node.config.pool_check_interval)
         if node.divergent:
             self._schedule_observe(node)
+        # ipamd's tick goes on right after the call returns (spec 7.3).
+        self._reconcile(node)
 
     def _on_observe(self, name: object) -> None:
         node = self.nodes[str(name)]
         if node.observe_at != self.now:
             return
         node.observe_at = None
-        if node.state.in_flight is not None:
+        if node.state.in_flight is not None or node.state.tick is not None:
             self._schedule_observe(node)
             return
         if not reconcile_due(node.state, node.config, self.now):
