@@ -44,6 +44,7 @@ from vpccni_model._iteration import (
 )
 from vpccni_model._model import Cidr
 from vpccni_model._state import NodeState, begin
+from vpccni_model._trunk import request_trunk
 from vpccni_model.pool import (
     CardPolicy,
     PoolStats,
@@ -286,6 +287,10 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
         if in_flight.action is None:
             _increase(tick, tick.card(in_flight.network_card), in_flight.skipped_enis)
         return _result(tick)
+    # Security groups for pods: the CNINode write asking for a trunk ENI (_trunk).
+    tick.state, signal = request_trunk(tick.state)
+    if signal is not None:
+        actions.append(signal)
     if tick.config.disable_provisioning:
         return _result(tick, busy=False)
     cards = [_Card(ds, CardPolicy.for_state(state, ds.network_card)) for ds in state.datastores]
