@@ -7,6 +7,12 @@ attaches a trunk ENI to card 0; ipamd then finds it in instance metadata. Before
 checks that card 0 has a free ENI slot for it, and otherwise logs "No slot available for a trunk
 ENI to be attached." and writes nothing. :func:`trunk_signal` is that decision.
 
+For max pods (``max_pods_report``): the trunk costs the pool one ENI slot of card 0
+(``has_room_for_eni``), and pods with a security group policy get a branch ENI on the trunk
+instead of a pool address, up to the instance's branch-ENI count (the
+``vpc.amazonaws.com/pod-eni`` resource). :func:`branch_eni_pods`, :func:`pod_eni_formula` and
+:func:`pod_eni_notes` give those figures and words.
+
 How often: ipamd calls it in nodeInit and at the start of every pool tick while card 0 has no
 trunk ENI. The write itself (``AddFeatureToCNINode``) is idempotent: it reads the CNINode and
 patches it only when the feature is missing. So the CNINode is written once per node, at the
@@ -22,6 +28,8 @@ from __future__ import annotations
 import attrs
 
 from vpccni_model._actions import SignalTrunkENI
+from vpccni_model._config import Config
+from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
 from vpccni_model._policy import CardPolicy
 from vpccni_model._state import NodeState
 
@@ -31,6 +39,9 @@ __all__ = [
     "TRUNK_OFF",
     "TRUNK_SLOT",
     "TrunkSignal",
+    "branch_eni_pods",
+    "pod_eni_formula",
+    "pod_eni_notes",
     "request_trunk",
     "trunk_signal",
 ]
@@ -93,3 +104,57 @@ def request_trunk(state: NodeState) -> tuple[NodeState, SignalTrunkENI | None]:
     if not trunk_signal(state).signal:
         return state, None
     return state.replace(trunk_requested=True), SignalTrunkENI()
+
+
+# -- max pods with security groups for pods ----------------------------------------------------
+
+
+def branch_eni_pods(limits: InstanceLimits, config: Config) -> int | None:
+    """Pods that can take a branch ENI rather than a pool address: the instance's branch ENIs
+    (``InstanceLimits.branch_enis``, the ``vpc.amazonaws.com/pod-eni`` count; 0 where
+    trunking is unsupported) with ENABLE_POD_ENI, 0 without; None when the catalog lacks the
+    type."""
+    return limits.branch_enis if config.pod_eni else 0
+
+
+def pod_eni_formula(pool: int, branch: int | None) -> str:
+    """Pods that can have an address with security groups for pods: pool IPs + branch ENIs."""
+    if branch is None:
+        return f"{pool} pool IPs + unknown branch ENIs (the catalog lacks the type)"
+    total = pool + branch
+    return (
+        f"{pool} pool IPs + {branch} branch ENIs = {total} "
+        f"(+ {HOST_NETWORK_PODS} host-network pods = {total + HOST_NETWORK_PODS} pods)"
+    )
+
+
+def pod_eni_notes(
+    limits: InstanceLimits, config: Config, pool: int, without_trunk: int, default: int
+) -> list[str]:
+    """What ENABLE_POD_ENI changes in the max-pods figures, in words. ``pool`` is what the
+    pool can address with the trunk slot kept, ``without_trunk`` the same with pod ENI off,
+    ``default`` the node default max pods."""
+    if not config.for_instance(limits).pod_eni:
+        return []
+    name, branch = limits.name, limits.branch_enis
+    if branch == 0:
+        return [
+            f"ENABLE_POD_ENI: {name} has no branch ENIs (Karpenter lists no "
+            "vpc.amazonaws.com/pod-eni), so security groups for pods cannot run there; the "
+            "model still keeps ipamd's trunk slot."
+        ]
+    branches = "an unknown number of" if branch is None else f"up to {branch}"
+    notes = [
+        f"ENABLE_POD_ENI: the trunk ENI takes one ENI slot of card 0, so the pool addresses "
+        f"{pool} pods instead of {without_trunk}; pods with a security group policy get a "
+        f"branch ENI on the trunk instead ({branches} on {name}) and take no pool address. "
+        "The node default and the calculator count neither the trunk nor branch ENIs."
+    ]
+    admitted = default - HOST_NETWORK_PODS
+    if branch is not None and pool < admitted <= pool + branch:
+        notes.append(
+            f"With the node default max pods ({default}), {admitted - pool} of the "
+            f"{admitted} pods that need an address must use branch ENIs; the pool holds "
+            f"only {pool}."
+        )
+    return notes
