@@ -9,6 +9,8 @@ per node.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.builders import CLOCK, ds, eni, node
@@ -31,6 +33,7 @@ from vpccni_model import (
     trunk_signal,
 )
 from vpccni_model._ipv4 import int_to_ip
+from vpccni_model.cli import main
 from vpccni_model.serialize import from_json, to_json
 from vpccni_model.sim import Constant, Simulation, SimulationSpec, cluster
 
@@ -285,3 +288,14 @@ def test_simulation_spec_checks_trunk_controller() -> None:
             duration=60.0,
             trunk_controller="yes",  # type: ignore[arg-type]
         )
+
+
+def test_simulate_cli_runs_the_resource_controller_on_request(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["simulate", "--instance", "m5.large", "--nodes", "1", "--hours", "0.05"]
+    argv += ["--env", "ENABLE_POD_ENI=true", "--quiet", "--json"]
+    for flag, expected in (([], False), (["--trunk-controller"], True)):
+        assert main([*argv, *flag]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["inputs"]["trunk_controller"] is expected
