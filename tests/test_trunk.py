@@ -299,3 +299,13 @@ def test_simulate_cli_runs_the_resource_controller_on_request(
         assert main([*argv, *flag]) == 0
         doc = json.loads(capsys.readouterr().out)
         assert doc["inputs"]["trunk_controller"] is expected
+
+
+@pytest.mark.parametrize(("max_enis", "signal"), [(1, False), (4, True)])
+def test_go_vector_enable_security_groups_for_pods(max_enis: int, signal: bool) -> None:
+    # ipamd_test.go TestIPAMContext_enableSecurityGroupsForPods: one ENI in the card-0
+    # datastore, no unmanaged ENI; maxENI 1 leaves no room (CNINode untouched), maxENI 4 does.
+    limits = InstanceLimits(name="test.sgp", max_enis=max_enis, ipv4_per_eni=4)
+    state = _card0(limits, POD_ENI)
+    assert trunk_signal(state).signal is signal
+    assert (SignalTrunkENI() in reconcile(state, POD_ENI, CLOCK).actions) is signal
