@@ -40,6 +40,7 @@ LAYERS: dict[str, int] = {
     "_policy": 7,
     "pool": 7,
     "_admission": 7,
+    "_trunk": 7,
     "_pods": 8,
     "_tick": 9,
     "_shrink": 8,

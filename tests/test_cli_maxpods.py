@@ -93,6 +93,7 @@ def test_max_pods_json(capsys: Capsys) -> None:
         "prefix_delegation": True,
         "custom_networking": False,
         "max_eni": None,
+        "pod_eni": False,
         "show_max_allowed": False,
     }
     assert data["max_pods"] == 110
@@ -117,6 +118,40 @@ def test_max_pods_json(capsys: Capsys) -> None:
     data = json.loads(out)
     assert (data["max_pods"], data["calculator_recommended"]) == (234, None)
     assert "vCPU" in data["calculator_unavailable"]
+
+
+def test_max_pods_with_security_groups_for_pods(capsys: Capsys) -> None:
+    code, out, _ = run(capsys, "max-pods", "m5.xlarge", "--enable-pod-eni")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1].endswith("; security groups for pods")
+    rows = {line.split("  ")[1].strip(): line for line in lines[2:8]}
+    # m5.xlarge: 4 ENIs x 15 IPv4; the trunk takes one: (4 - 1) x 14 = 42 pool IPs; branch
+    # ENIs 18 (instance_specs.csv); 42 + 18 = 60. Node default and calculator: 4 x 14 + 2.
+    pool_row = rows["ipamd addressable pod IPs"]
+    assert " 42  card 0: (4 - 1 trunk) ENIs x (15 - 1) IPv4 = 42" in pool_row
+    assert rows["branch ENIs (security groups for pods)"].endswith("  18")
+    assert " 60  42 pool IPs + 18 branch ENIs = 60" in rows["pool IPs + branch ENIs"]
+    assert " 58  min(110, 58) = 58" in rows["calculator recommendation"]
+    assert "14 of the 56 pods" in " ".join(out.split())
+    # The calculator has no pod-ENI flag: its value does not move.
+    assert run(capsys, "max-pods", "m5.xlarge", "--pod-eni", "--value") == (0, "58\n", "")
+    code, out, _ = run(capsys, "max-pods", "m5.large", "--pod-eni", "--json")
+    data = json.loads(out)
+    assert data["inputs"]["pod_eni"] is True
+    # m5.large: (3 - 1) x 9 = 18 pool IPs, 9 branch ENIs, 27 together.
+    assert (data["ipamd_pod_addresses"], data["branch_eni_pods"], data["addressable_pods"]) == (
+        18,
+        9,
+        27,
+    )
+    assert data["ipamd_cards"][0]["trunk_slot"] == 1
+    assert data["formulas"]["addressable_pods"].startswith("18 pool IPs + 9 branch ENIs = 27")
+
+
+def test_max_pods_without_pod_eni_prints_no_branch_sum(capsys: Capsys) -> None:
+    _, out, _ = run(capsys, "max-pods", "m5.large")
+    assert "pool IPs + branch ENIs" not in out
 
 
 @pytest.mark.parametrize(

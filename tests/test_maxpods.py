@@ -393,6 +393,63 @@ def test_report_notes_the_vcpu_ceiling_below_the_node_default() -> None:
     assert any("differs from the catalog's (2)" in n for n in given.notes)
 
 
+@pytest.mark.parametrize(
+    ("instance", "settings", "pool", "branch", "default"),
+    [
+        # 3 ENIs x 10 IPv4: the trunk takes one slot, (3 - 1) x 9 = 18; 9 branch ENIs (the
+        # CSV's vpc.amazonaws.com/pod-eni); node default 3 x 9 + 2 = 29.
+        ("m5.large", {}, 18, 9, 29),
+        ("c5.large", {}, 18, 9, 29),
+        # 4 ENIs x 15 IPv4: (4 - 1) x 14 = 42; 18 branch ENIs; node default 4 x 14 + 2 = 58.
+        ("m5.xlarge", {}, 42, 18, 58),
+        # Prefix delegation: (3 - 1) x 9 x 16 = 288 pool addresses; branch ENIs unchanged.
+        ("m5.large", {"prefix_delegation": True}, 288, 9, 29),
+        # t3.medium lists no branch ENIs: 3 ENIs x 6 IPv4, (3 - 1) x 5 = 10, 0 branch.
+        ("t3.medium", {}, 10, 0, 17),
+    ],
+)
+def test_report_with_security_groups_for_pods_by_hand(
+    instance: str, settings: dict[str, Any], pool: int, branch: int, default: int
+) -> None:
+    limits = vm.instance_limits(instance)
+    report = vm.max_pods_report(limits, pod_eni=True, **settings)
+    assert report.pod_eni and report.ipamd_cards[0].trunk_slot == 1
+    assert (report.ipamd_pod_addresses, report.branch_eni_pods) == (pool, branch)
+    assert report.addressable_pods == pool + branch
+    assert report.node_default == default
+    assert report.formulas["addressable_pods"].startswith(
+        f"{pool} pool IPs + {branch} branch ENIs = {pool + branch} "
+    )
+    # The calculator has no pod-ENI flag: its figures are the ones without it.
+    plain = vm.max_pods_report(limits, **settings)
+    assert plain.calculator_max_allowed == report.calculator_max_allowed
+    assert (plain.branch_eni_pods, plain.addressable_pods) == (0, plain.ipamd_pod_addresses)
+    assert "addressable_pods" not in plain.formulas
+
+
+def test_report_pod_eni_notes() -> None:
+    report = vm.max_pods_report(vm.instance_limits("m5.large"), pod_eni=True)
+    # Kubelet admits 29 - 2 = 27 pods with an address; the pool holds 18, so 9 must use
+    # branch ENIs (exactly the 9 m5.large has): the node default is reachable, no warning.
+    assert any("so the pool addresses 18 pods instead of 27" in n for n in report.notes)
+    must = "9 of the 27 pods that need an address must use branch ENIs"
+    assert any(must in n for n in report.notes)
+    assert not any("wait for an IP" in n for n in report.notes)
+    # t3.medium: no branch ENIs, so 17 - 2 = 15 admitted pods > 10 pool IPs: pods wait.
+    t3 = vm.max_pods_report(vm.instance_limits("t3.medium"), pod_eni=True)
+    assert any("ipamd can address only 10 here" in n for n in t3.notes)
+    assert any("has no branch ENIs" in n for n in t3.notes)
+
+
+def test_report_pod_eni_with_unknown_branch_enis() -> None:
+    mac = vm.instance_limits("mac1.metal")  # not in instance_specs.csv
+    report = vm.max_pods_report(mac, pod_eni=True, vcpus=12)
+    assert (report.branch_eni_pods, report.addressable_pods) == (None, None)
+    assert "unknown branch ENIs" in report.formulas["addressable_pods"]
+    with pytest.raises(vm.ConfigError, match="pod_eni"):
+        vm.max_pods_report(mac, pod_eni="yes")  # type: ignore[arg-type]
+
+
 def test_report_notes_for_pod_eni_without_branch_enis_and_no_provisioning() -> None:
     t2 = vm.instance_limits("t2.medium")  # 3 ENIs x 6 IPv4, no branch ENIs listed
     report = vm.max_pods_report(t2, config=vm.Config(pod_eni=True))

@@ -17,6 +17,7 @@ from vpccni_model import (
     NodeState,
     ObservedENI,
     ReleaseIPs,
+    SignalTrunkENI,
     UnexpectedEventError,
     apply,
     reconcile,
@@ -128,8 +129,9 @@ def test_released_cidrs_are_not_readded_before_the_reconcile_cooldown() -> None:
     config = Config(warm_ip_target=1, pod_eni=True)
     state = node(config, primary(c32(5, "a"), c32(6), c32(7)))
     step = reconcile(state, config, NOW)
-    # T=3, A=1, Avail 2 -> over = 1 -> .6 released, cached at NOW.
-    assert step.actions == (ReleaseIPs("eni-0", (ip(6),)),)
+    # T=3, A=1, Avail 2 -> over = 1 -> .6 released, cached at NOW; before it, the trunk
+    # signal (7.3: 1 ENI < maxENI 3).
+    assert step.actions == (SignalTrunkENI(), ReleaseIPs("eni-0", (ip(6),)))
     # EC2's unassign failed: IMDS still lists .6.
     listed = _observed(ObservedENI("eni-0", 0, ips=(ip(5), ip(6), ip(7))))
     state = step.state

@@ -43,6 +43,7 @@ from vpccni_model import (
     NodeUncordoned,
     ReleaseIPs,
     ReleasePrefixes,
+    SignalTrunkENI,
     apply,
     assign_pod_ip,
     converge,
@@ -187,12 +188,13 @@ def test_custom_networking_never_grows_the_primary_eni() -> None:
 @pytest.mark.parametrize(
     ("max_enis", "pod_eni", "with_trunk", "expected"),
     [
-        # 2.4: 1 ENI + 0 unmanaged + 1 trunk reserve < 2 is false -> no ENI.
-        (2, True, False, ()),
+        # 2.4: 1 ENI + 0 unmanaged + 1 trunk reserve < 2 is false -> no ENI. The trunk
+        # signal (1.5.2, 7.3) has its slot: 1 ENI < 2 - 0 unmanaged.
+        (2, True, False, (SignalTrunkENI(),)),
         # Without pod ENI there is no reserve: 1 < 2.
         (2, False, False, (AllocateENI(0, 3),)),
-        # With 3 ENIs allowed: 1 + 1 < 3.
-        (3, True, False, (AllocateENI(0, 3),)),
+        # With 3 ENIs allowed: 1 + 1 < 3; the signal comes first (7.3).
+        (3, True, False, (SignalTrunkENI(), AllocateENI(0, 3))),
         # A trunk is attached: no reserve, but it occupies a slot: 2 < 2 is false.
         (2, True, True, ()),
         # Trunk attached, 3 allowed: 2 < 3.

@@ -207,6 +207,18 @@ MUTANTS: dict[str, Mutant] = {
         "execute skips the retry with one address that submit makes",
         (CLOUD_ENGINE,),
     ),
+    "trunk-every-tick": Mutant(
+        "_trunk.py",
+        "    if state.trunk_requested or not state.config.pod_eni:",
+        "    if not state.config.pod_eni:",
+        "8f: the CNINode is written again after the first signal",
+    ),
+    "trunk-slot-unmanaged": Mutant(
+        "_trunk.py",
+        "limit = CardPolicy.for_state(state, _CARD).max_eni - ds.unmanaged_enis",
+        "limit = CardPolicy.for_state(state, _CARD).max_eni",
+        "8f: the trunk signal ignores unmanaged ENIs",
+    ),
 }
 
 _KILL = re.compile(

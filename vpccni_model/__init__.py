@@ -17,6 +17,7 @@ from vpccni_model._actions import (
     FreeENI,
     ReleaseIPs,
     ReleasePrefixes,
+    SignalTrunkENI,
 )
 from vpccni_model._config import MANIFEST_ENV, Config, fixed_at_boot
 from vpccni_model._datastore import Datastore, DeferredCleanup, InFlight
@@ -76,6 +77,7 @@ from vpccni_model._progress import Answer, CardDecision, Stage, TickProgress
 from vpccni_model._state import NodeState
 from vpccni_model._steady import Convergence, SteadyState, converge, steady_state
 from vpccni_model._tick import Reconciliation, reconcile
+from vpccni_model._trunk import TrunkSignal, trunk_signal
 from vpccni_model._version import __version__
 from vpccni_model.cloud import FakeEC2, TickRun, run_tick
 from vpccni_model.pool import PoolStats, pool_stats
@@ -169,4 +171,7 @@ __all__ = [
     "take_outbox",
     "to_json",
     "unassign_pod_ip",
+    "SignalTrunkENI",
+    "TrunkSignal",
+    "trunk_signal",
 ]

@@ -96,9 +96,29 @@ class FreeENI:
         as_text("eni_id", self.eni_id, empty=True)
 
 
+@attrs.frozen
+class SignalTrunkENI:
+    """Security groups for pods: ipamd adds the ``SecurityGroupsForPods`` feature to the node's
+    CNINode (``tryEnableSecurityGroupsForPods`` -> ``AddFeatureToCNINode``, spec 1.5.2, 7.3),
+    the signal on which the VPC resource controller attaches a trunk ENI to card 0.
+
+    A Kubernetes write, not an EC2 call, and it needs no answer: the trunk ENI shows up in
+    instance metadata (``MetadataObserved``, ``ObservedENI.is_trunk``). ``reconcile`` emits
+    it once per node (``_trunk.request_trunk`` says when and why).
+    """
+
+
 Allocation = AllocateENI | AllocateIPs | AllocatePrefixes
 Release = ReleaseIPs | ReleasePrefixes | FreeENI
-Action = AllocateENI | AllocateIPs | AllocatePrefixes | ReleaseIPs | ReleasePrefixes | FreeENI
+Action = (
+    AllocateENI
+    | AllocateIPs
+    | AllocatePrefixes
+    | ReleaseIPs
+    | ReleasePrefixes
+    | FreeENI
+    | SignalTrunkENI
+)
 
 ALLOCATIONS = (AllocateENI, AllocateIPs, AllocatePrefixes)
 

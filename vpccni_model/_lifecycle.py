@@ -2,7 +2,8 @@
 
 A restart is the only way ipamd picks up a new configuration. It keeps what EC2 and the pod
 checkpoint hold (ENIs, CIDRs, assigned addresses) and forgets everything else: ENI ages,
-cooling, the reconcile cooldown cache, the global timers and any call in flight. Then it
+cooling, the reconcile cooldown cache, the global timers and any call in flight; whether the
+node's CNINode carries the trunk feature is Kubernetes' and stays. Then it
 releases the free CIDRs of the mode that is no longer in effect (the prefix-delegation
 toggle cleanup, spec 7.6).
 """
@@ -113,4 +114,6 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
         clock=state.clock,
         iteration=state.iteration,  # how Go's maps iterate does not change with a restart
         pre_scaling=True,
+        # The CNINode outlives ipamd: a feature written before the restart is still there.
+        trunk_requested=state.trunk_requested,
     )

@@ -37,6 +37,7 @@ from vpccni_model._maxpods import (
     vcpu_ceiling,
 )
 from vpccni_model._policy import CardPolicy
+from vpccni_model._trunk import branch_eni_pods, pod_eni_formula, pod_eni_notes
 
 __all__ = [
     "CardCapacity",
@@ -115,7 +116,9 @@ class MaxPodsReport:
 
     ``calculator_recommended`` is None (and ``calculator_unavailable`` says why) when the vCPU
     count is unknown; ``formulas`` maps each figure's name to its formula with the numbers
-    (a read-only mapping, so reports compare equal but are not hashable).
+    (a read-only mapping, so reports compare equal but are not hashable). With ENABLE_POD_ENI,
+    ``branch_eni_pods`` pods can take a branch ENI instead of a pool address, and
+    ``addressable_pods`` is pool plus branch (None where the branch count is unknown).
     """
 
     instance: str
@@ -123,6 +126,7 @@ class MaxPodsReport:
     prefix_delegation: bool
     custom_networking: bool
     max_eni: int | None
+    pod_eni: bool
     node_default: int
     node_default_source: str
     calculator_prefix_delegation: bool
@@ -136,6 +140,8 @@ class MaxPodsReport:
     ipamd_pod_addresses: int
     ipamd_cards: tuple[CardCapacity, ...]
     branch_enis: int | None
+    branch_eni_pods: int | None
+    addressable_pods: int | None
     formulas: Mapping[str, str]
     notes: tuple[str, ...]
 
@@ -199,12 +205,14 @@ def max_pods_report(
     max_eni: int | None = None,
     vcpus: int | None = None,
     config: Config | None = None,
+    pod_eni: bool = False,
 ) -> MaxPodsReport:
     """The node default, the EKS calculator's recommendation and max allowed (for these
     calculator flags), and ipamd's addressable pod IPs, with formulas and notes.
 
     ``config`` is the aws-node configuration for ipamd's figure; by default the one the flags
-    describe (prefix delegation, custom networking, MAX_ENI). ``vcpus`` overrides the
+    describe (prefix delegation, custom networking, MAX_ENI, ENABLE_POD_ENI: the calculator
+    has no such flag). ``vcpus`` overrides the
     catalog's vCPU count. Bad flags raise ``ConfigError`` naming them.
     """
     allowed = calculator_max_pods(
@@ -221,18 +229,22 @@ def max_pods_report(
             prefix_delegation=prefix_delegation,
             custom_networking=custom_networking,
             max_eni=max_eni,
+            pod_eni=pod_eni,
         )
     elif not isinstance(config, Config):
         raise ConfigError("config", config, "must be a Config")
     cpus = vcpus if vcpus is not None else limits.vcpus
     ceiling = None if cpus is None else vcpu_ceiling(cpus)
     cards = ipamd_card_capacities(limits, config)
+    pool = sum(card.pod_addresses for card in cards)
+    branch = branch_eni_pods(limits, config.for_instance(limits))
     report = MaxPodsReport(
         instance=limits.name,
         cni_version=cni_version,
         prefix_delegation=prefix_delegation,
         custom_networking=custom_networking,
         max_eni=max_eni,
+        pod_eni=pod_eni,
         node_default=node_default_max_pods(limits),
         node_default_source=node_default_source(limits),
         calculator_prefix_delegation=calculator_prefix_delegation(
@@ -248,9 +260,11 @@ def max_pods_report(
         vcpus_source=None if cpus is None else ("given" if vcpus is not None else "catalog"),
         vcpu_ceiling=ceiling,
         ipamd_prefix_delegation=config.for_instance(limits).prefix_delegation,
-        ipamd_pod_addresses=sum(card.pod_addresses for card in cards),
+        ipamd_pod_addresses=pool,
         ipamd_cards=cards,
         branch_enis=limits.branch_enis,
+        branch_eni_pods=branch,
+        addressable_pods=None if branch is None else pool + branch,
         formulas=types.MappingProxyType({}),
         notes=(),
     )
@@ -289,7 +303,7 @@ def _formulas(limits: InstanceLimits, config: Config, report: MaxPodsReport) -> 
             f"{report.calculator_recommended} "
             f"(ceiling {ceiling} for {_vcpus_word(cpus)}{given}: {rule})"
         )
-    return {
+    formulas = {
         "node_default": default_text,
         "calculator_recommended": recommended_text,
         "calculator_max_allowed": _calculator_formula(
@@ -301,6 +315,11 @@ def _formulas(limits: InstanceLimits, config: Config, report: MaxPodsReport) -> 
         ),
         "ipamd_pod_addresses": _ipamd_formula(limits, config, report.ipamd_cards),
     }
+    if config.for_instance(limits).pod_eni:
+        formulas["addressable_pods"] = pod_eni_formula(
+            report.ipamd_pod_addresses, report.branch_eni_pods
+        )
+    return formulas
 
 
 def _notes(limits: InstanceLimits, config: Config, report: MaxPodsReport) -> list[str]:
@@ -364,7 +383,8 @@ def _notes(limits: InstanceLimits, config: Config, report: MaxPodsReport) -> lis
             f"--cni-max-eni {max_eni} is above the {limits.max_enis} ENIs {name} allows on "
             f"its default card: both the calculator and ipamd use {limits.max_enis}."
         )
-    if default - HOST_NETWORK_PODS > addresses:
+    reach = report.addressable_pods if effective.pod_eni else None  # branch pods: no pool IP
+    if default - HOST_NETWORK_PODS > (addresses if reach is None else reach):
         notes.append(
             f"With the node default max pods ({default}) kubelet admits up to "
             f"{default - HOST_NETWORK_PODS} pods that need an address, but ipamd can address "
@@ -390,10 +410,6 @@ def _notes(limits: InstanceLimits, config: Config, report: MaxPodsReport) -> lis
             "Resource provisioning is disabled: ipamd attaches and allocates nothing itself, so "
             "its figure is what the ENIs could hold if something else fills them."
         )
-    if effective.pod_eni and limits.branch_enis == 0:
-        notes.append(
-            f"ENABLE_POD_ENI: {name} has no branch ENIs (Karpenter lists no "
-            "vpc.amazonaws.com/pod-eni), so security groups for pods cannot run there; the "
-            "model still keeps ipamd's trunk slot."
-        )
+    without_trunk = ipamd_pod_addresses(limits, attrs.evolve(config, pod_eni=False))
+    notes.extend(pod_eni_notes(limits, config, addresses, without_trunk, default))
     return notes

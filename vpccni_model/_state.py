@@ -98,6 +98,10 @@ class NodeState:
     terminating: bool = False
     clock: float = 0.0
     iteration: IterationPolicy = ORDERED_ITERATION
+    #: The node's CNINode carries ipamd's SecurityGroupsForPods feature: ipamd has signalled
+    #: for a trunk ENI (``SignalTrunkENI``). The CNINode is a Kubernetes object, so a restart
+    #: keeps it, and ipamd never removes the feature.
+    trunk_requested: bool = False
     # The last Config object ``fixed_config`` accepted for this node (see there); at first the
     # node's own, so that no other object (None included) passes unchecked.
     _accepted_config: object = attrs.field(
@@ -146,9 +150,14 @@ class NodeState:
             as_tuple("outbox", self.outbox, ACTION_TYPES, "actions")
         if self.deferred_cleanups or type(self.deferred_cleanups) is not tuple:
             as_tuple("deferred_cleanups", self.deferred_cleanups, DeferredCleanup, "cleanups")
-        if type(self.cordoned) is not bool or type(self.terminating) is not bool:
+        if (
+            type(self.cordoned) is not bool
+            or type(self.terminating) is not bool
+            or type(self.trunk_requested) is not bool
+        ):
             as_bool("cordoned", self.cordoned)
             as_bool("terminating", self.terminating)
+            as_bool("trunk_requested", self.trunk_requested)
         setter(self, "clock", check_clock(self.clock))
         if type(self.iteration) is not IterationPolicy:
             as_instance("iteration", self.iteration, IterationPolicy, "an IterationPolicy")

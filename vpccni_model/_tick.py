@@ -1,22 +1,18 @@
-"""One ipamd pool tick: ``reconcile``, its ``Reconciliation`` and the next check time (spec 6, 7.3,
-7.5).
+"""One ipamd pool tick: ``reconcile`` and its ``Reconciliation`` (spec 6, 7.3, 7.5).
 
-A tick follows ``updateIPPoolIfRequired``: every card's decision (statistics and "too low") is
-taken once at the start; then card by card (ascending, or Go's map order under the node's
-``go_random`` iteration policy, spec 9 N1) the pool is increased or decreased and an ENI may
-be freed. An increase runs to its end as Go's does: each existing ENI in turn (the next one
-after an insufficient-address failure under subnet discovery), then a new ENI. The ENI free
-that follows reads the datastore as the increase left it and the statistics of the tick's
-start. The first tick after ``NodeState.boot`` or ``restart`` is ``handlePreScaling``:
-increases only.
+A tick follows ``updateIPPoolIfRequired``: every card's decision is taken once at the start;
+then card by card (ascending, or Go's map order under ``go_random``, spec 9 N1) the pool is
+increased or decreased and an ENI may be freed. An increase runs to its end as Go's does: each
+existing ENI in turn (the next after an insufficient-address failure under subnet discovery),
+then a new ENI; the ENI free after it reads the datastore as the increase left it and the
+statistics of the tick's start. The first tick after ``boot`` or ``restart`` is
+``handlePreScaling``: increases only.
 
 ipamd blocks on each EC2 allocation. The model stops the tick there: the call is the last
 action returned, ``state.in_flight`` names it and ``state.tick`` keeps the tick's progress
 (``_progress``). Once ``apply`` has folded the answer in, ``reconcile`` at the answer's clock
-goes on from that point until the tick is over (``state.tick`` is None again). Releases and ENI
-frees are returned without stopping: ipamd does not read their outcome. What ipamd does to its
-own datastore (forgetting released CIDRs and freed ENIs, stamping timers) is already done in
-the returned state.
+goes on until the tick is over (``state.tick`` None). Releases and frees do not stop it: ipamd
+never reads their outcome. ipamd's own datastore changes are done in the returned state.
 """
 
 from __future__ import annotations
@@ -32,6 +28,7 @@ from vpccni_model._nextcheck import next_check as next_check_at
 from vpccni_model._progress import Answer, CardDecision, Stage, TickProgress
 from vpccni_model._shrink import decrease, free_one_eni, run_deferred_cleanups
 from vpccni_model._state import NodeState, begin
+from vpccni_model._trunk import request_trunk
 from vpccni_model.pool import (
     CardPolicy,
     PoolStats,
@@ -393,6 +390,11 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
         pre_scaling = state.pre_scaling
         if pre_scaling:
             tick.state = state = state.replace(pre_scaling=False)
+        # Security groups for pods: the CNINode write asking for a trunk ENI (_trunk), at the
+        # start of a tick, before its pool decisions (and in nodeInit before pre-scaling).
+        tick.state, signal = request_trunk(tick.state)
+        if signal is not None:
+            actions.append(signal)
         if tick.config.disable_provisioning:
             return _result(tick, busy=False)
         tick.start(pre_scaling)

@@ -18,6 +18,7 @@ from vpccni_model._actions import (
     FreeENI,
     ReleaseIPs,
     ReleasePrefixes,
+    SignalTrunkENI,
 )
 from vpccni_model._errors import NoAvailableIPError
 from vpccni_model._ipv4 import ip_to_int
@@ -126,6 +127,12 @@ def describe_action(action: Action) -> str:
         return f"UnassignPrivateIpAddresses {action.eni_id}: {', '.join(action.addresses)}"
     if isinstance(action, ReleasePrefixes):
         return f"UnassignPrivateIpAddresses {action.eni_id}: prefixes {', '.join(action.prefixes)}"
+    if isinstance(action, SignalTrunkENI):
+        # A Kubernetes write, no EC2 call; on a live node the feature may be there already.
+        return (
+            "CNINode: add feature SecurityGroupsForPods unless present (the VPC resource "
+            "controller then attaches a trunk ENI)"
+        )
     assert isinstance(action, FreeENI)
     return f"DetachNetworkInterface + DeleteNetworkInterface {action.eni_id}"
 

@@ -37,6 +37,7 @@ from vpccni_model._actions import (
     FreeENI,
     ReleaseIPs,
     ReleasePrefixes,
+    SignalTrunkENI,
 )
 from vpccni_model._config import Config
 from vpccni_model._errors import NoAvailableIPError
@@ -368,6 +369,13 @@ def check_requests(run: Run, before: NodeState, step: Reconciliation) -> None:
             card = action.network_card
             on_card = [o for o in run.ec2.observe() if o.network_card == card]
             assert len(on_card) + trunk_reserve(run, card) < max_eni(run), (action, on_card)
+        elif isinstance(action, SignalTrunkENI):
+            # 1.5.2 / 7.3: pod ENI on, no trunk on card 0, a free slot on card 0 (ENIs <
+            # maxENI - unmanaged); the CNINode is written once per node.
+            ds = before.datastore(0)
+            assert run.config.pod_eni and not before.trunk_requested, action
+            assert not ds.has_trunk, action
+            assert len(ds.enis) < max_eni(run) - ds.unmanaged_enis, (action, len(ds.enis))
 
 
 def check_capacity(run: Run) -> None:
@@ -429,6 +437,8 @@ def actions_by_card(trace: list[Tick]) -> dict[int, list[tuple[int, Action]]]:
     out: dict[int, list[tuple[int, Action]]] = {}
     for index, record in enumerate(trace):
         for action in record.actions:
+            if isinstance(action, SignalTrunkENI):
+                continue  # not a pool action; check_requests checks it
             out.setdefault(card_of(record.before, action), []).append((index, action))
     return out
 
@@ -707,11 +717,13 @@ def test_no_oscillation_at_constant_load(
 
 
 def watch(run: Run, ticks: int = CHURN_TICKS) -> list[tuple[float, Action]]:
-    """Tick every 5 s; every action with its clock."""
+    """Tick every 5 s; every pool action with its clock (the trunk signal left out)."""
     for _ in range(ticks):
         run.tick()
         run.clock += TICK
-    return [(r.clock, a) for r in run.trace for a in r.actions]
+    return [
+        (r.clock, a) for r in run.trace for a in r.actions if not isinstance(a, SignalTrunkENI)
+    ]
 
 
 def nitro(node_limits: InstanceLimits) -> bool:

@@ -21,6 +21,8 @@ Invariants, each recomputed from the states and actions, never by the function i
    counts the unmanaged ENIs it is shown; (d) every tick moves the prefix counter by exactly
    the prefixes it releases and the prefixes of the ENIs it frees; (e) a pod is refused an
    address only when no card has one it could take (cards are found by number, not position);
+   (f) the trunk signal (SignalTrunkENI) comes exactly at the first tick with pod ENI on, no
+   trunk on card 0 and a free card-0 slot (unmanaged ENIs counted), and never again.
 9. a tick driven to completion leaves no tick behind: every ``reconcile`` either ends its
    tick (``state.tick`` is None) or stops it on the allocation it returns last, and the
    machine resumes the tick at the answer's clock, as ipamd's loop goes on.
@@ -72,7 +74,7 @@ from vpccni_model import (
     take_outbox,
     unassign_pod_ip,
 )
-from vpccni_model._actions import Action
+from vpccni_model._actions import Action, SignalTrunkENI
 from vpccni_model._ipv4 import PREFIX_SIZE, ip_to_int, parse_cidr
 from vpccni_model.testing import (
     boot_with_unmanaged,
@@ -773,6 +775,7 @@ class NodeMachine(RuleBasedStateMachine):
         ), f"9: waiting on {after.in_flight} without asking for it last"
         cleaned = self._check_cleanups(before, step, clock)
         self._check_eni_room(before, step)
+        self._check_trunk_signal(before, step)
         self._check_prefix_counter(before, step, cleaned)
         self._forget_released_outside_datastore()
 
@@ -822,6 +825,27 @@ class NodeMachine(RuleBasedStateMachine):
     def _trunk_reserve(self, enis: tuple[ENI, ...], card: int) -> int:
         """Spec 2.4: pod ENI keeps a card-0 slot for the trunk until one is attached."""
         return int(self.n.config.pod_eni and card == 0 and not any(e.is_trunk for e in enis))
+
+    def _check_trunk_signal(self, before: NodeState, step: Any) -> None:
+        """Invariant 8f: the CNINode write for a trunk (spec 1.5.2, 7.3) comes exactly when
+        pod ENI is on, card 0 has no trunk, ``len(DS[0].ENIs) < maxENI - unmanaged[0]`` (as
+        ipamd last counted them), the loop is not blocked on a call, and it was not written
+        before (one write per node)."""
+        signals = [a for a in step.actions if isinstance(a, SignalTrunkENI)]
+        ds = before.datastore(0)
+        due = (
+            self.n.config.pod_eni
+            and not before.trunk_requested
+            and not any(e.is_trunk for e in ds.enis)
+            and before.in_flight is None
+            and len(ds.enis) < self.cap - self.unmanaged.get(0, 0)
+        )
+        if self.n.config.pod_eni and not before.trunk_requested and not due:
+            event("tick: no slot for the trunk, or blocked")
+        assert len(signals) == int(due), f"8f: {len(signals)} trunk signals, due {due}"
+        if signals:
+            event("tick: SignalTrunkENI")
+            assert step.state.trunk_requested
 
     def _check_eni_room(self, before: NodeState, step: Any) -> None:
         """Invariant 8c: an ENI is requested only for a card with room, unmanaged ENIs (as

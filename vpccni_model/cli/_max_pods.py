@@ -2,7 +2,8 @@
 
 It takes the EKS max-pods calculator's flags with their meaning, prints the calculator's answer
 first (or, with ``--value``, alone, as the script does), then the node default, ipamd's
-addressable pod IPs and the branch ENIs, each with its formula, and notes where they disagree.
+addressable pod IPs and the branch ENIs, each with its formula, and notes where they disagree;
+with ``--enable-pod-eni``, also the pods that pool IPs and branch ENIs can address together.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ examples:
   vpccni-model max-pods m5.large
   vpccni-model max-pods --instance-type m5.large --cni-prefix-delegation-enabled
   vpccni-model max-pods m5.large --cni-custom-networking-enabled --cni-max-eni 2 --value
+  vpccni-model max-pods m5.xlarge --enable-pod-eni
   vpccni-model max-pods c5.metal --cni-prefix-delegation-enabled --json
 
 exit status: 0 success (also when the vCPU count is unknown: the output says so),
@@ -77,6 +79,7 @@ def report_of(args: argparse.Namespace) -> tuple[InstanceLimits, MaxPodsReport]:
         custom_networking=args.custom_networking,
         max_eni=args.max_eni,
         vcpus=positive("--vcpus", args.vcpus),
+        pod_eni=args.pod_eni,
     )
 
 
@@ -90,6 +93,7 @@ def report_dict(report: MaxPodsReport, show_max_allowed: bool) -> dict[str, Any]
         "prefix_delegation": data.pop("prefix_delegation"),
         "custom_networking": data.pop("custom_networking"),
         "max_eni": data.pop("max_eni"),
+        "pod_eni": data.pop("pod_eni"),
         "show_max_allowed": show_max_allowed,
     }
     data["ipamd_cards"] = [
@@ -113,6 +117,8 @@ def _mode(report: MaxPodsReport) -> str:
         flags.append("custom networking")
     if report.max_eni is not None:
         flags.append(f"--cni-max-eni {report.max_eni}")
+    if report.pod_eni:
+        flags.append("security groups for pods")
     return ", ".join(flags) if flags else "secondary IPs"
 
 
@@ -163,6 +169,15 @@ def print_report(report: MaxPodsReport, limits: InstanceLimits, show_max_allowed
             "not in the catalog" if report.branch_enis is None else "",
         ),
     ]
+    if "addressable_pods" in report.formulas:  # ENABLE_POD_ENI: branch pods take no pool IP
+        together = report.addressable_pods
+        rows.append(
+            (
+                "pool IPs + branch ENIs",
+                "unknown" if together is None else together,
+                report.formulas["addressable_pods"],
+            )
+        )
     label_width = max(len(label) for label, _, _ in rows)
     value_width = max(len(str(value)) for _, value, _ in rows)
     for label, figure, formula in rows:
@@ -234,6 +249,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="use at most N ENIs (MAX_ENI), applied before custom networking's primary ENI is "
         "subtracted (default: every ENI of the default card)",
+    )
+    mp.add_argument(
+        "--enable-pod-eni",
+        "--pod-eni",
+        dest="pod_eni",
+        action="store_true",
+        help="security groups for pods (ENABLE_POD_ENI): the trunk ENI takes an ENI slot, "
+        "branch-ENI pods take no pool IP (the calculator has no such flag)",
     )
     mp.add_argument(
         "--show-max-allowed",

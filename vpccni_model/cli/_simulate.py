@@ -303,6 +303,7 @@ def run(args: argparse.Namespace) -> int:
         faults=tuple(args.fault),
         per_node_series=per_node,
         iteration=args.iteration,
+        trunk_controller=args.trunk_controller,
     )
     if dump is not None:
         spec = with_node_dump(spec, dump, args)
@@ -424,6 +425,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="order at ipamd's Go map iterations (which ENI a pod's IP comes from, which ENI "
         "is freed...): go-random imitates Go, seeded by --seed; ordered is the model's fixed "
         "order, for exact replay (default: %(default)s)",
+    )
+    sim.add_argument(
+        "--trunk-controller",
+        action="store_true",
+        help="with ENABLE_POD_ENI, the fake EC2 plays the VPC resource controller and attaches "
+        "the trunk ENI when ipamd signals for it (default: no trunk ever arrives)",
     )
     sim.add_argument(
         "--subnet",

@@ -21,6 +21,7 @@ from vpccni_model._actions import (
     FreeENI,
     ReleaseIPs,
     ReleasePrefixes,
+    SignalTrunkENI,
 )
 from vpccni_model._checks import (
     check_fraction,
@@ -60,6 +61,7 @@ APIS_OF: Mapping[type, tuple[str, ...]] = MappingProxyType(
         ReleaseIPs: (UNASSIGN,),
         ReleasePrefixes: (UNASSIGN,),
         FreeENI: (DESCRIBE, DETACH, DELETE),
+        SignalTrunkENI: (),  # a CNINode write: no EC2 call of ipamd's
     }
 )
 """The APIs each action's call family may use, by action type: the token buckets whose

@@ -40,7 +40,9 @@ class Ec2(Protocol):
         """Make ``action``'s whole call family for ``node``, starting at ``at`` (seconds on
         the caller's clock): the event ipamd sees (None for releases and frees), when the
         family completes, and each call's API and outcome. A real driver makes the calls
-        when asked and reports the time they took after ``at``."""
+        when asked and reports the time they took after ``at``. ``SignalTrunkENI`` is no EC2
+        call: a real driver patches the node's CNINode (or leaves it to ipamd) and reports
+        no call and no event."""
         ...
 
     def execute(self, action: Action, *, node: str | None = None) -> Event | None:

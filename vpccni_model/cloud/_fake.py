@@ -37,6 +37,7 @@ from vpccni_model._actions import (
     FreeENI,
     ReleaseIPs,
     ReleasePrefixes,
+    SignalTrunkENI,
 )
 from vpccni_model._checks import is_number
 from vpccni_model._errors import ConfigError, StateError
@@ -99,6 +100,13 @@ class FakeEC2(Inventory):
     generators behind fault rates and latency jitter (one each: turning jitter on does not
     shift the sequence of fault draws).
 
+    ``SignalTrunkENI`` (ipamd's CNINode write for security groups for pods) makes no EC2 call.
+    With ``trunk_controller=True`` the fake also plays the VPC resource controller: the
+    signal attaches a trunk ENI to card 0 at once (lowest free device, only a primary
+    address), which ``observe`` lists with ``is_trunk``, so the node's next metadata reconcile
+    takes it in and the trunk holds its ENI slot. The controller's own EC2 calls are not
+    counted (``calls`` counts ipamd's). Off by default: the signal then changes nothing.
+
     ``calls`` counts the API calls made, by API name; ``stats`` has their per-outcome counters
     and the free space of each subnet. ``execute`` and ``submit`` share one call engine, so
     both count every call they make, the same way.
@@ -114,6 +122,7 @@ class FakeEC2(Inventory):
         latency: Latency | None = None,
         throttle: Throttle | None = None,
         faults: Sequence[FaultRule] = (),
+        trunk_controller: bool = False,
     ) -> None:
         if subnets is None:
             subnets = {subnet: subnet}
@@ -128,6 +137,9 @@ class FakeEC2(Inventory):
             raise ConfigError("throttle", throttle, "must be a Throttle")
         if isinstance(faults, str | bytes) or not all(isinstance(f, FaultRule) for f in faults):
             raise ConfigError("faults", faults, "must be a sequence of FaultRule")
+        if not isinstance(trunk_controller, bool):
+            raise ConfigError("trunk_controller", trunk_controller, "must be a bool")
+        self.trunk_controller = trunk_controller
         self.seed = seed
         self.latency = latency if latency is not None else Latency.zero()
         self.throttle = throttle
@@ -192,6 +204,8 @@ class FakeEC2(Inventory):
           return, unless that Delete fails too), Modify DeleteOnTermination (failure: the ENI
           is freed as by FreeENI), then ENIAttached.
         - ReleaseIPs / ReleasePrefixes: Unassign; on failure everything stays attached.
+        - SignalTrunkENI: no EC2 call (a Kubernetes write); with ``trunk_controller`` a trunk
+          ENI is attached at once.
         - FreeENI: Describe (ipamd looks up the attachment; NotFound counts as done), Detach,
           Delete. A failed Describe or Detach leaves the ENI attached; a failed Delete leaves
           it detached but holding its addresses (``stats.leaked_enis``). ipamd's retry loops
@@ -347,6 +361,10 @@ class FakeEC2(Inventory):
         prefixes = [parse_cidr(text)[0] for text in action.prefixes]
         self._call(run, UNASSIGN, self._unassign, action.eni_id, (), prefixes)
 
+    def _signal_trunk(self, run: Run, owner: FakeNode, action: SignalTrunkENI) -> None:
+        if self.trunk_controller:
+            self._attach_trunk(owner)
+
     def _free_eni(self, run: Run, owner: FakeNode, action: FreeENI) -> None:
         self._owned(owner, action.eni_id)
         self._free(run, action.eni_id)
@@ -382,6 +400,7 @@ _FAMILIES: dict[type, Callable[[FakeEC2, Run, FakeNode, Any], Event | None]] = {
     ReleaseIPs: FakeEC2._release_ips,
     ReleasePrefixes: FakeEC2._release_prefixes,
     FreeENI: FakeEC2._free_eni,
+    SignalTrunkENI: FakeEC2._signal_trunk,
 }
 """The call family of each action type: the one implementation ``submit`` and ``execute``
 share."""

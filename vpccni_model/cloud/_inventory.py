@@ -49,6 +49,8 @@ class FakeENI:
     prefixes: set[int] = attrs.field(factory=set)
     node: str = DEFAULT_NODE
     subnet: str = ""
+    #: A trunk ENI (security groups for pods), attached by the VPC resource controller.
+    trunk: bool = False
 
 
 @attrs.define
@@ -114,7 +116,13 @@ class Inventory:
             ips = {c.network for c in eni.cidrs if not c.is_prefix}
             prefixes = {c.network for c in eni.cidrs if c.is_prefix}
             self.register_eni(
-                eni.eni_id, eni.network_card, eni.device_number, ips, prefixes, node=node
+                eni.eni_id,
+                eni.network_card,
+                eni.device_number,
+                ips,
+                prefixes,
+                node=node,
+                trunk=eni.is_trunk,
             )
 
     def register_eni(
@@ -126,9 +134,11 @@ class Inventory:
         prefixes: set[int] | None = None,
         *,
         node: str | None = None,
+        trunk: bool = False,
     ) -> None:
         """Record an ENI created elsewhere, attached to ``node``; its addresses are taken from
-        the subnets that hold them, and its primary IP from the node's subnet."""
+        the subnets that hold them, and its primary IP from the node's subnet. ``trunk``:
+        instance metadata shows it as a trunk ENI."""
         owner = self._node(node)
         if eni_id in self._enis or eni_id in self._leaked:
             raise StateError(
@@ -160,6 +170,7 @@ class Inventory:
                 set(prefixes or ()),
                 node=owner.name,
                 subnet=owner.subnet,
+                trunk=bool(trunk),
             )
         )
         self._bump_id(eni_id)
@@ -282,6 +293,7 @@ class Inventory:
             network_card=eni.network_card,
             ips=tuple(map(int_to_ip, sorted(eni.ips))),
             prefixes=tuple(map(prefix_text, sorted(eni.prefixes))),
+            is_trunk=eni.trunk,
         )
 
     def observe(self, node: str | None = None) -> tuple[ObservedENI, ...]:
@@ -296,6 +308,31 @@ class Inventory:
         return tuple(o for o in (self.describe(e.eni_id) for e in enis) if o is not None)
 
     # -- what single calls do ----------------------------------------------------------
+
+    def _attach_trunk(self, owner: FakeNode) -> FakeENI | None:
+        """What the VPC resource controller does on ipamd's CNINode signal: a trunk ENI with
+        only its primary address, from the node's subnet, at the lowest free device of card 0.
+        Nothing when the node has a trunk already, card 0 is at its ENI limit, or the subnet
+        has no address left (the controller retries on its own; not modelled)."""
+        if any(e.trunk for e in self._by_node[owner.name].values()):
+            return None
+        device = self._free_device(owner, 0)
+        if device is None:
+            return None
+        primary = self._subnets[owner.subnet].take_ips(1)
+        if not primary:
+            return None
+        eni = FakeENI(
+            self._new_eni_id(),
+            0,
+            device,
+            primary[0],
+            node=owner.name,
+            subnet=owner.subnet,
+            trunk=True,
+        )
+        self._put(eni)
+        return eni
 
     def _assign(self, eni_id: str, count: int, prefixes: bool, result: list[Event]) -> str | None:
         """AssignPrivateIpAddresses of ``count`` IPs or prefixes: the error code, or None and

@@ -126,6 +126,7 @@ class Simulation:
             latency=spec.latency,
             throttle=spec.throttle,
             faults=spec.faults,
+            trunk_controller=spec.trunk_controller,  # security groups for pods (_trunk)
         )
         self.nodes: dict[str, _Node] = {}
         self.pods: dict[str, _Pod] = {}

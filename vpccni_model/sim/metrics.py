@@ -325,6 +325,7 @@ def spec_inputs(spec: SimulationSpec, usable: Mapping[str, int]) -> dict[str, An
         "workload": _workload_inputs(spec.workload),
         "seed": spec.seed,
         "iteration": spec.iteration,
+        "trunk_controller": spec.trunk_controller,
         "duration_s": spec.duration,
         "hours": spec.duration / 3600,
         "subnets": {

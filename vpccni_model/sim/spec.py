@@ -62,6 +62,8 @@ class SimulationSpec:
     ``iteration`` is the nodes' order at Go's map iterations (spec 9): ``"go-random"`` (the
     default: the figures estimate what real nodes do) seeds each node from the run's seed and
     its name; ``"ordered"`` is the model's documented order, for exact replay.
+    ``trunk_controller`` lets the fake EC2 play the VPC resource controller: a node with
+    ENABLE_POD_ENI gets its trunk ENI when ipamd signals (``FakeEC2(trunk_controller=...)``).
     """
 
     nodes: tuple[NodeSpec, ...]
@@ -77,8 +79,11 @@ class SimulationSpec:
     pod_timeout: float = 600.0
     per_node_series: bool = True
     iteration: Kind = GO_RANDOM
+    trunk_controller: bool = False
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.trunk_controller, bool):
+            raise ConfigError("trunk_controller", self.trunk_controller, "must be a bool")
         if self.iteration not in KINDS:
             raise ConfigError("iteration", self.iteration, f"must be one of {', '.join(KINDS)}")
         if not self.nodes:
