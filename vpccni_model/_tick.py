@@ -313,8 +313,8 @@ def _grow(tick: _Tick, at: int) -> bool:
 
 def _after_increase(tick: _Tick, at: int) -> None:
     """The increase is over. Pre-scaling fails ipamd's start-up on a grow error, or when
-    custom networking left the card's pool empty (spec 7.5)."""
-    tick.touched(at)
+    custom networking left the card's pool empty (spec 7.5). An increase changes the
+    datastore only through an answer, after which every card is read afresh anyway."""
     if not tick.pre_scaling:
         return
     if tick.answer is Answer.ERROR:
