@@ -56,6 +56,7 @@ LAYERS: dict[str, int] = {
     "node_dump": 10,
     "node_explain": 10,
     "testing": 10,
+    "aws": 10,
     "sim": 11,
     "cli": 12,
     "__main__": 12,

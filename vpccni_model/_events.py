@@ -21,6 +21,8 @@ class Ec2Error:
     INSUFFICIENT_FREE_ADDRESSES = "InsufficientFreeAddressesInSubnet"
     PRIVATE_IP_LIMIT_EXCEEDED = "PrivateIpAddressLimitExceeded"
     REQUEST_LIMIT_EXCEEDED = "RequestLimitExceeded"
+    # EC2's other throttling code (botocore's standard retry mode retries both; vpccni_model.aws).
+    THROTTLING = "Throttling"
     INSUFFICIENT = frozenset({INSUFFICIENT_CIDR_BLOCKS, INSUFFICIENT_FREE_ADDRESSES})
     # Codes the fake EC2 answers with that ipamd treats as 'other' (FreeENI counts NotFound as
     # done, spec 6.6), and the 'other' codes the test strategies inject: kept here so that
