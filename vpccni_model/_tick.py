@@ -25,7 +25,13 @@ from vpccni_model._datastore import Datastore, unchecked_in_flight
 from vpccni_model._goorder import eni_order
 from vpccni_model._iteration import SITE_CARDS, SITE_GROW, clock_key, visit_order
 from vpccni_model._nextcheck import next_check as next_check_at
-from vpccni_model._progress import Answer, CardDecision, Stage, TickProgress
+from vpccni_model._progress import (
+    Answer,
+    CardDecision,
+    Stage,
+    TickProgress,
+    unchecked_decision,
+)
 from vpccni_model._shrink import decrease, free_one_eni, run_deferred_cleanups
 from vpccni_model._state import NodeState, begin
 from vpccni_model._trunk import request_trunk
@@ -124,7 +130,7 @@ class _Tick:
             cards = [cards[i] for i in order]
         self.cards = list(cards)
         self.decisions = [
-            _decision(
+            unchecked_decision(
                 card.ds.network_card, card.stats, pool_too_low(card.stats, card.policy, card.target)
             )
             for card in cards
@@ -176,6 +182,15 @@ class _Tick:
         """The card's datastore changed: later reads compute afresh."""
         self.cards[at] = None
 
+    def now(self, at: int) -> tuple[Datastore, CardPolicy]:
+        """The card's datastore as it is now and its policy, without statistics (what
+        ``shouldRemoveExtraENIs`` and ``tryFreeENI`` read besides the start-of-tick ones)."""
+        card = self.cards[at]
+        if card is not None:
+            return card.ds, card.policy
+        number = self.decisions[at].network_card
+        return self.state.datastore(number), CardPolicy.for_state(self.state, number)
+
     def attachment_allowed(self) -> bool:
         """``isENIAttachmentAllowed`` (spec 1.5.3)."""
         if self.state.terminating:
@@ -189,15 +204,6 @@ class _Tick:
             in_flight=unchecked_in_flight(action, network_card, self.clock),
             tick=self.progress(),
         )
-
-
-def _decision(network_card: int, stats: PoolStats, low: bool) -> CardDecision:
-    decision = object.__new__(CardDecision)
-    setter = object.__setattr__
-    setter(decision, "network_card", network_card)
-    setter(decision, "stats", stats)
-    setter(decision, "low", low)
-    return decision
 
 
 def _within(since: float | None, clock: float, window: float) -> bool:
@@ -239,9 +245,9 @@ def _serve(tick: _Tick, at: int) -> bool:
         tick.position = len(tick.decisions)  # handlePreScaling returns at once
         return True
     if not tick.pre_scaling:
-        card = tick.fresh(at)
-        if should_remove_extra_enis(decision.stats, card.ds, card.policy):
-            _try_free_eni(tick, at)
+        ds, policy = tick.now(at)
+        if should_remove_extra_enis(decision.stats, ds, policy):
+            _try_free_eni(tick, at, ds, policy)
     return True
 
 
@@ -350,15 +356,12 @@ def _maybe_decrease(tick: _Tick, at: int, decision: CardDecision) -> None:
         tick.touched(at)
 
 
-def _try_free_eni(tick: _Tick, at: int) -> None:
+def _try_free_eni(tick: _Tick, at: int, ds: Datastore, policy: CardPolicy) -> None:
     """``tryFreeENI`` (spec 6.6): its gates, then at most one ENI freed, looking at the
-    datastore as it is now, after this tick's increase or decrease on the card."""
+    datastore ``ds`` as it is now, after this tick's increase or decrease on the card."""
     if not tick.attachment_allowed():
         return
-    card = tick.fresh(at)
-    tick.state, freed = free_one_eni(
-        tick.state, card.ds, card.policy, tick.clock, tick.iteration, tick.draw
-    )
+    tick.state, freed = free_one_eni(tick.state, ds, policy, tick.clock, tick.iteration, tick.draw)
     if freed is not None:
         tick.actions.append(freed)
         tick.touched(at)
