@@ -59,7 +59,6 @@ def _expect(state: NodeState, event: Event, kind: type) -> InFlight:
 def _grow(state: NodeState, event: IPsAllocated | PrefixesAllocated, clock: float) -> NodeState:
     kind = AllocateIPs if isinstance(event, IPsAllocated) else AllocatePrefixes
     in_flight = _expect(state, event, kind)
-    assert in_flight.action is not None
     if getattr(in_flight.action, "eni_id", None) != event.eni_id:
         raise UnexpectedEventError(event, f"the outstanding call is {in_flight.action!r}")
     if isinstance(event, IPsAllocated):

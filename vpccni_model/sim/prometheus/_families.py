@@ -64,7 +64,7 @@ def node_gauges(state: NodeState) -> NodeGauges:
         total_ipv4_prefixes=prefixes,
         per_eni=tuple(sorted(per_eni)),
         per_cidr=tuple(sorted(per_cidr)),
-        increasing=in_flight is not None and in_flight.action is not None,
+        increasing=in_flight is not None,
     )
 
 
