@@ -25,6 +25,8 @@ LAYERS: dict[str, int] = {
     "_limits": 1,
     "_actions": 1,
     "_events": 1,
+    "_subnets": 1,
+    "_eniconfig": 2,
     "_config": 2,
     "_maxpods": 2,
     "_lint": 3,

@@ -31,6 +31,7 @@ from vpccni_model._actions import (
 )
 from vpccni_model._config import Config
 from vpccni_model._datastore import Datastore, unchecked_in_flight
+from vpccni_model._eniconfig import eni_destination
 from vpccni_model._goorder import cidr_order, eni_infos_order, eni_order
 from vpccni_model._iteration import (
     SITE_CARDS,
@@ -169,12 +170,16 @@ def _increase(tick: _Tick, card: _Card, skipped: tuple[str, ...] = ()) -> None:
     if not has_room_for_eni(card.ds, policy):
         tick.state = _settled(state)
         return
+    destination = eni_destination(tick.config, state.eni_config)
+    if destination is None:  # custom networking, no ENIConfig: tryAllocateENI fails, logged only
+        tick.state = _settled(state)
+        return
     resources = eni_resources_to_allocate(stats, policy, card.target)
     if resources <= 0:
         # Q23: nothing to create, yet ipamd counts it as a pool action.
         tick.state = state.replace(last_pool_action_at=tick.clock, in_flight=None)
         return
-    action = allocate_eni(number, resources, pd)
+    action = allocate_eni(number, resources, pd, destination)
     tick.actions.append(action)
     tick.state = state.replace(in_flight=unchecked_in_flight(action, number, tick.clock, skipped))
 

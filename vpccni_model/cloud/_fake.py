@@ -306,19 +306,34 @@ class FakeEC2(Inventory):
             raise StateError(
                 "network_card", action.network_card, f"node {owner.name!r} has cards {cards}"
             )
+        placement = self._placement(owner, action.destination)
+        if isinstance(placement, str):
+            return AllocationFailed(placement)  # ipamd's createENI gave up before any call
+        names, groups, check_exclusion = placement
         created: list[FakeENI] = []
 
-        def create() -> str | None:
-            carved = self._subnets[owner.subnet].carve(action.count, action.prefixes)
+        def create(name: str) -> str | None:
+            subnet = self._subnets.get(name)
+            if subnet is None:
+                return Ec2Error.SUBNET_NOT_FOUND
+            carved = subnet.carve(action.count, action.prefixes)
             if isinstance(carved, str):
                 return carved
-            created.append(self._new_eni(owner, action, *carved))
+            created.append(self._new_eni(owner, action, *carved, name, groups))
             return None
 
-        code = self._call(run, CREATE, create)
+        # One CreateNetworkInterface per subnet until one succeeds; the last error stands.
+        # (The DescribeSubnets calls around it, GetVpcSubnets and IsSubnetExcluded, are not
+        # made or counted.)
+        code: str | None = None
+        for name in names:
+            code = self._call(run, CREATE, create, name)
+            if code is None:
+                break
         if code is not None:
             return AllocationFailed(code)
         eni = created[0]
+        eni.is_excluded = check_exclusion and self._excluded(owner, eni.subnet)
         # ipamd picks the lowest free device number (reading the instance with DescribeInstances,
         # a call the fake does not model); EC2 refuses the attach at the card's ENI limit.
         code = self._call(
