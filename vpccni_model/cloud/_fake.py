@@ -90,6 +90,10 @@ class FakeEC2(Inventory):
     CIDR; the first is the default) and add nodes with :meth:`register_node` or
     :meth:`boot_node`. ENI ids are unique across the cluster; device numbers and the per-card
     ENI limit are per node; the per-ENI address limit uses the owning node's limits.
+    ``subnet_tags`` (subnet name to its EC2 tags) and ``subnet_zones`` (name to availability
+    zone; default "" for all) are what subnet discovery reads: an ``AllocateENI`` goes where
+    its destination says (``_subnets``; ``discovery_order`` for discovery), and lives in and
+    takes its addresses from that subnet.
 
     It satisfies :class:`~vpccni_model.cloud.Ec2` (``submit``, ``execute``, ``observe``,
     ``subnet_free``); registration and ``stats`` are the fake's own.
@@ -110,6 +114,8 @@ class FakeEC2(Inventory):
         subnet: str = DEFAULT_SUBNET,
         *,
         subnets: Mapping[str, str] | None = None,
+        subnet_tags: Mapping[str, Mapping[str, str]] | None = None,
+        subnet_zones: Mapping[str, str] | None = None,
         seed: int = 0,
         latency: Latency | None = None,
         throttle: Throttle | None = None,
@@ -119,7 +125,7 @@ class FakeEC2(Inventory):
             subnets = {subnet: subnet}
         elif subnet != DEFAULT_SUBNET:
             raise StateError("subnet", subnet, "give either subnet or subnets, not both")
-        super().__init__(subnets)
+        super().__init__(subnets, subnet_tags, subnet_zones)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError("seed", seed, "must be an int")
         if latency is not None and not isinstance(latency, Latency):
