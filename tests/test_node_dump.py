@@ -147,6 +147,8 @@ def test_describe_network_interfaces_fixture() -> None:
     assert [e.eni_id for e in ds.enis] == [PRIMARY, SECOND]
     assert ds.unmanaged_enis == 1  # eni-0c9d8e7f6a5b4c3d2 is tagged no_manage
     assert [len(e.cidrs) for e in ds.enis] == [9, 9]  # the primary IPs are not pod addresses
+    # Each ENI records its SubnetId (both live in the node's subnet in this capture).
+    assert [e.subnet_id for e in ds.enis] == ["subnet-0c2a6f0e1b3d45a67"] * 2
     assert len(bare.state.pods) == 0
     assert [w.code for w in bare.warnings] == ["no-pods-known"]
     full = from_describe_network_interfaces(doc, M5, Config(), checkpoint=load("ipam-pr1958.json"))
@@ -156,6 +158,22 @@ def test_describe_network_interfaces_fixture() -> None:
     # Now is the checkpoint's newest allocation; the primary was attached at 22:39:12.
     assert full.wall(0.0) == "2022-03-21T23:20:40.686Z"
     assert full.state.enis[0].created_at == pytest.approx(-2488.686935398, abs=1e-9)
+
+
+def test_describe_reads_each_enis_subnet() -> None:
+    doc = load("node-describe-enis.json")
+    doc["NetworkInterfaces"][1]["SubnetId"] = "subnet-pods"  # a custom-networking ENI
+    state = from_describe_network_interfaces(doc, M5, Config()).state
+    assert [e.subnet_id for e in state.enis] == ["subnet-0c2a6f0e1b3d45a67", "subnet-pods"]
+    del doc["NetworkInterfaces"][1]["SubnetId"]  # not in the capture: not known
+    assert from_describe_network_interfaces(doc, M5, Config()).state.enis[1].subnet_id is None
+    doc["NetworkInterfaces"][1]["SubnetId"] = 7
+    with pytest.raises(StateError) as excinfo:
+        from_describe_network_interfaces(doc, M5, Config())
+    assert field_of(excinfo) == "NetworkInterfaces[1].SubnetId"
+    # The round trip keeps the subnet ids.
+    dumped = from_describe_network_interfaces(load("node-describe-enis.json"), M5, Config())
+    assert from_json(to_json(dumped.state), NodeState) == dumped.state
 
 
 def test_describe_of_two_instances_is_refused() -> None:

@@ -23,7 +23,9 @@ from vpccni_model import (
     ENIConfigSubnet,
     FreeENI,
     InstanceLimits,
+    MetadataObserved,
     NodeState,
+    ObservedENI,
     PrimarySubnet,
     apply,
     reconcile,
@@ -32,6 +34,7 @@ from vpccni_model import (
 )
 from vpccni_model._errors import StateError
 from vpccni_model.cloud import CREATE, FakeEC2, Latency
+from vpccni_model.serialize import from_json, to_json
 
 ROLE = "kubernetes.io/role/cni"
 MINE = "cni.networking.k8s.aws/cluster/mine"
@@ -262,3 +265,28 @@ def test_bad_subnet_setup_is_refused() -> None:
         ec2.register_node("n", LIMITS, cluster_name=None)  # type: ignore[arg-type]
     with pytest.raises(StateError, match="security_groups"):
         ec2.register_node("n", LIMITS, security_groups=["sg"])  # type: ignore[arg-type]
+
+
+def test_subnet_ids_round_trip_in_states_and_events() -> None:
+    config = Config(custom_networking=True)
+    ec2 = FakeEC2(subnets={"node": "10.0.0.0/24", "pods": "100.64.0.0/24"})
+    state = NodeState.boot(LIMITS, config, eni_config=ENIConfig("az", "pods", ("sg-1",)))
+    ec2.boot_node("n", state)
+    step = reconcile(state, config, 0.0)
+    event = ec2.execute(step.actions[0], node="n")
+    assert isinstance(event, ENIAttached) and event.subnet_id == "pods"
+    state = apply(step.state, event, 0.5)
+    assert from_json(to_json(state), NodeState) == state
+    assert '"subnet_id":"pods"' in to_json(state)
+    assert from_json(to_json(event), ENIAttached) == event
+    (observed,) = [o for o in ec2.observe("n") if o.eni_id == "eni-1"]
+    assert observed.subnet_id == "pods"
+    assert from_json(to_json(observed), ObservedENI) == observed
+    # An observed ENI new to the datastore keeps its subnet.
+    fresh = NodeState.boot(LIMITS, config, eni_config=ENIConfig("az", "pods"))
+    seen = apply(fresh, MetadataObserved(ec2.observe("n")), 60.0)
+    assert [e.subnet_id for e in seen.enis] == [None, "pods"]  # the booted primary: not known
+    with pytest.raises(StateError, match="subnet_id"):
+        ENIAttached("eni-9", 1, subnet_id="")
+    with pytest.raises(StateError, match="subnet_id"):
+        ObservedENI("eni-9", 1, subnet_id=3)  # type: ignore[arg-type]

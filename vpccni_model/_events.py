@@ -50,7 +50,7 @@ def _prefixes(value: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def _check_eni_fields(event: ENIAttached | ObservedENI) -> None:
-    device, card = event.device_number, event.network_card
+    device, card, subnet = event.device_number, event.network_card, event.subnet_id
     if (
         type(event.eni_id) is not str
         or type(device) is not int
@@ -58,7 +58,7 @@ def _check_eni_fields(event: ENIAttached | ObservedENI) -> None:
         or not INT64_MIN <= device <= INT64_MAX
         or not INT64_MIN <= card <= INT64_MAX
         or type(event.is_excluded) is not bool
-        or (event.subnet_id is not None and type(event.subnet_id) is not str)
+        or (subnet is not None and (type(subnet) is not str or not subnet))
     ):  # the common case costs one test; the checks below name what is wrong
         as_text("eni_id", event.eni_id, empty=True)
         as_int("device_number", event.device_number)
