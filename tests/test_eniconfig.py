@@ -8,6 +8,8 @@ pkg/awsutils/awsutils.go ``createENI`` (spec 1.5.1, 6.1, 6.4).
 
 from __future__ import annotations
 
+import json
+
 import attrs
 import pytest
 
@@ -242,3 +244,20 @@ def test_bad_destinations_are_refused() -> None:
         ENIConfigSubnet("SB1", ("",))
     # The default destination is left out of the repr (the default configuration's).
     assert repr(AllocateENI(0, 2)) == "AllocateENI(network_card=0, count=2, prefixes=False)"
+
+
+def test_documents_written_before_subnets_were_modelled_still_read() -> None:
+    # A state whose JSON has no eni_config, no ENI subnet_id and no AllocateENI destination
+    # (the format before this change) reads back as the same node: the defaults fill in.
+    config = Config(warm_ip_target=12)
+    step = reconcile(NodeState.boot(M5, config), config, 0.0)
+    filled = IPsAllocated("eni-0", tuple(f"10.0.0.{n}" for n in range(5, 14)))
+    step = reconcile(apply(step.state, filled, 0.1), config, 5.0)
+    assert step.state.in_flight is not None  # the AllocateENI, with DiscoveredSubnet()
+    doc = json.loads(to_json(step.state))
+    del doc["eni_config"]
+    for ds in doc["datastores"]:
+        for eni in ds["enis"]:
+            del eni["subnet_id"]
+    del doc["in_flight"]["action"]["destination"]
+    assert from_json(json.dumps(doc), NodeState) == step.state

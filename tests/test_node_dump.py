@@ -13,12 +13,15 @@ import attrs
 import pytest
 
 from vpccni_model import (
+    AllocateENI,
     Config,
+    ENIConfigSubnet,
     NodeState,
     ReleaseIPs,
     StateError,
     instance_limits,
     pool_stats,
+    reconcile,
 )
 from vpccni_model.node_dump import (
     from_describe_network_interfaces,
@@ -476,3 +479,19 @@ def test_an_unmanaged_eni_counts_on_its_own_card() -> None:
     assert [ds.unmanaged_enis for ds in multi.datastores] == [0, 1]
     single = from_describe_network_interfaces(doc, big, Config()).state
     assert [ds.unmanaged_enis for ds in single.datastores] == [0]
+
+
+def test_a_custom_networking_dump_is_explained_as_having_its_eniconfig() -> None:
+    # The dump cannot show the node's ENIConfig; its secondary ENI says which subnet it names.
+    doc = load("node-describe-enis.json")
+    doc["NetworkInterfaces"][1]["SubnetId"] = "subnet-pods"
+    del doc["NetworkInterfaces"][2]  # the no_manage ENI: leaves room for a third ENI
+    config = Config(custom_networking=True, warm_ip_target=20)
+    dump = from_describe_network_interfaces(doc, M5, config)
+    assert dump.state.eni_config is None  # not in the dump
+    # 18 IPs, no pods, W=20: short 2. The primary is skipped (1.5.1) and the other ENI is
+    # full (9 = S): a new ENI with min(2, 9) IPs, in the subnet the secondary ENI is in.
+    destination = ENIConfigSubnet("subnet-pods", (), exclusion_check=True)
+    assert explain_node(dump).actions == (AllocateENI(0, 2, False, destination),)
+    # Taken as it is (no ENIConfig), the node would create nothing.
+    assert reconcile(dump.state, config, dump.state.clock).actions == ()
