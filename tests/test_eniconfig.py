@@ -122,6 +122,14 @@ def test_a_present_key_with_an_empty_value_names_no_eniconfig() -> None:
 def test_the_zone_alone_is_not_read() -> None:
     # ipamd reads no availability zone: a zone label counts only through ENI_CONFIG_LABEL_DEF.
     assert select_eni_config({ZONE: "az1"}, {}, [AZ1]) == NoENIConfig("default", "default")
+    assert select_eni_config({}, {}, [AZ1], zone="az1") == NoENIConfig("default", "default")
+    # Given as the zone, it stands for the kubelet's label, which ENI_CONFIG_LABEL_DEF can name.
+    zoned = {"ENI_CONFIG_LABEL_DEF": ZONE}
+    assert select_eni_config({}, {}, [AZ1, AZ2], zoned, zone="az2") == AZ2
+    # A zone label already on the node wins over the zone argument.
+    assert select_eni_config({ZONE: "az1"}, {}, [AZ1, AZ2], zoned, zone="az2") == AZ1
+    with pytest.raises(ConfigError, match="zone"):
+        select_eni_config({}, {}, [AZ1], zone="")
 
 
 def test_bad_eniconfigs_are_refused() -> None:

@@ -34,6 +34,8 @@ EXTERNAL_LABEL: Final = "vpc.amazonaws.com/externalEniConfig"
 DEFAULT_KEY: Final = "k8s.amazonaws.com/eniConfig"
 #: The ENIConfig name used when the node names none.
 DEFAULT_NAME: Final = "default"
+#: The label the kubelet sets to the node's availability zone.
+ZONE_LABEL: Final = "topology.kubernetes.io/zone"
 #: The aws-node variables that rename the annotation and the label key.
 ANNOTATION_DEF: Final = "ENI_CONFIG_ANNOTATION_DEF"
 LABEL_DEF: Final = "ENI_CONFIG_LABEL_DEF"
@@ -120,12 +122,17 @@ def select_eni_config(
     annotations: Mapping[str, str],
     eni_configs: Iterable[ENIConfig],
     env: Mapping[str, str] | None = None,
+    *,
+    zone: str | None = None,
 ) -> ENIConfig | NoENIConfig:
     """The node's ENIConfig (``MyENIConfig``): the one named by :func:`eni_config_name`, or a
     :class:`NoENIConfig` saying which name was missing (``ErrNoENIConfig``).
 
     ``env`` is the aws-node environment (only ``ENI_CONFIG_ANNOTATION_DEF`` and
-    ``ENI_CONFIG_LABEL_DEF`` are read); ENIConfig names must be unique.
+    ``ENI_CONFIG_LABEL_DEF`` are read); ENIConfig names must be unique. ``zone``, if given, is
+    the node's availability zone, taken as the kubelet's ``topology.kubernetes.io/zone``
+    label when ``labels`` lacks it: it counts only where that label does (as
+    ``ENI_CONFIG_LABEL_DEF``), since ipamd reads labels, not zones.
     """
     by_name: dict[str, ENIConfig] = {}
     for eni_config in eni_configs:
@@ -134,6 +141,11 @@ def select_eni_config(
         if eni_config.name in by_name:
             raise ConfigError("eni_configs", eni_config.name, "ENIConfig names must be unique")
         by_name[eni_config.name] = eni_config
+    if zone is not None:
+        if type(zone) is not str or not zone:
+            raise ConfigError("zone", zone, "must be a non-empty str or None")
+        if isinstance(labels, Mapping) and ZONE_LABEL not in labels:
+            labels = {**labels, ZONE_LABEL: zone}
     name, source = eni_config_name(labels, annotations, env)
     found = by_name.get(name)
     return found if found is not None else NoENIConfig(name, source)
