@@ -7,6 +7,7 @@ import csv
 import json
 from pathlib import Path
 
+import attrs
 import pytest
 
 from vpccni_model import Config, ENIConfig, NoENIConfig, instance_limits
@@ -180,3 +181,31 @@ def test_bad_eni_config_subnet_use_is_a_usage_error(
         argv += ["--eni-config-subnet", "100.64.0.0/24"]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_subnet_discovery_spreads_new_enis_to_a_tagged_subnet_with_more_room() -> None:
+    # Subnet discovery (the default) with a second subnet tagged kubernetes.io/role/cni=1 and
+    # more free addresses: new ENIs go there (6.4); the primary ENIs stay in the nodes'.
+    spec = SimulationSpec(
+        nodes=cluster(M5, Config(), 2, subnet="nodes"),
+        workload=Constant(10),
+        duration=900.0,
+        subnets=(("nodes", "10.0.0.0/24"), ("extra", "10.1.0.0/22")),
+        subnet_tags=(("extra", (("kubernetes.io/role/cni", "1"),)),),
+        latency=Latency.zero(),
+        iteration="ordered",
+    )
+    result = simulate(spec)
+    assert result.summary.pods_started == 20
+    used = {name: seen["used_addresses_max"] for name, seen in result.subnets.items()}
+    # Each node: 9 IPs on its primary (nodes); the 10th pod needs a new ENI with 9 IPs, and
+    # WARM_ENI_TARGET=1 then one more (8 free < 9; 3 ENIs is the limit), both created in
+    # "extra" (1019 free > 241): 2 ENIs x (primary + 9) per node.
+    assert used == {"nodes": 2 * (1 + 9), "extra": 2 * 2 * (1 + 9)}
+    assert result.inputs["subnets"]["extra"]["tags"] == {"kubernetes.io/role/cni": "1"}
+    assert "tags" not in result.inputs["subnets"]["nodes"]
+    # Untagged, the second subnet is never used.
+    plain = simulate(attrs.evolve(spec, subnet_tags=()))
+    assert plain.subnets["extra"]["used_addresses_max"] == 0
+    with pytest.raises(ConfigError, match="subnet_tags"):
+        attrs.evolve(spec, subnet_tags=(("nope", ()),))

@@ -122,6 +122,7 @@ class Simulation:
         self.rng = random.Random(spec.seed)
         self.ec2 = FakeEC2(
             subnets=dict(spec.subnets),
+            subnet_tags={name: dict(tags) for name, tags in spec.subnet_tags},
             seed=spec.seed,
             latency=spec.latency,
             throttle=spec.throttle,

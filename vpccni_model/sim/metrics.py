@@ -349,6 +349,7 @@ def spec_inputs(spec: SimulationSpec, usable: Mapping[str, int]) -> dict[str, An
     EC2 cost model,
     and the package version. ``usable`` is each subnet's usable address count."""
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    tagged = dict(spec.subnet_tags)
     for node in spec.nodes:
         key = (node.limits.name, node.config, node.host_network_pods, node.subnet, node.eni_config)
         group = groups.get(key)
@@ -377,6 +378,7 @@ def spec_inputs(spec: SimulationSpec, usable: Mapping[str, int]) -> dict[str, An
         "hours": spec.duration / 3600,
         "subnets": {
             name: {"cidr": cidr, "usable_addresses": usable.get(name)}
+            | ({"tags": dict(tagged[name])} if name in tagged else {})  # only when tagged
             for name, cidr in spec.subnets
         },
         "latency_s": attrs.asdict(spec.latency),

@@ -68,6 +68,9 @@ class SimulationSpec:
     ``iteration`` is the nodes' order at Go's map iterations (spec 9): ``"go-random"`` (the
     default: the figures estimate what real nodes do) seeds each node from the run's seed and
     its name; ``"ordered"`` is the model's documented order, for exact replay.
+    ``subnet_tags`` gives subnets their EC2 tags, ``(name, ((key, value), ...))``: subnet
+    discovery (on by default) uses a subnet other than a node's own only when it is tagged
+    ``kubernetes.io/role/cni`` (spec 6.4). All subnets are in one zone.
     """
 
     nodes: tuple[NodeSpec, ...]
@@ -83,6 +86,7 @@ class SimulationSpec:
     pod_timeout: float = 600.0
     per_node_series: bool = True
     iteration: Kind = GO_RANDOM
+    subnet_tags: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
     def __attrs_post_init__(self) -> None:
         if self.iteration not in KINDS:
@@ -97,6 +101,15 @@ class SimulationSpec:
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise ConfigError(field, value, "must be a finite number of seconds > 0")
         subnets = [name for name, _ in self.subnets]
+        for entry in self.subnet_tags:
+            if not (isinstance(entry, tuple) and len(entry) == 2 and entry[0] in subnets):
+                raise ConfigError("subnet_tags", entry, f"expected (one of {subnets}, tags)")
+            tags = entry[1]
+            if not isinstance(tags, tuple) or not all(
+                isinstance(t, tuple) and len(t) == 2 and all(type(x) is str for x in t)
+                for t in tags
+            ):
+                raise ConfigError("subnet_tags", entry, "tags are ((key, value), ...) of str")
         for node in self.nodes:
             eni_config = node.eni_config
             if isinstance(eni_config, ENIConfig) and eni_config.subnet not in subnets:
