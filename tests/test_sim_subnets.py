@@ -85,9 +85,7 @@ def test_a_node_with_no_eniconfig_creates_no_eni_and_its_pods_wait() -> None:
 
 
 def test_one_subnet_runs_record_no_subnet_series(tmp_path: Path) -> None:
-    spec = SimulationSpec(
-        nodes=cluster(M5, Config(), 1), workload=Constant(3), duration=120.0
-    )
+    spec = SimulationSpec(nodes=cluster(M5, Config(), 1), workload=Constant(3), duration=120.0)
     result = simulate(spec)
     assert result.subnet_series == ()
     assert result.subnets == {}

@@ -303,9 +303,7 @@ class Inventory:
     def _zone_subnets(self, owner: FakeNode) -> list[Subnet]:
         """DescribeSubnets filtered to the node's VPC (the fake has one) and zone, by name."""
         zone = self._subnets[owner.subnet].zone
-        return sorted(
-            (s for s in self._subnets.values() if s.zone == zone), key=lambda s: s.name
-        )
+        return sorted((s for s in self._subnets.values() if s.zone == zone), key=lambda s: s.name)
 
     def discovery_order(self, node: str | None = None) -> tuple[str, ...]:
         """The subnets a new ENI of ``node`` tries under subnet discovery, in order (spec 6.4,
