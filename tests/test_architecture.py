@@ -27,6 +27,8 @@ LAYERS: dict[str, int] = {
     "_progress": 2,
     "_actions": 1,
     "_events": 1,
+    "_subnets": 1,
+    "_eniconfig": 2,
     "_config": 2,
     "_maxpods": 2,
     "_lint": 3,

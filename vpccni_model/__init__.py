@@ -22,6 +22,7 @@ from vpccni_model._actions import (
 from vpccni_model._config import MANIFEST_ENV, Config, fixed_at_boot
 from vpccni_model._datastore import Datastore, DeferredCleanup, InFlight
 from vpccni_model._eni import ENI
+from vpccni_model._eniconfig import ENIConfig, NoENIConfig, eni_destination, select_eni_config
 from vpccni_model._env import AWS_NODE_VARIABLES, ENV_VARIABLES
 from vpccni_model._errors import (
     ConfigError,
@@ -76,6 +77,14 @@ from vpccni_model._policy import CardPolicy, effective_max_pods
 from vpccni_model._progress import Answer, CardDecision, Stage, TickProgress
 from vpccni_model._state import NodeState
 from vpccni_model._steady import Convergence, SteadyState, converge, steady_state
+from vpccni_model._subnets import (
+    DiscoveredSubnet,
+    ENIConfigSubnet,
+    ENIDestination,
+    PrimarySubnet,
+    subnet_eligible,
+    subnet_excluded,
+)
 from vpccni_model._tick import Reconciliation, reconcile
 from vpccni_model._trunk import TrunkSignal, trunk_signal
 from vpccni_model._version import __version__
@@ -174,4 +183,14 @@ __all__ = [
     "SignalTrunkENI",
     "TrunkSignal",
     "trunk_signal",
+    "ENIConfig",
+    "NoENIConfig",
+    "select_eni_config",
+    "eni_destination",
+    "ENIDestination",
+    "PrimarySubnet",
+    "DiscoveredSubnet",
+    "ENIConfigSubnet",
+    "subnet_eligible",
+    "subnet_excluded",
 ]

@@ -16,6 +16,7 @@ from vpccni_model._actions import Action, ReleaseIPs, ReleasePrefixes
 from vpccni_model._config import Config
 from vpccni_model._datastore import Datastore
 from vpccni_model._eni import ENI
+from vpccni_model._eniconfig import ENIConfig, NoENIConfig, as_eni_config
 from vpccni_model._errors import ConfigError, StateError
 from vpccni_model._model import Cidr
 from vpccni_model._podindex import PodIP
@@ -43,7 +44,23 @@ def _release_empty(
     return [c for c in cidrs if c.network not in gone], len(empty) if prefixes else 0
 
 
-def restart(state: NodeState, config: Config, clock: float) -> NodeState:
+class _Keep:
+    """The default of ``restart``'s ``eni_config``: the node keeps the one it has."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()
+
+
+def restart(
+    state: NodeState,
+    config: Config,
+    clock: float,
+    *,
+    eni_config: ENIConfig | NoENIConfig | _Keep | None = KEEP,
+) -> NodeState:
     """The node as ipamd sees it right after a restart with ``config`` at ``clock``.
 
     In nodeInit's order: first every excluded ENI on card 0 releases its empty CIDRs of the
@@ -53,12 +70,17 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
     ``state.outbox`` in that order and add no reconcile-cooldown entries. The next
     ``reconcile`` is ipamd's pre-scaling (``pre_scaling``): increases only; the first release
     can come at the regular tick after it.
+
+    ``eni_config`` is the node's ENIConfig after the restart (as ``NodeState.boot``'s); by
+    default the node keeps the one it had. ipamd itself reads it at each ENI creation, so an
+    edited ENIConfig reaches the model at a restart only.
     """
     if not isinstance(state, NodeState):
         raise StateError("state", state, "must be a NodeState")
     if not isinstance(config, Config):
         raise ConfigError("config", config, "must be a Config")
     effective = config.for_instance(state.limits)
+    resolved = state.eni_config if isinstance(eni_config, _Keep) else as_eni_config(eni_config)
     state = state.at(clock)
     prefix_mode = effective.prefix_delegation
     outbox: list[Action] = list(state.outbox)
@@ -116,4 +138,5 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
         pre_scaling=True,
         # The CNINode outlives ipamd: a feature written before the restart is still there.
         trunk_requested=state.trunk_requested,
+        eni_config=resolved,
     )

@@ -114,6 +114,7 @@ def observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeStat
                 is_efa=seen.is_efa,
                 is_excluded=seen.is_excluded,
                 created_at=clock,
+                subnet_id=seen.subnet_id,
             )
             listed_cidrs = not_queued(parse_cidrs(seen.ips, seen.prefixes), queued.get(eni_id))
             new_eni, added = new_eni.with_added_cidrs(listed_cidrs)

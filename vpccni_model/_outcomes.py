@@ -108,6 +108,7 @@ def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
         network_card=action.network_card,
         is_excluded=event.is_excluded,
         created_at=clock,
+        subnet_id=event.subnet_id,
     )
     eni, added_prefixes = eni.with_added_cidrs([*ips, *prefixes])
     new_ds = Datastore(

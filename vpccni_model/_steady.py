@@ -11,6 +11,7 @@ import attrs
 
 from vpccni_model._checks import is_int
 from vpccni_model._config import Config
+from vpccni_model._eniconfig import stand_in_eni_config
 from vpccni_model._errors import ConfigError, NoAvailableIPError, StateError
 from vpccni_model._ipv4 import PREFIX_SIZE
 from vpccni_model._iteration import DEFAULT as ORDERED_ITERATION
@@ -18,7 +19,7 @@ from vpccni_model._iteration import IterationPolicy
 from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
 from vpccni_model._pods import assign_pod_ip
 from vpccni_model._state import NodeState
-from vpccni_model.cloud import Ec2, FakeEC2, run_tick
+from vpccni_model.cloud import DEFAULT_SUBNET, Ec2, FakeEC2, run_tick
 from vpccni_model.pool import datastore_stats, effective_max_pods
 
 DEFAULT_MAX_TICKS = 2_000
@@ -184,7 +185,8 @@ def steady_state(
     _check_max_ticks(max_ticks)
     if not isinstance(iteration, IterationPolicy):
         raise ConfigError("iteration", iteration, "must be an IterationPolicy")
-    state = NodeState.boot(limits, config, clock=0.0, iteration=iteration)
+    stand_in = stand_in_eni_config(config, DEFAULT_SUBNET)  # custom networking: own subnet
+    state = NodeState.boot(limits, config, clock=0.0, iteration=iteration, eni_config=stand_in)
     admitted = min(pods, max(effective_max_pods(limits, state.config) - host_network_pods, 0))
     ec2 = FakeEC2.for_node(state)
     result = converge(state, config, ec2, 0.0, max_ticks=max_ticks)

@@ -22,6 +22,7 @@ import attrs
 from vpccni_model._actions import Action, Allocation, allocate_cidrs, allocate_eni
 from vpccni_model._config import Config
 from vpccni_model._datastore import Datastore, unchecked_in_flight
+from vpccni_model._eniconfig import eni_destination
 from vpccni_model._goorder import eni_order
 from vpccni_model._iteration import SITE_CARDS, SITE_GROW, clock_key, visit_order
 from vpccni_model._nextcheck import next_check as next_check_at
@@ -61,8 +62,8 @@ class Reconciliation:
     tick), else the earliest time (on the pool-check cadence) at which another ``reconcile``
     could decide something new without any event in between, or None when only an event can
     change anything (a pod, a metadata observation). After any event, reconcile again at the
-    next tick. ``start_error`` is set when this call ended ipamd's pre-scaling with the error
-    that makes ipamd's start-up fail (spec 7.5): ipamd exits and is restarted.
+    next tick. ``start_error``: this call ended ipamd's pre-scaling with an error that fails
+    start-up (spec 7.5); ipamd exits (``next_check_at`` None) and is restarted.
     """
 
     state: NodeState
@@ -76,12 +77,10 @@ class _Card:
 
     __slots__ = ("ds", "policy", "stats", "target")
 
-    def __init__(self, ds: Datastore, policy: CardPolicy, stats: PoolStats | None = None) -> None:
+    def __init__(self, ds: Datastore, policy: CardPolicy) -> None:
         self.ds = ds
         self.policy = policy
-        self.stats: PoolStats = (
-            datastore_stats(ds, policy.prefix_delegation) if stats is None else stats
-        )
+        self.stats: PoolStats = datastore_stats(ds, policy.prefix_delegation)
         self.target: TargetState = target_state(self.stats, policy)
 
 
@@ -113,8 +112,6 @@ class _Tick:
         iteration = state.iteration
         self.iteration = iteration if iteration.is_random else None
         self.draw = clock_key(clock) if iteration.is_random else 0
-
-    # -- the tick's plan -----------------------------------------------------------------
 
     def start(self, pre_scaling: bool) -> None:
         """``isDatastorePoolTooLow`` for every card, once, in the order the tick visits them."""
@@ -154,19 +151,9 @@ class _Tick:
 
     def progress(self) -> TickProgress:
         return TickProgress(
-            started_at=self.started_at,
-            cards=tuple(self.decisions),
-            position=self.position,
-            stage=self.stage,
-            candidates=self.candidates,
-            want=self.want,
-            answer=None,
-            pre_scaling=self.pre_scaling,
-            scaled_down=self.scaled_down,
-            draw=self.draw if self.iteration is not None else 0,
-        )
-
-    # -- fresh reads -----------------------------------------------------------------------
+            self.started_at, tuple(self.decisions), self.position, self.stage, self.candidates,
+            self.want, None, self.pre_scaling, self.scaled_down, self.draw,
+        )  # fmt: skip
 
     def fresh(self, at: int) -> _Card:
         """The card at position ``at`` as Go would read it now (``datastoreTargetState(nil)``,
@@ -306,6 +293,10 @@ def _grow(tick: _Tick, at: int) -> bool:
     if not has_room_for_eni(card.ds, policy):
         _after_increase(tick, at)
         return True
+    destination = eni_destination(tick.config, tick.state.eni_config)
+    if destination is None:  # custom networking, no ENIConfig: tryAllocateENI fails, logged only
+        _after_increase(tick, at)
+        return True
     resources = eni_resources_to_allocate(card.stats, policy, card.target)
     if resources <= 0:
         # Q23: nothing to create, yet ipamd counts it as a pool action.
@@ -313,7 +304,7 @@ def _grow(tick: _Tick, at: int) -> bool:
         _after_increase(tick, at)
         return True
     tick.stage = Stage.CREATE
-    tick.wait(allocate_eni(number, resources, pd), number)
+    tick.wait(allocate_eni(number, resources, pd, destination), number)
     return False
 
 
@@ -413,7 +404,9 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
 def _result(tick: _Tick, busy: bool | None = None) -> Reconciliation:
     acted = bool(tick.actions) if busy is None else busy
     next_check = next_check_at(tick.state, tick.clock, acted)
-    if tick.pre_scaling and tick.start_error is None:
+    if tick.start_error is not None:
+        next_check = None  # ipamd exits: only a restart (``restart``) goes on
+    elif tick.pre_scaling:
         # nodeInit returns; the pool manager's loop sleeps half an interval before its first
         # tick (spec 7.2).
         next_check = tick.clock + tick.config.pool_check_interval / 2

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from vpccni_model._actions import Action, AllocateENI, AllocateIPs, AllocatePrefixes
 from vpccni_model._config import Config
+from vpccni_model._eniconfig import stand_in_eni_config
 from vpccni_model._errors import NoAvailableIPError, StateError
 from vpccni_model._events import (
     AllocationFailed,
@@ -28,7 +29,7 @@ from vpccni_model._outcomes import apply
 from vpccni_model._pods import assign_pod_ip, take_outbox
 from vpccni_model._state import NodeState
 from vpccni_model._tick import reconcile
-from vpccni_model.cloud import FakeEC2
+from vpccni_model.cloud import DEFAULT_SUBNET, FakeEC2
 
 REPRESENTATIVE_TYPES: tuple[str, ...] = (
     "t3.micro",
@@ -168,7 +169,13 @@ def boot_with_unmanaged(
     their count (``attrs.evolve``, every construction check run). ``iteration`` is the
     node's iteration policy (default ``ordered``).
     """
-    state = NodeState.boot(limits, config, clock, iteration=iteration or IterationPolicy())
+    state = NodeState.boot(
+        limits,
+        config,
+        clock,
+        iteration=iteration or IterationPolicy(),
+        eni_config=stand_in_eni_config(config, DEFAULT_SUBNET),
+    )
     ec2 = FakeEC2.for_node(state)
     ids: list[str] = []
     for network_card, count in sorted(unmanaged.items()):
@@ -265,7 +272,8 @@ def node_states(
     config = draw(config_strategy if config_strategy is not None else configs())
     policy = IterationPolicy() if iteration_strategy is None else draw(iteration_strategy)
     clock = 0.0
-    state = NodeState.boot(node_limits, config, clock, iteration=policy)
+    stand_in = stand_in_eni_config(config, DEFAULT_SUBNET)
+    state = NodeState.boot(node_limits, config, clock, iteration=policy, eni_config=stand_in)
     ec2 = FakeEC2.for_node(state)
     for _ in range(draw(st.integers(0, max_steps))):
         clock += draw(clock_steps())

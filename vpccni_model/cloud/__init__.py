@@ -26,7 +26,7 @@ from vpccni_model.cloud._api import (
     TokenBucket,
 )
 from vpccni_model.cloud._driver import Ec2, TickRun, run_tick
-from vpccni_model.cloud._fake import FakeEC2
+from vpccni_model.cloud._fake import DEFAULT_SUBNET, FakeEC2
 from vpccni_model.cloud._inventory import DEFAULT_NODE
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "ATTACH",
     "CREATE",
     "DEFAULT_NODE",
+    "DEFAULT_SUBNET",
     "DELETE",
     "DESCRIBE",
     "DETACH",

@@ -91,6 +91,10 @@ class FakeEC2(Inventory):
     CIDR; the first is the default) and add nodes with :meth:`register_node` or
     :meth:`boot_node`. ENI ids are unique across the cluster; device numbers and the per-card
     ENI limit are per node; the per-ENI address limit uses the owning node's limits.
+    ``subnet_tags`` (subnet name to its EC2 tags) and ``subnet_zones`` (name to availability
+    zone; default "" for all) are what subnet discovery reads: an ``AllocateENI`` goes where
+    its destination says (``_subnets``; ``discovery_order`` for discovery), and lives in and
+    takes its addresses from that subnet.
 
     It satisfies :class:`~vpccni_model.cloud.Ec2` (``submit``, ``execute``, ``observe``,
     ``subnet_free``); registration and ``stats`` are the fake's own.
@@ -118,6 +122,8 @@ class FakeEC2(Inventory):
         subnet: str = DEFAULT_SUBNET,
         *,
         subnets: Mapping[str, str] | None = None,
+        subnet_tags: Mapping[str, Mapping[str, str]] | None = None,
+        subnet_zones: Mapping[str, str] | None = None,
         seed: int = 0,
         latency: Latency | None = None,
         throttle: Throttle | None = None,
@@ -128,7 +134,7 @@ class FakeEC2(Inventory):
             subnets = {subnet: subnet}
         elif subnet != DEFAULT_SUBNET:
             raise StateError("subnet", subnet, "give either subnet or subnets, not both")
-        super().__init__(subnets)
+        super().__init__(subnets, subnet_tags, subnet_zones)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError("seed", seed, "must be an int")
         if latency is not None and not isinstance(latency, Latency):
@@ -320,19 +326,34 @@ class FakeEC2(Inventory):
             raise StateError(
                 "network_card", action.network_card, f"node {owner.name!r} has cards {cards}"
             )
+        placement = self._placement(owner, action.destination)
+        if isinstance(placement, str):
+            return AllocationFailed(placement)  # ipamd's createENI gave up before any call
+        names, groups, check_exclusion = placement
         created: list[FakeENI] = []
 
-        def create() -> str | None:
-            carved = self._subnets[owner.subnet].carve(action.count, action.prefixes)
+        def create(name: str) -> str | None:
+            subnet = self._subnets.get(name)
+            if subnet is None:
+                return Ec2Error.SUBNET_NOT_FOUND
+            carved = subnet.carve(action.count, action.prefixes)
             if isinstance(carved, str):
                 return carved
-            created.append(self._new_eni(owner, action, *carved))
+            created.append(self._new_eni(owner, action, *carved, name, groups))
             return None
 
-        code = self._call(run, CREATE, create)
+        # One CreateNetworkInterface per subnet until one succeeds; the last error stands.
+        # (The DescribeSubnets calls around it, GetVpcSubnets and IsSubnetExcluded, are not
+        # made or counted.)
+        code: str | None = None
+        for name in names:
+            code = self._call(run, CREATE, create, name)
+            if code is None:
+                break
         if code is not None:
             return AllocationFailed(code)
         eni = created[0]
+        eni.is_excluded = check_exclusion and self._excluded(owner, eni.subnet)
         # ipamd picks the lowest free device number (reading the instance with DescribeInstances,
         # a call the fake does not model); EC2 refuses the attach at the card's ENI limit.
         code = self._call(

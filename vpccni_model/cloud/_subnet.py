@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from vpccni_model._errors import StateError
 from vpccni_model._events import Ec2Error
@@ -20,9 +20,15 @@ AWS_RESERVED_LOW = 4
 """EC2 reserves the first four addresses of every subnet and the last one."""
 
 
-def new_subnet(name: str, cidr: str, others: Iterable[Subnet]) -> Subnet:
+def new_subnet(
+    name: str,
+    cidr: str,
+    others: Iterable[Subnet],
+    tags: Mapping[str, str] | None = None,
+    zone: str = "",
+) -> Subnet:
     """The subnet ``name`` over ``cidr`` (``a.b.c.d/n``, /28 or larger), which must not
-    overlap any of ``others``."""
+    overlap any of ``others``, with its EC2 ``tags`` and availability ``zone``."""
     if not isinstance(name, str) or not name:
         raise StateError("subnets", name, "a subnet name must be a non-empty string")
     try:
@@ -34,15 +40,31 @@ def new_subnet(name: str, cidr: str, others: Iterable[Subnet]) -> Subnet:
     for other in others:
         if network.overlaps(other.network):
             raise StateError("subnet", cidr, f"overlaps subnet {other.name!r}")
-    return Subnet(name, network)
+    tags = {} if tags is None else tags
+    if not isinstance(tags, Mapping) or not all(
+        type(k) is str and type(v) is str for k, v in tags.items()
+    ):
+        raise StateError("subnet_tags", tags, f"the tags of {name!r} must map str to str")
+    if type(zone) is not str:
+        raise StateError("subnet_zones", zone, f"the zone of {name!r} must be a str")
+    return Subnet(name, network, dict(tags), zone)
 
 
 class Subnet:
-    """One subnet's address space: the usable range and per-/28 usage counters."""
+    """One subnet's address space: the usable range and per-/28 usage counters; its tags and
+    availability zone, which subnet discovery reads (``_subnets``)."""
 
-    def __init__(self, name: str, network: ipaddress.IPv4Network) -> None:
+    def __init__(
+        self,
+        name: str,
+        network: ipaddress.IPv4Network,
+        tags: dict[str, str] | None = None,
+        zone: str = "",
+    ) -> None:
         self.name = name
         self.network = network
+        self.tags: dict[str, str] = {} if tags is None else tags
+        self.zone = zone
         self.first = int(network.network_address) + AWS_RESERVED_LOW
         self.last = int(network.broadcast_address) - 1
         self.used: set[int] = set()
