@@ -44,6 +44,8 @@ LAYERS: dict[str, int] = {
     "_observe": 8,
     "_outcomes": 8,
     "_lifecycle": 8,
+    "_ip6": 0,
+    "_ipv6": 8,
     "cloud": 9,
     "_steady": 10,
     "serialize": 10,

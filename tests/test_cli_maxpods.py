@@ -93,6 +93,7 @@ def test_max_pods_json(capsys: Capsys) -> None:
         "prefix_delegation": True,
         "custom_networking": False,
         "max_eni": None,
+        "ipv6": False,
         "show_max_allowed": False,
     }
     assert data["max_pods"] == 110

@@ -16,6 +16,7 @@ from vpccni_model._config import Config
 from vpccni_model._datastore import Datastore
 from vpccni_model._eni import ENI
 from vpccni_model._errors import ConfigError, StateError
+from vpccni_model._ipv6 import drop_excluded_enis
 from vpccni_model._model import Cidr
 from vpccni_model._podindex import PodIP
 from vpccni_model._state import NodeState
@@ -101,7 +102,7 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
             Datastore.of(card, ()) for card in state.limits.card_indices if card not in have
         )
         stores.sort(key=lambda ds: ds.network_card)
-    return NodeState(
+    restarted = NodeState(
         limits=state.limits,
         config=effective,
         primary_eni_id=state.primary_eni_id,
@@ -112,3 +113,6 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
         clock=state.clock,
         iteration=state.iteration,  # how Go's maps iterate does not change with a restart
     )
+    if effective.enable_ipv6:  # nodeInit in IPv6 leaves ENIs in excluded subnets out
+        restarted = drop_excluded_enis(restarted)
+    return restarted

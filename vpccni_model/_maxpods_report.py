@@ -17,7 +17,9 @@ import attrs
 
 from vpccni_model._config import Config
 from vpccni_model._errors import ConfigError
+from vpccni_model._ip6 import IPV6_PREFIX_SIZE
 from vpccni_model._ipv4 import PREFIX_SIZE
+from vpccni_model._ipv6 import max_pods_words
 from vpccni_model._limits import (
     HOST_NETWORK_PODS,
     LOW_CPU_THRESHOLD,
@@ -139,6 +141,11 @@ class MaxPodsReport:
     formulas: Mapping[str, str]
     notes: tuple[str, ...]
 
+    @property
+    def ipv6(self) -> bool:
+        """A report for an IPv6 node (``max_pods_report(..., ipv6=True)``: /80s per card)."""
+        return any(card.per_eni == IPV6_PREFIX_SIZE for card in self.ipamd_cards)
+
     def calculator_output(self, show_max_allowed: bool = False) -> int | None:
         """The number ``max-pods-calculator.sh`` prints for these flags (None: vCPUs unknown)."""
         return self.calculator_max_allowed if show_max_allowed else self.calculator_recommended
@@ -199,13 +206,14 @@ def max_pods_report(
     max_eni: int | None = None,
     vcpus: int | None = None,
     config: Config | None = None,
+    ipv6: bool = False,
 ) -> MaxPodsReport:
     """The node default, the EKS calculator's recommendation and max allowed (for these
     calculator flags), and ipamd's addressable pod IPs, with formulas and notes.
 
     ``config`` is the aws-node configuration for ipamd's figure; by default the one the flags
     describe (prefix delegation, custom networking, MAX_ENI). ``vcpus`` overrides the
-    catalog's vCPU count. Bad flags raise ``ConfigError`` naming them.
+    catalog's vCPU count. Bad flags raise ``ConfigError`` naming them. ``ipv6``: IPv6 node.
     """
     allowed = calculator_max_pods(
         limits,
@@ -254,11 +262,24 @@ def max_pods_report(
         formulas=types.MappingProxyType({}),
         notes=(),
     )
-    return attrs.evolve(
+    report = attrs.evolve(
         report,
         formulas=types.MappingProxyType(_formulas(limits, config, report)),
         notes=tuple(_notes(limits, config, report)),
     )
+    return _ipv6_figures(limits, config, report) if ipv6 else report
+
+
+def _ipv6_figures(limits: InstanceLimits, config: Config, report: MaxPodsReport) -> MaxPodsReport:
+    """IPv6 (spec 4.6, ``_ipv6.max_pods_words``): one /80 per managed card, never the limit."""
+    managed = limits.card_indices if config.multi_nic else (0,)
+    cards = tuple(CardCapacity(card, 1, 0, 0, IPV6_PREFIX_SIZE, True) for card in managed)
+    formula, note = max_pods_words(limits, config.custom_networking, len(cards), report.node_default)  # noqa: E501
+    return attrs.evolve(
+        report, ipamd_prefix_delegation=True, ipamd_cards=cards, notes=(note,),
+        ipamd_pod_addresses=sum(card.pod_addresses for card in cards),
+        formulas=types.MappingProxyType({**report.formulas, "ipamd_pod_addresses": formula}),
+    )  # fmt: skip
 
 
 def _vcpus_word(count: int) -> str:

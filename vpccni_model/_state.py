@@ -91,6 +91,10 @@ class NodeState:
     terminating: bool = False
     clock: float = 0.0
     iteration: IterationPolicy = ORDERED_ITERATION
+    #: IPv6 only: the cards on which nodeInit's ENI creation (``createSecondaryIPv6ENIs``, or
+    #: the card-0 ENI when subnet discovery excluded every ENI) has run since the last boot or
+    #: restart, ascending; each is tried once (``_ipv6``). Always () in IPv4.
+    ipv6_enis_tried: tuple[int, ...] = ()
     # The last Config object ``fixed_config`` accepted for this node (see there); at first the
     # node's own, so that no other object (None included) passes unchecked.
     _accepted_config: object = attrs.field(
@@ -139,6 +143,14 @@ class NodeState:
             as_bool("cordoned", self.cordoned)
             as_bool("terminating", self.terminating)
         setter(self, "clock", check_clock(self.clock))
+        if self.ipv6_enis_tried or type(self.ipv6_enis_tried) is not tuple:
+            tried = as_tuple("ipv6_enis_tried", self.ipv6_enis_tried, int, "card numbers")
+            if list(tried) != sorted(set(tried)) or any(
+                type(card) is not int or card < 0 for card in tried
+            ):
+                raise StateError("ipv6_enis_tried", tried, "need unique cards >= 0, ascending")
+            if not self.config.enable_ipv6:
+                raise StateError("ipv6_enis_tried", tried, "only an IPv6 node creates ENIs at init")
         if type(self.iteration) is not IterationPolicy:
             as_instance("iteration", self.iteration, IterationPolicy, "an IterationPolicy")
         cards = [ds.network_card for ds in self.datastores]

@@ -32,6 +32,7 @@ from vpccni_model._actions import (
 from vpccni_model._config import Config
 from vpccni_model._datastore import Datastore, unchecked_in_flight
 from vpccni_model._goorder import cidr_order, eni_infos_order, eni_order
+from vpccni_model._ipv6 import init_step as ipv6_init_step
 from vpccni_model._iteration import (
     SITE_CARDS,
     SITE_DECREASE_ENI,
@@ -280,6 +281,8 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
     if actions:
         state = state.replace(outbox=())
     state = _run_deferred_cleanups(state, clock)
+    if state.config.enable_ipv6:  # no pool loop in IPv6: only nodeInit's steps (_ipv6)
+        return Reconciliation(*ipv6_init_step(state, clock, actions))
     tick = _Tick(state, clock, actions)
     in_flight = state.in_flight
     if in_flight is not None:

@@ -25,6 +25,7 @@ examples:
   vpccni-model max-pods --instance-type m5.large --cni-prefix-delegation-enabled
   vpccni-model max-pods m5.large --cni-custom-networking-enabled --cni-max-eni 2 --value
   vpccni-model max-pods c5.metal --cni-prefix-delegation-enabled --json
+  vpccni-model max-pods m5.large --ipv6
 
 exit status: 0 success (also when the vCPU count is unknown: the output says so),
 2 usage or input error (with --value, also an unknown vCPU count)
@@ -70,14 +71,20 @@ def report_of(args: argparse.Namespace) -> tuple[InstanceLimits, MaxPodsReport]:
             "would print a negative max pods for 0 with custom networking); leave it out to "
             "use every ENI"
         )
-    return limits, max_pods_report(
-        limits,
-        cni_version=args.cni_version,
-        prefix_delegation=args.prefix_delegation,
-        custom_networking=args.custom_networking,
-        max_eni=args.max_eni,
-        vcpus=positive("--vcpus", args.vcpus),
-    )
+    try:
+        report = max_pods_report(
+            limits,
+            cni_version=args.cni_version,
+            # IPv6 runs only with ENABLE_PREFIX_DELEGATION=true, which the calculator counts
+            prefix_delegation=args.prefix_delegation or args.ipv6,
+            custom_networking=args.custom_networking,
+            max_eni=args.max_eni,
+            vcpus=positive("--vcpus", args.vcpus),
+            ipv6=args.ipv6,
+        )
+    except ConfigError as exc:
+        raise UsageError(f"--ipv6: {exc.reason}") from exc
+    return limits, report
 
 
 def report_dict(report: MaxPodsReport, show_max_allowed: bool) -> dict[str, Any]:
@@ -90,6 +97,7 @@ def report_dict(report: MaxPodsReport, show_max_allowed: bool) -> dict[str, Any]
         "prefix_delegation": data.pop("prefix_delegation"),
         "custom_networking": data.pop("custom_networking"),
         "max_eni": data.pop("max_eni"),
+        "ipv6": report.ipv6,
         "show_max_allowed": show_max_allowed,
     }
     data["ipamd_cards"] = [
@@ -106,7 +114,7 @@ def plural(count: int, word: str, words: str | None = None) -> str:
 
 
 def _mode(report: MaxPodsReport) -> str:
-    flags = []
+    flags = ["IPv6"] if report.ipv6 else []
     if report.prefix_delegation:
         flags.append("prefix delegation")
     if report.custom_networking:
@@ -234,6 +242,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="use at most N ENIs (MAX_ENI), applied before custom networking's primary ENI is "
         "subtracted (default: every ENI of the default card)",
+    )
+    mp.add_argument(
+        "--ipv6",
+        action="store_true",
+        help="an IPv6 node (ENABLE_IPv6=true, ENABLE_IPv4=false; implies prefix delegation): "
+        "ipamd's /80s never limit pods, kubelet's max pods does",
     )
     mp.add_argument(
         "--show-max-allowed",
