@@ -255,6 +255,29 @@ def test_subnet_discovery_drops_excluded_enis_at_restart_and_creates_one_on_card
     assert reconcile(apply(step.state, AllocationFailed("X"), 11.0), V6, 15.0).actions == ()
 
 
+def test_restart_releases_nothing_of_an_excluded_eni_in_ipv6() -> None:
+    # checkAndHandleAllENIExclusion finds no excluded ENI in IPv6: they were never set up.
+    config = attrs.evolve(V6, multi_nic=True)
+    state = with_prefix(booted(config, TWO_CARDS))
+    step = reconcile(state, config, 5.0)
+    state = apply(step.state, ENIAttached("eni-9", 0, 1, prefixes=(SECOND,), is_excluded=True), 6.0)
+    assert state.find_eni("eni-9") is not None  # setupENI keeps a new excluded ENI
+    again = restart(state, config, 10.0)
+    assert again.outbox == ()
+    assert again.find_eni("eni-9") is None
+    assert [e.eni_id for e in again.enis] == ["eni-0"]
+    # Card 1 is empty again after the restart: createSecondaryIPv6ENIs runs anew.
+    assert reconcile(again, config, 10.0).actions == (AllocateIPv6ENI(1),)
+
+
+def test_restart_queues_no_release_for_an_empty_excluded_primary() -> None:
+    state = with_prefix(booted())
+    excluded = attrs.evolve(state.enis[0], is_excluded=True)
+    state = attrs.evolve(state, datastores=(attrs.evolve(state.datastores[0], enis=(excluded,)),))
+    again = restart(state, V6, 10.0)
+    assert (again.outbox, again.enis) == ((), ())
+
+
 # -- the pod path (AssignPodIPv6Address, getUnusedIP) ------------------------------------------
 
 

@@ -76,8 +76,8 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
     # nodeInit's order: checkAndHandleAllENIExclusion over every excluded ENI first (free
     # CIDRs of the current mode; it only looks at card 0's datastore, Q20) ...
     for index, (ds, cidrs_of, released) in enumerate(kept):
-        if ds.network_card != 0:
-            continue
+        if ds.network_card != 0 or effective.enable_ipv6:
+            continue  # IPv6: excluded ENIs are not set up at all (drop_excluded_enis below)
         for position, eni in enumerate(ds.enis):
             if eni.is_excluded:
                 cidrs_of[position], gone = _release_empty(
