@@ -35,6 +35,7 @@ from vpccni_model import (
     instance_limits,
     lint_env,
     max_pods_report,
+    pool_stats,
     reconcile,
     reconcile_due,
     restart,
@@ -305,6 +306,8 @@ def test_more_pods_than_a_28_holds_stay_on_the_one_prefix() -> None:
         state, ip = assign_pod_ip(state, V6, f"ns/p{n}", 1.0)
     assert ip == "2600:1f14:0:100::27"  # 39 in hex
     assert state.enis[0].cidrs[0].assigned == 40
+    stats = pool_stats(state, 2.0)
+    assert (stats.total_ips, stats.assigned_ips, stats.total_prefixes) == (2**48, 40, 1)
 
 
 @settings(max_examples=40, deadline=None)
@@ -441,3 +444,26 @@ def test_cli_max_pods_ipv6(capsys: Capsys) -> None:
     data = json.loads(out)
     assert data["inputs"]["ipv6"] is True
     assert data["ipamd_pod_addresses"] == 2**48
+
+
+def test_explain_says_there_is_no_pool_to_tune() -> None:
+    from vpccni_model.sim.explain import explain
+
+    explanation = explain(M5, V6, churn_minutes=0)
+    assert [(f.code, f.severity) for f in explanation.findings] == [("ipv6-no-warm-pool", "info")]
+    assert "kubelet's max pods (29)" in explanation.findings[0].detail
+    assert explanation.findings[0].env == () and explanation.findings[0].max_pods is None
+
+
+def test_simulated_ipv6_node_makes_only_its_init_calls() -> None:
+    from vpccni_model.sim import NodeSpec, PoissonChurn, SimulationSpec, simulate
+
+    spec = SimulationSpec(
+        nodes=(NodeSpec("a", M5, V6),), workload=PoissonChurn(20, 6.0), duration=1800.0, seed=3
+    )
+    result = simulate(spec)
+    # nodeInit's one AllocateIPv6Prefix: Describe + AssignIpv6Addresses, then nothing.
+    assert result.summary.ec2_calls == 2
+    assert result.summary.pods_failed == 0
+    assert result.summary.ips_total_max == 2**48  # ipamd's TotalIPs: one /80
+    assert result.summary.subnet_addresses_max == 1  # the primary IPv4 only

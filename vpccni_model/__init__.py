@@ -1,4 +1,5 @@
-"""vpccni_model: an executable reference of the Amazon VPC CNI's ipamd warm pool (IPv4).
+"""vpccni_model: an executable reference of the Amazon VPC CNI's ipamd warm pool (IPv4; IPv6
+nodes, which have no warm pool, are booted and served too).
 
 Pure functions over immutable values: boot a node, run ``reconcile`` ticks, feed EC2
 outcomes back with ``apply``, and assign or release pod addresses. This module is the public

@@ -50,6 +50,7 @@ WASTE = "subnet-waste"
 CHURN = "ec2-call-churn"
 WAIT = "pods-wait-for-ips"
 PD_IGNORED = "prefix-delegation-ignored"
+IPV6 = "ipv6-no-warm-pool"
 
 #: WARM_IP_TARGET / MINIMUM_IP_TARGET values the planner tries, smallest first.
 STEPS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32)
