@@ -467,3 +467,54 @@ def test_simulated_ipv6_node_makes_only_its_init_calls() -> None:
     assert result.summary.pods_failed == 0
     assert result.summary.ips_total_max == 2**48  # ipamd's TotalIPs: one /80
     assert result.summary.subnet_addresses_max == 1  # the primary IPv4 only
+
+
+FOUR_CARDS = InstanceLimits(
+    name="four-cards",
+    max_enis=2,
+    ipv4_per_eni=10,
+    network_cards=(NetworkCard(0, 2), NetworkCard(1, 1), NetworkCard(2, 1), NetworkCard(3, 1)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    outcomes=st.lists(st.sampled_from(["ok", "fail"]), min_size=12, max_size=12),
+    cordon_at=st.one_of(st.none(), st.integers(0, 6)),
+    multi_nic=st.booleans(),
+)
+def test_init_ends_and_creates_at_most_one_eni_per_card(
+    outcomes: list[str], cordon_at: int | None, multi_nic: bool
+) -> None:
+    config = attrs.evolve(V6, multi_nic=multi_nic)
+    state = booted(config, FOUR_CARDS)
+    ec2 = FakeEC2.for_node(state)
+    created: list[int] = []
+    clock = 0.0
+    # The drawn outcomes, then EC2 answering every call: nodeInit must come to an end.
+    for step_no, outcome in enumerate([*outcomes, *["ok"] * 10]):
+        if step_no == cordon_at:
+            state = apply(state, NodeCordoned(), clock)
+        step = reconcile(state, config, clock)
+        state = step.state
+        for action in step.actions:
+            assert isinstance(action, AllocateIPv6ENI | AllocateIPv6Prefix)
+            if isinstance(action, AllocateIPv6ENI):
+                created.append(action.network_card)
+            event = ec2.execute(action) if outcome == "ok" else AllocationFailed("X")
+            assert event is not None
+            state = apply(state, event, clock + 0.5)
+        clock += 5.0
+    assert len(created) == len(set(created))  # createSecondaryIPv6ENIs tries a card once
+    assert set(created) <= ({1, 2, 3} if multi_nic else set())
+    if cordon_at is not None and cordon_at == 0:
+        assert created == []  # attachment not allowed when nodeInit reached the cards
+    for eni in state.enis:
+        assert len(eni.cidrs) <= 1 and all(c.is_ipv6 for c in eni.cidrs)
+    state.check()
+    assert from_json(to_json(state), NodeState) == state
+    assert all(eni.cidrs for eni in state.enis)  # every ENI got its /80 in the end
+    for later in (clock, clock + 60.0, clock + 3600.0):  # and the node never acts again
+        final = reconcile(state, config, later)
+        assert final.actions == () and final.next_check_at is None
+        state = final.state
