@@ -518,3 +518,23 @@ def test_init_ends_and_creates_at_most_one_eni_per_card(
         final = reconcile(state, config, later)
         assert final.actions == () and final.next_check_at is None
         state = final.state
+
+
+def test_go_random_reuses_one_cooled_address_and_purges_the_others() -> None:
+    from vpccni_model import IterationPolicy
+
+    reused = set()
+    for seed in range(12):
+        state = NodeState.boot(M5, V6, 0.0, iteration=IterationPolicy.go_random(seed))
+        state = with_prefix(state)
+        for n in range(4):
+            state, _ = assign_pod_ip(state, V6, f"ns/p{n}", 1.0)
+        for n in (0, 1, 2):
+            state, _ = unassign_pod_ip(state, V6, f"ns/p{n}", 2.0)
+        state, ip = assign_pod_ip(state, V6, "ns/new", 40.0)  # all three cooled (30 s)
+        assert ip in {"2600:1f14:0:100::", "2600:1f14:0:100::1", "2600:1f14:0:100::2"}
+        # getUnusedIP purges every cooled entry: only the new pod's and p3's remain.
+        assert {a.pod for a in state.enis[0].cidrs[0].addresses} == {"ns/new", "ns/p3"}
+        reused.add(ip)
+        state.check()
+    assert len(reused) > 1  # Go's map order does not always pick the lowest

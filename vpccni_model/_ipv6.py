@@ -21,8 +21,8 @@ blocks on each), in nodeInit's order:
 Pods take addresses from the /80s only (``AssignPodIPv6Address``): ENIs in device order,
 excluded ENIs skipped, the first pod of a prefix gets its base address ``prefix::``, then
 ``getUnusedIP`` as in IPv4 (the lowest cooled entry, all cooled entries purged, else the
-lowest address with no entry). The documented order is used whatever the node's iteration
-policy: the Go map order of this search is not modelled in IPv6.
+lowest address with no entry). Under the node's ``go_random`` iteration policy the ENI map
+and the cooled entries are visited in Go's map order (N3, N4), as in IPv4.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ from vpccni_model._datastore import Datastore, unchecked_in_flight
 from vpccni_model._eni import ENI
 from vpccni_model._errors import UnexpectedEventError
 from vpccni_model._events import AllocationFailed, ENIAttached, IPv6PrefixAllocated
+from vpccni_model._goorder import eni_order
+from vpccni_model._goorder import take_unused_ip as go_take_unused_ip
+from vpccni_model._iteration import SITE_POD_ENI, IterationPolicy, text_key
 from vpccni_model._limits import InstanceLimits
 from vpccni_model._model import Cidr, parse_ipv6_prefixes
 from vpccni_model._state import NodeState
@@ -204,18 +207,32 @@ def drop_excluded_enis(state: NodeState) -> NodeState:
 
 
 def claim(
-    ds: Datastore, pod: str, clock: float, cooldown: float
+    ds: Datastore,
+    pod: str,
+    clock: float,
+    cooldown: float,
+    policy: IterationPolicy | None = None,
+    draw: int = 0,
 ) -> tuple[int, int, Cidr, int] | None:
-    """``AssignPodIPv6Address`` on one card: ENIs in device order, excluded ones skipped, each
-    /80 with ``getUnusedIP`` (``Cidr.take_unused_ip``). Returns (position of the ENI, position
-    of the CIDR, the CIDR after the assignment, the address), or None."""
-    for eni_at, eni in enumerate(ds.enis):
+    """``AssignPodIPv6Address`` on one card: the ENI map (device order, or Go's map order
+    under a ``go_random`` ``policy``, N3), excluded ENIs skipped, each /80 with
+    ``getUnusedIP`` (``Cidr.take_unused_ip``; which cooled entry is reused in Go's order
+    under ``go_random``, N4). Returns (position of the ENI, position of the CIDR, the CIDR
+    after the assignment, the address), or None."""
+    enis = ds.enis
+    order = range(len(enis)) if policy is None else eni_order(policy, draw, SITE_POD_ENI, ds)
+    for eni_at in order:
+        eni = enis[eni_at]
         if eni.is_excluded:
             continue
-        for cidr_at, cidr in enumerate(eni.cidrs):
+        for cidr_at, cidr in enumerate(eni.cidrs):  # one /80: no CIDR map order to draw
             if not cidr.is_ipv6:
                 continue
-            taken = cidr.take_unused_ip(pod, clock, cooldown)
+            if policy is None:
+                taken = cidr.take_unused_ip(pod, clock, cooldown)
+            else:
+                key = text_key(eni.eni_id)
+                taken = go_take_unused_ip(cidr, policy, draw, key, pod, clock, cooldown)
             if taken is not None:
                 return eni_at, cidr_at, taken[0], taken[1]
     return None

@@ -50,7 +50,7 @@ def assign_pod_ip(
     draw = mix(clock_key(clock), text_key(pod)) if random else 0
     for ds_at, ds in enumerate(state.datastores):
         if fixed.enable_ipv6:
-            claimed = ipv6_claim(ds, pod, clock, cooldown)  # AssignPodIPv6Address
+            claimed = ipv6_claim(ds, pod, clock, cooldown, policy if random else None, draw)
         elif random:
             claimed = go_claim(ds, policy, pod, clock, cooldown, prefix_delegation, draw)
         else:
