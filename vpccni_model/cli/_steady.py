@@ -115,8 +115,7 @@ def run(args: argparse.Namespace) -> int:
     print()
     print_table(rows)
     if effective.enable_ipv6:
-        print("total_ips, unused_ips: ipamd's TotalIPs in IPv6, 2**48 per /80 prefix: the pool")
-        print("  is never the limit; max pods (kubelet) is")
+        print("total_ips, unused_ips: ipamd's TotalIPs, 2**48 per /80 - never the limit")
         print("subnet_addresses: the ENIs' primary IPv4 addresses (the /80s are IPv6)")
         return 0
     print("total_ips, unused_ips: ipamd's pool (TotalIPs), without the ENIs' primary addresses")
