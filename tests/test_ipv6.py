@@ -538,3 +538,13 @@ def test_go_random_reuses_one_cooled_address_and_purges_the_others() -> None:
         reused.add(ip)
         state.check()
     assert len(reused) > 1  # Go's map order does not always pick the lowest
+
+
+def test_prometheus_total_counts_the_80() -> None:
+    from vpccni_model.sim import prometheus
+
+    state = with_prefix(booted())
+    state, _ = assign_pod_ip(state, V6, "ns/a", 1.0)
+    gauges = prometheus.node_gauges(state)
+    assert (gauges.total_ip_addresses, gauges.assigned_ip_addresses) == (2**48, 1)
+    assert (gauges.eni_allocated, gauges.total_ipv4_prefixes) == (1, 1)
