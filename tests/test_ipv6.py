@@ -267,8 +267,46 @@ def test_restart_releases_nothing_of_an_excluded_eni_in_ipv6() -> None:
     assert again.outbox == ()
     assert again.find_eni("eni-9") is None
     assert [e.eni_id for e in again.enis] == ["eni-0"]
-    # Card 1 is empty again after the restart: createSecondaryIPv6ENIs runs anew.
-    assert reconcile(again, config, 10.0).actions == (AllocateIPv6ENI(1),)
+    # setupENI asks EC2 for eni-0's prefixes again; then card 1, empty again, gets an ENI.
+    step = reconcile(again, config, 10.0)
+    assert step.actions == (AllocateIPv6Prefix("eni-0"),)
+    again = apply(step.state, IPv6PrefixAllocated("eni-0", (PREFIX,)), 10.5)
+    assert reconcile(again, config, 15.0).actions == (AllocateIPv6ENI(1),)
+
+
+def test_restart_sets_every_eni_up_again_and_keeps_its_prefix_and_pods() -> None:
+    config = attrs.evolve(V6, multi_nic=True)
+    state = with_prefix(booted(config, TWO_CARDS))
+    ec2 = FakeEC2.for_node(state)
+    clock = 5.0
+    while (step := reconcile(state, config, clock)).actions:  # the card-1 ENI and its /80
+        state = step.state
+        for action in step.actions:
+            event = ec2.execute(action)
+            assert event is not None
+            state = apply(state, event, clock)
+        clock += 5.0
+    state, ip = assign_pod_ip(state, config, "ns/a", clock)
+    again = restart(state, config, clock + 1.0)
+    assert again.ipv6_setup_pending == ("eni-0", "eni-1")
+    calls = dict(ec2.calls)
+    seen = []
+    clock += 1.0
+    while (step := reconcile(again, config, clock)).actions:
+        seen.extend(step.actions)
+        again = step.state
+        event = ec2.execute(step.actions[0])
+        assert event is not None
+        again = apply(again, event, clock)
+        clock += 5.0
+    # One Describe per ENI (GetIPv6PrefixesFromEC2), no new prefix, no new ENI.
+    assert seen == [AllocateIPv6Prefix("eni-0"), AllocateIPv6Prefix("eni-1")]
+    after = dict(ec2.calls)
+    assert after["DescribeNetworkInterfaces"] - calls["DescribeNetworkInterfaces"] == 2
+    assert after[ASSIGN_IPV6] == calls[ASSIGN_IPV6]
+    assert again.ipv6_setup_pending == ()
+    assert [[c.key for c in e.cidrs] for e in again.enis] == [[PREFIX], [SECOND]]
+    assert again.pods["ns/a"].address == ip
 
 
 def test_restart_queues_no_release_for_an_empty_excluded_primary() -> None:

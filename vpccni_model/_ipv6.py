@@ -6,12 +6,14 @@ no increase, decrease, ENI free or 60 s metadata reconcile, ever. What ipamd doe
 blocks on each), in nodeInit's order:
 
 1. With subnet discovery, ENIs in excluded subnets are not set up; if none remains, one ENI is
-   created on card 0 (``nodeInit``). The drop is ``drop_excluded_enis``, run by ``restart``
+   created on card 0 (``nodeInit``). The drop is ``after_restart``'s, run by ``restart``
    (the datastore of a fresh boot holds only the primary ENI, never excluded).
 2. ``setupENI`` gives every managed non-trunk ENI exactly one /80 (``assignIPv6Prefix``): an
-   ENI without one gets ``AllocateIPv6Prefix``; the answer lists what EC2 holds and only the
-   first /80 is used. A failed call is asked again at the next ``reconcile`` (ipamd retries
-   ``setupENI`` and then exits and restarts; the model keeps asking, see docs/model.md).
+   ENI without one, and after a restart every ENI (ipamd asks EC2 at each start;
+   ``NodeState.ipv6_setup_pending``), gets ``AllocateIPv6Prefix``; the answer lists what EC2
+   holds and only the first /80 is used (an ENI that kept its /80 over the restart keeps it).
+   A failed call is asked again at the next ``reconcile`` (ipamd retries ``setupENI`` and
+   then exits and restarts; the model keeps asking, see docs/model.md).
 3. ``createSecondaryIPv6ENIs``, when provisioning is enabled and ENI attachment is allowed
    (not terminating, not cordoned unless AWS_MANAGE_ENIS_NON_SCHEDULABLE): one
    ``AllocateIPv6ENI`` on every managed card above 0 with no ENI and room for one, cards
@@ -46,9 +48,16 @@ from vpccni_model._state import NodeState
 from vpccni_model.pool import CardPolicy, has_room_for_eni
 
 
-def _needs_prefix(eni: ENI) -> bool:
-    """``setupENI`` in IPv6: a managed non-trunk ENI with no /80 in the datastore."""
-    return not eni.is_trunk and not any(cidr.is_ipv6 for cidr in eni.cidrs)
+def _has_prefix(eni: ENI) -> bool:
+    return any(cidr.is_ipv6 for cidr in eni.cidrs)
+
+
+def _needs_setup(state: NodeState, eni: ENI) -> bool:
+    """``setupENI`` in IPv6 is still to run for a managed non-trunk ENI: it has no /80 in
+    the datastore, or it is one of the ENIs a restart found (``ipv6_setup_pending``)."""
+    if eni.is_trunk:
+        return False
+    return not _has_prefix(eni) or eni.eni_id in state.ipv6_setup_pending
 
 
 def _attachment_allowed(state: NodeState) -> bool:
@@ -78,7 +87,7 @@ def init_step(
         state = state.replace(ipv6_enis_tried=(*state.ipv6_enis_tried, 0))
     if action is None:
         for ds in state.datastores:
-            eni = next((e for e in ds.enis if _needs_prefix(e)), None)
+            eni = next((e for e in ds.enis if _needs_setup(state, e)), None)
             if eni is not None:
                 action, card = AllocateIPv6Prefix(eni.eni_id), ds.network_card
                 break
@@ -126,12 +135,15 @@ def prefix_allocated(state: NodeState, event: IPv6PrefixAllocated, clock: float)
     prefixes = parse_ipv6_prefixes(event.prefixes)  # every one is checked, only one is used
     ds = state.datastore(in_flight.network_card)
     eni = ds.eni(event.eni_id)
-    if eni is None or not prefixes or not _needs_prefix(eni):
-        return state.replace(in_flight=None)
+    pending = tuple(e for e in state.ipv6_setup_pending if e != event.eni_id)
+    if eni is None or not prefixes or _has_prefix(eni):
+        return state.replace(in_flight=None, ipv6_setup_pending=pending)
     _check_unused(state, prefixes[0], event)
     new_eni, added = eni.with_added_cidrs(prefixes[:1])
     new_ds = ds.replace_eni(new_eni).replace(prefix_counter=ds.prefix_counter + added)
-    return state.replace_datastore(new_ds, in_flight=None, last_pool_action_at=clock)
+    return state.replace_datastore(
+        new_ds, in_flight=None, last_pool_action_at=clock, ipv6_setup_pending=pending
+    )
 
 
 def _check_unused(state: NodeState, prefix: Cidr, event: object) -> None:
@@ -187,10 +199,17 @@ def allocation_failed(state: NodeState, _event: AllocationFailed, _clock: float)
 # -- restart and the pod path --------------------------------------------------------------------
 
 
-def drop_excluded_enis(state: NodeState) -> NodeState:
-    """nodeInit with subnet discovery in IPv6: ENIs in excluded subnets are not set up, so
-    they leave the datastore, with the pods restored onto them (the checkpoint finds no CIDR
-    for those addresses and drops them, spec 7.4.5)."""
+def after_restart(state: NodeState) -> NodeState:
+    """nodeInit of a restarted IPv6 node: with subnet discovery, ENIs in excluded subnets are
+    not set up, so they leave the datastore, with the pods restored onto them (the
+    checkpoint finds no CIDR for those addresses and drops them, spec 7.4.5); every other
+    non-trunk ENI is set up again (``assignIPv6Prefix`` asks EC2), ``ipv6_setup_pending``."""
+    state = _drop_excluded(state)
+    pending = tuple(sorted(e.eni_id for e in state.enis if not e.is_trunk))
+    return state.replace(ipv6_setup_pending=pending)
+
+
+def _drop_excluded(state: NodeState) -> NodeState:
     if not state.config.subnet_discovery or not any(e.is_excluded for e in state.enis):
         return state
     gone = {e.eni_id for e in state.enis if e.is_excluded}
@@ -280,7 +299,7 @@ __all__ = [
     "pool_size",
     "allocation_failed",
     "claim",
-    "drop_excluded_enis",
+    "after_restart",
     "eni_attached",
     "init_step",
     "prefix_allocated",

@@ -16,7 +16,7 @@ from vpccni_model._config import Config
 from vpccni_model._datastore import Datastore
 from vpccni_model._eni import ENI
 from vpccni_model._errors import ConfigError, StateError
-from vpccni_model._ipv6 import drop_excluded_enis
+from vpccni_model._ipv6 import after_restart as ipv6_after_restart
 from vpccni_model._model import Cidr
 from vpccni_model._podindex import PodIP
 from vpccni_model._state import NodeState
@@ -77,7 +77,7 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
     # CIDRs of the current mode; it only looks at card 0's datastore, Q20) ...
     for index, (ds, cidrs_of, released) in enumerate(kept):
         if ds.network_card != 0 or effective.enable_ipv6:
-            continue  # IPv6: excluded ENIs are not set up at all (drop_excluded_enis below)
+            continue  # IPv6: excluded ENIs are not set up at all (ipv6_after_restart below)
         for position, eni in enumerate(ds.enis):
             if eni.is_excluded:
                 cidrs_of[position], gone = _release_empty(
@@ -113,6 +113,6 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
         clock=state.clock,
         iteration=state.iteration,  # how Go's maps iterate does not change with a restart
     )
-    if effective.enable_ipv6:  # nodeInit in IPv6 leaves ENIs in excluded subnets out
-        restarted = drop_excluded_enis(restarted)
+    if effective.enable_ipv6:  # nodeInit in IPv6: excluded ENIs out, the others set up anew
+        restarted = ipv6_after_restart(restarted)
     return restarted
