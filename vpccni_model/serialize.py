@@ -10,7 +10,9 @@ One module-level :data:`converter` (cattrs) does the work. The format:
 * every action and event carries its class name under ``"type"`` wherever it appears (top
   level, ``outbox``, ``in_flight``), because ``AllocateIPs`` and ``AllocatePrefixes`` have
   identical fields and only a tag tells them apart;
-* addresses stay the integers the state holds; keys are sorted, so equal values give equal text.
+* addresses stay the integers the state holds (an IPv6 /80 and its addresses are 128-bit
+  integers, beyond 2**53: a reader in another language needs big integers); keys are sorted,
+  so equal values give equal text.
 
 Reading is strict, because JSON is untrusted input: no type coercion (``"5"`` is not an int,
 ``true`` is not 1, a string is not a list), no unknown or duplicate keys, no NaN or infinity,
