@@ -586,3 +586,39 @@ def test_prometheus_total_counts_the_80() -> None:
     gauges = prometheus.node_gauges(state)
     assert (gauges.total_ip_addresses, gauges.assigned_ip_addresses) == (2**48, 1)
     assert (gauges.eni_allocated, gauges.total_ipv4_prefixes) == (1, 1)
+
+
+def _prefix_types() -> st.SearchStrategy[InstanceLimits]:
+    from vpccni_model.testing import limits
+
+    return limits().filter(lambda found: found.supports_prefix_delegation)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_random_ipv6_nodes_keep_every_rule(data: st.DataObject) -> None:
+    from vpccni_model.testing import ipv6_configs, iteration_policies, node_states
+
+    state, config, ec2 = data.draw(
+        node_states(_prefix_types(), ipv6_configs(), iteration_strategy=iteration_policies())
+    )
+    state.check()
+    assert from_json(to_json(state), NodeState) == state
+    for eni in state.enis:
+        assert len(eni.cidrs) <= 1 and all(c.is_ipv6 for c in eni.cidrs)
+    for ref in state.pods.values():
+        assert ref.ip > 2**32  # every pod address is IPv6
+    # EC2 answering every call, nodeInit ends within a few steps and nothing follows.
+    clock = state.clock
+    for _ in range(12):
+        clock += 5.0
+        step = reconcile(state, config, clock)
+        state = step.state
+        for action in step.actions:
+            assert isinstance(action, AllocateIPv6ENI | AllocateIPv6Prefix)
+            event = ec2.execute(action)
+            assert event is not None
+            state = apply(state, event, clock)
+    final = reconcile(state, config, clock + 5.0)
+    assert final.actions == ()
+    assert all(eni.cidrs for eni in state.enis if not eni.is_trunk)
