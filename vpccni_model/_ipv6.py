@@ -84,7 +84,7 @@ def init_step(
     if config.subnet_discovery and not state.enis and 0 not in state.ipv6_enis_tried:
         # nodeInit: every ENI was in an excluded subnet; create one on card 0.
         action = AllocateIPv6ENI(0)
-        state = state.replace(ipv6_enis_tried=(*state.ipv6_enis_tried, 0))
+        state = state.replace(ipv6_enis_tried=tuple(sorted({*state.ipv6_enis_tried, 0})))
     if action is None:
         for ds in state.datastores:
             eni = next((e for e in ds.enis if _needs_setup(state, e)), None)
