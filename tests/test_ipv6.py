@@ -622,3 +622,13 @@ def test_random_ipv6_nodes_keep_every_rule(data: st.DataObject) -> None:
     final = reconcile(state, config, clock + 5.0)
     assert final.actions == ()
     assert all(eni.cidrs for eni in state.enis if not eni.is_trunk)
+
+
+def test_cli_max_pods_takes_the_ipv6_env(capsys: Capsys) -> None:
+    env = [arg for name, value in V6_ENV.items() for arg in ("--env", f"{name}={value}")]
+    code, by_env, _ = run(capsys, "max-pods", "m5.large", *env)
+    assert code == 0
+    _, by_flag, _ = run(capsys, "max-pods", "m5.large", "--ipv6")
+    assert by_env == by_flag
+    code, _, err = run(capsys, "max-pods", "m5.large", "--env", "ENABLE_IPv6=true")
+    assert code == 2 and "both enabled" in err  # the manifest keeps ENABLE_IPv4=true

@@ -13,11 +13,18 @@ from typing import Any
 
 import attrs
 
+from vpccni_model._config import MANIFEST_ENV, Config
 from vpccni_model._errors import ConfigError
 from vpccni_model._limits import InstanceLimits
 from vpccni_model._maxpods import DEFAULT_CNI_VERSION, parse_cni_version
 from vpccni_model._maxpods_report import MaxPodsReport, max_pods_report
-from vpccni_model.cli._common import UsageError, add_instance, instance_of, print_json
+from vpccni_model.cli._common import (
+    UsageError,
+    add_instance,
+    instance_of,
+    parse_env_pairs,
+    print_json,
+)
 
 EXAMPLES = """\
 examples:
@@ -26,6 +33,8 @@ examples:
   vpccni-model max-pods m5.large --cni-custom-networking-enabled --cni-max-eni 2 --value
   vpccni-model max-pods c5.metal --cni-prefix-delegation-enabled --json
   vpccni-model max-pods m5.large --ipv6
+  vpccni-model max-pods m5.large --env ENABLE_IPv6=true --env ENABLE_IPv4=false \
+      --env ENABLE_PREFIX_DELEGATION=true
 
 exit status: 0 success (also when the vCPU count is unknown: the output says so),
 2 usage or input error (with --value, also an unknown vCPU count)
@@ -59,8 +68,26 @@ def positive(flag: str, value: int | None) -> int | None:
     return value
 
 
+def _env_config(args: argparse.Namespace) -> Config | None:
+    """The aws-node configuration ``--env`` gives over the shipped manifest's values, or None
+    without ``--env``. Its IPv6 flag, prefix delegation, custom networking and MAX_ENI add to
+    the calculator's flags."""
+    if not args.env:
+        return None
+    try:
+        return Config.from_env({**MANIFEST_ENV, **parse_env_pairs(args.env)})
+    except ConfigError as exc:
+        raise UsageError(f"--env: {exc.field}: {exc.reason}") from exc
+
+
 def report_of(args: argparse.Namespace) -> tuple[InstanceLimits, MaxPodsReport]:
     limits = instance_with_alias(args)
+    config = _env_config(args)
+    if config is not None:
+        args.ipv6 = args.ipv6 or config.enable_ipv6
+        args.prefix_delegation = args.prefix_delegation or config.prefix_delegation
+        args.custom_networking = args.custom_networking or config.custom_networking
+        args.max_eni = args.max_eni if args.max_eni is not None else config.max_eni
     try:
         parse_cni_version(args.cni_version)
     except ConfigError as exc:
@@ -83,7 +110,7 @@ def report_of(args: argparse.Namespace) -> tuple[InstanceLimits, MaxPodsReport]:
             ipv6=args.ipv6,
         )
     except ConfigError as exc:
-        raise UsageError(f"--ipv6: {exc.reason}") from exc
+        raise UsageError(f"IPv6: {exc.reason}") from exc
     return limits, report
 
 
@@ -248,6 +275,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="an IPv6 node (ENABLE_IPv6=true, ENABLE_IPv4=false; implies prefix delegation): "
         "ipamd's /80s never limit pods, kubelet's max pods does",
+    )
+    mp.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an aws-node environment variable (repeatable), over the shipped manifest's "
+        "values: ENABLE_IPv6, ENABLE_PREFIX_DELEGATION, AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG and "
+        "MAX_ENI count as the flags above",
     )
     mp.add_argument(
         "--show-max-allowed",
