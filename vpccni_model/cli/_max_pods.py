@@ -33,7 +33,7 @@ examples:
   vpccni-model max-pods m5.large --cni-custom-networking-enabled --cni-max-eni 2 --value
   vpccni-model max-pods c5.metal --cni-prefix-delegation-enabled --json
   vpccni-model max-pods m5.large --ipv6
-  vpccni-model max-pods m5.large --env ENABLE_IPv6=true --env ENABLE_IPv4=false \
+  vpccni-model max-pods m5.large --env ENABLE_IPv6=true --env ENABLE_IPv4=false \\
       --env ENABLE_PREFIX_DELEGATION=true
 
 exit status: 0 success (also when the vCPU count is unknown: the output says so),
