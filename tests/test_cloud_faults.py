@@ -263,7 +263,7 @@ def test_per_api_overrides_one_bucket() -> None:
 
 @pytest.mark.parametrize(
     "per_api",
-    [{"AssignIpv6Addresses": TokenBucket(1, 1)}, {ASSIGN: (1, 1)}, [ASSIGN]],
+    [{"AssignPrivateNatGatewayAddress": TokenBucket(1, 1)}, {ASSIGN: (1, 1)}, [ASSIGN]],
 )
 def test_per_api_rejects_unknown_apis_and_non_buckets(per_api: object) -> None:
     with pytest.raises(ConfigError) as raised:

@@ -1,4 +1,5 @@
-"""vpccni_model: an executable reference of the Amazon VPC CNI's ipamd warm pool (IPv4).
+"""vpccni_model: an executable reference of the Amazon VPC CNI's ipamd warm pool (IPv4; IPv6
+nodes, which have no warm pool, are booted and served too).
 
 Pure functions over immutable values: boot a node, run ``reconcile`` ticks, feed EC2
 outcomes back with ``apply``, and assign or release pod addresses. This module is the public
@@ -13,6 +14,8 @@ from vpccni_model._actions import (
     Action,
     AllocateENI,
     AllocateIPs,
+    AllocateIPv6ENI,
+    AllocateIPv6Prefix,
     AllocatePrefixes,
     FreeENI,
     ReleaseIPs,
@@ -39,6 +42,7 @@ from vpccni_model._events import (
     ENIAttached,
     Event,
     IPsAllocated,
+    IPv6PrefixAllocated,
     MetadataObserved,
     NodeCordoned,
     NodeTerminating,
@@ -103,6 +107,9 @@ __all__ = [
     "AllocateENI",
     "AllocateIPs",
     "AllocatePrefixes",
+    "AllocateIPv6ENI",
+    "AllocateIPv6Prefix",
+    "IPv6PrefixAllocated",
     "AllocationFailed",
     "CardCapacity",
     "CardPolicy",

@@ -137,7 +137,33 @@ class SignalTrunkENI:
     """
 
 
-Allocation = AllocateENI | AllocateIPs | AllocatePrefixes
+@attrs.frozen
+class AllocateIPv6ENI:
+    """IPv6 mode: create an ENI on ``network_card`` with ``Ipv6AddressCount=1`` (its primary
+    IPv6 address, never a pod address) and attach it at the lowest free device index
+    (``createENIInput`` when v6 is enabled, spec 2.6). Answered by ``ENIAttached``; its /80
+    comes next, with ``AllocateIPv6Prefix`` (``setupENI``)."""
+
+    network_card: int
+
+    def __attrs_post_init__(self) -> None:
+        as_int("network_card", self.network_card)
+
+
+@attrs.frozen
+class AllocateIPv6Prefix:
+    """IPv6 mode, ``assignIPv6Prefix``: read the ENI's IPv6 prefixes from EC2
+    (DescribeNetworkInterfaces) and, if it has none, ``AssignIpv6Addresses`` with
+    ``Ipv6PrefixCount=1``. Answered by ``IPv6PrefixAllocated`` listing every /80 the ENI then
+    has, in EC2's order (ipamd uses the first, spec 4.6)."""
+
+    eni_id: str
+
+    def __attrs_post_init__(self) -> None:
+        as_text("eni_id", self.eni_id, empty=True)
+
+
+Allocation = AllocateENI | AllocateIPs | AllocatePrefixes | AllocateIPv6ENI | AllocateIPv6Prefix
 Release = ReleaseIPs | ReleasePrefixes | FreeENI
 Action = (
     AllocateENI
@@ -147,9 +173,12 @@ Action = (
     | ReleasePrefixes
     | FreeENI
     | SignalTrunkENI
+    | AllocateIPv6ENI
+    | AllocateIPv6Prefix
 )
 
-ALLOCATIONS = (AllocateENI, AllocateIPs, AllocatePrefixes)
+ALLOCATIONS = (AllocateENI, AllocateIPs, AllocatePrefixes, AllocateIPv6ENI, AllocateIPv6Prefix)
+IPV6_ALLOCATIONS = (AllocateIPv6ENI, AllocateIPv6Prefix)
 
 
 # -- unchecked constructors, for the tick (its values come from a checked state) ---------------

@@ -113,6 +113,20 @@ class PrefixesAllocated:
 
 
 @attrs.frozen
+class IPv6PrefixAllocated:
+    """The outstanding AllocateIPv6Prefix returned: every IPv6 /80 (``x:y::/80``) the ENI has
+    in EC2, in EC2's order (one new prefix if it had none). ipamd uses only the first
+    (``assignIPv6Prefix``, spec 4.6); the others stay attached, unused and never freed."""
+
+    eni_id: str
+    prefixes: tuple[str, ...] = attrs.field(converter=_prefixes)
+
+    def __attrs_post_init__(self) -> None:
+        if type(self.eni_id) is not str:
+            as_text("eni_id", self.eni_id, empty=True)
+
+
+@attrs.frozen
 class AllocationFailed:
     """The outstanding allocation failed with an EC2 error code (see :class:`Ec2Error`).
 
@@ -193,4 +207,5 @@ Event = (
     | NodeCordoned
     | NodeUncordoned
     | NodeTerminating
+    | IPv6PrefixAllocated
 )

@@ -18,6 +18,7 @@ from vpccni_model._datastore import Datastore
 from vpccni_model._eni import ENI
 from vpccni_model._eniconfig import ENIConfig, NoENIConfig, as_eni_config
 from vpccni_model._errors import ConfigError, StateError
+from vpccni_model._ipv6 import after_restart as ipv6_after_restart
 from vpccni_model._model import Cidr
 from vpccni_model._podindex import PodIP
 from vpccni_model._state import NodeState
@@ -99,8 +100,8 @@ def restart(
     # nodeInit's order: checkAndHandleAllENIExclusion over every excluded ENI first (free
     # CIDRs of the current mode; it only looks at card 0's datastore, Q20) ...
     for index, (ds, cidrs_of, released) in enumerate(kept):
-        if ds.network_card != 0:
-            continue
+        if ds.network_card != 0 or effective.enable_ipv6:
+            continue  # IPv6: excluded ENIs are not set up at all (ipv6_after_restart below)
         for position, eni in enumerate(ds.enis):
             if eni.is_excluded:
                 cidrs_of[position], gone = _release_empty(
@@ -125,7 +126,7 @@ def restart(
             Datastore.of(card, ()) for card in state.limits.card_indices if card not in have
         )
         stores.sort(key=lambda ds: ds.network_card)
-    return NodeState(
+    restarted = NodeState(
         limits=state.limits,
         config=effective,
         primary_eni_id=state.primary_eni_id,
@@ -140,3 +141,6 @@ def restart(
         trunk_requested=state.trunk_requested,
         eni_config=resolved,
     )
+    if effective.enable_ipv6:  # nodeInit in IPv6: excluded ENIs out, the others set up anew
+        restarted = ipv6_after_restart(restarted)
+    return restarted

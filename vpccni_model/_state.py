@@ -107,6 +107,13 @@ class NodeState:
     #: keeps it, and ipamd never removes the feature.
     trunk_requested: bool = False
     eni_config: ENIConfig | None = None
+    #: IPv6 only: the cards on which nodeInit's ENI creation (``createSecondaryIPv6ENIs``, or
+    #: the card-0 ENI when subnet discovery excluded every ENI) has run since the last boot or
+    #: restart, ascending; each is tried once (``_ipv6``). Always () in IPv4.
+    ipv6_enis_tried: tuple[int, ...] = ()
+    #: IPv6 only: the ENIs (ids, sorted) whose ``setupENI`` has not run since the last
+    #: restart, which sets up every ENI again (``assignIPv6Prefix`` reads EC2, ``_ipv6``).
+    ipv6_setup_pending: tuple[str, ...] = ()
     # The last Config object ``fixed_config`` accepted for this node (see there); at first the
     # node's own, so that no other object (None included) passes unchecked.
     _accepted_config: object = attrs.field(
@@ -164,6 +171,20 @@ class NodeState:
             as_bool("terminating", self.terminating)
             as_bool("trunk_requested", self.trunk_requested)
         setter(self, "clock", check_clock(self.clock))
+        if self.ipv6_enis_tried or type(self.ipv6_enis_tried) is not tuple:
+            tried = as_tuple("ipv6_enis_tried", self.ipv6_enis_tried, int, "card numbers")
+            if list(tried) != sorted(set(tried)) or any(
+                type(card) is not int or card < 0 for card in tried
+            ):
+                raise StateError("ipv6_enis_tried", tried, "need unique cards >= 0, ascending")
+            if not self.config.enable_ipv6:
+                raise StateError("ipv6_enis_tried", tried, "only an IPv6 node creates ENIs at init")
+        if self.ipv6_setup_pending or type(self.ipv6_setup_pending) is not tuple:
+            pending = as_tuple("ipv6_setup_pending", self.ipv6_setup_pending, str, "ENI ids")
+            if list(pending) != sorted(set(pending)) or not self.config.enable_ipv6:
+                raise StateError(
+                    "ipv6_setup_pending", pending, "unique ENI ids, sorted, on an IPv6 node"
+                )
         if type(self.iteration) is not IterationPolicy:
             as_instance("iteration", self.iteration, IterationPolicy, "an IterationPolicy")
         if self.eni_config is not None and type(self.eni_config) is not ENIConfig:

@@ -14,6 +14,7 @@ from vpccni_model._config import Config
 from vpccni_model._eniconfig import stand_in_eni_config
 from vpccni_model._errors import ConfigError, NoAvailableIPError, StateError
 from vpccni_model._ipv4 import PREFIX_SIZE
+from vpccni_model._ipv6 import pool_size as ipv6_pool_size
 from vpccni_model._iteration import DEFAULT as ORDERED_ITERATION
 from vpccni_model._iteration import IterationPolicy
 from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
@@ -143,6 +144,9 @@ def summarize(state: NodeState, pods: int, settled: bool, unschedulable: int = 0
         total += stats.total_ips
         assigned += stats.assigned_ips
     prefixes = sum(e.prefix_cidrs for e in enis)
+    subnet = len(enis) + sum(e.ip_cidrs for e in enis) + PREFIX_SIZE * prefixes
+    if state.config.enable_ipv6:  # /80s (_ipv6): 2**48 addresses each, from the IPv6 CIDR
+        (total, assigned), subnet = ipv6_pool_size(state), len(enis)
     return SteadyState(
         enis=len(enis),
         cidrs_per_eni=tuple(e.prefix_cidrs if pd else e.ip_cidrs for e in enis),
@@ -153,7 +157,7 @@ def summarize(state: NodeState, pods: int, settled: bool, unschedulable: int = 0
         pods_placed=len(state.pods),
         settled=settled,
         state=state,
-        subnet_addresses=len(enis) + sum(e.ip_cidrs for e in enis) + PREFIX_SIZE * prefixes,
+        subnet_addresses=subnet,
         pods_unschedulable=unschedulable,
     )
 

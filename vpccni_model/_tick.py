@@ -24,6 +24,7 @@ from vpccni_model._config import Config
 from vpccni_model._datastore import Datastore, unchecked_in_flight
 from vpccni_model._eniconfig import eni_destination
 from vpccni_model._goorder import eni_order
+from vpccni_model._ipv6 import init_step as ipv6_init_step
 from vpccni_model._iteration import SITE_CARDS, SITE_GROW, clock_key, visit_order
 from vpccni_model._nextcheck import next_check as next_check_at
 from vpccni_model._progress import (
@@ -374,6 +375,9 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
     if actions:
         state = state.replace(outbox=())
     state = run_deferred_cleanups(state, clock)
+    if state.config.enable_ipv6:  # no pool loop in IPv6, no pre-scaling: nodeInit's steps
+        state = state.replace(pre_scaling=False) if state.pre_scaling else state
+        return Reconciliation(*ipv6_init_step(state, clock, actions))
     tick = _Tick(state, clock, actions)
     if state.in_flight is not None:
         return Reconciliation(state, tuple(actions), None)

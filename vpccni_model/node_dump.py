@@ -248,7 +248,9 @@ def _read_introspection_eni(
     cidrs_doc = _get(doc, "AvailableIPv4Cidrs", path, dict)
     if _opt(doc, "IPv6Cidrs", path, dict, {}):
         warnings.append(
-            DumpWarning("ipv6-ignored", f"{path}.IPv6Cidrs", "IPv6 CIDRs are not modelled; ignored")
+            DumpWarning(
+                "ipv6-ignored", f"{path}.IPv6Cidrs", "node_dump reads IPv4 nodes only: ignored"
+            )
         )
     cidrs: list[_Cidr] = []
     for cidr_key, cidr_doc in cidrs_doc.items():

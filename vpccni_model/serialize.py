@@ -11,7 +11,9 @@ One module-level :data:`converter` (cattrs) does the work. The format:
   level, ``outbox``, ``in_flight``), because ``AllocateIPs`` and ``AllocatePrefixes`` have
   identical fields and only a tag tells them apart; so does an ``AllocateENI``'s
   ``destination`` (``PrimarySubnet`` and ``DiscoveredSubnet`` have no fields at all);
-* addresses stay the integers the state holds; keys are sorted, so equal values give equal text.
+* addresses stay the integers the state holds (an IPv6 /80 and its addresses are 128-bit
+  integers, beyond 2**53: a reader in another language needs big integers); keys are sorted,
+  so equal values give equal text.
 
 Reading is strict, because JSON is untrusted input: no type coercion (``"5"`` is not an int,
 ``true`` is not 1, a string is not a list), no unknown or duplicate keys, no NaN or infinity,

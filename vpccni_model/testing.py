@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 import attrs
 from hypothesis import strategies as st
 
-from vpccni_model._actions import Action, AllocateENI, AllocateIPs, AllocatePrefixes
+from vpccni_model._actions import ALLOCATIONS, Action, AllocateENI, AllocateIPs, AllocatePrefixes
 from vpccni_model._config import Config
 from vpccni_model._eniconfig import stand_in_eni_config
 from vpccni_model._errors import NoAvailableIPError, StateError
@@ -132,6 +132,26 @@ def configs(
     )
 
 
+def ipv6_configs(*, multi_nic: bool | None = None) -> st.SearchStrategy[Config]:
+    """IPv6 configurations ipamd starts with (spec 1.4: prefix delegation, no custom
+    networking), with the knobs that still matter in IPv6 drawn; the warm targets vary too,
+    to show they change nothing. Boot them on types with prefix support only."""
+    return st.builds(
+        Config,
+        enable_ipv4=st.just(False),
+        enable_ipv6=st.just(True),
+        prefix_delegation=st.just(True),
+        warm_ip_target=st.integers(0, 5),
+        warm_prefix_target=st.integers(0, 3),
+        ip_cooldown_period=st.sampled_from((30.0, 0.0, -1.0, 5.0)),
+        pod_eni=st.booleans(),
+        manage_enis_non_schedulable=st.booleans(),
+        disable_provisioning=st.booleans(),
+        multi_nic=_flag(multi_nic),
+        subnet_discovery=st.booleans(),
+    )
+
+
 def card_limit(limits: InstanceLimits, network_card: int) -> int:
     """How many ENIs EC2 lets ``network_card`` hold (its ``max_interfaces``; ``max_enis`` on
     instances that list no cards)."""
@@ -246,10 +266,12 @@ def ec2_outcome(ec2: FakeEC2, action: Action, kind: str) -> Event | None:
     address or prefix of a multi-address answer, as a fallback call of 1 would); an error
     code leaves ``ec2`` unchanged and reports the failure.
     """
-    if not isinstance(action, AllocateENI | AllocateIPs | AllocatePrefixes):
+    if not isinstance(action, ALLOCATIONS):
         return ec2.execute(action)
     if kind not in ("ok", "partial"):
         return AllocationFailed(kind)
+    if not isinstance(action, AllocateENI | AllocateIPs | AllocatePrefixes):
+        return ec2.execute(action)  # the IPv6 calls ask for one of a kind: nothing partial
     if kind == "partial" and action.count > 1:
         action = attrs.evolve(action, count=1)
     return ec2.execute(action)

@@ -9,6 +9,7 @@ strings calls are counted under.
 
 from vpccni_model.cloud._api import (
     ASSIGN,
+    ASSIGN_IPV6,
     ATTACH,
     CREATE,
     DELETE,
@@ -31,6 +32,7 @@ from vpccni_model.cloud._inventory import DEFAULT_NODE
 
 __all__ = [
     "ASSIGN",
+    "ASSIGN_IPV6",
     "ATTACH",
     "CREATE",
     "DEFAULT_NODE",

@@ -20,9 +20,11 @@ from vpccni_model._events import (
     ENIAttached,
     Event,
     IPsAllocated,
+    IPv6PrefixAllocated,
     ObservedENI,
     PrefixesAllocated,
 )
+from vpccni_model._ip6 import ipv6_prefix_text
 from vpccni_model._ipv4 import PREFIX_SIZE, int_to_ip, prefix_text
 from vpccni_model._limits import InstanceLimits
 from vpccni_model._state import NodeState
@@ -33,7 +35,11 @@ from vpccni_model._subnets import (
     subnet_eligible,
     subnet_excluded,
 )
-from vpccni_model.cloud._subnet import Subnet, new_subnet
+from vpccni_model.cloud._subnet import IPv6Prefixes, Subnet, new_subnet
+
+DEFAULT_IPV6_SUBNET = "2600:1f14:0:100::/64"
+"""The IPv6 CIDR whose /80s IPv6 nodes' ENIs get (one for the whole fake, shared by every
+subnet: the fake models one IPv6 range, lowest free /80 first)."""
 
 DEFAULT_NODE = "default"
 """The node that ``FakeEC2(limits)``, ``for_node``, ``register_eni`` and ``execute`` use when
@@ -60,6 +66,8 @@ class FakeENI:
     trunk: bool = False
     security_groups: tuple[str, ...] = ()
     is_excluded: bool = False
+    #: IPv6 /80s (networks as ints); an ENI of an IPv6 node holds one (``AllocateIPv6Prefix``).
+    ipv6_prefixes: set[int] = attrs.field(factory=set)
 
 
 @attrs.define
@@ -88,7 +96,9 @@ class Inventory:
         subnets: Mapping[str, str],
         subnet_tags: Mapping[str, Mapping[str, str]] | None = None,
         subnet_zones: Mapping[str, str] | None = None,
+        ipv6_subnet: str = DEFAULT_IPV6_SUBNET,
     ) -> None:
+        self._ipv6 = IPv6Prefixes(ipv6_subnet)
         if not isinstance(subnets, Mapping) or not subnets:
             raise StateError("subnets", subnets, "expected a non-empty mapping name -> CIDR")
         tags = {} if subnet_tags is None else subnet_tags
@@ -172,7 +182,7 @@ class Inventory:
     def _register_state(self, node: str, state: NodeState) -> None:
         for eni in state.enis:
             ips = {c.network for c in eni.cidrs if not c.is_prefix}
-            prefixes = {c.network for c in eni.cidrs if c.is_prefix}
+            prefixes = {c.network for c in eni.cidrs if c.is_prefix and not c.is_ipv6}
             known = eni.subnet_id if eni.subnet_id in self._subnets else None
             self.register_eni(
                 eni.eni_id,
@@ -184,6 +194,12 @@ class Inventory:
                 trunk=eni.is_trunk,
                 subnet=known,
             )
+            for cidr in eni.cidrs:
+                if cidr.is_ipv6:
+                    if cidr.network in self._ipv6.taken:
+                        raise StateError("prefixes", cidr.key, "already in use")
+                    self._ipv6.mark(cidr.network)
+                    self._enis[eni.eni_id].ipv6_prefixes.add(cidr.network)
 
     def register_eni(
         self,
@@ -386,6 +402,8 @@ class Inventory:
             self._unmark(ip)
 
     def _release_eni(self, eni: FakeENI) -> None:
+        for network in eni.ipv6_prefixes:
+            self._ipv6.release(network)
         self._release_ip(eni.primary_ip)
         for ip in eni.ips:
             self._release_ip(ip)
@@ -404,7 +422,10 @@ class Inventory:
             device_number=eni.device_number,
             network_card=eni.network_card,
             ips=tuple(map(int_to_ip, sorted(eni.ips))),
-            prefixes=tuple(map(prefix_text, sorted(eni.prefixes))),
+            prefixes=(
+                *map(prefix_text, sorted(eni.prefixes)),
+                *map(ipv6_prefix_text, sorted(eni.ipv6_prefixes)),
+            ),
             is_trunk=eni.trunk,
             is_excluded=eni.is_excluded,
             subnet_id=eni.subnet or None,
@@ -531,6 +552,28 @@ class Inventory:
             is_excluded=eni.is_excluded,
             subnet_id=eni.subnet,
         )
+
+    def _assign_ipv6_prefix(self, eni_id: str, result: list[Event]) -> str | None:
+        """AssignIpv6Addresses(Ipv6PrefixCount=1): the lowest free /80 of the IPv6 CIDR."""
+        eni = self._enis.get(eni_id)
+        if eni is None:
+            return Ec2Error.NOT_FOUND
+        network = self._ipv6.take()
+        if network is None:
+            return Ec2Error.INSUFFICIENT_CIDR_BLOCKS
+        eni.ipv6_prefixes.add(network)
+        result.append(IPv6PrefixAllocated(eni_id, (ipv6_prefix_text(network),)))
+        return None
+
+    def ipv6_prefixes(self, eni_id: str) -> tuple[str, ...]:
+        """The /80s an attached ENI holds (GetIPv6PrefixesFromEC2), ascending."""
+        eni = self._enis.get(eni_id)
+        return () if eni is None else tuple(map(ipv6_prefix_text, sorted(eni.ipv6_prefixes)))
+
+    @property
+    def ipv6_free(self) -> int:
+        """Free /80s of the IPv6 CIDR."""
+        return self._ipv6.free
 
     def _unassign(self, eni_id: str, ips: Sequence[int], prefixes: Sequence[int]) -> str | None:
         """Unassign what ``eni_id`` holds of ``ips`` and ``prefixes`` (the rest is ignored)."""

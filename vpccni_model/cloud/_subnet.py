@@ -1,4 +1,5 @@
-"""One subnet's address space: which addresses are taken, and the lowest-first allocator.
+"""One subnet's address space: which addresses are taken, and the lowest-first allocator
+(IPv4 addresses and /28s; ``IPv6Prefixes`` for the /80s of an IPv6 CIDR).
 
 The fake's EC2 hands out secondary IPs lowest free address first and /28 prefixes lowest
 wholly free aligned block first, so that runs are deterministic (real EC2 picks as it likes).
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Mapping
 
 from vpccni_model._errors import StateError
 from vpccni_model._events import Ec2Error
+from vpccni_model._ip6 import IPV6_PREFIX_LENGTH, IPV6_PREFIX_SIZE, parse_ipv6_subnet
 from vpccni_model._ipv4 import PREFIX_SIZE
 
 AWS_RESERVED_LOW = 4
@@ -164,3 +166,44 @@ class Subnet:
                 self.unmark(ip)
             return code
         return primary[0], taken
+
+
+class IPv6Prefixes:
+    """The IPv6 /80s one IPv6 CIDR (a subnet's ``x:y::/64``) holds, handed out lowest free
+    first, so runs are deterministic (real EC2 picks as it likes). An ipamd IPv6 node takes
+    one /80 per ENI, so a set of the taken networks is all the bookkeeping needed."""
+
+    def __init__(self, cidr: str) -> None:
+        self.cidr = cidr
+        self.first, length = parse_ipv6_subnet(cidr, field="ipv6_subnet")
+        self.count = 1 << (IPV6_PREFIX_LENGTH - length)
+        self.taken: set[int] = set()
+        self._free_from = 0  # every /80 below this index is taken
+
+    def contains(self, network: int) -> bool:
+        return 0 <= network - self.first < self.count * IPV6_PREFIX_SIZE
+
+    def take(self) -> int | None:
+        """The lowest free /80, now taken; None when every one is."""
+        for index in range(self._free_from, self.count):
+            network = self.first + index * IPV6_PREFIX_SIZE
+            if network not in self.taken:
+                self.taken.add(network)
+                self._free_from = index + 1
+                return network
+        self._free_from = self.count
+        return None
+
+    def mark(self, network: int) -> None:
+        self.taken.add(network)
+
+    def release(self, network: int) -> None:
+        if network in self.taken:
+            self.taken.discard(network)
+            if self.contains(network):
+                index = (network - self.first) // IPV6_PREFIX_SIZE
+                self._free_from = min(self._free_from, index)
+
+    @property
+    def free(self) -> int:
+        return self.count - sum(1 for n in self.taken if self.contains(n))

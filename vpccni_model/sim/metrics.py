@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import attrs
 
 from vpccni_model._ipv4 import PREFIX_SIZE
+from vpccni_model._ipv6 import pool_size as ipv6_pool_size
 from vpccni_model._state import NodeState
 from vpccni_model.cloud import Ec2
 from vpccni_model.pool import datastore_stats, effective_max_pods
@@ -408,6 +409,9 @@ def _node_row(time: float, node: _Node) -> NodeSample:
         for eni in ds.enis:
             prefixes += eni.prefix_cidrs
             secondaries += eni.ip_cidrs
+    taken = enis + secondaries + PREFIX_SIZE * prefixes  # each ENI's primary address too
+    if state.config.enable_ipv6:  # /80s of 2**48 addresses, from the IPv6 CIDR (_ipv6)
+        (ips, assigned), taken = ipv6_pool_size(state), enis
     return NodeSample(
         time,
         node.spec.name,
@@ -418,7 +422,7 @@ def _node_row(time: float, node: _Node) -> NodeSample:
         cooling,
         enis,
         prefixes,
-        enis + secondaries + PREFIX_SIZE * prefixes,  # each ENI's primary address too
+        taken,
     )
 
 
