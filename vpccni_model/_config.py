@@ -130,9 +130,9 @@ def _check_imds_only(inst: object, attribute: attrs.Attribute[bool], value: obje
 
 
 def _shown(env: Mapping[str, str], name: str) -> str:
-    """A variable's value for a message: ``='false'``, or ``unset``."""
+    """A variable's value for a message, after its name: ``='false'``, or `` unset``."""
     value = env.get(name)
-    return "unset" if value is None else f"={value!r}"
+    return " unset" if value is None else f"={value!r}"
 
 
 @attrs.frozen(kw_only=True, cache_hash=True)
@@ -252,8 +252,8 @@ class Config:
             raise ConfigError(
                 ENABLE_IPV4,
                 env.get(ENABLE_IPV4),
-                f"IPv4 and IPv6 are {both} (ENABLE_IPv4 {_shown(env, ENABLE_IPV4)}, "
-                f"ENABLE_IPv6 {_shown(env, ENABLE_IPV6)}); exactly one must be true or ipamd "
+                f"IPv4 and IPv6 are {both} (ENABLE_IPv4{_shown(env, ENABLE_IPV4)}, "
+                f"ENABLE_IPv6{_shown(env, ENABLE_IPV6)}); exactly one must be true or ipamd "
                 "exits at start-up. The code default of ENABLE_IPv4 is false; the shipped "
                 "manifest sets ENABLE_IPv4=true (MANIFEST_ENV)",
             )

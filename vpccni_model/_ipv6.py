@@ -282,9 +282,10 @@ def max_pods_words(
         prefix_delegation=True,
         custom_networking=custom_networking,
     ).for_instance(limits)
+    cards_word = "1 card" if cards == 1 else f"{cards} cards"
     formula = (
-        f"IPv6: {cards} x one /80 prefix (2**48 addresses each), never the limit; kubelet's "
-        "max pods is"
+        f"IPv6: {cards_word} x one /80 prefix of 2**48 addresses; never the limit (kubelet's "
+        "max pods limits the pods)"
     )
     note = (
         "IPv6: ipamd's pool does not limit pods (one /80 per ENI, no warm pool, no max-pods "
