@@ -187,9 +187,9 @@ CONFIG_CASES = [
     *((f, v) for f in BOOL_FIELDS for v in BOOL_BAD),
     *(("ip_cooldown_period", v) for v in COOLDOWN_BAD),
     *((f, v) for f in TIMER_FIELDS for v in TIMER_BAD),
-    # Values of the right type that ipamd (or this IPv4 model) refuses.
+    # Values of the right type that ipamd refuses (IPv6's other reasons: tests/test_ipv6.py).
     ("enable_ipv4", False),
-    ("enable_ipv6", True),
+    ("enable_ipv6", True),  # with IPv4 on: dual stack
     ("imds_only", True),  # without disable_provisioning
 ]
 

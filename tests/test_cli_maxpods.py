@@ -94,6 +94,7 @@ def test_max_pods_json(capsys: Capsys) -> None:
         "custom_networking": False,
         "max_eni": None,
         "pod_eni": False,
+        "ipv6": False,
         "show_max_allowed": False,
     }
     assert data["max_pods"] == 110

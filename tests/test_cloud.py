@@ -40,6 +40,8 @@ from vpccni_model.cloud._subnet import Subnet
 
 LIMITS = InstanceLimits(name="test.small", max_enis=3, ipv4_per_eni=4)  # 3 secondary slots
 WIDE = InstanceLimits(name="test.wide", max_enis=3, ipv4_per_eni=50)  # 49 secondary slots
+SUBNET = "10.0.0.0/24"  # booted()'s subnet, named by its CIDR: the subnet id ENIs report
+DEFAULT_SUBNET = "10.0.0.0/16"  # FakeEC2.for_node's
 
 
 def ip(n: int) -> str:
@@ -62,7 +64,7 @@ def test_the_four_reserved_addresses_are_skipped() -> None:
     ec2 = booted()
     # /24: 256 - 4 reserved - 1 broadcast = 251 usable; eni-0's primary took one (.4).
     assert ec2.free_addresses == 250
-    assert ec2.describe("eni-0") == ObservedENI("eni-0", 0, ips=(), prefixes=())
+    assert ec2.describe("eni-0") == ObservedENI("eni-0", 0, ips=(), prefixes=(), subnet_id=SUBNET)
     assert ec2.execute(AllocateIPs("eni-0", 3)) == IPsAllocated("eni-0", (ip(5), ip(6), ip(7)))
     assert ec2.free_addresses == 247
 
@@ -73,7 +75,9 @@ def test_fresh_subnet_starts_at_the_fifth_address() -> None:
     ec2.register_eni("eni-1", 0, 1)
     ec2.execute(AllocateIPs("eni-1", 1))
     # Primaries .4 and .5, then the secondary .6.
-    assert ec2.describe("eni-1") == ObservedENI("eni-1", 1, ips=("10.1.2.6",))
+    assert ec2.describe("eni-1") == ObservedENI(
+        "eni-1", 1, ips=("10.1.2.6",), subnet_id="10.1.2.0/24"
+    )
 
 
 def test_lowest_free_addresses_fill_gaps() -> None:
@@ -199,11 +203,17 @@ def test_unknown_eni_fails_with_not_found() -> None:
 def test_new_enis_take_the_lowest_free_device_number() -> None:
     ec2 = booted()
     # The new ENI's primary is the lowest free address, its secondaries the next ones.
-    assert ec2.execute(AllocateENI(0, 1)) == ENIAttached("eni-1", 1, 0, ips=(ip(6),))
-    assert ec2.execute(AllocateENI(0, 2)) == ENIAttached("eni-2", 2, 0, ips=(ip(8), ip(9)))
+    assert ec2.execute(AllocateENI(0, 1)) == ENIAttached(
+        "eni-1", 1, 0, ips=(ip(6),), subnet_id=SUBNET
+    )
+    assert ec2.execute(AllocateENI(0, 2)) == ENIAttached(
+        "eni-2", 2, 0, ips=(ip(8), ip(9)), subnet_id=SUBNET
+    )
     assert ec2.execute(FreeENI("eni-1")) is None
     # Device 1 and eni-1's .5 (primary) and .6 are free again.
-    assert ec2.execute(AllocateENI(0, 1)) == ENIAttached("eni-3", 1, 0, ips=(ip(6),))
+    assert ec2.execute(AllocateENI(0, 1)) == ENIAttached(
+        "eni-3", 1, 0, ips=(ip(6),), subnet_id=SUBNET
+    )
     # The card allows 3 ENIs: eni-0, eni-2, eni-3.
     assert ec2.execute(AllocateENI(0, 1)) == AllocationFailed(Ec2Error.ATTACHMENT_LIMIT_EXCEEDED)
 
@@ -211,7 +221,7 @@ def test_new_enis_take_the_lowest_free_device_number() -> None:
 def test_prefix_eni_creation() -> None:
     ec2 = booted()
     event = ec2.execute(AllocateENI(0, 2, prefixes=True))
-    assert event == ENIAttached("eni-1", 1, 0, prefixes=(pfx(16), pfx(32)))
+    assert event == ENIAttached("eni-1", 1, 0, prefixes=(pfx(16), pfx(32)), subnet_id=SUBNET)
     # Primary .5, plus 32 prefix addresses.
     assert ec2.free_addresses == 250 - 1 - 32
 
@@ -224,11 +234,15 @@ def test_device_numbers_and_limits_are_per_card() -> None:
         network_cards=(NetworkCard(0, 3), NetworkCard(1, 1)),
     )
     ec2 = booted(limits)
-    assert ec2.execute(AllocateENI(1, 1)) == ENIAttached("eni-1", 0, 1, ips=(ip(6),))
+    assert ec2.execute(AllocateENI(1, 1)) == ENIAttached(
+        "eni-1", 0, 1, ips=(ip(6),), subnet_id=SUBNET
+    )
     # Card 1 allows a single ENI: eni-2 is created, EC2 refuses its attach, and it is deleted.
     assert ec2.execute(AllocateENI(1, 1)) == AllocationFailed(Ec2Error.ATTACHMENT_LIMIT_EXCEEDED)
     # Card 0 still has room (device 1); eni-2's addresses are free again.
-    assert ec2.execute(AllocateENI(0, 1)) == ENIAttached("eni-3", 1, 0, ips=(ip(8),))
+    assert ec2.execute(AllocateENI(0, 1)) == ENIAttached(
+        "eni-3", 1, 0, ips=(ip(8),), subnet_id=SUBNET
+    )
     assert [(o.eni_id, o.network_card, o.device_number) for o in ec2.observe()] == [
         ("eni-0", 0, 0),
         ("eni-3", 0, 1),
@@ -250,7 +264,7 @@ def test_released_ips_return_to_the_subnet() -> None:
     ec2.execute(AllocateIPs("eni-0", 3))  # .5 .6 .7
     assert ec2.execute(ReleaseIPs("eni-0", (ip(6),))) is None
     assert ec2.free_addresses == 248
-    assert ec2.describe("eni-0") == ObservedENI("eni-0", 0, ips=(ip(5), ip(7)))
+    assert ec2.describe("eni-0") == ObservedENI("eni-0", 0, ips=(ip(5), ip(7)), subnet_id=SUBNET)
     # The lowest free address is the released one.
     assert ec2.execute(AllocateIPs("eni-0", 1)) == IPsAllocated("eni-0", (ip(6),))
 
@@ -260,7 +274,7 @@ def test_released_prefixes_return_to_the_subnet() -> None:
     ec2.execute(AllocatePrefixes("eni-0", 2))  # .16/28 .32/28
     assert ec2.execute(ReleasePrefixes("eni-0", (pfx(16),))) is None
     assert ec2.free_addresses == 250 - 16
-    assert ec2.describe("eni-0") == ObservedENI("eni-0", 0, prefixes=(pfx(32),))
+    assert ec2.describe("eni-0") == ObservedENI("eni-0", 0, prefixes=(pfx(32),), subnet_id=SUBNET)
     assert ec2.execute(AllocatePrefixes("eni-0", 1)) == PrefixesAllocated("eni-0", (pfx(16),))
 
 
@@ -271,7 +285,7 @@ def test_releasing_what_the_eni_does_not_hold_changes_nothing() -> None:
     before = ec2.free_addresses
     ec2.execute(ReleaseIPs("eni-0", (ip(9), ip(100))))
     assert ec2.free_addresses == before
-    assert ec2.describe("eni-7") == ObservedENI("eni-7", 1, ips=(ip(9),))
+    assert ec2.describe("eni-7") == ObservedENI("eni-7", 1, ips=(ip(9),), subnet_id=SUBNET)
 
 
 def test_freed_eni_returns_all_its_addresses() -> None:
@@ -321,8 +335,8 @@ def test_for_node_registers_every_eni_and_cidr() -> None:
     ec2.execute(AllocateIPs("eni-0", 2))
     ec2.execute(AllocateENI(0, 1))
     assert ec2.observe() == (
-        ObservedENI("eni-0", 0, ips=(ip(5), ip(6))),
-        ObservedENI("eni-1", 1, ips=(ip(8),)),
+        ObservedENI("eni-0", 0, ips=(ip(5), ip(6)), subnet_id=DEFAULT_SUBNET),
+        ObservedENI("eni-1", 1, ips=(ip(8),), subnet_id=DEFAULT_SUBNET),
     )
 
 

@@ -170,10 +170,10 @@ def test_nodes_compete_for_one_subnet_and_keep_their_own_limits() -> None:
     )
     # ENI ids are unique across the cluster; device numbers are per node.
     assert ec2.submit(AllocateENI(0, 1), node="a", at=0.0).event == ENIAttached(
-        "eni-1", 1, 0, ips=(ip(11),)
+        "eni-1", 1, 0, ips=(ip(11),), subnet_id="main"
     )
     assert ec2.submit(AllocateENI(0, 1), node="b", at=0.0).event == ENIAttached(
-        "eni-2", 1, 0, ips=(ip(13),)
+        "eni-2", 1, 0, ips=(ip(13),), subnet_id="main"
     )
     assert [o.eni_id for o in ec2.observe(node="a")] == ["eni-a", "eni-1"]
     assert [o.eni_id for o in ec2.observe(node="b")] == ["eni-b", "eni-2"]
@@ -192,7 +192,7 @@ def test_each_node_draws_from_its_own_subnet() -> None:
         "eni-y", (ip(5, 1), ip(6, 1))
     )
     assert ec2.submit(AllocateENI(0, 1), node="y", at=0.0).event == ENIAttached(
-        "eni-1", 1, 0, ips=(ip(8, 1),)
+        "eni-1", 1, 0, ips=(ip(8, 1),), subnet_id="b"
     )
     # x's primary .4; whole blocks .16/28 ... .224/28 (.240/28 holds the broadcast .255).
     assert ec2.subnet_free("a") == (250, 14)
@@ -201,7 +201,7 @@ def test_each_node_draws_from_its_own_subnet() -> None:
     # Terminating a node deletes its ENIs and returns their addresses.
     ec2.terminate_node("y")
     assert ec2.subnet_free("b") == (251, 14)
-    assert ec2.observe() == (ObservedENI("eni-x", 0),)
+    assert ec2.observe() == (ObservedENI("eni-x", 0, subnet_id="a"),)
 
 
 # -- throttling ---------------------------------------------------------------------------------
@@ -263,7 +263,7 @@ def test_per_api_overrides_one_bucket() -> None:
 
 @pytest.mark.parametrize(
     "per_api",
-    [{"AssignIpv6Addresses": TokenBucket(1, 1)}, {ASSIGN: (1, 1)}, [ASSIGN]],
+    [{"AssignPrivateNatGatewayAddress": TokenBucket(1, 1)}, {ASSIGN: (1, 1)}, [ASSIGN]],
 )
 def test_per_api_rejects_unknown_apis_and_non_buckets(per_api: object) -> None:
     with pytest.raises(ConfigError) as raised:
@@ -443,10 +443,10 @@ def test_attach_failure_deletes_the_new_eni_and_returns_its_addresses() -> None:
     assert result.event == AllocationFailed("InvalidParameterValue")
     assert result.api_calls == ((CREATE, "ok"), (ATTACH, "failed"), (DELETE, "ok"))
     assert ec2.subnet_free() == (250, 14)
-    assert ec2.observe(node="a") == (ObservedENI("eni-a", 0),)
+    assert ec2.observe(node="a") == (ObservedENI("eni-a", 0, subnet_id="main"),)
     # The deleted ENI used eni-1; the next one is eni-2 at device 1, again from .5.
     assert ec2.submit(AllocateENI(0, 1), node="a", at=1.0).event == ENIAttached(
-        "eni-2", 1, 0, ips=(ip(6),)
+        "eni-2", 1, 0, ips=(ip(6),), subnet_id="main"
     )
 
 
@@ -470,7 +470,7 @@ def test_a_failed_cleanup_delete_leaks_the_eni_with_its_addresses() -> None:
     assert result.api_calls == ((CREATE, "ok"), (ATTACH, "failed"), (DELETE, "throttled"))
     assert ec2.stats.leaked_enis == 1
     assert ec2.subnet_free() == (247, 14)  # primary .5 and .6, .7 stay taken
-    assert ec2.observe(node="a") == (ObservedENI("eni-a", 0),)
+    assert ec2.observe(node="a") == (ObservedENI("eni-a", 0, subnet_id="main"),)
 
 
 def test_modify_failure_frees_the_new_eni() -> None:
@@ -499,7 +499,9 @@ def test_a_failed_release_leaves_the_address_attached() -> None:
     assert result == CallResult(None, 1.0, ((UNASSIGN, "failed"),), ((UNASSIGN, "InternalError"),))
     result = ec2.submit(ReleasePrefixes("eni-a", (pfx(16),)), node="a", at=1.0)
     assert result.event is None
-    assert ec2.describe("eni-a") == ObservedENI("eni-a", 0, ips=(ip(5), ip(6)), prefixes=(pfx(16),))
+    assert ec2.describe("eni-a") == ObservedENI(
+        "eni-a", 0, ips=(ip(5), ip(6)), prefixes=(pfx(16),), subnet_id="main"
+    )
     assert ec2.subnet_free() == before
 
 
@@ -510,7 +512,7 @@ def test_failed_free_steps() -> None:
     ec2.submit(AllocateENI(0, 1), node="a", at=0.0)  # eni-1: .5 primary, .6
     result = ec2.submit(FreeENI("eni-1"), node="a", at=0.0)
     assert result.api_calls == ((DESCRIBE, "ok"), (DETACH, "failed"))
-    assert ec2.describe("eni-1") == ObservedENI("eni-1", 1, ips=(ip(6),))
+    assert ec2.describe("eni-1") == ObservedENI("eni-1", 1, ips=(ip(6),), subnet_id="main")
     result = ec2.submit(FreeENI("eni-1"), node="a", at=1.0)
     assert result.api_calls == ((DESCRIBE, "ok"), (DETACH, "ok"), (DELETE, "failed"))
     assert ec2.describe("eni-1") is None
@@ -518,7 +520,7 @@ def test_failed_free_steps() -> None:
     assert ec2.subnet_free() == (248, 14)
     # The device is free again for the next ENI; its id is new.
     assert ec2.submit(AllocateENI(0, 1), node="a", at=2.0).event == ENIAttached(
-        "eni-2", 1, 0, ips=(ip(8),)
+        "eni-2", 1, 0, ips=(ip(8),), subnet_id="main"
     )
 
 
@@ -666,4 +668,4 @@ def test_bad_cluster_setup_is_refused() -> None:
         ec2.boot_node("b", NodeState.boot(SMALL, Config(), primary_eni_id="eni-a"))
     assert ec2.subnet_free() == (250, 14)
     ec2.boot_node("b", NodeState.boot(SMALL, Config(), primary_eni_id="eni-b"))
-    assert ec2.describe("eni-b") == ObservedENI("eni-b", 0)
+    assert ec2.describe("eni-b") == ObservedENI("eni-b", 0, subnet_id="main")

@@ -332,11 +332,13 @@ def test_ipv6_without_prefix_delegation_is_refused() -> None:
     assert "ENABLE_PREFIX_DELEGATION" in info.value.reason
 
 
-def test_valid_ipv6_is_refused_by_the_model() -> None:
-    with pytest.raises(ConfigError) as info:
-        parse(ENABLE_IPv4="false", ENABLE_IPv6="true", ENABLE_PREFIX_DELEGATION="true")
-    assert info.value.field == "ENABLE_IPv6"
-    assert info.value.reason == "IPv6 mode has no warm pool; this model covers IPv4"
+def test_valid_ipv6_is_accepted() -> None:
+    config = parse(ENABLE_IPv4="false", ENABLE_IPv6="true", ENABLE_PREFIX_DELEGATION="true")
+    assert (config.enable_ipv4, config.enable_ipv6, config.prefix_delegation) == (
+        False,
+        True,
+        True,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -493,8 +495,13 @@ def test_invalid_construction_names_the_field(field: str, value: object) -> None
 
 def test_direct_ipv6_reason() -> None:
     with pytest.raises(ConfigError) as info:
-        Config(enable_ipv6=True)
-    assert info.value.reason == "IPv6 mode has no warm pool; this model covers IPv4"
+        Config(enable_ipv4=False, enable_ipv6=True)
+    assert info.value.field == "enable_ipv6"
+    assert info.value.reason == "IPv6 requires ENABLE_PREFIX_DELEGATION=true; ipamd exits"
+    with pytest.raises(ConfigError) as info:
+        Config(enable_ipv6=True, prefix_delegation=True)
+    assert info.value.field == "enable_ipv6"
+    assert "both enabled" in info.value.reason
 
 
 def test_imds_only_requires_disable_provisioning() -> None:
@@ -729,10 +736,12 @@ def check_against_oracle(mapping: Mapping[str, str], config: Config) -> None:
         oracle_bool(mapping.get("DISABLE_NETWORK_RESOURCE_PROVISIONING"), False)
         or oracle_bool(mapping.get("ENABLE_IMDS_ONLY_MODE"), False)
     )
-    assert config.enable_ipv4 is True
-    assert config.enable_ipv6 is False
-    assert oracle_bool(mapping.get("ENABLE_IPv4"), False) is True
-    assert oracle_bool(mapping.get("ENABLE_IPv6"), False) is False
+    ipv4 = oracle_bool(mapping.get("ENABLE_IPv4"), False)
+    ipv6 = oracle_bool(mapping.get("ENABLE_IPv6"), False)
+    assert (config.enable_ipv4, config.enable_ipv6) == (ipv4, ipv6)
+    assert ipv4 is not ipv6  # isConfigValid: exactly one family
+    if ipv6:  # and IPv6 only with prefix delegation, without custom networking
+        assert config.prefix_delegation and not config.custom_networking
     mode = mapping.get("NETWORK_POLICY_ENFORCING_MODE")
     assert mode is None or mode.replace("\u0130", "i").lower() in {"none", "strict", "standard"}
 

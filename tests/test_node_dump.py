@@ -13,12 +13,15 @@ import attrs
 import pytest
 
 from vpccni_model import (
+    AllocateENI,
     Config,
+    ENIConfigSubnet,
     NodeState,
     ReleaseIPs,
     StateError,
     instance_limits,
     pool_stats,
+    reconcile,
 )
 from vpccni_model.node_dump import (
     from_describe_network_interfaces,
@@ -147,6 +150,8 @@ def test_describe_network_interfaces_fixture() -> None:
     assert [e.eni_id for e in ds.enis] == [PRIMARY, SECOND]
     assert ds.unmanaged_enis == 1  # eni-0c9d8e7f6a5b4c3d2 is tagged no_manage
     assert [len(e.cidrs) for e in ds.enis] == [9, 9]  # the primary IPs are not pod addresses
+    # Each ENI records its SubnetId (both live in the node's subnet in this capture).
+    assert [e.subnet_id for e in ds.enis] == ["subnet-0c2a6f0e1b3d45a67"] * 2
     assert len(bare.state.pods) == 0
     assert [w.code for w in bare.warnings] == ["no-pods-known"]
     full = from_describe_network_interfaces(doc, M5, Config(), checkpoint=load("ipam-pr1958.json"))
@@ -156,6 +161,22 @@ def test_describe_network_interfaces_fixture() -> None:
     # Now is the checkpoint's newest allocation; the primary was attached at 22:39:12.
     assert full.wall(0.0) == "2022-03-21T23:20:40.686Z"
     assert full.state.enis[0].created_at == pytest.approx(-2488.686935398, abs=1e-9)
+
+
+def test_describe_reads_each_enis_subnet() -> None:
+    doc = load("node-describe-enis.json")
+    doc["NetworkInterfaces"][1]["SubnetId"] = "subnet-pods"  # a custom-networking ENI
+    state = from_describe_network_interfaces(doc, M5, Config()).state
+    assert [e.subnet_id for e in state.enis] == ["subnet-0c2a6f0e1b3d45a67", "subnet-pods"]
+    del doc["NetworkInterfaces"][1]["SubnetId"]  # not in the capture: not known
+    assert from_describe_network_interfaces(doc, M5, Config()).state.enis[1].subnet_id is None
+    doc["NetworkInterfaces"][1]["SubnetId"] = 7
+    with pytest.raises(StateError) as excinfo:
+        from_describe_network_interfaces(doc, M5, Config())
+    assert field_of(excinfo) == "NetworkInterfaces[1].SubnetId"
+    # The round trip keeps the subnet ids.
+    dumped = from_describe_network_interfaces(load("node-describe-enis.json"), M5, Config())
+    assert from_json(to_json(dumped.state), NodeState) == dumped.state
 
 
 def test_describe_of_two_instances_is_refused() -> None:
@@ -458,3 +479,19 @@ def test_an_unmanaged_eni_counts_on_its_own_card() -> None:
     assert [ds.unmanaged_enis for ds in multi.datastores] == [0, 1]
     single = from_describe_network_interfaces(doc, big, Config()).state
     assert [ds.unmanaged_enis for ds in single.datastores] == [0]
+
+
+def test_a_custom_networking_dump_is_explained_as_having_its_eniconfig() -> None:
+    # The dump cannot show the node's ENIConfig; its secondary ENI says which subnet it names.
+    doc = load("node-describe-enis.json")
+    doc["NetworkInterfaces"][1]["SubnetId"] = "subnet-pods"
+    del doc["NetworkInterfaces"][2]  # the no_manage ENI: leaves room for a third ENI
+    config = Config(custom_networking=True, warm_ip_target=20)
+    dump = from_describe_network_interfaces(doc, M5, config)
+    assert dump.state.eni_config is None  # not in the dump
+    # 18 IPs, no pods, W=20: short 2. The primary is skipped (1.5.1) and the other ENI is
+    # full (9 = S): a new ENI with min(2, 9) IPs, in the subnet the secondary ENI is in.
+    destination = ENIConfigSubnet("subnet-pods", (), exclusion_check=True)
+    assert explain_node(dump).actions == (AllocateENI(0, 2, False, destination),)
+    # Taken as it is (no ENIConfig), the node would create nothing.
+    assert reconcile(dump.state, config, dump.state.clock).actions == ()

@@ -45,6 +45,7 @@ from vpccni_model import (
     NodeUncordoned,
     ObservedENI,
     PrefixesAllocated,
+    PrimarySubnet,
     UnexpectedEventError,
     apply,
     reconcile,
@@ -259,7 +260,7 @@ def test_insufficient_without_subnet_discovery_blocks_every_card_for_120s(code: 
     step = reconcile(state, config, NOW + 125)
     assert step.actions == (AllocateIPs("eni-0", 1),)
     rest = answer(step.state, config, IPsAllocated("eni-0", (ip(7),)), NOW + 125)
-    assert rest.actions == (AllocateENI(1, 1),)
+    assert rest.actions == (AllocateENI(1, 1, destination=PrimarySubnet()),)  # discovery off
 
 
 @pytest.mark.parametrize("code", [Ec2Error.REQUEST_LIMIT_EXCEEDED, Ec2Error.UNAUTHORIZED_OPERATION])

@@ -33,6 +33,8 @@ from vpccni_model import (
     AllocationFailed,
     Config,
     ENIAttached,
+    ENIConfig,
+    ENIConfigSubnet,
     FreeENI,
     InstanceLimits,
     IPsAllocated,
@@ -177,9 +179,12 @@ def test_max_pods_stops_growth(max_pods: int, expected: tuple[object, ...]) -> N
 
 def test_custom_networking_never_grows_the_primary_eni() -> None:
     config = Config(custom_networking=True)
-    state = NodeState.boot(LIMITS, config, clock=NOW)
-    # 1.5.1 / 6.2: GetAllocatableENIs skips the primary -> straight to a new ENI with S IPs.
-    assert reconcile(state, config, NOW).actions == (AllocateENI(0, 3, prefixes=False),)
+    pods_subnet = ENIConfig("pods", "subnet-pods", ("sg-pods",))
+    state = NodeState.boot(LIMITS, config, clock=NOW, eni_config=pods_subnet)
+    # 1.5.1 / 6.2: GetAllocatableENIs skips the primary -> straight to a new ENI with S IPs,
+    # in the ENIConfig's subnet with its security groups (6.4).
+    destination = ENIConfigSubnet("subnet-pods", ("sg-pods",), exclusion_check=True)
+    assert reconcile(state, config, NOW).actions == (AllocateENI(0, 3, False, destination),)
     # Primary with free slots and eni-1 with 1 of 3: only eni-1 is grown, by 3 - 1 = 2.
     state = node(config, primary(c32(5, "a")), eni("eni-1", 1, c32(8, "b")))
     assert reconcile(state, config, NOW).actions == (AllocateIPs("eni-1", 2),)

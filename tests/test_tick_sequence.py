@@ -33,6 +33,8 @@ from vpccni_model import (
     Answer,
     Config,
     ENIAttached,
+    ENIConfig,
+    ENIConfigSubnet,
     Event,
     FakeEC2,
     FreeENI,
@@ -222,19 +224,26 @@ def test_pre_scaling_fails_start_up_on_a_grow_error() -> None:
     )
     assert calls == [AllocateIPs("eni-0", 3)]
     assert error == "error while trying to increase datastore pool"
-    assert next_check == NOW + 5
+    assert next_check is None  # ipamd exited: only a restart goes on
     assert after.tick is None and not after.pre_scaling
 
 
 def test_pre_scaling_fails_start_up_when_custom_networking_attached_nothing() -> None:
-    # Custom networking skips the primary ENI (6.2): the increase creates an ENI (S = 3); when
-    # that fails the pool is still empty (T = 0) and nodeInit fails (7.5). An ENI-creation
-    # failure alone would not fail it.
+    # Custom networking skips the primary ENI (6.2): the increase creates an ENI (S = 3) in
+    # the ENIConfig's subnet; when that fails the pool is still empty (T = 0) and nodeInit
+    # fails (7.5). Without an ENIConfig no ENI is even asked for (6.4 step 1), with the same
+    # end. An ENI-creation failure alone would not fail start-up.
     config = Config(custom_networking=True)
-    state = NodeState.boot(LIMITS, config, NOW)
-    _, calls, _, error = drive(state, config, NOW, [AllocationFailed("UnauthorizedOperation")])
-    assert calls == [AllocateENI(0, 3)]
+    eni_config = ENIConfig("az1", "subnet-pods", ("sg-pods",))
+    state = NodeState.boot(LIMITS, config, NOW, eni_config=eni_config)
+    _, calls, next_check, error = drive(
+        state, config, NOW, [AllocationFailed("UnauthorizedOperation")]
+    )
+    assert calls == [AllocateENI(0, 3, destination=ENIConfigSubnet("subnet-pods", ("sg-pods",)))]
     assert error == "Failed to attach any ENIs for custom networking"
+    assert next_check is None  # ipamd exited: only a restart goes on
+    _, calls, _, error = drive(NodeState.boot(LIMITS, config, NOW), config, NOW, [])
+    assert (calls, error) == ([], "Failed to attach any ENIs for custom networking")
     plain = Config()
     _, calls, _, error = drive(
         NodeState.boot(LIMITS, plain, NOW), plain, NOW, [AllocationFailed("UnauthorizedOperation")]

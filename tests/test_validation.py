@@ -507,7 +507,7 @@ def test_an_address_that_moved_between_enis_is_re_added() -> None:
         (lambda: Cidr(ip("10.0.0.5"), False, [Address(ip("10.0.0.5"))]), "addresses"),  # type: ignore[arg-type]
         (lambda: Address(ip("10.0.0.5"), pod=""), "pod"),
         (lambda: Address(ip("10.0.0.5"), pod=5), "pod"),  # type: ignore[arg-type]
-        (lambda: Address(2**32), "ip"),
+        (lambda: Address(2**128), "ip"),
         (lambda: Address(ip("10.0.0.5"), "ns/a", assigned_at=True), "assigned_at"),
         (lambda: Datastore(0, (), 0, unmanaged_enis=1.0), "unmanaged_enis"),  # type: ignore[arg-type]
         (lambda: Datastore(0, (), 0.0), "prefix_counter"),  # type: ignore[arg-type]
@@ -540,7 +540,7 @@ def test_an_address_that_moved_between_enis_is_re_added() -> None:
         "Cidr.addresses=list",
         "Address.pod=''",
         "Address.pod=5",
-        "Address.ip=2**32",
+        "Address.ip=2**128",
         "Address.assigned_at=True",
         "Datastore.unmanaged_enis=1.0",
         "Datastore.prefix_counter=0.0",

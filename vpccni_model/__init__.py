@@ -1,4 +1,5 @@
-"""vpccni_model: an executable reference of the Amazon VPC CNI's ipamd warm pool (IPv4).
+"""vpccni_model: an executable reference of the Amazon VPC CNI's ipamd warm pool (IPv4; IPv6
+nodes, which have no warm pool, are booted and served too).
 
 Pure functions over immutable values: boot a node, run ``reconcile`` ticks, feed EC2
 outcomes back with ``apply``, and assign or release pod addresses. This module is the public
@@ -13,6 +14,8 @@ from vpccni_model._actions import (
     Action,
     AllocateENI,
     AllocateIPs,
+    AllocateIPv6ENI,
+    AllocateIPv6Prefix,
     AllocatePrefixes,
     FreeENI,
     ReleaseIPs,
@@ -22,6 +25,7 @@ from vpccni_model._actions import (
 from vpccni_model._config import MANIFEST_ENV, Config, fixed_at_boot
 from vpccni_model._datastore import Datastore, DeferredCleanup, InFlight
 from vpccni_model._eni import ENI
+from vpccni_model._eniconfig import ENIConfig, NoENIConfig, eni_destination, select_eni_config
 from vpccni_model._env import AWS_NODE_VARIABLES, ENV_VARIABLES
 from vpccni_model._errors import (
     ConfigError,
@@ -38,6 +42,7 @@ from vpccni_model._events import (
     ENIAttached,
     Event,
     IPsAllocated,
+    IPv6PrefixAllocated,
     MetadataObserved,
     NodeCordoned,
     NodeTerminating,
@@ -76,6 +81,14 @@ from vpccni_model._policy import CardPolicy, effective_max_pods
 from vpccni_model._progress import Answer, CardDecision, Stage, TickProgress
 from vpccni_model._state import NodeState
 from vpccni_model._steady import Convergence, SteadyState, converge, steady_state
+from vpccni_model._subnets import (
+    DiscoveredSubnet,
+    ENIConfigSubnet,
+    ENIDestination,
+    PrimarySubnet,
+    subnet_eligible,
+    subnet_excluded,
+)
 from vpccni_model._tick import Reconciliation, reconcile
 from vpccni_model._trunk import TrunkSignal, trunk_signal
 from vpccni_model._version import __version__
@@ -94,6 +107,9 @@ __all__ = [
     "AllocateENI",
     "AllocateIPs",
     "AllocatePrefixes",
+    "AllocateIPv6ENI",
+    "AllocateIPv6Prefix",
+    "IPv6PrefixAllocated",
     "AllocationFailed",
     "CardCapacity",
     "CardPolicy",
@@ -174,4 +190,14 @@ __all__ = [
     "SignalTrunkENI",
     "TrunkSignal",
     "trunk_signal",
+    "ENIConfig",
+    "NoENIConfig",
+    "select_eni_config",
+    "eni_destination",
+    "ENIDestination",
+    "PrimarySubnet",
+    "DiscoveredSubnet",
+    "ENIConfigSubnet",
+    "subnet_eligible",
+    "subnet_excluded",
 ]

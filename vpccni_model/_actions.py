@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import attrs
 
-from vpccni_model._checks import as_bool, as_int, as_text, as_tuple, slot_setters
+from vpccni_model._checks import as_bool, as_instance, as_int, as_text, as_tuple, slot_setters
+from vpccni_model._subnets import (
+    DISCOVERED_SUBNET,
+    DiscoveredSubnet,
+    ENIConfigSubnet,
+    ENIDestination,
+    PrimarySubnet,
+)
 
 # Construction checks each field's type (what the JSON reader reads back); whether the values
 # fit a node (the ENI exists, the count is within its limit) is for the node's rules
@@ -23,19 +30,41 @@ def _check_allocation(eni_id: object, count: object) -> None:
     as_int("count", count)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class AllocateENI:
     """Create an ENI on ``network_card``, attach it at the lowest free device index, and give it
-    ``count`` secondary IPs (or ``count`` /28 prefixes when ``prefixes``) (spec 6.4)."""
+    ``count`` secondary IPs (or ``count`` /28 prefixes when ``prefixes``) (spec 6.4).
+
+    ``destination`` says which subnet and security groups it gets (``_subnets``): the default,
+    subnet discovery, is what the default configuration asks for.
+    """
 
     network_card: int
     count: int
     prefixes: bool = False
+    destination: ENIDestination = DISCOVERED_SUBNET
 
     def __attrs_post_init__(self) -> None:
         as_int("network_card", self.network_card)
         as_int("count", self.count)
         as_bool("prefixes", self.prefixes)
+        as_instance(
+            "destination",
+            self.destination,
+            _DESTINATIONS,
+            "a PrimarySubnet, DiscoveredSubnet or ENIConfigSubnet",
+        )
+
+    def __repr__(self) -> str:
+        """attrs' form; the default destination is left out, so the common case reads short."""
+        fields = f"network_card={self.network_card!r}, count={self.count!r}"
+        fields += f", prefixes={self.prefixes!r}"
+        if self.destination != DISCOVERED_SUBNET:
+            fields += f", destination={self.destination!r}"
+        return f"AllocateENI({fields})"
+
+
+_DESTINATIONS = (PrimarySubnet, DiscoveredSubnet, ENIConfigSubnet)
 
 
 @attrs.frozen
@@ -108,7 +137,33 @@ class SignalTrunkENI:
     """
 
 
-Allocation = AllocateENI | AllocateIPs | AllocatePrefixes
+@attrs.frozen
+class AllocateIPv6ENI:
+    """IPv6 mode: create an ENI on ``network_card`` with ``Ipv6AddressCount=1`` (its primary
+    IPv6 address, never a pod address) and attach it at the lowest free device index
+    (``createENIInput`` when v6 is enabled, spec 2.6). Answered by ``ENIAttached``; its /80
+    comes next, with ``AllocateIPv6Prefix`` (``setupENI``)."""
+
+    network_card: int
+
+    def __attrs_post_init__(self) -> None:
+        as_int("network_card", self.network_card)
+
+
+@attrs.frozen
+class AllocateIPv6Prefix:
+    """IPv6 mode, ``assignIPv6Prefix``: read the ENI's IPv6 prefixes from EC2
+    (DescribeNetworkInterfaces) and, if it has none, ``AssignIpv6Addresses`` with
+    ``Ipv6PrefixCount=1``. Answered by ``IPv6PrefixAllocated`` listing every /80 the ENI then
+    has, in EC2's order (ipamd uses the first, spec 4.6)."""
+
+    eni_id: str
+
+    def __attrs_post_init__(self) -> None:
+        as_text("eni_id", self.eni_id, empty=True)
+
+
+Allocation = AllocateENI | AllocateIPs | AllocatePrefixes | AllocateIPv6ENI | AllocateIPv6Prefix
 Release = ReleaseIPs | ReleasePrefixes | FreeENI
 Action = (
     AllocateENI
@@ -118,9 +173,12 @@ Action = (
     | ReleasePrefixes
     | FreeENI
     | SignalTrunkENI
+    | AllocateIPv6ENI
+    | AllocateIPv6Prefix
 )
 
-ALLOCATIONS = (AllocateENI, AllocateIPs, AllocatePrefixes)
+ALLOCATIONS = (AllocateENI, AllocateIPs, AllocatePrefixes, AllocateIPv6ENI, AllocateIPv6Prefix)
+IPV6_ALLOCATIONS = (AllocateIPv6ENI, AllocateIPv6Prefix)
 
 
 # -- unchecked constructors, for the tick (its values come from a checked state) ---------------
@@ -136,12 +194,15 @@ _RELEASE_PREFIXES = slot_setters(ReleasePrefixes)
 _FREE_ENI = slot_setters(FreeENI)
 
 
-def allocate_eni(network_card: int, count: int, prefixes: bool) -> AllocateENI:
+def allocate_eni(
+    network_card: int, count: int, prefixes: bool, destination: ENIDestination
+) -> AllocateENI:
     action = _new(AllocateENI)
-    set_card, set_count, set_prefixes = _ALLOCATE_ENI
+    set_card, set_count, set_prefixes, set_destination = _ALLOCATE_ENI
     set_card(action, network_card)
     set_count(action, count)
     set_prefixes(action, prefixes)
+    set_destination(action, destination)
     return action
 
 

@@ -13,7 +13,8 @@ shipped manifest, and ``Config.from_env(os.environ)`` is what ipamd itself would
 ``from_env`` follows ipamd's parsers bit for bit (spec 1.1): integers use Go ``strconv.Atoi``
 semantics, booleans Go ``strconv.ParseBool``, and a value that fails to parse silently falls back
 to the knob's default, as it does in ipamd. Combinations ipamd refuses at start-up raise
-``ConfigError`` (spec 1.4). The model covers IPv4 only, so an IPv6 configuration raises too.
+``ConfigError`` (spec 1.4). IPv6 (``ENABLE_IPv6=true``, ``ENABLE_IPv4=false``,
+``ENABLE_PREFIX_DELEGATION=true``) is accepted: such a node has no warm pool (spec 4.6).
 
 ``Config.for_instance(limits)`` gives the configuration in effect on one instance type: prefix
 delegation switched off where the instance cannot take prefixes, and ``max_eni`` resolved
@@ -82,22 +83,38 @@ __all__ = [
     "go_parse_bool",
 ]
 
-def _check_ipv4(_inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    check_bool(_inst, attribute, value)
-    if value is not True:
-        raise ConfigError(
-            attribute.name,
-            value,
-            "this model covers IPv4 only; ipamd also exits when neither IPv4 nor IPv6 is enabled",
-        )
+def ipv6_refusal(ipv6: bool, prefix_delegation: bool, custom_networking: bool) -> str | None:
+    """Why ipamd's ``isConfigValid`` exits on an IPv6 configuration (spec 1.4.2), or None:
+    custom networking is not supported in IPv6, and IPv6 needs prefix delegation."""
+    if not ipv6:
+        return None
+    if custom_networking:
+        return "custom networking is not supported in IPv6 mode; ipamd exits"
+    if not prefix_delegation:
+        return "IPv6 requires ENABLE_PREFIX_DELEGATION=true; ipamd exits"
+    return None
 
 
-def _check_ipv6(_inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    check_bool(_inst, attribute, value)
-    if value is not False:
-        raise ConfigError(
-            attribute.name, value, "IPv6 mode has no warm pool; this model covers IPv4"
-        )
+def _check_ipv4(inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    """``isConfigValid`` (spec 1.4.1), its half named by ``enable_ipv4``: both families off."""
+    check_bool(inst, attribute, value)
+    if value is False and getattr(inst, "enable_ipv6", False) is False:
+        raise ConfigError(attribute.name, value, f"IPv4 and IPv6 are both disabled; {_ONE}")
+
+
+_ONE = "exactly one must be true or ipamd exits at start-up"
+
+
+def _check_ipv6(inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    """``isConfigValid`` (spec 1.4.1-2), its half named by ``enable_ipv6``: no dual stack, and
+    IPv6 only with prefix delegation and without custom networking."""
+    check_bool(inst, attribute, value)
+    if value is True and getattr(inst, "enable_ipv4", False) is True:
+        raise ConfigError(attribute.name, value, f"IPv4 and IPv6 are both enabled; {_ONE}")
+    pd = getattr(inst, "prefix_delegation", False)
+    reason = ipv6_refusal(value is True, pd, getattr(inst, "custom_networking", False))
+    if reason is not None:
+        raise ConfigError(attribute.name, value, reason)
 
 
 def _check_imds_only(inst: object, attribute: attrs.Attribute[bool], value: object) -> None:
@@ -113,14 +130,14 @@ def _check_imds_only(inst: object, attribute: attrs.Attribute[bool], value: obje
 
 
 def _shown(env: Mapping[str, str], name: str) -> str:
-    """A variable's value for a message: ``='false'``, or ``unset``."""
+    """A variable's value for a message, after its name: ``='false'``, or `` unset``."""
     value = env.get(name)
-    return "unset" if value is None else f"={value!r}"
+    return " unset" if value is None else f"={value!r}"
 
 
 @attrs.frozen(kw_only=True, cache_hash=True)
 class Config:
-    """The knobs of one ipamd process (IPv4). Defaults are the ipamd binary's code defaults.
+    """The knobs of one ipamd process. Defaults are the ipamd binary's code defaults.
 
     Immutable and validated: every field is type-checked (a bool is refused where an int is
     wanted; an int is accepted and converted where a float is wanted) and range-checked, and a
@@ -164,10 +181,11 @@ class Config:
     subnet_discovery: bool = bool_field(True)
     #: MANAGE_UNTAGGED_ENI
     manage_untagged_enis: bool = bool_field(True)
-    #: ENABLE_IPv4. Must be True here (the model is IPv4); ``from_env`` uses the code default
-    #: false, so an environment without ENABLE_IPv4=true is refused as ipamd refuses it.
+    #: ENABLE_IPv4. ``from_env`` uses the code default false, so an environment without
+    #: ENABLE_IPv4=true (or ENABLE_IPv6=true) is refused as ipamd refuses it.
     enable_ipv4: bool = bool_field(True, _check_ipv4)
-    #: ENABLE_IPv6. Must be False (IPv6 has no warm pool).
+    #: ENABLE_IPv6. Exactly one of the two is True; IPv6 needs ``prefix_delegation`` and no
+    #: ``custom_networking`` (spec 1.4). An IPv6 node has no warm pool (spec 4.6, ``_ipv6``).
     enable_ipv6: bool = bool_field(False, _check_ipv6)
     #: Kubelet max pods; None means the instance's EKS max pods. No environment variable.
     max_pods: int | None = optional_int_field()
@@ -202,8 +220,9 @@ class Config:
         Unset or unparsable values fall back silently to the knob's default, as in ipamd.
         Raises ``ConfigError`` where ipamd refuses to start: an invalid
         NETWORK_POLICY_ENFORCING_MODE, IPv4 and IPv6 both or neither enabled (note ENABLE_IPv4
-        defaults to false, so ``from_env({})`` raises), or any IPv6 configuration (invalid ones
-        as ipamd rejects them, valid ones because IPv6 has no warm pool to model). A non-str
+        defaults to false, so ``from_env({})`` raises), or IPv6 with custom networking or
+        without prefix delegation. (IPv6 on an instance without prefix support is refused by
+        ``for_instance``, which knows the instance.) A non-str
         key or value also raises. ``max_pods`` and the timers keep their defaults.
         """
         if not isinstance(env, Mapping):
@@ -233,18 +252,13 @@ class Config:
             raise ConfigError(
                 ENABLE_IPV4,
                 env.get(ENABLE_IPV4),
-                f"IPv4 and IPv6 are {both} (ENABLE_IPv4 {_shown(env, ENABLE_IPV4)}, "
-                f"ENABLE_IPv6 {_shown(env, ENABLE_IPV6)}); exactly one must be true or ipamd "
+                f"IPv4 and IPv6 are {both} (ENABLE_IPv4{_shown(env, ENABLE_IPV4)}, "
+                f"ENABLE_IPv6{_shown(env, ENABLE_IPV6)}); exactly one must be true or ipamd "
                 "exits at start-up. The code default of ENABLE_IPv4 is false; the shipped "
                 "manifest sets ENABLE_IPv4=true (MANIFEST_ENV)",
             )
-        if enable_ipv6:
-            if custom_networking:
-                reason = "custom networking is not supported in IPv6 mode; ipamd exits"
-            elif not prefix_delegation:
-                reason = "IPv6 requires ENABLE_PREFIX_DELEGATION=true; ipamd exits"
-            else:
-                reason = "IPv6 mode has no warm pool; this model covers IPv4"
+        reason = ipv6_refusal(enable_ipv6, prefix_delegation, custom_networking)
+        if reason is not None:
             raise ConfigError(ENABLE_IPV6, env.get(ENABLE_IPV6), reason)
 
         warm_eni = non_negative_or(env_int(env, WARM_ENI_TARGET), 1)
@@ -327,9 +341,17 @@ class Config:
 
         Prefix delegation is switched off (ipamd's silent IPv4 fallback to secondary-IP mode)
         unless the instance supports prefixes (Nitro or bare metal), and ``max_eni`` becomes
-        the effective ENI cap. Idempotent: ``c.for_instance(l).for_instance(l)`` equals
-        ``c.for_instance(l)``.
+        the effective ENI cap. In IPv6 there is no fallback: prefix delegation on an instance
+        without prefix support is fatal in ipamd (spec 1.4.3), a ``ConfigError`` here.
+        Idempotent: ``c.for_instance(l).for_instance(l)`` equals ``c.for_instance(l)``.
         """
+        if self.enable_ipv6 and not limits.supports_prefix_delegation:
+            raise ConfigError(
+                "enable_ipv6",
+                True,
+                f"prefix delegation is not supported on {limits.name} (not Nitro, not "
+                "bare metal) and IPv6 needs it: ipamd exits (no fallback as in IPv4)",
+            )
         return _effective(self, limits)
 
 

@@ -23,7 +23,8 @@ from vpccni_model._checks import (
 )
 from vpccni_model._eni import ENI, sorted_enis
 from vpccni_model._errors import StateError
-from vpccni_model._ipv4 import MAX_IPV4, PREFIX_SIZE
+from vpccni_model._ip6 import MAX_IPV6
+from vpccni_model._ipv4 import PREFIX_SIZE
 from vpccni_model._model import Cidr, copy_with
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ class DeferredCleanup:
     def __attrs_post_init__(self) -> None:
         as_text("eni_id", self.eni_id)
         as_int("network_card", self.network_card, 0, INT64_MAX)
-        as_int("cidr", self.cidr, 0, MAX_IPV4)
+        as_int("cidr", self.cidr, 0, MAX_IPV6)
         due_at = as_time("due_at", self.due_at)
         if due_at is not self.due_at:
             object.__setattr__(self, "due_at", due_at)

@@ -13,7 +13,16 @@ from collections.abc import Collection, Iterable
 
 import attrs
 
-from vpccni_model._checks import INT64_MAX, MAX_CLOCK, as_bool, as_int, as_time, as_tuple, is_int
+from vpccni_model._checks import (
+    INT64_MAX,
+    MAX_CLOCK,
+    as_bool,
+    as_int,
+    as_text,
+    as_time,
+    as_tuple,
+    is_int,
+)
 from vpccni_model._errors import StateError
 from vpccni_model._ipv4 import PREFIX_SIZE
 from vpccni_model._model import (
@@ -37,6 +46,8 @@ class ENI:
 
     ``created_at`` is when the ENI entered the datastore, which is what the 60 s minimum
     lifetime is measured from. Counters over the CIDRs are derived at construction.
+    ``subnet_id`` is the subnet the ENI lives in (None: not known); ipamd keeps no such field
+    in its datastore and no pool decision reads it (it is here for per-subnet accounting).
     """
 
     eni_id: str
@@ -48,6 +59,7 @@ class ENI:
     is_excluded: bool = False
     created_at: float = 0.0
     cidrs: tuple[Cidr, ...] = ()
+    subnet_id: str | None = None
     ip_cidrs: int = attrs.field(init=False)
     prefix_cidrs: int = attrs.field(init=False)
     assigned_in_ips: int = attrs.field(init=False)
@@ -90,6 +102,8 @@ class ENI:
             object.__setattr__(self, "created_at", as_time("created_at", created_at))
         if type(self.cidrs) is not tuple:
             as_tuple("cidrs", self.cidrs, Cidr, "Cidr values")
+        if self.subnet_id is not None and (type(self.subnet_id) is not str or not self.subnet_id):
+            as_text("subnet_id", self.subnet_id)
 
     def _derive(self) -> None:
         """The derived fields, counted over the CIDRs, which must be sorted and disjoint."""

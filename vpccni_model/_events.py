@@ -31,6 +31,11 @@ class Ec2Error:
     ATTACHMENT_LIMIT_EXCEEDED = "AttachmentLimitExceeded"
     REQUEST_TIMEOUT = "RequestTimeout"
     UNAUTHORIZED_OPERATION = "UnauthorizedOperation"
+    # CreateNetworkInterface in a subnet EC2 does not know (an ENIConfig naming a wrong id).
+    SUBNET_NOT_FOUND = "InvalidSubnetID.NotFound"
+    # Not EC2's: ipamd's createENI gives up before any call when no subnet may take the ENI
+    # (every subnet ineligible under discovery, or the primary subnet excluded; spec 6.4).
+    NO_ELIGIBLE_SUBNET = "NoEligibleSubnet"
 
 
 # Construction checks each field's type, exactly as the JSON reader does (StateError naming the
@@ -47,7 +52,7 @@ def _prefixes(value: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def _check_eni_fields(event: ENIAttached | ObservedENI) -> None:
-    device, card = event.device_number, event.network_card
+    device, card, subnet = event.device_number, event.network_card, event.subnet_id
     if (
         type(event.eni_id) is not str
         or type(device) is not int
@@ -55,18 +60,22 @@ def _check_eni_fields(event: ENIAttached | ObservedENI) -> None:
         or not INT64_MIN <= device <= INT64_MAX
         or not INT64_MIN <= card <= INT64_MAX
         or type(event.is_excluded) is not bool
+        or (subnet is not None and (type(subnet) is not str or not subnet))
     ):  # the common case costs one test; the checks below name what is wrong
         as_text("eni_id", event.eni_id, empty=True)
         as_int("device_number", event.device_number)
         as_int("network_card", event.network_card)
         as_bool("is_excluded", event.is_excluded)
+        if event.subnet_id is not None:
+            as_text("subnet_id", event.subnet_id)
 
 
 @attrs.frozen
 class ENIAttached:
     """The outstanding AllocateENI finished: the ENI is attached and IMDS shows these
     secondary IPs (primary excluded) and prefixes. Fewer than requested is a partial result,
-    accepted as ipamd's WaitForENIAndIPsAttached does (spec 6.4, Q14)."""
+    accepted as ipamd's WaitForENIAndIPsAttached does (spec 6.4, Q14). ``subnet_id`` is the
+    subnet the ENI was created in (None: not reported); it takes no part in pool decisions."""
 
     eni_id: str
     device_number: int
@@ -74,6 +83,7 @@ class ENIAttached:
     ips: tuple[str, ...] = attrs.field(default=(), converter=_ips)
     prefixes: tuple[str, ...] = attrs.field(default=(), converter=_prefixes)
     is_excluded: bool = False
+    subnet_id: str | None = None
 
     def __attrs_post_init__(self) -> None:
         _check_eni_fields(self)
@@ -105,6 +115,20 @@ class PrefixesAllocated:
 
 
 @attrs.frozen
+class IPv6PrefixAllocated:
+    """The outstanding AllocateIPv6Prefix returned: every IPv6 /80 (``x:y::/80``) the ENI has
+    in EC2, in EC2's order (one new prefix if it had none). ipamd uses only the first
+    (``assignIPv6Prefix``, spec 4.6); the others stay attached, unused and never freed."""
+
+    eni_id: str
+    prefixes: tuple[str, ...] = attrs.field(converter=_prefixes)
+
+    def __attrs_post_init__(self) -> None:
+        if type(self.eni_id) is not str:
+            as_text("eni_id", self.eni_id, empty=True)
+
+
+@attrs.frozen
 class AllocationFailed:
     """The outstanding allocation failed with an EC2 error code (see :class:`Ec2Error`).
 
@@ -124,6 +148,7 @@ class ObservedENI:
 
     ``managed=False`` marks an ENI ipamd leaves alone but counts against the card's ENI limit
     (``no_manage`` tag, untagged with MANAGE_UNTAGGED_ENI=false, or efa-only; spec 1.5.6).
+    ``subnet_id`` is the ENI's subnet (DescribeNetworkInterfaces ``SubnetId``; None: not known).
     """
 
     eni_id: str
@@ -135,6 +160,7 @@ class ObservedENI:
     is_efa: bool = False
     is_excluded: bool = False
     managed: bool = True
+    subnet_id: str | None = None
 
     def __attrs_post_init__(self) -> None:
         _check_eni_fields(self)
@@ -183,4 +209,5 @@ Event = (
     | NodeCordoned
     | NodeUncordoned
     | NodeTerminating
+    | IPv6PrefixAllocated
 )

@@ -91,7 +91,7 @@ def take_unused_ip(
     ]
     if len(cooled) < 2:  # nothing to choose between: the ordered search gives the same
         return cidr.take_unused_ip(pod, clock, cooldown)
-    if cidr.assigned == PREFIX_SIZE:
+    if cidr.assigned == cidr.size:  # a /28, or an IPv6 /80 (``_ipv6.claim``)
         return None
     order = visit_order(
         policy, draw, SITE_COOLED, MAP_ADDRESSES, mix(map_id, cidr.network), len(entries),

@@ -12,6 +12,7 @@ from socket import inet_ntoa as _inet_ntoa
 from typing import Final
 
 from vpccni_model._errors import StateError
+from vpccni_model._ip6 import ipv6_text
 
 PREFIX_SIZE: Final = 16
 """Addresses in an IPv4 /28 prefix."""
@@ -45,11 +46,14 @@ def ip_to_int(value: str | int, *, field: str = "ip") -> int:
 
 
 def int_to_ip(value: int) -> str:
-    """Format an address held as an int (dotted quad, as ``ipaddress`` writes it).
+    """Format an address held as an int (dotted quad, as ``ipaddress`` writes it); an int
+    above ``MAX_IPV4`` is an IPv6 address (``_ip6``) and is written as RFC 5952 text.
 
     ``inet_ntoa`` is pure formatting (no I/O) and the cheapest way to it: every pod
     operation returns an address as text.
     """
+    if value > MAX_IPV4:
+        return ipv6_text(value)
     return _inet_ntoa(value.to_bytes(4, "big"))
 
 

@@ -16,7 +16,9 @@ from vpccni_model._actions import Action, ReleaseIPs, ReleasePrefixes
 from vpccni_model._config import Config
 from vpccni_model._datastore import Datastore
 from vpccni_model._eni import ENI
+from vpccni_model._eniconfig import ENIConfig, NoENIConfig, as_eni_config
 from vpccni_model._errors import ConfigError, StateError
+from vpccni_model._ipv6 import after_restart as ipv6_after_restart
 from vpccni_model._model import Cidr
 from vpccni_model._podindex import PodIP
 from vpccni_model._state import NodeState
@@ -43,7 +45,23 @@ def _release_empty(
     return [c for c in cidrs if c.network not in gone], len(empty) if prefixes else 0
 
 
-def restart(state: NodeState, config: Config, clock: float) -> NodeState:
+class _Keep:
+    """The default of ``restart``'s ``eni_config``: the node keeps the one it has."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()
+
+
+def restart(
+    state: NodeState,
+    config: Config,
+    clock: float,
+    *,
+    eni_config: ENIConfig | NoENIConfig | _Keep | None = KEEP,
+) -> NodeState:
     """The node as ipamd sees it right after a restart with ``config`` at ``clock``.
 
     In nodeInit's order: first every excluded ENI on card 0 releases its empty CIDRs of the
@@ -53,12 +71,17 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
     ``state.outbox`` in that order and add no reconcile-cooldown entries. The next
     ``reconcile`` is ipamd's pre-scaling (``pre_scaling``): increases only; the first release
     can come at the regular tick after it.
+
+    ``eni_config`` is the node's ENIConfig after the restart (as ``NodeState.boot``'s); by
+    default the node keeps the one it had. ipamd itself reads it at each ENI creation, so an
+    edited ENIConfig reaches the model at a restart only.
     """
     if not isinstance(state, NodeState):
         raise StateError("state", state, "must be a NodeState")
     if not isinstance(config, Config):
         raise ConfigError("config", config, "must be a Config")
     effective = config.for_instance(state.limits)
+    resolved = state.eni_config if isinstance(eni_config, _Keep) else as_eni_config(eni_config)
     state = state.at(clock)
     prefix_mode = effective.prefix_delegation
     outbox: list[Action] = list(state.outbox)
@@ -77,8 +100,8 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
     # nodeInit's order: checkAndHandleAllENIExclusion over every excluded ENI first (free
     # CIDRs of the current mode; it only looks at card 0's datastore, Q20) ...
     for index, (ds, cidrs_of, released) in enumerate(kept):
-        if ds.network_card != 0:
-            continue
+        if ds.network_card != 0 or effective.enable_ipv6:
+            continue  # IPv6: excluded ENIs are not set up at all (ipv6_after_restart below)
         for position, eni in enumerate(ds.enis):
             if eni.is_excluded:
                 cidrs_of[position], gone = _release_empty(
@@ -103,7 +126,7 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
             Datastore.of(card, ()) for card in state.limits.card_indices if card not in have
         )
         stores.sort(key=lambda ds: ds.network_card)
-    return NodeState(
+    restarted = NodeState(
         limits=state.limits,
         config=effective,
         primary_eni_id=state.primary_eni_id,
@@ -116,4 +139,8 @@ def restart(state: NodeState, config: Config, clock: float) -> NodeState:
         pre_scaling=True,
         # The CNINode outlives ipamd: a feature written before the restart is still there.
         trunk_requested=state.trunk_requested,
+        eni_config=resolved,
     )
+    if effective.enable_ipv6:  # nodeInit in IPv6: excluded ENIs out, the others set up anew
+        restarted = ipv6_after_restart(restarted)
+    return restarted

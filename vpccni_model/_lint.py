@@ -48,7 +48,7 @@ FINDING_CODES: Final[Mapping[str, str]] = {
     "unknown-variable": "aws-node does not read this name; it has no effect",
     "ignored-value": "ipamd cannot use this value and falls back to another",
     "notable-value": "ipamd accepts this value, with an effect worth knowing",
-    "invalid-config": "ipamd refuses to start with this, or this model cannot run it (IPv6)",
+    "invalid-config": "ipamd refuses to start with this",
     "mode-fallback": "the instance type cannot do what is asked; ipamd silently does less",
     "not-evaluated": "the value comes from a reference (valueFrom, envFrom) this tool cannot read",
     "duplicate-variable": "the name is set more than once; Kubernetes keeps the last",
@@ -298,7 +298,11 @@ def _lint_config(env: Mapping[str, str], limits: InstanceLimits | None) -> list[
     if limits is None:
         return []
     found = []
-    effective = config.for_instance(limits)
+    try:
+        effective = config.for_instance(limits)
+    except ConfigError as exc:  # IPv6 on an instance without prefixes: fatal, no fallback
+        raw = env.get(ENABLE_IPV6)
+        return [EnvFinding("invalid-config", "error", ENABLE_IPV6, raw, exc.reason)]
     if config.prefix_delegation and not effective.prefix_delegation:
         found.append(
             EnvFinding(
@@ -339,7 +343,7 @@ def lint_env(
     cannot take prefixes, MAX_ENI above the limit). ``not_evaluated`` maps the names whose
     value comes from a reference this tool cannot resolve (``valueFrom``) to a description
     of that reference; names also in ``env`` are taken as given there. Severity ``error``
-    means ipamd would not start (or the model cannot run it): ``Config.from_env`` raises.
+    means ipamd would not start: ``Config.from_env`` (or ``for_instance``) raises.
     A non-str name or value raises ``ConfigError``, as ``Config.from_env`` does.
     """
     if not isinstance(env, Mapping) or not all(

@@ -15,9 +15,12 @@ from collections.abc import Mapping
 
 import attrs
 
+from vpccni_model._capacity import CardCapacity, ipamd_card_capacities, ipamd_pod_addresses
 from vpccni_model._config import Config
 from vpccni_model._errors import ConfigError
+from vpccni_model._ip6 import IPV6_PREFIX_SIZE
 from vpccni_model._ipv4 import PREFIX_SIZE
+from vpccni_model._ipv6 import max_pods_words
 from vpccni_model._limits import (
     HOST_NETWORK_PODS,
     LOW_CPU_THRESHOLD,
@@ -36,7 +39,6 @@ from vpccni_model._maxpods import (
     parse_cni_version,
     vcpu_ceiling,
 )
-from vpccni_model._policy import CardPolicy
 from vpccni_model._trunk import branch_eni_pods, pod_eni_formula, pod_eni_notes
 
 __all__ = [
@@ -45,69 +47,7 @@ __all__ = [
     "ipamd_card_capacities",
     "ipamd_pod_addresses",
     "max_pods_report",
-]
-
-#: ipamd puts the primary ENI on card 0 (``NodeState.boot``).
-_PRIMARY_CARD = 0
-
-
-@attrs.frozen
-class CardCapacity:
-    """What ipamd can grow on one network card: its ENIs, the ones that hold no pod addresses,
-    and the pod addresses per ENI in the effective mode."""
-
-    network_card: int
-    #: ENIs ipamd may attach on the card: MAX_ENI (applied per card) within EC2's card limit.
-    enis: int
-    #: 1 where the primary ENI is not grown (custom networking, card 0).
-    primary_skipped: int
-    #: 1 where a slot is kept for the trunk ENI (ENABLE_POD_ENI, card 0).
-    trunk_slot: int
-    #: Pod addresses per ENI (ipamd's ``maxIPsPerENI``).
-    per_eni: int
-    prefix_delegation: bool
-
-    @property
-    def pod_enis(self) -> int:
-        """ENIs whose addresses go to pods."""
-        return max(self.enis - self.primary_skipped - self.trunk_slot, 0)
-
-    @property
-    def pod_addresses(self) -> int:
-        return self.pod_enis * self.per_eni
-
-
-def ipamd_card_capacities(limits: InstanceLimits, config: Config) -> tuple[CardCapacity, ...]:
-    """Per managed card (card 0; every card with ENABLE_MULTI_NIC), what ipamd can grow there
-    with ``config`` on this instance type (spec 1.5, 2.2-2.4): the effective mode (prefix
-    delegation falls back where unsupported), MAX_ENI per card, the trunk slot on card 0, and
-    the primary ENI left ungrown under custom networking."""
-    if not isinstance(limits, InstanceLimits):
-        raise ConfigError("limits", limits, "must be an InstanceLimits")
-    if not isinstance(config, Config):
-        raise ConfigError("config", config, "must be a Config")
-    effective = config.for_instance(limits)
-    cards = limits.card_indices if effective.multi_nic else (_PRIMARY_CARD,)
-    capacities = []
-    for card in cards:
-        policy = CardPolicy.of(config, limits, card)
-        capacities.append(
-            CardCapacity(
-                network_card=card,
-                enis=min(policy.max_eni, limits.max_interfaces(card)),
-                primary_skipped=int(policy.skip_primary and card == _PRIMARY_CARD),
-                trunk_slot=int(policy.reserve_trunk_slot),
-                per_eni=limits.pod_addresses_per_eni(policy.prefix_delegation),
-                prefix_delegation=policy.prefix_delegation,
-            )
-        )
-    return tuple(capacities)
-
-
-def ipamd_pod_addresses(limits: InstanceLimits, config: Config) -> int:
-    """Pod addresses ipamd's pool can hold at most, over its managed cards (before the
-    max-pods cap, at which ipamd stops growing the pool)."""
-    return sum(card.pod_addresses for card in ipamd_card_capacities(limits, config))
+]  # the first and the last two re-exported from ``_capacity``, their home
 
 
 @attrs.frozen
@@ -144,6 +84,11 @@ class MaxPodsReport:
     addressable_pods: int | None
     formulas: Mapping[str, str]
     notes: tuple[str, ...]
+
+    @property
+    def ipv6(self) -> bool:
+        """A report for an IPv6 node (``max_pods_report(..., ipv6=True)``: /80s per card)."""
+        return any(card.per_eni == IPV6_PREFIX_SIZE for card in self.ipamd_cards)
 
     def calculator_output(self, show_max_allowed: bool = False) -> int | None:
         """The number ``max-pods-calculator.sh`` prints for these flags (None: vCPUs unknown)."""
@@ -206,14 +151,15 @@ def max_pods_report(
     vcpus: int | None = None,
     config: Config | None = None,
     pod_eni: bool = False,
+    ipv6: bool = False,
 ) -> MaxPodsReport:
     """The node default, the EKS calculator's recommendation and max allowed (for these
     calculator flags), and ipamd's addressable pod IPs, with formulas and notes.
 
     ``config`` is the aws-node configuration for ipamd's figure; by default the one the flags
     describe (prefix delegation, custom networking, MAX_ENI, ENABLE_POD_ENI: the calculator
-    has no such flag). ``vcpus`` overrides the
-    catalog's vCPU count. Bad flags raise ``ConfigError`` naming them.
+    has no such flag). ``vcpus`` overrides the catalog's vCPU count. Bad flags raise
+    ``ConfigError`` naming them. ``ipv6``: IPv6 node.
     """
     allowed = calculator_max_pods(
         limits,
@@ -268,11 +214,26 @@ def max_pods_report(
         formulas=types.MappingProxyType({}),
         notes=(),
     )
-    return attrs.evolve(
+    report = attrs.evolve(
         report,
         formulas=types.MappingProxyType(_formulas(limits, config, report)),
         notes=tuple(_notes(limits, config, report)),
     )
+    return _ipv6_figures(limits, config, report) if ipv6 else report
+
+
+def _ipv6_figures(limits: InstanceLimits, config: Config, report: MaxPodsReport) -> MaxPodsReport:
+    """IPv6 (spec 4.6, ``_ipv6.max_pods_words``): one /80 per managed card, never the limit."""
+    managed = limits.card_indices if config.multi_nic else (0,)
+    cards = tuple(CardCapacity(card, 1, 0, 0, IPV6_PREFIX_SIZE, True) for card in managed)
+    formula, note = max_pods_words(
+        limits, config.custom_networking, len(cards), report.node_default
+    )
+    return attrs.evolve(
+        report, ipamd_prefix_delegation=True, ipamd_cards=cards, notes=(note,),
+        ipamd_pod_addresses=sum(card.pod_addresses for card in cards),
+        formulas=types.MappingProxyType({**report.formulas, "ipamd_pod_addresses": formula}),
+    )  # fmt: skip
 
 
 def _vcpus_word(count: int) -> str:

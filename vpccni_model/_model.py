@@ -36,6 +36,13 @@ from vpccni_model._checks import (
     slot_setters,
 )
 from vpccni_model._errors import StateError
+from vpccni_model._ip6 import (
+    IPV6_PREFIX_LENGTH,
+    IPV6_PREFIX_SIZE,
+    MAX_IPV6,
+    check_ipv6_prefix,
+    parse_ipv6_prefix,
+)
 from vpccni_model._ipv4 import MAX_IPV4, PREFIX_SIZE, int_to_ip, ip_to_int, parse_cidr
 
 
@@ -55,7 +62,8 @@ class Address:
     def __attrs_post_init__(self) -> None:
         ip, pod = self.ip, self.pod
         if type(ip) is not int or not 0 <= ip <= MAX_IPV4:
-            as_int("ip", ip, 0, MAX_IPV4)
+            # An IPv6 address (``_ip6``); the CIDR holding the entry checks it belongs there.
+            as_int("ip", ip, 0, MAX_IPV6)
         if pod is not None and (type(pod) is not str or not pod):
             as_pod_key(pod)
         for name in ("assigned_at", "unassigned_at"):
@@ -119,7 +127,13 @@ def latest_of(values: Iterable[float | None]) -> float | None:
 
 @attrs.frozen
 class Cidr:
-    """A /32 secondary IP or a /28 prefix on an ENI, with its address entries (sorted by IP)."""
+    """A /32 secondary IP or a /28 prefix on an ENI, with its address entries (sorted by IP).
+
+    In IPv6 mode the one CIDR of an ENI is its /80 prefix (spec 4.6, ipamd's ``IPv6Cidrs``):
+    ``is_prefix`` with a ``network`` above ``MAX_IPV4``, which is how the family is told
+    (``_ip6``); ``is_ipv6`` says so. Everything else (counters, ``take_unused_ip``,
+    ``release_ip``) works on it unchanged, with ``size`` 2**48.
+    """
 
     network: int
     is_prefix: bool
@@ -136,8 +150,12 @@ class Cidr:
             as_tuple("addresses", self.addresses, Address, "Address values")
         elif type(self.addresses) is not tuple:
             raise StateError("addresses", self.addresses, "must be a tuple of Address values")
-        size = PREFIX_SIZE if self.is_prefix else 1
-        if not 0 <= self.network <= MAX_IPV4 - size + 1:
+        if self.network > MAX_IPV4:
+            if not self.is_prefix:
+                raise StateError("network", int_to_ip(self.network), "IPv6 is held only as /80s")
+            check_ipv6_prefix(self.network)
+        size = self.size
+        if self.network <= MAX_IPV4 and not 0 <= self.network <= MAX_IPV4 - size + 1:
             raise StateError("network", self.network, "outside the IPv4 address space")
         if self.is_prefix and self.network % PREFIX_SIZE:
             raise StateError("network", int_to_ip(self.network), "a /28 must be 16-aligned")
@@ -160,11 +178,20 @@ class Cidr:
 
     @property
     def size(self) -> int:
-        return PREFIX_SIZE if self.is_prefix else 1
+        if self.is_prefix:
+            return PREFIX_SIZE if self.network <= MAX_IPV4 else IPV6_PREFIX_SIZE
+        return 1
+
+    @property
+    def is_ipv6(self) -> bool:
+        """An IPv6 /80 (``_ip6``: IPv6 values lie above ``MAX_IPV4``)."""
+        return self.network > MAX_IPV4
 
     @property
     def key(self) -> str:
-        """ipamd's datastore key: ``a.b.c.d/32`` or ``a.b.c.d/28``."""
+        """ipamd's datastore key: ``a.b.c.d/32``, ``a.b.c.d/28`` or ``x:y::/80``."""
+        if self.network > MAX_IPV4:
+            return f"{int_to_ip(self.network)}/{IPV6_PREFIX_LENGTH}"
         return f"{int_to_ip(self.network)}/{28 if self.is_prefix else 32}"
 
     @property
@@ -177,6 +204,8 @@ class Cidr:
 
     @classmethod
     def parse(cls, value: str) -> Cidr:
+        if isinstance(value, str) and ":" in value:
+            return cls(network=parse_ipv6_prefix(value, field="cidr"), is_prefix=True)
         network, is_prefix = parse_cidr(value)
         return cls(network=network, is_prefix=is_prefix)
 
@@ -215,7 +244,8 @@ class Cidr:
                 return None
             taken = unchecked_address(self.network, pod, clock, None)
             return self.with_addresses((taken,)), self.network
-        if self.assigned == PREFIX_SIZE:
+        size = PREFIX_SIZE if self.network <= MAX_IPV4 else IPV6_PREFIX_SIZE
+        if self.assigned == size:
             return None
         kept: list[Address] = []
         ip: int | None = None
@@ -226,8 +256,10 @@ class Cidr:
                 continue
             kept.append(entry)
         if ip is None:
+            # Upward from the network address to the first address with no entry (Go's
+            # getUnusedIP): at most len(kept) + 1 steps, also in a /80.
             used = {entry.ip for entry in kept}
-            end = self.network + PREFIX_SIZE
+            end = self.network + size
             ip = next((a for a in range(self.network, end) if a not in used), None)
             if ip is None:
                 return None
@@ -270,6 +302,14 @@ def copy_with(value: _T, **changes: Any) -> _T:
 
 def sorted_cidrs(cidrs: Iterable[Cidr]) -> tuple[Cidr, ...]:
     return tuple(sorted(cidrs, key=lambda c: c.network))
+
+
+def parse_ipv6_prefixes(prefixes: Iterable[str]) -> list[Cidr]:
+    """The /80s an event lists (``x:y::/80``, as EC2 reports IPv6 prefixes)."""
+    return [
+        Cidr(network=parse_ipv6_prefix(text, field="prefixes"), is_prefix=True)
+        for text in prefixes
+    ]
 
 
 def parse_cidrs(ips: Iterable[str], prefixes: Iterable[str]) -> list[Cidr]:

@@ -21,6 +21,8 @@ from vpccni_model._state import NodeState, fixed_config
 
 
 def _due(state: NodeState, clock: float) -> bool:
+    if state.config.enable_ipv6:
+        return False  # StartNodeIPPoolManager returns at once in IPv6: no reconcile (Q29)
     if state.awaiting_trunk:
         return True
     last = state.last_pool_action_at
@@ -29,7 +31,8 @@ def _due(state: NodeState, clock: float) -> bool:
 
 def reconcile_due(state: NodeState, config: Config, clock: float) -> bool:
     """Whether ipamd's 60 s ``nodeIPPoolReconcile`` would run at ``clock`` (spec 7.7): every
-    tick while a trunk ENI is awaited, else once no pool action happened for the interval.
+    tick while a trunk ENI is awaited, else once no pool action happened for the interval;
+    never on an IPv6 node (Q29).
 
     ``apply(MetadataObserved)`` folds an observation in exactly when this says True.
     """
@@ -53,7 +56,10 @@ def observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeStat
     """``nodeIPPoolReconcile`` (spec 7.7) against what IMDS shows; skipped when not due.
 
     The observation must be one instance metadata can show (``_rules.check_observation``).
+    An IPv6 node never reconciles (Q29): the observation is ignored.
     """
+    if state.config.enable_ipv6:
+        return state
     check_observation(state, event)
     config = state.config
     if state.in_flight is not None:
@@ -114,6 +120,7 @@ def observe(state: NodeState, event: MetadataObserved, clock: float) -> NodeStat
                 is_efa=seen.is_efa,
                 is_excluded=seen.is_excluded,
                 created_at=clock,
+                subnet_id=seen.subnet_id,
             )
             listed_cidrs = not_queued(parse_cidrs(seen.ips, seen.prefixes), queued.get(eni_id))
             new_eni, added = new_eni.with_added_cidrs(listed_cidrs)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from vpccni_model._actions import AllocateENI, AllocateIPs, AllocatePrefixes
+from vpccni_model import _ipv6 as ipv6
+from vpccni_model._actions import IPV6_ALLOCATIONS, AllocateENI, AllocateIPs, AllocatePrefixes
 from vpccni_model._admission import (
     check_attachment,
     check_new_cidrs,
@@ -27,6 +28,7 @@ from vpccni_model._events import (
     ENIAttached,
     Event,
     IPsAllocated,
+    IPv6PrefixAllocated,
     MetadataObserved,
     NodeCordoned,
     NodeTerminating,
@@ -59,7 +61,6 @@ def _expect(state: NodeState, event: Event, kind: type) -> InFlight:
 def _grow(state: NodeState, event: IPsAllocated | PrefixesAllocated, clock: float) -> NodeState:
     kind = AllocateIPs if isinstance(event, IPsAllocated) else AllocatePrefixes
     in_flight = _expect(state, event, kind)
-    assert in_flight.action is not None
     if getattr(in_flight.action, "eni_id", None) != event.eni_id:
         raise UnexpectedEventError(event, f"the outstanding call is {in_flight.action!r}")
     if isinstance(event, IPsAllocated):
@@ -82,6 +83,8 @@ def _grow(state: NodeState, event: IPsAllocated | PrefixesAllocated, clock: floa
 
 
 def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
+    if state.config.enable_ipv6:
+        return ipv6.eni_attached(state, event, clock)
     in_flight = _expect(state, event, AllocateENI)
     action = in_flight.action
     assert isinstance(action, AllocateENI)
@@ -109,6 +112,7 @@ def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
         network_card=action.network_card,
         is_excluded=event.is_excluded,
         created_at=clock,
+        subnet_id=event.subnet_id,
     )
     eni, added_prefixes = eni.with_added_cidrs([*ips, *prefixes])
     new_ds = Datastore(
@@ -125,6 +129,8 @@ def _fail(state: NodeState, event: AllocationFailed, clock: float) -> NodeState:
     if in_flight is None:
         raise UnexpectedEventError(event, "no EC2 allocation is outstanding")
     action = in_flight.action
+    if isinstance(action, IPV6_ALLOCATIONS):
+        return ipv6.allocation_failed(state, event, clock)
     insufficient = event.code in Ec2Error.INSUFFICIENT
     if isinstance(action, AllocateENI):
         # tryAllocateENI's failures are logged only (spec 6.1); the insufficient ones stamp
@@ -162,6 +168,7 @@ _HANDLERS: dict[type, Callable[[NodeState, Any, float], NodeState]] = {
     NodeCordoned: _cordon,
     NodeUncordoned: _uncordon,
     NodeTerminating: _terminate,
+    IPv6PrefixAllocated: ipv6.prefix_allocated,
 }
 """The handler of each event type (exact type: events are final value classes)."""
 

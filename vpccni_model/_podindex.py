@@ -18,7 +18,8 @@ import attrs
 import immutables
 
 from vpccni_model._checks import INT64_MAX, as_int, as_pod_key, as_text, slot_setters
-from vpccni_model._ipv4 import MAX_IPV4, int_to_ip
+from vpccni_model._ip6 import MAX_IPV6
+from vpccni_model._ipv4 import int_to_ip
 
 
 @attrs.frozen
@@ -36,8 +37,8 @@ class PodIP:
         as_pod_key(self.pod)
         as_int("network_card", self.network_card, 0, INT64_MAX)
         as_text("eni_id", self.eni_id)
-        as_int("cidr", self.cidr, 0, MAX_IPV4)
-        as_int("ip", self.ip, 0, MAX_IPV4)
+        as_int("cidr", self.cidr, 0, MAX_IPV6)
+        as_int("ip", self.ip, 0, MAX_IPV6)
 
     @property
     def address(self) -> str:

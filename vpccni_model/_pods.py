@@ -18,6 +18,7 @@ from vpccni_model._datastore import unchecked_cleanup
 from vpccni_model._errors import NoAvailableIPError, StateError, UnknownPodError
 from vpccni_model._goorder import claim as go_claim
 from vpccni_model._ipv4 import int_to_ip
+from vpccni_model._ipv6 import claim as ipv6_claim
 from vpccni_model._iteration import clock_key, mix, text_key
 from vpccni_model._podindex import unchecked_pod_ip
 from vpccni_model._state import NodeState, fixed_config
@@ -48,7 +49,9 @@ def assign_pod_ip(
     random = policy.is_random
     draw = mix(clock_key(clock), text_key(pod)) if random else 0
     for ds_at, ds in enumerate(state.datastores):
-        if random:
+        if fixed.enable_ipv6:
+            claimed = ipv6_claim(ds, pod, clock, cooldown, policy if random else None, draw)
+        elif random:
             claimed = go_claim(ds, policy, pod, clock, cooldown, prefix_delegation, draw)
         else:
             claimed = ds.claim(pod, clock, cooldown, prefix_delegation)

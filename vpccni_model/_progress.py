@@ -65,6 +65,16 @@ class CardDecision:
         as_bool("low", self.low)
 
 
+def unchecked_decision(network_card: int, stats: PoolStats, low: bool) -> CardDecision:
+    """A ``CardDecision`` without its checks, for the tick, whose values come from the state."""
+    decision = object.__new__(CardDecision)
+    setter = object.__setattr__
+    setter(decision, "network_card", network_card)
+    setter(decision, "stats", stats)
+    setter(decision, "low", low)
+    return decision
+
+
 @attrs.frozen
 class TickProgress:
     """A tick that waits on EC2 (``NodeState.in_flight`` set) or has its answer and resumes.
@@ -120,4 +130,4 @@ class TickProgress:
         return attrs.evolve(self, answer=answer)
 
 
-__all__ = ["Answer", "CardDecision", "Stage", "TickProgress"]
+__all__ = ["Answer", "CardDecision", "Stage", "TickProgress", "unchecked_decision"]

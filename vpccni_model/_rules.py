@@ -49,6 +49,7 @@ from vpccni_model._actions import (
     Action,
     AllocateENI,
     AllocateIPs,
+    AllocateIPv6ENI,
     AllocatePrefixes,
     FreeENI,
     ReleaseIPs,
@@ -212,8 +213,11 @@ def _check_enis(state: NodeView) -> None:
             if eni.is_primary:
                 primaries.append((field, eni))
             check_eni_room(limits, eni.eni_id, len(eni.cidrs), f"{field}.cidrs")
+            _check_family(state.config.enable_ipv6, eni, f"{field}.cidrs")
     primary = state.primary_eni_id
     if not primaries:
+        if state.config.enable_ipv6 and state.config.subnet_discovery:
+            return  # IPv6 nodeInit does not set up a primary ENI in an excluded subnet (_ipv6)
         raise StateError("primary_eni_id", primary, "no ENI of the node is flagged primary")
     if len(primaries) > 1:
         field, second = primaries[1]
@@ -230,6 +234,17 @@ def _check_enis(state: NodeView) -> None:
         )
 
 
+def _check_family(ipv6: bool, eni: ENI, field: str) -> None:
+    """An IPv4 node holds /32s and /28s; an IPv6 node one /80 per ENI and nothing else
+    (ipamd's IPv6 ``setupENI`` adds no IPv4 address, ``assignIPv6Prefix`` one /80)."""
+    if any(cidr.is_ipv6 != ipv6 for cidr in eni.cidrs):
+        wrong = next(cidr for cidr in eni.cidrs if cidr.is_ipv6 != ipv6)
+        node = "an IPv6 node holds only /80 prefixes" if ipv6 else "an IPv4 node holds no /80"
+        raise StateError(field, wrong.key, node)
+    if ipv6 and len(eni.cidrs) > 1:
+        raise StateError(field, eni.eni_id, "an IPv6 ENI uses one /80 only (assignIPv6Prefix)")
+
+
 def _check_addresses(state: NodeView) -> None:
     """No address in two CIDRs; the pod index and the assigned addresses agree."""
     seen_ips: dict[int, str] = {}
@@ -237,7 +252,9 @@ def _check_addresses(state: NodeView) -> None:
     for ds in state.datastores:
         for eni in ds.enis:
             for cidr in eni.cidrs:
-                for ip in range(cidr.network, cidr.network + cidr.size):
+                # Aligned /80s overlap only when they are one: their network stands for them.
+                span = 1 if cidr.is_ipv6 else cidr.size
+                for ip in range(cidr.network, cidr.network + span):
                     if ip in seen_ips:
                         raise StateError("cidrs", int_to_ip(ip), f"also on {seen_ips[ip]}")
                     seen_ips[ip] = eni.eni_id
@@ -312,6 +329,12 @@ def _check_in_flight(state: NodeView, cards: dict[int, Datastore]) -> None:
             "in_flight.network_card", in_flight.network_card, "no datastore for this card"
         )
     action = in_flight.action
+    if isinstance(action, AllocateIPv6ENI) and action.network_card != in_flight.network_card:
+        raise StateError(
+            "in_flight.action.network_card",
+            action.network_card,
+            f"the call in flight is for card {in_flight.network_card}",
+        )
     if not isinstance(action, AllocateENI | AllocateIPs | AllocatePrefixes):
         return  # InFlight refuses anything else
     slots = state.limits.cidrs_per_eni

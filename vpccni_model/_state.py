@@ -32,6 +32,7 @@ from vpccni_model._checks import (
 from vpccni_model._config import Config, fixed_at_boot
 from vpccni_model._datastore import ACTION_TYPES, Datastore, DeferredCleanup, InFlight
 from vpccni_model._eni import ENI
+from vpccni_model._eniconfig import ENIConfig, NoENIConfig, as_eni_config
 from vpccni_model._errors import ConfigError, StateError
 from vpccni_model._iteration import DEFAULT as ORDERED_ITERATION
 from vpccni_model._iteration import IterationPolicy
@@ -78,6 +79,9 @@ class NodeState:
     ``in_flight`` is the EC2 allocation ipamd waits on and ``tick`` the pool tick it belongs
     to (resumed by the next ``reconcile`` once the answer is in). ``pre_scaling``: the next
     tick is ipamd's start-up pre-scaling (increases only); ``boot`` and ``restart`` set it.
+    any operation was given; an earlier one is refused with a ``StateError``. ``eni_config`` is
+    the node's ENIConfig, resolved at boot or restart (``select_eni_config``); only custom
+    networking reads it (spec 1.5.1).
     """
 
     limits: InstanceLimits
@@ -102,6 +106,14 @@ class NodeState:
     #: for a trunk ENI (``SignalTrunkENI``). The CNINode is a Kubernetes object, so a restart
     #: keeps it, and ipamd never removes the feature.
     trunk_requested: bool = False
+    eni_config: ENIConfig | None = None
+    #: IPv6 only: the cards on which nodeInit's ENI creation (``createSecondaryIPv6ENIs``, or
+    #: the card-0 ENI when subnet discovery excluded every ENI) has run since the last boot or
+    #: restart, ascending; each is tried once (``_ipv6``). Always () in IPv4.
+    ipv6_enis_tried: tuple[int, ...] = ()
+    #: IPv6 only: the ENIs (ids, sorted) whose ``setupENI`` has not run since the last
+    #: restart, which sets up every ENI again (``assignIPv6Prefix`` reads EC2, ``_ipv6``).
+    ipv6_setup_pending: tuple[str, ...] = ()
     # The last Config object ``fixed_config`` accepted for this node (see there); at first the
     # node's own, so that no other object (None included) passes unchecked.
     _accepted_config: object = attrs.field(
@@ -159,8 +171,24 @@ class NodeState:
             as_bool("terminating", self.terminating)
             as_bool("trunk_requested", self.trunk_requested)
         setter(self, "clock", check_clock(self.clock))
+        if self.ipv6_enis_tried or type(self.ipv6_enis_tried) is not tuple:
+            tried = as_tuple("ipv6_enis_tried", self.ipv6_enis_tried, int, "card numbers")
+            if list(tried) != sorted(set(tried)) or any(
+                type(card) is not int or card < 0 for card in tried
+            ):
+                raise StateError("ipv6_enis_tried", tried, "need unique cards >= 0, ascending")
+            if not self.config.enable_ipv6:
+                raise StateError("ipv6_enis_tried", tried, "only an IPv6 node creates ENIs at init")
+        if self.ipv6_setup_pending or type(self.ipv6_setup_pending) is not tuple:
+            pending = as_tuple("ipv6_setup_pending", self.ipv6_setup_pending, str, "ENI ids")
+            if list(pending) != sorted(set(pending)) or not self.config.enable_ipv6:
+                raise StateError(
+                    "ipv6_setup_pending", pending, "unique ENI ids, sorted, on an IPv6 node"
+                )
         if type(self.iteration) is not IterationPolicy:
             as_instance("iteration", self.iteration, IterationPolicy, "an IterationPolicy")
+        if self.eni_config is not None and type(self.eni_config) is not ENIConfig:
+            as_instance("eni_config", self.eni_config, ENIConfig, "an ENIConfig or None")
         cards = [ds.network_card for ds in self.datastores]
         if not cards or cards != sorted(set(cards)):
             raise StateError("datastores", cards, "need unique cards in ascending order")
@@ -189,12 +217,15 @@ class NodeState:
         *,
         primary_eni_id: str = "eni-0",
         iteration: IterationPolicy = ORDERED_ITERATION,
+        eni_config: ENIConfig | NoENIConfig | None = None,
     ) -> NodeState:
         """A freshly started node: the primary ENI with no secondary IPs.
 
         Multi-NIC nodes get an empty datastore for every other card (cards with no ENIs are
         managed, spec 1.5.5). The first ``reconcile`` is ipamd's pre-scaling (``pre_scaling``).
         ``iteration`` is the order at Go's map iterations (spec 9), kept for the node's life.
+        ``eni_config`` is the node's ENIConfig for custom networking (a ``NoENIConfig`` from
+        ``select_eni_config`` is kept as None: with custom networking on, no ENI is created).
         """
         if not isinstance(limits, InstanceLimits):
             raise ConfigError("limits", limits, "must be an InstanceLimits")
@@ -202,6 +233,7 @@ class NodeState:
             raise ConfigError("config", config, "must be a Config")
         clock = check_clock(clock)
         as_text("primary_eni_id", primary_eni_id)
+        resolved = as_eni_config(eni_config)
         effective = config.for_instance(limits)
         primary = ENI(
             eni_id=primary_eni_id,
@@ -221,6 +253,7 @@ class NodeState:
             clock=clock,
             iteration=iteration,
             pre_scaling=True,
+            eni_config=resolved,
         )
 
     # -- lookups -------------------------------------------------------------------------

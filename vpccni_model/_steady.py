@@ -11,14 +11,16 @@ import attrs
 
 from vpccni_model._checks import is_int
 from vpccni_model._config import Config
+from vpccni_model._eniconfig import stand_in_eni_config
 from vpccni_model._errors import ConfigError, NoAvailableIPError, StateError
 from vpccni_model._ipv4 import PREFIX_SIZE
+from vpccni_model._ipv6 import pool_size as ipv6_pool_size
 from vpccni_model._iteration import DEFAULT as ORDERED_ITERATION
 from vpccni_model._iteration import IterationPolicy
 from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
 from vpccni_model._pods import assign_pod_ip
 from vpccni_model._state import NodeState
-from vpccni_model.cloud import Ec2, FakeEC2, run_tick
+from vpccni_model.cloud import DEFAULT_SUBNET, Ec2, FakeEC2, run_tick
 from vpccni_model.pool import datastore_stats, effective_max_pods
 
 DEFAULT_MAX_TICKS = 2_000
@@ -142,6 +144,9 @@ def summarize(state: NodeState, pods: int, settled: bool, unschedulable: int = 0
         total += stats.total_ips
         assigned += stats.assigned_ips
     prefixes = sum(e.prefix_cidrs for e in enis)
+    subnet = len(enis) + sum(e.ip_cidrs for e in enis) + PREFIX_SIZE * prefixes
+    if state.config.enable_ipv6:  # /80s (_ipv6): 2**48 addresses each, from the IPv6 CIDR
+        (total, assigned), subnet = ipv6_pool_size(state), len(enis)
     return SteadyState(
         enis=len(enis),
         cidrs_per_eni=tuple(e.prefix_cidrs if pd else e.ip_cidrs for e in enis),
@@ -152,7 +157,7 @@ def summarize(state: NodeState, pods: int, settled: bool, unschedulable: int = 0
         pods_placed=len(state.pods),
         settled=settled,
         state=state,
-        subnet_addresses=len(enis) + sum(e.ip_cidrs for e in enis) + PREFIX_SIZE * prefixes,
+        subnet_addresses=subnet,
         pods_unschedulable=unschedulable,
     )
 
@@ -184,7 +189,8 @@ def steady_state(
     _check_max_ticks(max_ticks)
     if not isinstance(iteration, IterationPolicy):
         raise ConfigError("iteration", iteration, "must be an IterationPolicy")
-    state = NodeState.boot(limits, config, clock=0.0, iteration=iteration)
+    stand_in = stand_in_eni_config(config, DEFAULT_SUBNET)  # custom networking: own subnet
+    state = NodeState.boot(limits, config, clock=0.0, iteration=iteration, eni_config=stand_in)
     admitted = min(pods, max(effective_max_pods(limits, state.config) - host_network_pods, 0))
     ec2 = FakeEC2.for_node(state)
     result = converge(state, config, ec2, 0.0, max_ticks=max_ticks)

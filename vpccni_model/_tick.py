@@ -22,10 +22,18 @@ import attrs
 from vpccni_model._actions import Action, Allocation, allocate_cidrs, allocate_eni
 from vpccni_model._config import Config
 from vpccni_model._datastore import Datastore, unchecked_in_flight
+from vpccni_model._eniconfig import eni_destination
 from vpccni_model._goorder import eni_order
+from vpccni_model._ipv6 import init_step as ipv6_init_step
 from vpccni_model._iteration import SITE_CARDS, SITE_GROW, clock_key, visit_order
 from vpccni_model._nextcheck import next_check as next_check_at
-from vpccni_model._progress import Answer, CardDecision, Stage, TickProgress
+from vpccni_model._progress import (
+    Answer,
+    CardDecision,
+    Stage,
+    TickProgress,
+    unchecked_decision,
+)
 from vpccni_model._shrink import decrease, free_one_eni, run_deferred_cleanups
 from vpccni_model._state import NodeState, begin
 from vpccni_model._trunk import request_trunk
@@ -55,8 +63,8 @@ class Reconciliation:
     tick), else the earliest time (on the pool-check cadence) at which another ``reconcile``
     could decide something new without any event in between, or None when only an event can
     change anything (a pod, a metadata observation). After any event, reconcile again at the
-    next tick. ``start_error`` is set when this call ended ipamd's pre-scaling with the error
-    that makes ipamd's start-up fail (spec 7.5): ipamd exits and is restarted.
+    next tick. ``start_error``: this call ended ipamd's pre-scaling with an error that fails
+    start-up (spec 7.5); ipamd exits (``next_check_at`` None) and is restarted.
     """
 
     state: NodeState
@@ -70,12 +78,10 @@ class _Card:
 
     __slots__ = ("ds", "policy", "stats", "target")
 
-    def __init__(self, ds: Datastore, policy: CardPolicy, stats: PoolStats | None = None) -> None:
+    def __init__(self, ds: Datastore, policy: CardPolicy) -> None:
         self.ds = ds
         self.policy = policy
-        self.stats: PoolStats = (
-            datastore_stats(ds, policy.prefix_delegation) if stats is None else stats
-        )
+        self.stats: PoolStats = datastore_stats(ds, policy.prefix_delegation)
         self.target: TargetState = target_state(self.stats, policy)
 
 
@@ -108,8 +114,6 @@ class _Tick:
         self.iteration = iteration if iteration.is_random else None
         self.draw = clock_key(clock) if iteration.is_random else 0
 
-    # -- the tick's plan -----------------------------------------------------------------
-
     def start(self, pre_scaling: bool) -> None:
         """``isDatastorePoolTooLow`` for every card, once, in the order the tick visits them."""
         state = self.state
@@ -124,7 +128,7 @@ class _Tick:
             cards = [cards[i] for i in order]
         self.cards = list(cards)
         self.decisions = [
-            _decision(
+            unchecked_decision(
                 card.ds.network_card, card.stats, pool_too_low(card.stats, card.policy, card.target)
             )
             for card in cards
@@ -148,19 +152,9 @@ class _Tick:
 
     def progress(self) -> TickProgress:
         return TickProgress(
-            started_at=self.started_at,
-            cards=tuple(self.decisions),
-            position=self.position,
-            stage=self.stage,
-            candidates=self.candidates,
-            want=self.want,
-            answer=None,
-            pre_scaling=self.pre_scaling,
-            scaled_down=self.scaled_down,
-            draw=self.draw if self.iteration is not None else 0,
-        )
-
-    # -- fresh reads -----------------------------------------------------------------------
+            self.started_at, tuple(self.decisions), self.position, self.stage, self.candidates,
+            self.want, None, self.pre_scaling, self.scaled_down, self.draw,
+        )  # fmt: skip
 
     def fresh(self, at: int) -> _Card:
         """The card at position ``at`` as Go would read it now (``datastoreTargetState(nil)``,
@@ -176,6 +170,15 @@ class _Tick:
         """The card's datastore changed: later reads compute afresh."""
         self.cards[at] = None
 
+    def now(self, at: int) -> tuple[Datastore, CardPolicy]:
+        """The card's datastore as it is now and its policy, without statistics (what
+        ``shouldRemoveExtraENIs`` and ``tryFreeENI`` read besides the start-of-tick ones)."""
+        card = self.cards[at]
+        if card is not None:
+            return card.ds, card.policy
+        number = self.decisions[at].network_card
+        return self.state.datastore(number), CardPolicy.for_state(self.state, number)
+
     def attachment_allowed(self) -> bool:
         """``isENIAttachmentAllowed`` (spec 1.5.3)."""
         if self.state.terminating:
@@ -189,15 +192,6 @@ class _Tick:
             in_flight=unchecked_in_flight(action, network_card, self.clock),
             tick=self.progress(),
         )
-
-
-def _decision(network_card: int, stats: PoolStats, low: bool) -> CardDecision:
-    decision = object.__new__(CardDecision)
-    setter = object.__setattr__
-    setter(decision, "network_card", network_card)
-    setter(decision, "stats", stats)
-    setter(decision, "low", low)
-    return decision
 
 
 def _within(since: float | None, clock: float, window: float) -> bool:
@@ -239,9 +233,9 @@ def _serve(tick: _Tick, at: int) -> bool:
         tick.position = len(tick.decisions)  # handlePreScaling returns at once
         return True
     if not tick.pre_scaling:
-        card = tick.fresh(at)
-        if should_remove_extra_enis(decision.stats, card.ds, card.policy):
-            _try_free_eni(tick, at)
+        ds, policy = tick.now(at)
+        if should_remove_extra_enis(decision.stats, ds, policy):
+            _try_free_eni(tick, at, ds, policy)
     return True
 
 
@@ -300,6 +294,10 @@ def _grow(tick: _Tick, at: int) -> bool:
     if not has_room_for_eni(card.ds, policy):
         _after_increase(tick, at)
         return True
+    destination = eni_destination(tick.config, tick.state.eni_config)
+    if destination is None:  # custom networking, no ENIConfig: tryAllocateENI fails, logged only
+        _after_increase(tick, at)
+        return True
     resources = eni_resources_to_allocate(card.stats, policy, card.target)
     if resources <= 0:
         # Q23: nothing to create, yet ipamd counts it as a pool action.
@@ -307,7 +305,7 @@ def _grow(tick: _Tick, at: int) -> bool:
         _after_increase(tick, at)
         return True
     tick.stage = Stage.CREATE
-    tick.wait(allocate_eni(number, resources, pd), number)
+    tick.wait(allocate_eni(number, resources, pd, destination), number)
     return False
 
 
@@ -350,15 +348,12 @@ def _maybe_decrease(tick: _Tick, at: int, decision: CardDecision) -> None:
         tick.touched(at)
 
 
-def _try_free_eni(tick: _Tick, at: int) -> None:
+def _try_free_eni(tick: _Tick, at: int, ds: Datastore, policy: CardPolicy) -> None:
     """``tryFreeENI`` (spec 6.6): its gates, then at most one ENI freed, looking at the
-    datastore as it is now, after this tick's increase or decrease on the card."""
+    datastore ``ds`` as it is now, after this tick's increase or decrease on the card."""
     if not tick.attachment_allowed():
         return
-    card = tick.fresh(at)
-    tick.state, freed = free_one_eni(
-        tick.state, card.ds, card.policy, tick.clock, tick.iteration, tick.draw
-    )
+    tick.state, freed = free_one_eni(tick.state, ds, policy, tick.clock, tick.iteration, tick.draw)
     if freed is not None:
         tick.actions.append(freed)
         tick.touched(at)
@@ -380,6 +375,9 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
     if actions:
         state = state.replace(outbox=())
     state = run_deferred_cleanups(state, clock)
+    if state.config.enable_ipv6:  # no pool loop in IPv6, no pre-scaling: nodeInit's steps
+        state = state.replace(pre_scaling=False) if state.pre_scaling else state
+        return Reconciliation(*ipv6_init_step(state, clock, actions))
     tick = _Tick(state, clock, actions)
     if state.in_flight is not None:
         return Reconciliation(state, tuple(actions), None)
@@ -410,7 +408,9 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
 def _result(tick: _Tick, busy: bool | None = None) -> Reconciliation:
     acted = bool(tick.actions) if busy is None else busy
     next_check = next_check_at(tick.state, tick.clock, acted)
-    if tick.pre_scaling and tick.start_error is None:
+    if tick.start_error is not None:
+        next_check = None  # ipamd exits: only a restart (``restart``) goes on
+    elif tick.pre_scaling:
         # nodeInit returns; the pool manager's loop sleeps half an interval before its first
         # tick (spec 7.2).
         next_check = tick.clock + tick.config.pool_check_interval / 2

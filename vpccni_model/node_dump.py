@@ -218,6 +218,7 @@ class _Eni:
     cidrs: list[_Cidr]
     path: str
     created_ns: int | None = None
+    subnet_id: str | None = None
 
 
 def _pod_key(meta: object, fallback: str) -> str:
@@ -247,7 +248,9 @@ def _read_introspection_eni(
     cidrs_doc = _get(doc, "AvailableIPv4Cidrs", path, dict)
     if _opt(doc, "IPv6Cidrs", path, dict, {}):
         warnings.append(
-            DumpWarning("ipv6-ignored", f"{path}.IPv6Cidrs", "IPv6 CIDRs are not modelled; ignored")
+            DumpWarning(
+                "ipv6-ignored", f"{path}.IPv6Cidrs", "node_dump reads IPv4 nodes only: ignored"
+            )
         )
     cidrs: list[_Cidr] = []
     for cidr_key, cidr_doc in cidrs_doc.items():
@@ -425,6 +428,7 @@ def _read_describe(
                 raise StateError(ppath, text, "a /28 must be 16-aligned")
             cidrs.append(_Cidr(network, True))
         kind = eni_doc.get("InterfaceType", "interface")
+        subnet_id = _opt(eni_doc, "SubnetId", path, str, None) or None  # where the ENI lives
         enis.append(
             _Eni(
                 eni_id=eni_id,
@@ -437,6 +441,7 @@ def _read_describe(
                 cidrs=cidrs,
                 path=path,
                 created_ns=created,
+                subnet_id=subnet_id,
             )
         )
     if len(instances) > 1:
@@ -597,6 +602,7 @@ def _build(
                 is_excluded=eni.excluded,
                 created_at=created,
                 cidrs=tuple(cidrs),
+                subnet_id=eni.subnet_id,
             )
         )
     if len(primary) != 1:

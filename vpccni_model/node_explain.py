@@ -20,6 +20,7 @@ from vpccni_model._actions import (
     ReleasePrefixes,
     SignalTrunkENI,
 )
+from vpccni_model._eniconfig import stand_in_eni_config
 from vpccni_model._errors import NoAvailableIPError
 from vpccni_model._ipv4 import ip_to_int
 from vpccni_model._pods import assign_pod_ip
@@ -213,9 +214,23 @@ def _new_pod(
     )
 
 
+def _assume_eni_config(state: NodeState) -> NodeState:
+    """The state to explain: a dump does not show the node's ENIConfig, so a node running
+    custom networking without one is explained as if it had one, in the subnet its secondary
+    ENIs report (the primary's, or a placeholder, when the dump does not say). A node that
+    really has none creates no ENI at all (spec 1.5.1)."""
+    if not state.config.custom_networking or state.eni_config is not None:
+        return state
+    seen = [e.subnet_id for e in state.enis if not e.is_primary and e.subnet_id is not None]
+    primary = [e.subnet_id for e in state.enis if e.is_primary and e.subnet_id is not None]
+    subnet = (seen or primary or ["eniconfig-subnet"])[0]
+    return attrs.evolve(state, eni_config=stand_in_eni_config(state.config, subnet))
+
+
 def explain_node(dump: NodeDump) -> NodeExplanation:
-    """What ipamd will do next on the imported node, at its clock (now)."""
-    state = dump.state
+    """What ipamd will do next on the imported node, at its clock (now). With custom
+    networking the node is taken to have an ENIConfig (``_assume_eni_config``)."""
+    state = _assume_eni_config(dump.state)
     step = reconcile(state, state.config, state.clock)
     cooling = _cooling(state)
     max_pods = effective_max_pods(state.limits, state.config)

@@ -104,13 +104,14 @@ def datastore_stats(
 
 
 def pool_stats(state: NodeState, clock: float, network_card: int = 0) -> PoolStats:
-    """Public stats of one card's datastore, including the cooling count."""
-    return datastore_stats(
-        state.datastore(network_card),
-        state.prefix_delegation,
-        clock,
-        state.config.ip_cooldown_period,
-    )
+    """Public stats of one card's datastore, including the cooling count. On an IPv6 node
+    each /80 counts its 2**48 addresses, as ipamd's total does (``AddIPv6CidrToStore``)."""
+    ds = state.datastore(network_card)
+    stats = datastore_stats(ds, state.prefix_delegation, clock, state.config.ip_cooldown_period)
+    if not state.config.enable_ipv6:
+        return stats
+    total = sum(c.size for e in ds.enis if not e.is_excluded for c in e.cidrs if c.is_ipv6)
+    return attrs.evolve(stats, total_ips=total)
 
 
 def ips_per_eni(limits: InstanceLimits, prefix_delegation: bool) -> int:

@@ -9,8 +9,11 @@ One module-level :data:`converter` (cattrs) does the work. The format:
 * tuples are arrays, the read-only mappings of ``NodeState`` are objects;
 * every action and event carries its class name under ``"type"`` wherever it appears (top
   level, ``outbox``, ``in_flight``), because ``AllocateIPs`` and ``AllocatePrefixes`` have
-  identical fields and only a tag tells them apart;
-* addresses stay the integers the state holds; keys are sorted, so equal values give equal text.
+  identical fields and only a tag tells them apart; so does an ``AllocateENI``'s
+  ``destination`` (``PrimarySubnet`` and ``DiscoveredSubnet`` have no fields at all);
+* addresses stay the integers the state holds (an IPv6 /80 and its addresses are 128-bit
+  integers, beyond 2**53: a reader in another language needs big integers); keys are sorted,
+  so equal values give equal text.
 
 Reading is strict, because JSON is untrusted input: no type coercion (``"5"`` is not an int,
 ``true`` is not 1, a string is not a list), no unknown or duplicate keys, no NaN or infinity,
@@ -45,6 +48,7 @@ from vpccni_model._errors import StateError, VpcCniModelError
 from vpccni_model._events import Event
 from vpccni_model._limits import InstanceLimits
 from vpccni_model._podindex import PodIndex
+from vpccni_model._subnets import ENIDestination
 
 __all__ = ["TAG", "converter", "from_dict", "from_json", "to_dict", "to_json"]
 
@@ -217,6 +221,7 @@ def _build_converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(_is_homogeneous_tuple, _tuple_hook)
     conv.register_structure_hook_factory(_is_mapping, _mapping_hook)
     conv.register_structure_hook_factory(attrs.has, _attrs_hook)
+    _configure_union(conv, ENIDestination)  # before Action: AllocateENI holds one
     _configure_union(conv, Action)
     _configure_union(conv, Event)
     # The pod index reads and writes as a JSON object keyed by pod, in sorted key order.

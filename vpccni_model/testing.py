@@ -13,8 +13,9 @@ from collections.abc import Collection, Mapping, Sequence
 import attrs
 from hypothesis import strategies as st
 
-from vpccni_model._actions import Action, AllocateENI, AllocateIPs, AllocatePrefixes
+from vpccni_model._actions import ALLOCATIONS, Action, AllocateENI, AllocateIPs, AllocatePrefixes
 from vpccni_model._config import Config
+from vpccni_model._eniconfig import stand_in_eni_config
 from vpccni_model._errors import NoAvailableIPError, StateError
 from vpccni_model._events import (
     AllocationFailed,
@@ -28,7 +29,7 @@ from vpccni_model._outcomes import apply
 from vpccni_model._pods import assign_pod_ip, take_outbox
 from vpccni_model._state import NodeState
 from vpccni_model._tick import reconcile
-from vpccni_model.cloud import FakeEC2
+from vpccni_model.cloud import DEFAULT_SUBNET, FakeEC2
 
 REPRESENTATIVE_TYPES: tuple[str, ...] = (
     "t3.micro",
@@ -131,6 +132,26 @@ def configs(
     )
 
 
+def ipv6_configs(*, multi_nic: bool | None = None) -> st.SearchStrategy[Config]:
+    """IPv6 configurations ipamd starts with (spec 1.4: prefix delegation, no custom
+    networking), with the knobs that still matter in IPv6 drawn; the warm targets vary too,
+    to show they change nothing. Boot them on types with prefix support only."""
+    return st.builds(
+        Config,
+        enable_ipv4=st.just(False),
+        enable_ipv6=st.just(True),
+        prefix_delegation=st.just(True),
+        warm_ip_target=st.integers(0, 5),
+        warm_prefix_target=st.integers(0, 3),
+        ip_cooldown_period=st.sampled_from((30.0, 0.0, -1.0, 5.0)),
+        pod_eni=st.booleans(),
+        manage_enis_non_schedulable=st.booleans(),
+        disable_provisioning=st.booleans(),
+        multi_nic=_flag(multi_nic),
+        subnet_discovery=st.booleans(),
+    )
+
+
 def card_limit(limits: InstanceLimits, network_card: int) -> int:
     """How many ENIs EC2 lets ``network_card`` hold (its ``max_interfaces``; ``max_enis`` on
     instances that list no cards)."""
@@ -168,7 +189,13 @@ def boot_with_unmanaged(
     their count (``attrs.evolve``, every construction check run). ``iteration`` is the
     node's iteration policy (default ``ordered``).
     """
-    state = NodeState.boot(limits, config, clock, iteration=iteration or IterationPolicy())
+    state = NodeState.boot(
+        limits,
+        config,
+        clock,
+        iteration=iteration or IterationPolicy(),
+        eni_config=stand_in_eni_config(config, DEFAULT_SUBNET),
+    )
     ec2 = FakeEC2.for_node(state)
     ids: list[str] = []
     for network_card, count in sorted(unmanaged.items()):
@@ -239,10 +266,12 @@ def ec2_outcome(ec2: FakeEC2, action: Action, kind: str) -> Event | None:
     address or prefix of a multi-address answer, as a fallback call of 1 would); an error
     code leaves ``ec2`` unchanged and reports the failure.
     """
-    if not isinstance(action, AllocateENI | AllocateIPs | AllocatePrefixes):
+    if not isinstance(action, ALLOCATIONS):
         return ec2.execute(action)
     if kind not in ("ok", "partial"):
         return AllocationFailed(kind)
+    if not isinstance(action, AllocateENI | AllocateIPs | AllocatePrefixes):
+        return ec2.execute(action)  # the IPv6 calls ask for one of a kind: nothing partial
     if kind == "partial" and action.count > 1:
         action = attrs.evolve(action, count=1)
     return ec2.execute(action)
@@ -265,7 +294,8 @@ def node_states(
     config = draw(config_strategy if config_strategy is not None else configs())
     policy = IterationPolicy() if iteration_strategy is None else draw(iteration_strategy)
     clock = 0.0
-    state = NodeState.boot(node_limits, config, clock, iteration=policy)
+    stand_in = stand_in_eni_config(config, DEFAULT_SUBNET)
+    state = NodeState.boot(node_limits, config, clock, iteration=policy, eni_config=stand_in)
     ec2 = FakeEC2.for_node(state)
     for _ in range(draw(st.integers(0, max_steps))):
         clock += draw(clock_steps())

@@ -40,10 +40,11 @@ from vpccni_model._actions import (
     SignalTrunkENI,
 )
 from vpccni_model._config import Config
+from vpccni_model._eniconfig import stand_in_eni_config
 from vpccni_model._errors import NoAvailableIPError
 from vpccni_model._limits import InstanceLimits, instance_limits
 from vpccni_model._pods import assign_pod_ip, unassign_pod_ip
-from vpccni_model.cloud import FakeEC2
+from vpccni_model.cloud import DEFAULT_SUBNET, FakeEC2
 from vpccni_model.pool import (
     CardPolicy,
     datastore_stats,
@@ -88,7 +89,10 @@ class Run:
 
     @classmethod
     def boot(cls, node_limits: InstanceLimits, config: Config) -> Run:
-        state = NodeState.boot(node_limits, config, 0.0)
+        # Custom networking needs an ENIConfig to create ENIs (spec 1.5.1): the node's own
+        # subnet, the fake's default.
+        eni_config = stand_in_eni_config(config, DEFAULT_SUBNET)
+        state = NodeState.boot(node_limits, config, 0.0, eni_config=eni_config)
         return cls(node_limits, config, state, FakeEC2.for_node(state))
 
     @property
@@ -843,7 +847,8 @@ def test_warm_eni_target_zero_churns_an_empty_eni_every_65s(
     assert len(frees) >= (CHURN_TICKS * TICK - 2 * 65) // 65, sequence
     assert all(b - a == 65.0 for a, b in itertools.pairwise(frees)), frees
     for free in frees:
-        assert (free + TICK, AllocateENI(0, slots(run.limits), prefixes=False)) in creates
+        created = [(c, a.network_card, a.count, a.prefixes) for c, a in creates]
+        assert (free + TICK, 0, slots(run.limits), False) in created
     assert {type(a) for _, a in sequence} <= {FreeENI, AllocateENI}
     assert check_churn(run, run.trace[start:]) == {"E0"}
 

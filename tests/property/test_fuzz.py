@@ -420,7 +420,7 @@ def _answer(
     clock = state.clock
     for attempt in range(4):
         in_flight = state.in_flight
-        if in_flight is not None and in_flight.action is not None:
+        if in_flight is not None:
             answer = ec2_outcome(ec2, in_flight.action, data.draw(outcome_kinds()))
             return None if answer is None else (state, answer)
         for index in range(4):

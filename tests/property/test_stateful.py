@@ -811,7 +811,8 @@ class NodeMachine(RuleBasedStateMachine):
             )
         # 8b: with nothing in flight, the next check comes no later than the first tick at
         # or after the earliest pending cleanup.
-        blocked = after.in_flight is not None
+        # (A start-up failure ends ipamd: nothing is scheduled until a restart.)
+        blocked = after.in_flight is not None or step.start_error is not None
         if after.deferred_cleanups and not blocked:
             earliest = min(t.due_at for t in after.deferred_cleanups)
             bound = cadence_tick(clock, self.n.config.pool_check_interval, earliest)

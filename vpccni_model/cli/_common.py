@@ -189,6 +189,8 @@ def resolve_inputs(args: argparse.Namespace) -> Inputs:
 
 def _mode(inputs: Inputs) -> str:
     effective = inputs.config.for_instance(inputs.limits)
+    if effective.enable_ipv6:
+        return "IPv6 (one /80 prefix per ENI; no warm pool, the warm targets are ignored)"
     if effective.prefix_delegation:
         return "prefix delegation (/28 prefixes)"
     if inputs.config.prefix_delegation:
@@ -233,7 +235,11 @@ def settings_json(inputs: Inputs) -> dict[str, Any]:
     return {
         "source": inputs.source,
         "instance_type": limits.name,
-        "mode": "prefix-delegation" if effective.prefix_delegation else "secondary-ip",
+        "mode": "ipv6"
+        if effective.enable_ipv6
+        else "prefix-delegation"
+        if effective.prefix_delegation
+        else "secondary-ip",
         "prefix_delegation_requested": config.prefix_delegation,
         "warm_eni_target": effective.warm_eni_target,
         "warm_ip_target": effective.warm_ip_target,

@@ -14,11 +14,18 @@ from typing import Any
 
 import attrs
 
+from vpccni_model._config import MANIFEST_ENV, Config
 from vpccni_model._errors import ConfigError
 from vpccni_model._limits import InstanceLimits
 from vpccni_model._maxpods import DEFAULT_CNI_VERSION, parse_cni_version
 from vpccni_model._maxpods_report import MaxPodsReport, max_pods_report
-from vpccni_model.cli._common import UsageError, add_instance, instance_of, print_json
+from vpccni_model.cli._common import (
+    UsageError,
+    add_instance,
+    instance_of,
+    parse_env_pairs,
+    print_json,
+)
 
 EXAMPLES = """\
 examples:
@@ -27,6 +34,9 @@ examples:
   vpccni-model max-pods m5.large --cni-custom-networking-enabled --cni-max-eni 2 --value
   vpccni-model max-pods m5.xlarge --enable-pod-eni
   vpccni-model max-pods c5.metal --cni-prefix-delegation-enabled --json
+  vpccni-model max-pods m5.large --ipv6
+  vpccni-model max-pods m5.large --env ENABLE_IPv6=true --env ENABLE_IPv4=false \\
+      --env ENABLE_PREFIX_DELEGATION=true
 
 exit status: 0 success (also when the vCPU count is unknown: the output says so),
 2 usage or input error (with --value, also an unknown vCPU count)
@@ -60,8 +70,27 @@ def positive(flag: str, value: int | None) -> int | None:
     return value
 
 
+def _env_config(args: argparse.Namespace) -> Config | None:
+    """The aws-node configuration ``--env`` gives over the shipped manifest's values, or None
+    without ``--env``. Its IPv6 flag, prefix delegation, custom networking, MAX_ENI and
+    ENABLE_POD_ENI add to the flags."""
+    if not args.env:
+        return None
+    try:
+        return Config.from_env({**MANIFEST_ENV, **parse_env_pairs(args.env)})
+    except ConfigError as exc:
+        raise UsageError(f"--env: {exc.field}: {exc.reason}") from exc
+
+
 def report_of(args: argparse.Namespace) -> tuple[InstanceLimits, MaxPodsReport]:
     limits = instance_with_alias(args)
+    config = _env_config(args)
+    if config is not None:
+        args.ipv6 = args.ipv6 or config.enable_ipv6
+        args.prefix_delegation = args.prefix_delegation or config.prefix_delegation
+        args.custom_networking = args.custom_networking or config.custom_networking
+        args.max_eni = args.max_eni if args.max_eni is not None else config.max_eni
+        args.pod_eni = args.pod_eni or config.pod_eni
     try:
         parse_cni_version(args.cni_version)
     except ConfigError as exc:
@@ -72,15 +101,21 @@ def report_of(args: argparse.Namespace) -> tuple[InstanceLimits, MaxPodsReport]:
             "would print a negative max pods for 0 with custom networking); leave it out to "
             "use every ENI"
         )
-    return limits, max_pods_report(
-        limits,
-        cni_version=args.cni_version,
-        prefix_delegation=args.prefix_delegation,
-        custom_networking=args.custom_networking,
-        max_eni=args.max_eni,
-        vcpus=positive("--vcpus", args.vcpus),
-        pod_eni=args.pod_eni,
-    )
+    try:
+        report = max_pods_report(
+            limits,
+            cni_version=args.cni_version,
+            # IPv6 runs only with ENABLE_PREFIX_DELEGATION=true, which the calculator counts
+            prefix_delegation=args.prefix_delegation or args.ipv6,
+            custom_networking=args.custom_networking,
+            max_eni=args.max_eni,
+            vcpus=positive("--vcpus", args.vcpus),
+            ipv6=args.ipv6,
+            pod_eni=args.pod_eni,
+        )
+    except ConfigError as exc:
+        raise UsageError(f"IPv6: {exc.reason}") from exc
+    return limits, report
 
 
 def report_dict(report: MaxPodsReport, show_max_allowed: bool) -> dict[str, Any]:
@@ -94,6 +129,7 @@ def report_dict(report: MaxPodsReport, show_max_allowed: bool) -> dict[str, Any]
         "custom_networking": data.pop("custom_networking"),
         "max_eni": data.pop("max_eni"),
         "pod_eni": data.pop("pod_eni"),
+        "ipv6": report.ipv6,
         "show_max_allowed": show_max_allowed,
     }
     data["ipamd_cards"] = [
@@ -110,7 +146,7 @@ def plural(count: int, word: str, words: str | None = None) -> str:
 
 
 def _mode(report: MaxPodsReport) -> str:
-    flags = []
+    flags = ["IPv6"] if report.ipv6 else []
     if report.prefix_delegation:
         flags.append("prefix delegation")
     if report.custom_networking:
@@ -257,6 +293,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="security groups for pods (ENABLE_POD_ENI): the trunk ENI takes an ENI slot, "
         "branch-ENI pods take no pool IP (the calculator has no such flag)",
+    )
+    mp.add_argument(
+        "--ipv6",
+        action="store_true",
+        help="an IPv6 node (ENABLE_IPv6=true, ENABLE_IPv4=false; implies prefix delegation): "
+        "ipamd's /80s never limit pods, kubelet's max pods does",
+    )
+    mp.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an aws-node environment variable (repeatable), over the shipped manifest's "
+        "values: ENABLE_IPv6, ENABLE_PREFIX_DELEGATION, AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG, "
+        "ENABLE_POD_ENI and "
+        "MAX_ENI count as the flags above",
     )
     mp.add_argument(
         "--show-max-allowed",

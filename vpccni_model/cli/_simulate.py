@@ -16,6 +16,8 @@ import attrs
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from vpccni_model._eniconfig import ENIConfig
+from vpccni_model._env import CUSTOM_NETWORK_CFG, go_parse_bool
 from vpccni_model._errors import ConfigError, VpcCniModelError
 from vpccni_model._events import Ec2Error
 from vpccni_model._iteration import GO_RANDOM, KINDS
@@ -54,6 +56,9 @@ ITERATION_LINES = {
 }
 
 #: The EC2 error codes the package names (``_events.Ec2Error``), for ``--help``.
+POD_SUBNET = "subnet-pods"
+"""The name of ``--eni-config-subnet``'s subnet (the nodes' is ``subnet-a``)."""
+
 KNOWN_CODES = sorted(
     value for name, value in vars(Ec2Error).items() if name.isupper() and isinstance(value, str)
 )
@@ -149,6 +154,12 @@ def _check_args(args: argparse.Namespace) -> None:
     except VpcCniModelError as exc:
         reason = getattr(exc, "reason", str(exc))
         raise UsageError(f"--subnet {args.subnet!r}: {reason}") from exc
+    if args.eni_config_subnet is not None:
+        try:
+            FakeEC2(subnets=dict(_subnets(args)))
+        except VpcCniModelError as exc:
+            reason = getattr(exc, "reason", str(exc))
+            raise UsageError(f"--eni-config-subnet {args.eni_config_subnet!r}: {reason}") from exc
 
 
 def check_out(directory: str) -> None:
@@ -214,6 +225,12 @@ def _print_summary(result: SimulationResult, timeout: float) -> None:
             f"{s.pods_unschedulable} pods were unschedulable on arrival (every node had max "
             f"pods less the host-network pods); {s.pods_pending_at_end} still pending at the end"
         )
+    for name, seen in result.subnets.items():  # only when the run has several subnets
+        print(
+            f"subnet {name}: at most {seen['used_addresses_max']:,} addresses used, "
+            f"{seen['free_addresses_min']:,} free and {seen['free_blocks_min']:,} free /28 "
+            "blocks at the lowest"
+        )
 
 
 def _check_metrics(args: argparse.Namespace) -> None:
@@ -278,10 +295,36 @@ def _inputs(args: argparse.Namespace, inputs: Inputs) -> dict[str, Any]:
         "workload_name": "trace" if args.trace is not None else args.workload,
         "trace_file": args.trace,
         "subnet": args.subnet,
-    }
+    } | ({} if args.eni_config_subnet is None else {"eni_config_subnet": args.eni_config_subnet})
+
+
+def _custom_networking(args: argparse.Namespace) -> None:
+    """``--eni-config-subnet`` turns custom networking on (said on stderr), unless --env says
+    it is off, which is refused."""
+    if args.eni_config_subnet is None:
+        return
+    if args.from_node_dump is not None:
+        raise UsageError("--eni-config-subnet does not go with --from-node-dump")
+    name = f"{CUSTOM_NETWORK_CFG}="
+    given = [pair.partition("=")[2] for pair in args.env if pair.startswith(name)]
+    if given and go_parse_bool(given[-1]) is not True:
+        raise UsageError(f"--eni-config-subnet needs {name}true, not {given[-1]!r}")
+    if not given:
+        args.env = [*args.env, f"{CUSTOM_NETWORK_CFG}=true"]
+        print(
+            f"vpccni-model: note: --eni-config-subnet: running with {CUSTOM_NETWORK_CFG}=true",
+            file=sys.stderr,
+        )
+
+
+def _subnets(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
+    if args.eni_config_subnet is None:
+        return (("subnet-a", args.subnet),)
+    return (("subnet-a", args.subnet), (POD_SUBNET, args.eni_config_subnet))
 
 
 def run(args: argparse.Namespace) -> int:
+    _custom_networking(args)
     inputs, dump = dump_inputs(args, args.from_node_dump, "--from-node-dump")
     _check_args(args)
     _check_metrics(args)
@@ -294,12 +337,19 @@ def run(args: argparse.Namespace) -> int:
         if args.per_node_series is not None
         else args.nodes <= PER_NODE_SERIES_MAX_NODES
     )
+    eni_config = None if args.eni_config_subnet is None else ENIConfig("pods", POD_SUBNET)
     spec = SimulationSpec(
-        nodes=cluster(limits, config, args.nodes, host_network_pods=inputs.host_network_pods),
+        nodes=cluster(
+            limits,
+            config,
+            args.nodes,
+            host_network_pods=inputs.host_network_pods,
+            eni_config=eni_config,
+        ),
         workload=workload,
         duration=args.hours * 3600,
         seed=args.seed,
-        subnets=(("subnet-a", args.subnet),),
+        subnets=_subnets(args),
         faults=tuple(args.fault),
         per_node_series=per_node,
         iteration=args.iteration,
@@ -334,7 +384,10 @@ def run(args: argparse.Namespace) -> int:
         doc["inputs"] = {**doc["inputs"], **_inputs(args, inputs)}
         print_json(doc)
     else:
-        print(f"{args.nodes} x {limits.name}, {args.hours:g} h, {source}, subnet {args.subnet}")
+        where = f"subnet {args.subnet}"
+        if args.eni_config_subnet is not None:
+            where += f", pods in {args.eni_config_subnet} (ENIConfig subnet)"
+        print(f"{args.nodes} x {limits.name}, {args.hours:g} h, {source}, {where}")
         print("\n".join(settings_lines(inputs)))
         print(ITERATION_LINES[args.iteration].format(seed=args.seed))
         _print_summary(result, spec.pod_timeout)
@@ -437,6 +490,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="10.0.0.0/16",
         metavar="CIDR",
         help="the subnet every node takes its addresses from (default: %(default)s)",
+    )
+    sim.add_argument(
+        "--eni-config-subnet",
+        default=None,
+        metavar="CIDR",
+        help="custom networking: every node's ENIConfig names this pod subnet (subnet-pods), "
+        "so pods take their addresses from it and --subnet keeps only the primary ENIs; "
+        f"turns on {CUSTOM_NETWORK_CFG} (default: none)",
     )
     sim.add_argument(
         "--fault",

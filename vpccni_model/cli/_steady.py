@@ -114,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"iteration: go-random, seed {policy.seed} (ipamd's Go map order imitated)")
     print()
     print_table(rows)
+    if effective.enable_ipv6:
+        print("total_ips, unused_ips: ipamd's TotalIPs, 2**48 per /80 - never the limit")
+        print("subnet_addresses: the ENIs' primary IPv4 addresses (the /80s are IPv6)")
+        return 0
     print("total_ips, unused_ips: ipamd's pool (TotalIPs), without the ENIs' primary addresses")
     print("subnet_addresses: taken from the subnet, ENI primaries + secondary IPs + 16 per prefix")
     return 0

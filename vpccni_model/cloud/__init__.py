@@ -9,6 +9,7 @@ strings calls are counted under.
 
 from vpccni_model.cloud._api import (
     ASSIGN,
+    ASSIGN_IPV6,
     ATTACH,
     CREATE,
     DELETE,
@@ -26,14 +27,16 @@ from vpccni_model.cloud._api import (
     TokenBucket,
 )
 from vpccni_model.cloud._driver import Ec2, TickRun, run_tick
-from vpccni_model.cloud._fake import FakeEC2
+from vpccni_model.cloud._fake import DEFAULT_SUBNET, FakeEC2
 from vpccni_model.cloud._inventory import DEFAULT_NODE
 
 __all__ = [
     "ASSIGN",
+    "ASSIGN_IPV6",
     "ATTACH",
     "CREATE",
     "DEFAULT_NODE",
+    "DEFAULT_SUBNET",
     "DELETE",
     "DESCRIBE",
     "DETACH",

@@ -17,6 +17,8 @@ import attrs
 from vpccni_model._actions import (
     AllocateENI,
     AllocateIPs,
+    AllocateIPv6ENI,
+    AllocateIPv6Prefix,
     AllocatePrefixes,
     FreeENI,
     ReleaseIPs,
@@ -36,6 +38,7 @@ from vpccni_model._events import Event
 # -- EC2 API names ---------------------------------------------------------------------------
 
 ASSIGN = "AssignPrivateIpAddresses"
+ASSIGN_IPV6 = "AssignIpv6Addresses"
 UNASSIGN = "UnassignPrivateIpAddresses"
 DESCRIBE = "DescribeNetworkInterfaces"
 CREATE = "CreateNetworkInterface"
@@ -43,7 +46,9 @@ ATTACH = "AttachNetworkInterface"
 MODIFY = "ModifyNetworkInterfaceAttribute"
 DETACH = "DetachNetworkInterface"
 DELETE = "DeleteNetworkInterface"
-EC2_APIS = frozenset({ASSIGN, UNASSIGN, DESCRIBE, CREATE, ATTACH, MODIFY, DETACH, DELETE})
+EC2_APIS = frozenset(
+    {ASSIGN, UNASSIGN, DESCRIBE, CREATE, ATTACH, MODIFY, DETACH, DELETE, ASSIGN_IPV6}
+)
 """Every API the fake answers; a :class:`FaultRule` names one of these, or ``"*"``."""
 
 
@@ -58,6 +63,8 @@ APIS_OF: Mapping[type, tuple[str, ...]] = MappingProxyType(
         AllocateIPs: (ASSIGN, DESCRIBE),
         AllocatePrefixes: (ASSIGN, DESCRIBE),
         AllocateENI: (CREATE, ATTACH, MODIFY, DESCRIBE, DETACH, DELETE),  # frees on failure
+        AllocateIPv6ENI: (CREATE, ATTACH, MODIFY, DESCRIBE, DETACH, DELETE),
+        AllocateIPv6Prefix: (DESCRIBE, ASSIGN_IPV6),
         ReleaseIPs: (UNASSIGN,),
         ReleasePrefixes: (UNASSIGN,),
         FreeENI: (DESCRIBE, DETACH, DELETE),
@@ -102,7 +109,7 @@ class Latency:
 
     def of(self, api: str) -> float:
         """The latency of one call of ``api``, before jitter."""
-        if api in (ASSIGN, UNASSIGN):
+        if api in (ASSIGN, UNASSIGN, ASSIGN_IPV6):
             return self.assign
         if api == DESCRIBE:
             return self.describe

@@ -33,6 +33,8 @@ from vpccni_model._actions import (
     Action,
     AllocateENI,
     AllocateIPs,
+    AllocateIPv6ENI,
+    AllocateIPv6Prefix,
     AllocatePrefixes,
     FreeENI,
     ReleaseIPs,
@@ -46,6 +48,7 @@ from vpccni_model._events import (
     Ec2Error,
     Event,
     IPsAllocated,
+    IPv6PrefixAllocated,
     PrefixesAllocated,
 )
 from vpccni_model._ipv4 import ip_to_int, parse_cidr
@@ -54,6 +57,7 @@ from vpccni_model._state import NodeState
 from vpccni_model.cloud._api import (
     APIS_OF,
     ASSIGN,
+    ASSIGN_IPV6,
     ATTACH,
     CREATE,
     DELETE,
@@ -74,7 +78,13 @@ from vpccni_model.cloud._api import (
     Throttle,
 )
 from vpccni_model.cloud._cost import AT_ONCE, Meter, Run
-from vpccni_model.cloud._inventory import DEFAULT_NODE, FakeENI, FakeNode, Inventory
+from vpccni_model.cloud._inventory import (
+    DEFAULT_IPV6_SUBNET,
+    DEFAULT_NODE,
+    FakeENI,
+    FakeNode,
+    Inventory,
+)
 
 DEFAULT_SUBNET = "10.0.0.0/16"
 
@@ -91,6 +101,13 @@ class FakeEC2(Inventory):
     CIDR; the first is the default) and add nodes with :meth:`register_node` or
     :meth:`boot_node`. ENI ids are unique across the cluster; device numbers and the per-card
     ENI limit are per node; the per-ENI address limit uses the owning node's limits.
+    ``subnet_tags`` (subnet name to its EC2 tags) and ``subnet_zones`` (name to availability
+    zone; default "" for all) are what subnet discovery reads: an ``AllocateENI`` goes where
+    its destination says (``_subnets``; ``discovery_order`` for discovery), and lives in and
+    takes its addresses from that subnet.
+
+    IPv6 nodes' /80s come from ``ipv6_subnet`` (one IPv6 CIDR for the whole fake), lowest
+    free first.
 
     It satisfies :class:`~vpccni_model.cloud.Ec2` (``submit``, ``execute``, ``observe``,
     ``subnet_free``); registration and ``stats`` are the fake's own.
@@ -118,17 +135,20 @@ class FakeEC2(Inventory):
         subnet: str = DEFAULT_SUBNET,
         *,
         subnets: Mapping[str, str] | None = None,
+        subnet_tags: Mapping[str, Mapping[str, str]] | None = None,
+        subnet_zones: Mapping[str, str] | None = None,
         seed: int = 0,
         latency: Latency | None = None,
         throttle: Throttle | None = None,
         faults: Sequence[FaultRule] = (),
         trunk_controller: bool = False,
+        ipv6_subnet: str = DEFAULT_IPV6_SUBNET,
     ) -> None:
         if subnets is None:
             subnets = {subnet: subnet}
         elif subnet != DEFAULT_SUBNET:
             raise StateError("subnet", subnet, "give either subnet or subnets, not both")
-        super().__init__(subnets)
+        super().__init__(subnets, subnet_tags, subnet_zones, ipv6_subnet)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError("seed", seed, "must be an int")
         if latency is not None and not isinstance(latency, Latency):
@@ -320,19 +340,34 @@ class FakeEC2(Inventory):
             raise StateError(
                 "network_card", action.network_card, f"node {owner.name!r} has cards {cards}"
             )
+        placement = self._placement(owner, action.destination)
+        if isinstance(placement, str):
+            return AllocationFailed(placement)  # ipamd's createENI gave up before any call
+        names, groups, check_exclusion = placement
         created: list[FakeENI] = []
 
-        def create() -> str | None:
-            carved = self._subnets[owner.subnet].carve(action.count, action.prefixes)
+        def create(name: str) -> str | None:
+            subnet = self._subnets.get(name)
+            if subnet is None:
+                return Ec2Error.SUBNET_NOT_FOUND
+            carved = subnet.carve(action.count, action.prefixes)
             if isinstance(carved, str):
                 return carved
-            created.append(self._new_eni(owner, action, *carved))
+            created.append(self._new_eni(owner, action, *carved, name, groups))
             return None
 
-        code = self._call(run, CREATE, create)
+        # One CreateNetworkInterface per subnet until one succeeds; the last error stands.
+        # (The DescribeSubnets calls around it, GetVpcSubnets and IsSubnetExcluded, are not
+        # made or counted.)
+        code: str | None = None
+        for name in names:
+            code = self._call(run, CREATE, create, name)
+            if code is None:
+                break
         if code is not None:
             return AllocationFailed(code)
         eni = created[0]
+        eni.is_excluded = check_exclusion and self._excluded(owner, eni.subnet)
         # ipamd picks the lowest free device number (reading the instance with DescribeInstances,
         # a call the fake does not model); EC2 refuses the attach at the card's ENI limit.
         code = self._call(
@@ -350,6 +385,67 @@ class FakeEC2(Inventory):
             self._free(run, eni.eni_id)
             return AllocationFailed(code)
         return self._attached(eni)
+
+    def _create_ipv6(self, run: Run, owner: FakeNode, action: AllocateIPv6ENI) -> Event:
+        """An IPv6 node's new ENI (``createENIInput`` with Ipv6AddressCount=1): its primary
+        IPv4 from the node's subnet (every ENI has one), no secondary address or prefix; the
+        primary IPv6 address is not tracked (it is never a pod address). Create, attach and
+        DeleteOnTermination fail as for ``AllocateENI``."""
+        cards = owner.limits.card_indices
+        if action.network_card not in cards:
+            raise StateError(
+                "network_card", action.network_card, f"node {owner.name!r} has cards {cards}"
+            )
+        created: list[FakeENI] = []
+
+        def create() -> str | None:
+            carved = self._subnets[owner.subnet].carve(0, False)
+            if isinstance(carved, str):
+                return carved
+            eni = FakeENI(
+                self._new_eni_id(), action.network_card, -1, carved[0], node="",
+                subnet=owner.subnet,
+            )  # fmt: skip
+            created.append(eni)
+            return None
+
+        code = self._call(run, CREATE, create)
+        if code is not None:
+            return AllocationFailed(code)
+        eni = created[0]
+        code = self._call(
+            run,
+            ATTACH,
+            lambda: None if self._attach(eni, owner) else Ec2Error.ATTACHMENT_LIMIT_EXCEEDED,
+        )
+        if code is not None:
+            self._delete(run, eni)
+            return AllocationFailed(code)
+        code = self._call(run, MODIFY, _ok)
+        if code is not None:
+            self._free(run, eni.eni_id)
+            return AllocationFailed(code)
+        return self._attached(eni)
+
+    def _ipv6_prefix(self, run: Run, owner: FakeNode, action: AllocateIPv6Prefix) -> Event:
+        """ipamd's ``assignIPv6Prefix``: Describe the ENI's IPv6 prefixes
+        (GetIPv6PrefixesFromEC2); if it has none, AssignIpv6Addresses with one prefix. The
+        answer lists every /80 the ENI then has, ascending (the fake's order)."""
+        self._owned(owner, action.eni_id)
+        eni_id = action.eni_id
+        code = self._call(
+            run, DESCRIBE, lambda: None if eni_id in self._enis else Ec2Error.NOT_FOUND
+        )
+        if code is not None:
+            return AllocationFailed(code)
+        held = self.ipv6_prefixes(eni_id)
+        if held:
+            return IPv6PrefixAllocated(eni_id, held)
+        result: list[Event] = []
+        code = self._call(run, ASSIGN_IPV6, self._assign_ipv6_prefix, eni_id, result)
+        if code is not None:
+            return AllocationFailed(code)
+        return result[0]
 
     def _release_ips(self, run: Run, owner: FakeNode, action: ReleaseIPs) -> None:
         self._owned(owner, action.eni_id)
@@ -397,6 +493,8 @@ _FAMILIES: dict[type, Callable[[FakeEC2, Run, FakeNode, Any], Event | None]] = {
     AllocateIPs: FakeEC2._grow,
     AllocatePrefixes: FakeEC2._grow,
     AllocateENI: FakeEC2._create,
+    AllocateIPv6ENI: FakeEC2._create_ipv6,
+    AllocateIPv6Prefix: FakeEC2._ipv6_prefix,
     ReleaseIPs: FakeEC2._release_ips,
     ReleasePrefixes: FakeEC2._release_prefixes,
     FreeENI: FakeEC2._free_eni,

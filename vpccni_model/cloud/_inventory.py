@@ -20,13 +20,26 @@ from vpccni_model._events import (
     ENIAttached,
     Event,
     IPsAllocated,
+    IPv6PrefixAllocated,
     ObservedENI,
     PrefixesAllocated,
 )
+from vpccni_model._ip6 import ipv6_prefix_text
 from vpccni_model._ipv4 import PREFIX_SIZE, int_to_ip, prefix_text
 from vpccni_model._limits import InstanceLimits
 from vpccni_model._state import NodeState
-from vpccni_model.cloud._subnet import Subnet, new_subnet
+from vpccni_model._subnets import (
+    DiscoveredSubnet,
+    ENIConfigSubnet,
+    ENIDestination,
+    subnet_eligible,
+    subnet_excluded,
+)
+from vpccni_model.cloud._subnet import IPv6Prefixes, Subnet, new_subnet
+
+DEFAULT_IPV6_SUBNET = "2600:1f14:0:100::/64"
+"""The IPv6 CIDR whose /80s IPv6 nodes' ENIs get (one for the whole fake, shared by every
+subnet: the fake models one IPv6 range, lowest free /80 first)."""
 
 DEFAULT_NODE = "default"
 """The node that ``FakeEC2(limits)``, ``for_node``, ``register_eni`` and ``execute`` use when
@@ -51,15 +64,23 @@ class FakeENI:
     subnet: str = ""
     #: A trunk ENI (security groups for pods), attached by the VPC resource controller.
     trunk: bool = False
+    security_groups: tuple[str, ...] = ()
+    is_excluded: bool = False
+    #: IPv6 /80s (networks as ints); an ENI of an IPv6 node holds one (``AllocateIPv6Prefix``).
+    ipv6_prefixes: set[int] = attrs.field(factory=set)
 
 
 @attrs.define
 class FakeNode:
-    """A registered instance: its limits and the subnet its new ENIs draw from."""
+    """A registered instance: its limits, its primary subnet (where its primary ENI lives and,
+    without custom networking or discovery, its new ENIs), the primary ENI's security groups,
+    and the CLUSTER_NAME its aws-node runs with (subnet cluster tags are matched against it)."""
 
     name: str
     limits: InstanceLimits
     subnet: str
+    security_groups: tuple[str, ...] = ()
+    cluster_name: str = ""
 
 
 class Inventory:
@@ -70,12 +91,29 @@ class Inventory:
     fake needs and a real EC2 driver does not: a real one discovers its instance and subnets.
     """
 
-    def __init__(self, subnets: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        subnets: Mapping[str, str],
+        subnet_tags: Mapping[str, Mapping[str, str]] | None = None,
+        subnet_zones: Mapping[str, str] | None = None,
+        ipv6_subnet: str = DEFAULT_IPV6_SUBNET,
+    ) -> None:
+        self._ipv6 = IPv6Prefixes(ipv6_subnet)
         if not isinstance(subnets, Mapping) or not subnets:
             raise StateError("subnets", subnets, "expected a non-empty mapping name -> CIDR")
+        tags = {} if subnet_tags is None else subnet_tags
+        zones = {} if subnet_zones is None else subnet_zones
+        for field, given in (("subnet_tags", tags), ("subnet_zones", zones)):
+            if not isinstance(given, Mapping):
+                raise StateError(field, given, "expected a mapping from subnet names")
+            unknown = sorted(set(given) - set(subnets))
+            if unknown:
+                raise StateError(field, unknown[0], f"not one of {sorted(subnets)}")
         self._subnets: dict[str, Subnet] = {}
         for name, cidr in subnets.items():
-            self._subnets[name] = new_subnet(name, cidr, self._subnets.values())
+            self._subnets[name] = new_subnet(
+                name, cidr, self._subnets.values(), tags.get(name), zones.get(name, "")
+            )
         self._default_subnet = next(iter(self._subnets))
         self.subnet = self._subnets[self._default_subnet].network
         self._nodes: dict[str, FakeNode] = {}
@@ -87,9 +125,25 @@ class Inventory:
 
     # -- registration ------------------------------------------------------------------
 
-    def register_node(self, node: str, limits: InstanceLimits, subnet: str | None = None) -> None:
-        """Add a node with its own limits; its new ENIs draw from ``subnet`` (a subnet name;
-        default: the first subnet)."""
+    def register_node(
+        self,
+        node: str,
+        limits: InstanceLimits,
+        subnet: str | None = None,
+        *,
+        security_groups: tuple[str, ...] = (),
+        cluster_name: str = "",
+    ) -> None:
+        """Add a node with its own limits; its primary subnet is ``subnet`` (a subnet name;
+        default: the first subnet), where its new ENIs go unless an ``AllocateENI``
+        destination says otherwise. ``security_groups`` are its primary ENI's;
+        ``cluster_name`` is the CLUSTER_NAME of its aws-node ("" for unset)."""
+        if type(cluster_name) is not str:
+            raise StateError("cluster_name", cluster_name, "must be a str")
+        if not isinstance(security_groups, tuple) or not all(
+            type(g) is str and g for g in security_groups
+        ):
+            raise StateError("security_groups", security_groups, "must be a tuple of ids")
         if not isinstance(node, str) or not node:
             raise StateError("node", node, "must be a non-empty string")
         if node in self._nodes:
@@ -97,14 +151,28 @@ class Inventory:
         if not isinstance(limits, InstanceLimits):
             raise StateError("limits", limits, "must be an InstanceLimits")
         name = self._subnet_name(subnet)
-        self._nodes[node] = FakeNode(node, limits, name)
+        self._nodes[node] = FakeNode(node, limits, name, security_groups, cluster_name)
         self._by_node[node] = {}
 
-    def boot_node(self, node: str, state: NodeState, subnet: str | None = None) -> None:
+    def boot_node(
+        self,
+        node: str,
+        state: NodeState,
+        subnet: str | None = None,
+        *,
+        security_groups: tuple[str, ...] = (),
+        cluster_name: str = "",
+    ) -> None:
         """:meth:`register_node` with ``state.limits``, then register every ENI and CIDR of
         the booted ``state`` on it (as :meth:`for_node` does for a single node). Give each
         node's primary ENI its own id (``NodeState.boot(..., primary_eni_id=...)``)."""
-        self.register_node(node, state.limits, subnet)
+        self.register_node(
+            node,
+            state.limits,
+            subnet,
+            security_groups=security_groups,
+            cluster_name=cluster_name,
+        )
         try:
             self._register_state(node, state)
         except Exception:
@@ -114,7 +182,8 @@ class Inventory:
     def _register_state(self, node: str, state: NodeState) -> None:
         for eni in state.enis:
             ips = {c.network for c in eni.cidrs if not c.is_prefix}
-            prefixes = {c.network for c in eni.cidrs if c.is_prefix}
+            prefixes = {c.network for c in eni.cidrs if c.is_prefix and not c.is_ipv6}
+            known = eni.subnet_id if eni.subnet_id in self._subnets else None
             self.register_eni(
                 eni.eni_id,
                 eni.network_card,
@@ -123,7 +192,14 @@ class Inventory:
                 prefixes,
                 node=node,
                 trunk=eni.is_trunk,
+                subnet=known,
             )
+            for cidr in eni.cidrs:
+                if cidr.is_ipv6:
+                    if cidr.network in self._ipv6.taken:
+                        raise StateError("prefixes", cidr.key, "already in use")
+                    self._ipv6.mark(cidr.network)
+                    self._enis[eni.eni_id].ipv6_prefixes.add(cidr.network)
 
     def register_eni(
         self,
@@ -135,11 +211,14 @@ class Inventory:
         *,
         node: str | None = None,
         trunk: bool = False,
+        subnet: str | None = None,
     ) -> None:
         """Record an ENI created elsewhere, attached to ``node``; its addresses are taken from
-        the subnets that hold them, and its primary IP from the node's subnet. ``trunk``:
-        instance metadata shows it as a trunk ENI."""
+        the subnets that hold them, and its primary IP from ``subnet`` (a subnet name; default:
+        the node's subnet), which it lives in. ``trunk``: instance metadata shows it as a trunk
+        ENI."""
         owner = self._node(node)
+        home = owner.subnet if subnet is None else self._subnet_name(subnet)
         if eni_id in self._enis or eni_id in self._leaked:
             raise StateError(
                 "eni_id",
@@ -155,11 +234,11 @@ class Inventory:
             raise StateError("ips", int_to_ip(min(clash)), "already in use in the subnet")
         for ip in taken:
             self._mark(ip)
-        primary = self._subnets[owner.subnet].take_ips(1)
+        primary = self._subnets[home].take_ips(1)
         if not primary:
             for ip in taken:
                 self._unmark(ip)
-            raise StateError("subnet", owner.subnet, "no address left for a primary IP")
+            raise StateError("subnet", home, "no address left for a primary IP")
         self._put(
             FakeENI(
                 eni_id,
@@ -169,8 +248,9 @@ class Inventory:
                 set(ips or ()),
                 set(prefixes or ()),
                 node=owner.name,
-                subnet=owner.subnet,
+                subnet=home,
                 trunk=bool(trunk),
+                security_groups=owner.security_groups,
             )
         )
         self._bump_id(eni_id)
@@ -242,6 +322,54 @@ class Inventory:
         subnet = self._subnets[self._subnet_name(name)]
         return subnet.free_addresses, subnet.free_blocks
 
+    def _zone_subnets(self, owner: FakeNode) -> list[Subnet]:
+        """DescribeSubnets filtered to the node's VPC (the fake has one) and zone, by name."""
+        zone = self._subnets[owner.subnet].zone
+        return sorted((s for s in self._subnets.values() if s.zone == zone), key=lambda s: s.name)
+
+    def discovery_order(self, node: str | None = None) -> tuple[str, ...]:
+        """The subnets a new ENI of ``node`` tries under subnet discovery, in order (spec 6.4,
+        awsutils.go ``createENI``): the node's zone, eligible ones only (``subnet_eligible``:
+        not tagged ``kubernetes.io/role/cni=0``, untagged only if primary, cluster tags
+        matching), most free addresses (``AvailableIpAddressCount``) first. Ties keep
+        DescribeSubnets' order, which for the fake is by subnet name (EC2 documents none)."""
+        owner = self._node(node)
+        ranked = sorted(  # stable: equal counts stay in name order
+            (
+                s
+                for s in self._zone_subnets(owner)
+                if subnet_eligible(s.tags, s.name == owner.subnet, owner.cluster_name)
+            ),
+            key=lambda s: -s.free_addresses,
+        )
+        return tuple(s.name for s in ranked)
+
+    def _excluded(self, owner: FakeNode, name: str) -> bool:
+        """``IsSubnetExcluded`` for ``owner``: a subnet outside its zone is not listed by the
+        describe, so it is not excluded."""
+        subnet = self._subnets.get(name)
+        if subnet is None or subnet.zone != self._subnets[owner.subnet].zone:
+            return False
+        return subnet_excluded(subnet.tags, owner.cluster_name)
+
+    def _placement(
+        self, owner: FakeNode, destination: ENIDestination
+    ) -> tuple[tuple[str, ...], tuple[str, ...], bool] | str:
+        """Where a new ENI may go (createENI, spec 6.4): the subnets to try in order, its
+        security groups, and whether setupENI checks the chosen subnet's exclusion; or the
+        error code when ipamd gives up before any call."""
+        if isinstance(destination, ENIConfigSubnet):
+            groups = destination.security_groups or owner.security_groups
+            return (destination.subnet,), groups, destination.exclusion_check
+        if isinstance(destination, DiscoveredSubnet):
+            order = self.discovery_order(owner.name)
+            if not order:
+                return Ec2Error.NO_ELIGIBLE_SUBNET
+            return order, owner.security_groups, True
+        if self._excluded(owner, owner.subnet):  # subnet discovery off: the primary subnet
+            return Ec2Error.NO_ELIGIBLE_SUBNET
+        return (owner.subnet,), owner.security_groups, False
+
     def _holder(self, ip: int) -> Subnet | None:
         for subnet in self._subnets.values():
             if subnet.usable(ip):
@@ -274,6 +402,8 @@ class Inventory:
             self._unmark(ip)
 
     def _release_eni(self, eni: FakeENI) -> None:
+        for network in eni.ipv6_prefixes:
+            self._ipv6.release(network)
         self._release_ip(eni.primary_ip)
         for ip in eni.ips:
             self._release_ip(ip)
@@ -292,8 +422,13 @@ class Inventory:
             device_number=eni.device_number,
             network_card=eni.network_card,
             ips=tuple(map(int_to_ip, sorted(eni.ips))),
-            prefixes=tuple(map(prefix_text, sorted(eni.prefixes))),
+            prefixes=(
+                *map(prefix_text, sorted(eni.prefixes)),
+                *map(ipv6_prefix_text, sorted(eni.ipv6_prefixes)),
+            ),
             is_trunk=eni.trunk,
+            is_excluded=eni.is_excluded,
+            subnet_id=eni.subnet or None,
         )
 
     def observe(self, node: str | None = None) -> tuple[ObservedENI, ...]:
@@ -375,10 +510,22 @@ class Inventory:
         return next((d for d in range(MAX_DEVICES) if d not in used), None)
 
     def _new_eni(
-        self, owner: FakeNode, action: AllocateENI, primary: int, taken: list[int]
+        self,
+        owner: FakeNode,
+        action: AllocateENI,
+        primary: int,
+        taken: list[int],
+        subnet: str,
+        groups: tuple[str, ...],
     ) -> FakeENI:
         eni = FakeENI(
-            self._new_eni_id(), action.network_card, -1, primary, node="", subnet=owner.subnet
+            self._new_eni_id(),
+            action.network_card,
+            -1,
+            primary,
+            node="",
+            subnet=subnet,
+            security_groups=groups,
         )
         if action.prefixes:
             eni.prefixes.update(taken)
@@ -402,7 +549,31 @@ class Inventory:
             network_card=eni.network_card,
             ips=tuple(map(int_to_ip, sorted(eni.ips))),
             prefixes=tuple(map(prefix_text, sorted(eni.prefixes))),
+            is_excluded=eni.is_excluded,
+            subnet_id=eni.subnet,
         )
+
+    def _assign_ipv6_prefix(self, eni_id: str, result: list[Event]) -> str | None:
+        """AssignIpv6Addresses(Ipv6PrefixCount=1): the lowest free /80 of the IPv6 CIDR."""
+        eni = self._enis.get(eni_id)
+        if eni is None:
+            return Ec2Error.NOT_FOUND
+        network = self._ipv6.take()
+        if network is None:
+            return Ec2Error.INSUFFICIENT_CIDR_BLOCKS
+        eni.ipv6_prefixes.add(network)
+        result.append(IPv6PrefixAllocated(eni_id, (ipv6_prefix_text(network),)))
+        return None
+
+    def ipv6_prefixes(self, eni_id: str) -> tuple[str, ...]:
+        """The /80s an attached ENI holds (GetIPv6PrefixesFromEC2), ascending."""
+        eni = self._enis.get(eni_id)
+        return () if eni is None else tuple(map(ipv6_prefix_text, sorted(eni.ipv6_prefixes)))
+
+    @property
+    def ipv6_free(self) -> int:
+        """Free /80s of the IPv6 CIDR."""
+        return self._ipv6.free
 
     def _unassign(self, eni_id: str, ips: Sequence[int], prefixes: Sequence[int]) -> str | None:
         """Unassign what ``eni_id`` holds of ``ips`` and ``prefixes`` (the rest is ignored)."""

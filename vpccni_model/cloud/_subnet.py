@@ -1,4 +1,5 @@
-"""One subnet's address space: which addresses are taken, and the lowest-first allocator.
+"""One subnet's address space: which addresses are taken, and the lowest-first allocator
+(IPv4 addresses and /28s; ``IPv6Prefixes`` for the /80s of an IPv6 CIDR).
 
 The fake's EC2 hands out secondary IPs lowest free address first and /28 prefixes lowest
 wholly free aligned block first, so that runs are deterministic (real EC2 picks as it likes).
@@ -10,19 +11,26 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from vpccni_model._errors import StateError
 from vpccni_model._events import Ec2Error
+from vpccni_model._ip6 import IPV6_PREFIX_LENGTH, IPV6_PREFIX_SIZE, parse_ipv6_subnet
 from vpccni_model._ipv4 import PREFIX_SIZE
 
 AWS_RESERVED_LOW = 4
 """EC2 reserves the first four addresses of every subnet and the last one."""
 
 
-def new_subnet(name: str, cidr: str, others: Iterable[Subnet]) -> Subnet:
+def new_subnet(
+    name: str,
+    cidr: str,
+    others: Iterable[Subnet],
+    tags: Mapping[str, str] | None = None,
+    zone: str = "",
+) -> Subnet:
     """The subnet ``name`` over ``cidr`` (``a.b.c.d/n``, /28 or larger), which must not
-    overlap any of ``others``."""
+    overlap any of ``others``, with its EC2 ``tags`` and availability ``zone``."""
     if not isinstance(name, str) or not name:
         raise StateError("subnets", name, "a subnet name must be a non-empty string")
     try:
@@ -34,15 +42,31 @@ def new_subnet(name: str, cidr: str, others: Iterable[Subnet]) -> Subnet:
     for other in others:
         if network.overlaps(other.network):
             raise StateError("subnet", cidr, f"overlaps subnet {other.name!r}")
-    return Subnet(name, network)
+    tags = {} if tags is None else tags
+    if not isinstance(tags, Mapping) or not all(
+        type(k) is str and type(v) is str for k, v in tags.items()
+    ):
+        raise StateError("subnet_tags", tags, f"the tags of {name!r} must map str to str")
+    if type(zone) is not str:
+        raise StateError("subnet_zones", zone, f"the zone of {name!r} must be a str")
+    return Subnet(name, network, dict(tags), zone)
 
 
 class Subnet:
-    """One subnet's address space: the usable range and per-/28 usage counters."""
+    """One subnet's address space: the usable range and per-/28 usage counters; its tags and
+    availability zone, which subnet discovery reads (``_subnets``)."""
 
-    def __init__(self, name: str, network: ipaddress.IPv4Network) -> None:
+    def __init__(
+        self,
+        name: str,
+        network: ipaddress.IPv4Network,
+        tags: dict[str, str] | None = None,
+        zone: str = "",
+    ) -> None:
         self.name = name
         self.network = network
+        self.tags: dict[str, str] = {} if tags is None else tags
+        self.zone = zone
         self.first = int(network.network_address) + AWS_RESERVED_LOW
         self.last = int(network.broadcast_address) - 1
         self.used: set[int] = set()
@@ -142,3 +166,44 @@ class Subnet:
                 self.unmark(ip)
             return code
         return primary[0], taken
+
+
+class IPv6Prefixes:
+    """The IPv6 /80s one IPv6 CIDR (a subnet's ``x:y::/64``) holds, handed out lowest free
+    first, so runs are deterministic (real EC2 picks as it likes). An ipamd IPv6 node takes
+    one /80 per ENI, so a set of the taken networks is all the bookkeeping needed."""
+
+    def __init__(self, cidr: str) -> None:
+        self.cidr = cidr
+        self.first, length = parse_ipv6_subnet(cidr, field="ipv6_subnet")
+        self.count = 1 << (IPV6_PREFIX_LENGTH - length)
+        self.taken: set[int] = set()
+        self._free_from = 0  # every /80 below this index is taken
+
+    def contains(self, network: int) -> bool:
+        return 0 <= network - self.first < self.count * IPV6_PREFIX_SIZE
+
+    def take(self) -> int | None:
+        """The lowest free /80, now taken; None when every one is."""
+        for index in range(self._free_from, self.count):
+            network = self.first + index * IPV6_PREFIX_SIZE
+            if network not in self.taken:
+                self.taken.add(network)
+                self._free_from = index + 1
+                return network
+        self._free_from = self.count
+        return None
+
+    def mark(self, network: int) -> None:
+        self.taken.add(network)
+
+    def release(self, network: int) -> None:
+        if network in self.taken:
+            self.taken.discard(network)
+            if self.contains(network):
+                index = (network - self.first) // IPV6_PREFIX_SIZE
+                self._free_from = min(self._free_from, index)
+
+    @property
+    def free(self) -> int:
+        return self.count - sum(1 for n in self.taken if self.contains(n))

@@ -5,7 +5,13 @@ path against one shared :class:`~vpccni_model.cloud.FakeEC2`, and returns metric
 """
 
 from vpccni_model.sim.engine import Simulation, simulate
-from vpccni_model.sim.metrics import NodeSample, Sample, SimulationResult, Summary
+from vpccni_model.sim.metrics import (
+    NodeSample,
+    Sample,
+    SimulationResult,
+    SubnetSample,
+    Summary,
+)
 from vpccni_model.sim.spec import NodeSpec, SimulationSpec, cluster
 from vpccni_model.sim.workloads import (
     Burst,
@@ -28,6 +34,7 @@ __all__ = [
     "PoissonChurn",
     "Ramp",
     "Sample",
+    "SubnetSample",
     "Simulation",
     "SimulationResult",
     "SimulationSpec",

@@ -32,7 +32,7 @@ from vpccni_model._tick import reconcile
 from vpccni_model.cloud import CallResult, FakeEC2
 from vpccni_model.pool import effective_max_pods
 from vpccni_model.sim.metrics import MetricsRecorder, SimulationResult
-from vpccni_model.sim.spec import NodeSpec, SimulationSpec, node_iteration
+from vpccni_model.sim.spec import NodeSpec, SimulationSpec, node_eni_config, node_iteration
 from vpccni_model.sim.workloads import PodEvent
 
 
@@ -122,6 +122,7 @@ class Simulation:
         self.rng = random.Random(spec.seed)
         self.ec2 = FakeEC2(
             subnets=dict(spec.subnets),
+            subnet_tags={name: dict(tags) for name, tags in spec.subnet_tags},
             seed=spec.seed,
             latency=spec.latency,
             throttle=spec.throttle,
@@ -149,10 +150,15 @@ class Simulation:
                     node_spec.boot_at,
                     primary_eni_id=f"eni-{node_spec.name}",
                     iteration=node_iteration(spec, node_spec),
+                    eni_config=node_eni_config(spec, node_spec),
                 )
             else:
                 # A node started from a dump follows the run's iteration policy too.
-                state = attrs.evolve(state, iteration=node_iteration(spec, node_spec))
+                state = attrs.evolve(
+                    state,
+                    iteration=node_iteration(spec, node_spec),
+                    eni_config=state.eni_config or node_eni_config(spec, node_spec),
+                )
             self.ec2.boot_node(node_spec.name, state, node_spec.subnet)
             node = _Node(node_spec, state, node_spec.config)
             node.max_pods = effective_max_pods(state.limits, state.config)

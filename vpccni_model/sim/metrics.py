@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import attrs
 
 from vpccni_model._ipv4 import PREFIX_SIZE
+from vpccni_model._ipv6 import pool_size as ipv6_pool_size
 from vpccni_model._state import NodeState
 from vpccni_model.cloud import Ec2
 from vpccni_model.pool import datastore_stats, effective_max_pods
@@ -121,6 +122,19 @@ class NodeSample:
 
 
 @attrs.frozen
+class SubnetSample:
+    """One subnet at one instant, recorded when the run has more than one subnet (e.g. custom
+    networking: the nodes' subnet and the ENIConfig's). ``used_addresses`` is what is taken
+    from it (ENI primaries, secondary IPs, 16 per /28 prefix: every node's, and leaked ENIs')."""
+
+    time_s: float
+    subnet: str
+    used_addresses: int
+    free_addresses: int
+    free_blocks: int
+
+
+@attrs.frozen
 class Summary:
     """What a run comes to.
 
@@ -197,6 +211,28 @@ class SimulationResult:
     """(placement time, seconds until the pod got its IP) for every pod that got one."""
     errors_by_api: Mapping[str, Mapping[str, int]] = attrs.field(factory=dict)
     inputs: Mapping[str, Any] = attrs.field(factory=dict)
+    subnet_series: tuple[SubnetSample, ...] = ()
+    """Each subnet every sample interval; empty for a run with one subnet (``series`` says
+    it all)."""
+
+    @property
+    def subnets(self) -> dict[str, dict[str, int]]:
+        """Per subnet over the run (from ``subnet_series``; empty with one subnet): the most
+        addresses used, the fewest free addresses and wholly free /28 blocks."""
+        out: dict[str, dict[str, int]] = {}
+        for row in self.subnet_series:
+            seen = out.get(row.subnet)
+            if seen is None:
+                out[row.subnet] = {
+                    "used_addresses_max": row.used_addresses,
+                    "free_addresses_min": row.free_addresses,
+                    "free_blocks_min": row.free_blocks,
+                }
+                continue
+            seen["used_addresses_max"] = max(seen["used_addresses_max"], row.used_addresses)
+            seen["free_addresses_min"] = min(seen["free_addresses_min"], row.free_addresses)
+            seen["free_blocks_min"] = min(seen["free_blocks_min"], row.free_blocks)
+        return out
 
     def waits_after(self, time: float) -> list[float]:
         """Time-to-IP of the pods that arrived after ``time`` (e.g. after boot)."""
@@ -210,9 +246,13 @@ class SimulationResult:
             "calls_by_api": {api: dict(v) for api, v in sorted(self.calls_by_api.items())},
             "errors_by_api": {api: dict(v) for api, v in sorted(self.errors_by_api.items())},
         }
+        if self.subnet_series:
+            out["subnets"] = self.subnets
         if series:
             out["series"] = [attrs.asdict(s) for s in self.series]
             out["node_series"] = [attrs.asdict(s) for s in self.node_series]
+            if self.subnet_series:
+                out["subnet_series"] = [attrs.asdict(s) for s in self.subnet_series]
         return out
 
     def to_json(self, indent: int | None = 2, *, series: bool = True) -> str:
@@ -263,7 +303,11 @@ class SimulationResult:
                 "not written: the run kept no per-node series (SimulationSpec.per_node_series"
                 "=False; on the command line, above 200 nodes unless --per-node-series)"
             )
+        if self.subnet_series:
+            files["subnets.csv"] = "each subnet every sample interval"
         paths.append(out / "calls.csv")
+        if self.subnet_series:
+            paths.append(out / "subnets.csv")
         doc["files"] = files
         paths[0].write_text(json.dumps(doc, indent=2) + "\n")
         _write_rows(paths[1], [attrs.asdict(s) for s in self.series], Sample)
@@ -273,6 +317,9 @@ class SimulationResult:
             writer = csv.DictWriter(handle, fieldnames=["api", "result", "error_code", "calls"])
             writer.writeheader()
             writer.writerows(self.call_rows())
+        if self.subnet_series:
+            rows = [attrs.asdict(s) for s in self.subnet_series]
+            _write_rows(out / "subnets.csv", rows, SubnetSample)
         return paths
 
 
@@ -303,8 +350,9 @@ def spec_inputs(spec: SimulationSpec, usable: Mapping[str, int]) -> dict[str, An
     EC2 cost model,
     and the package version. ``usable`` is each subnet's usable address count."""
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    tagged = dict(spec.subnet_tags)
     for node in spec.nodes:
-        key = (node.limits.name, node.config, node.host_network_pods, node.subnet)
+        key = (node.limits.name, node.config, node.host_network_pods, node.subnet, node.eni_config)
         group = groups.get(key)
         if group is None:
             max_pods = effective_max_pods(node.limits, node.config.for_instance(node.limits))
@@ -317,6 +365,8 @@ def spec_inputs(spec: SimulationSpec, usable: Mapping[str, int]) -> dict[str, An
                 "subnet": node.subnet if node.subnet is not None else spec.subnets[0][0],
                 "config": attrs.asdict(node.config.for_instance(node.limits)),
             }
+            if node.eni_config is not None:  # only when given: outputs stay as they were
+                group["eni_config"] = attrs.asdict(node.eni_config)
         group["nodes"] += 1
     return {
         "vpccni_model_version": package_version(),
@@ -330,6 +380,7 @@ def spec_inputs(spec: SimulationSpec, usable: Mapping[str, int]) -> dict[str, An
         "hours": spec.duration / 3600,
         "subnets": {
             name: {"cidr": cidr, "usable_addresses": usable.get(name)}
+            | ({"tags": dict(tagged[name])} if name in tagged else {})  # only when tagged
             for name, cidr in spec.subnets
         },
         "latency_s": attrs.asdict(spec.latency),
@@ -358,6 +409,9 @@ def _node_row(time: float, node: _Node) -> NodeSample:
         for eni in ds.enis:
             prefixes += eni.prefix_cidrs
             secondaries += eni.ip_cidrs
+    taken = enis + secondaries + PREFIX_SIZE * prefixes  # each ENI's primary address too
+    if state.config.enable_ipv6:  # /80s of 2**48 addresses, from the IPv6 CIDR (_ipv6)
+        (ips, assigned), taken = ipv6_pool_size(state), enis
     return NodeSample(
         time,
         node.spec.name,
@@ -368,7 +422,7 @@ def _node_row(time: float, node: _Node) -> NodeSample:
         cooling,
         enis,
         prefixes,
-        enis + secondaries + PREFIX_SIZE * prefixes,  # each ENI's primary address too
+        taken,
     )
 
 
@@ -381,6 +435,8 @@ class MetricsRecorder:
         # Before any node boots, every usable address of each subnet is free.
         self.usable = {name: ec2.subnet_free(name)[0] for name, _ in spec.subnets}
         self.series: list[Sample] = []
+        self.subnet_series: list[SubnetSample] = []
+        self.per_subnet = len(spec.subnets) > 1
         self.node_series: list[NodeSample] = []
         self.waits: list[float] = []
         self.arrivals: list[float] = []
@@ -431,6 +487,9 @@ class MetricsRecorder:
             left, whole = self.ec2.subnet_free(name)
             free += left
             blocks += whole
+            if self.per_subnet:
+                used = self.usable[name] - left
+                self.subnet_series.append(SubnetSample(time, name, used, left, whole))
         self.series.append(
             Sample(
                 time,
@@ -498,4 +557,5 @@ class MetricsRecorder:
             pod_waits=tuple(zip(self.arrivals, waits, strict=True)),
             errors_by_api={api: dict(c) for api, c in sorted(self.errors_by_api.items())},
             inputs=spec_inputs(self.spec, self.usable),
+            subnet_series=tuple(self.subnet_series),
         )

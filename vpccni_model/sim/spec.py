@@ -10,6 +10,7 @@ import attrs
 
 from vpccni_model._checks import int_at_least
 from vpccni_model._config import Config, fixed_at_boot
+from vpccni_model._eniconfig import ENIConfig, NoENIConfig, as_eni_config, stand_in_eni_config
 from vpccni_model._errors import ConfigError
 from vpccni_model._iteration import GO_RANDOM, KINDS, IterationPolicy, Kind, mix, text_key
 from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
@@ -29,6 +30,9 @@ class NodeSpec:
     ``boot_at``; its pods keep their addresses and the workload's come on top.
     ``iteration``, if set, is this node's iteration policy; otherwise the run's
     (``SimulationSpec.iteration``).
+    ``eni_config`` is the node's ENIConfig for custom networking (its subnet one of the run's
+    subnets); None gives a custom-networking node one for its own subnet, and a
+    ``NoENIConfig`` leaves it without one (ipamd then creates no ENI, spec 1.5.1).
     """
 
     name: str
@@ -39,10 +43,12 @@ class NodeSpec:
     host_network_pods: int = attrs.field(default=HOST_NETWORK_PODS, validator=int_at_least(0))
     initial_state: NodeState | None = None
     iteration: IterationPolicy | None = None
+    eni_config: ENIConfig | NoENIConfig | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.iteration is not None and not isinstance(self.iteration, IterationPolicy):
             raise ConfigError("iteration", self.iteration, "must be an IterationPolicy or None")
+        as_eni_config(self.eni_config)
         state = self.initial_state
         if state is None:
             return
@@ -64,6 +70,9 @@ class SimulationSpec:
     its name; ``"ordered"`` is the model's documented order, for exact replay.
     ``trunk_controller`` lets the fake EC2 play the VPC resource controller: a node with
     ENABLE_POD_ENI gets its trunk ENI when ipamd signals (``FakeEC2(trunk_controller=...)``).
+    ``subnet_tags`` gives subnets their EC2 tags, ``(name, ((key, value), ...))``: subnet
+    discovery (on by default) uses a subnet other than a node's own only when it is tagged
+    ``kubernetes.io/role/cni`` (spec 6.4). All subnets are in one zone.
     """
 
     nodes: tuple[NodeSpec, ...]
@@ -80,6 +89,7 @@ class SimulationSpec:
     per_node_series: bool = True
     iteration: Kind = GO_RANDOM
     trunk_controller: bool = False
+    subnet_tags: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.trunk_controller, bool):
@@ -95,6 +105,22 @@ class SimulationSpec:
             value = getattr(self, field)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise ConfigError(field, value, "must be a finite number of seconds > 0")
+        subnets = [name for name, _ in self.subnets]
+        for entry in self.subnet_tags:
+            if not (isinstance(entry, tuple) and len(entry) == 2 and entry[0] in subnets):
+                raise ConfigError("subnet_tags", entry, f"expected (one of {subnets}, tags)")
+            tags = entry[1]
+            if not isinstance(tags, tuple) or not all(
+                isinstance(t, tuple) and len(t) == 2 and all(type(x) is str for x in t)
+                for t in tags
+            ):
+                raise ConfigError("subnet_tags", entry, "tags are ((key, value), ...) of str")
+        for node in self.nodes:
+            eni_config = node.eni_config
+            if isinstance(eni_config, ENIConfig) and eni_config.subnet not in subnets:
+                raise ConfigError(
+                    "eni_config", eni_config.subnet, f"not one of the run's subnets {subnets}"
+                )
         if isinstance(self.workload, Trace):  # every node a trace names exists, before the run
             unknown = {e.node for e in self.workload.rows if e.node is not None} - set(names)
             if unknown:
@@ -111,6 +137,15 @@ def node_iteration(spec: SimulationSpec, node: NodeSpec) -> IterationPolicy:
     return IterationPolicy.ordered()
 
 
+def node_eni_config(spec: SimulationSpec, node: NodeSpec) -> ENIConfig | None:
+    """The ENIConfig ``node`` boots with: its own; for none given, one for its own subnet when
+    it runs custom networking (``stand_in_eni_config``); a ``NoENIConfig`` is none."""
+    if node.eni_config is not None:
+        return as_eni_config(node.eni_config)
+    own = node.subnet if node.subnet is not None else spec.subnets[0][0]
+    return stand_in_eni_config(node.config, own)
+
+
 def cluster(
     instance: InstanceLimits,
     config: Config,
@@ -119,12 +154,22 @@ def cluster(
     subnet: str | None = None,
     prefix: str = "node",
     host_network_pods: int = HOST_NETWORK_PODS,
+    eni_config: ENIConfig | NoENIConfig | None = None,
 ) -> tuple[NodeSpec, ...]:
-    """``count`` identical nodes named ``node-000`` ... (boot times all 0)."""
+    """``count`` identical nodes named ``node-000`` ... (boot times all 0), each with
+    ``eni_config`` (see :class:`NodeSpec`)."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ConfigError("nodes", count, "must be an int >= 1")
     width = max(3, len(str(count - 1)))
     return tuple(
-        NodeSpec(f"{prefix}-{i:0{width}d}", instance, config, subnet, 0.0, host_network_pods)
+        NodeSpec(
+            f"{prefix}-{i:0{width}d}",
+            instance,
+            config,
+            subnet,
+            0.0,
+            host_network_pods,
+            eni_config=eni_config,
+        )
         for i in range(count)
     )

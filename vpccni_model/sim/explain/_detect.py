@@ -26,6 +26,7 @@ from vpccni_model.sim.explain._findings import (
     DOC_PREFIX,
     DOC_README,
     DOC_SGP,
+    IPV6,
     LOOP,
     MIN_ALONE,
     PD_IGNORED,
@@ -55,6 +56,8 @@ def detect(case: Case) -> tuple[tuple[Draft, ...], tuple[SteadyState, ...]]:
     config, limits = case.config, case.limits
     results = tuple(steady_state(limits, config, p) for p in pod_counts(case.pod_ips))
     drafts: list[Draft] = []
+    if config.enable_ipv6:  # no pool to tune: the IPv4 findings do not apply (spec 4.6)
+        return (_ipv6(case),), results
     if case.pd_asked and not config.prefix_delegation:
         drafts.append(
             Draft(
@@ -75,6 +78,20 @@ def detect(case: Case) -> tuple[tuple[Draft, ...], tuple[SteadyState, ...]]:
     drafts += _waste(config, results)
     drafts += _simulated_churn(case)
     return tuple(drafts), results
+
+
+def _ipv6(case: Case) -> Draft:
+    return Draft(
+        IPV6,
+        "info",
+        "IPv6: ipamd keeps no warm pool",
+        "Each ENI holds one /80 prefix (2**48 addresses) from boot on; ipamd never allocates "
+        "or releases anything after start-up, so the warm targets have no effect and the "
+        f"pool never limits pods: kubelet's max pods ({case.max_pods}) does.",
+        "In IPv6 ipamd's pool manager returns at once: no warm targets, no increase, decrease "
+        "or ENI free, no periodic reconcile; pods take addresses from the /80 prefixes.",
+        DOC_README,
+    )
 
 
 def detected_codes(case: Case) -> frozenset[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from vpccni_model._capacity import ipamd_card_capacities, ipamd_pod_addresses
 from vpccni_model._config import Config
 from vpccni_model._env import (
     ENABLE_MULTI_NIC,
@@ -24,7 +25,6 @@ from vpccni_model._maxpods import (
     calculator_max_pods,
     calculator_prefix_delegation,
 )
-from vpccni_model._maxpods_report import ipamd_card_capacities, ipamd_pod_addresses
 from vpccni_model._steady import SteadyState
 
 #: Most severe first: "error" means pods fail or ipamd never settles, "warning" a cost or a
@@ -50,6 +50,7 @@ WASTE = "subnet-waste"
 CHURN = "ec2-call-churn"
 WAIT = "pods-wait-for-ips"
 PD_IGNORED = "prefix-delegation-ignored"
+IPV6 = "ipv6-no-warm-pool"
 
 #: WARM_IP_TARGET / MINIMUM_IP_TARGET values the planner tries, smallest first.
 STEPS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32)

@@ -16,6 +16,7 @@ from vpccni_model.sim.explain._detect import detected_codes
 from vpccni_model.sim.explain._findings import (
     CALLS_PER_HOUR,
     CHURN,
+    IPV6,
     LOOP,
     MIN_ALONE,
     PD_IGNORED,
@@ -51,6 +52,8 @@ def suggest(case: Case, draft: Draft, plan: Plan) -> tuple[str, list[str], bool]
     config, limits = case.config, case.limits
     env = plan.env
     code = draft.code
+    if code == IPV6:
+        return ("Nothing to tune: set kubelet's max pods to the pods you want per node.", [], False)
     if code == PD_IGNORED:
         return (
             "Use a Nitro-based instance type to get prefixes, or drop ENABLE_PREFIX_DELEGATION "

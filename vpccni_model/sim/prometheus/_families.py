@@ -43,13 +43,17 @@ def node_gauges(state: NodeState) -> NodeGauges:
     enis = total = assigned = prefixes = 0
     per_eni: list[tuple[str, int]] = []
     per_cidr: list[tuple[str, int]] = []
+    ipv6 = config.enable_ipv6
     for ds in state.datastores:
         for eni in ds.enis:
             enis += 1
             held = eni.assigned_in_ips + eni.assigned_in_prefixes
             assigned += held
             prefixes += eni.prefix_cidrs
-            total += eni.ip_cidrs + PREFIX_SIZE * eni.prefix_cidrs
+            if ipv6:  # ipamd's total adds each /80's Size(), 2**48 (AddIPv6CidrToStore)
+                total += sum(cidr.size for cidr in eni.cidrs)
+            else:
+                total += eni.ip_cidrs + PREFIX_SIZE * eni.prefix_cidrs
             per_eni.append((eni.eni_id, held))
             for cidr in eni.cidrs:
                 if cidr.assigned or cidr.latest_unassigned_at is not None:
@@ -64,7 +68,7 @@ def node_gauges(state: NodeState) -> NodeGauges:
         total_ipv4_prefixes=prefixes,
         per_eni=tuple(sorted(per_eni)),
         per_cidr=tuple(sorted(per_cidr)),
-        increasing=in_flight is not None and in_flight.action is not None,
+        increasing=in_flight is not None,
     )
 
 
