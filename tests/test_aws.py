@@ -39,6 +39,8 @@ from vpccni_model import (  # noqa: E402
 from vpccni_model._actions import (  # noqa: E402
     AllocateENI,
     AllocateIPs,
+    AllocateIPv6ENI,
+    AllocateIPv6Prefix,
     AllocatePrefixes,
     FreeENI,
     ReleaseIPs,
@@ -49,10 +51,12 @@ from vpccni_model._events import (  # noqa: E402
     Ec2Error,
     ENIAttached,
     IPsAllocated,
+    IPv6PrefixAllocated,
     PrefixesAllocated,
 )
 from vpccni_model._ipv4 import int_to_ip, ip_to_int, prefix_text  # noqa: E402
 from vpccni_model._steady import converge  # noqa: E402
+from vpccni_model._subnets import PRIMARY_SUBNET, ENIConfigSubnet  # noqa: E402
 from vpccni_model.aws import (  # noqa: E402
     CLUSTER_TAG,
     CREATED_AT_TAG,
@@ -70,6 +74,7 @@ INSTANCE = "i-0123456789abcdef0"
 PRIMARY = "eni-0primary000000000"
 SUBNET = "subnet-0aaaaaaaaaaaaaaaa"
 GROUP = "sg-0bbbbbbbbbbbbbbbb"
+VPC = "vpc-0cccccccccccccccc"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -399,8 +404,8 @@ def test_example_controller_loop_against_the_moto_server(moto_server: str) -> No
     # 8 free, less than a whole warm ENI (WARM_ENI_TARGET=1): a second ENI of 9.
     assert "AllocateIPs: AssignPrivateIpAddresses:ok" in out
     assert (
-        "AllocateENI: CreateNetworkInterface:ok, DescribeInstances:ok, "
-        "AttachNetworkInterface:ok, ModifyNetworkInterfaceAttribute:ok" in out
+        "AllocateENI: DescribeSubnets:ok, CreateNetworkInterface:ok, DescribeInstances:ok, "
+        "AttachNetworkInterface:ok, ModifyNetworkInterfaceAttribute:ok, DescribeSubnets:ok" in out
     )
     assert "done: 2 ENIs, CIDRs 9+9, 3 pods" in out
     view = ec2_view(setup, instance_id)
@@ -445,7 +450,7 @@ def describe_instance_response(*enis: dict[str, Any]) -> dict[str, Any]:
                         "InstanceId": INSTANCE,
                         "InstanceType": "m5.large",
                         "SubnetId": SUBNET,
-                        "VpcId": "vpc-0ccccccccccccccccc",
+                        "VpcId": VPC,
                         "Placement": {"AvailabilityZone": ZONE},
                         "NetworkInterfaces": interfaces,
                     }
@@ -501,6 +506,33 @@ def test_stubbed_prefix_release_because_moto_ignores_ipv4_prefixes_on_unassign(
     assert driver.stats.api["UnassignPrivateIpAddresses"]["ok"] == 1
 
 
+def subnet(subnet_id: str, available: int, **tags: str) -> dict[str, Any]:
+    """A DescribeSubnets item with these tags."""
+    pairs = [{"Key": k, "Value": v} for k, v in tags.items()]
+    return {
+        "SubnetId": subnet_id,
+        "VpcId": VPC,
+        "AvailabilityZone": ZONE,
+        "CidrBlock": "10.0.0.0/24",
+        "AvailableIpAddressCount": available,
+        "Tags": pairs,
+    }
+
+
+SUBNET_FILTERS = {
+    "Filters": [
+        {"Name": "vpc-id", "Values": [VPC]},
+        {"Name": "availability-zone", "Values": [ZONE]},
+    ]
+}
+
+
+def stub_subnets(stubber: Stubber, *subnets: dict[str, Any]) -> None:
+    """GetVpcSubnets' DescribeSubnets; by default the primary subnet alone, untagged."""
+    listed = list(subnets) or [subnet(SUBNET, 200)]
+    stubber.add_response("describe_subnets", {"Subnets": listed}, SUBNET_FILTERS)
+
+
 def new_eni(eni_id: str, *, ips: tuple[str, ...] = (), prefixes: tuple[str, ...] = ()) -> Any:
     addresses = [{"PrivateIpAddress": "10.0.2.5", "Primary": True}]
     addresses += [{"PrivateIpAddress": ip, "Primary": False} for ip in ips]
@@ -537,6 +569,7 @@ def test_stubbed_eni_in_prefix_mode_with_delete_on_termination_because_moto_drop
     stubbed: tuple[Stubber, Boto3EC2],
 ) -> None:
     stubber, driver = stubbed
+    stub_subnets(stubber)
     stubber.add_response(
         "create_network_interface",
         new_eni("eni-0new", prefixes=("10.0.3.0/28",)),
@@ -563,8 +596,9 @@ def test_stubbed_eni_in_prefix_mode_with_delete_on_termination_because_moto_drop
             "NetworkInterfaceId": "eni-0new",
         },
     )
+    stub_subnets(stubber)  # setupENI: IsSubnetExcluded (subnet discovery is on)
     event = driver.execute(AllocateENI(network_card=0, count=1, prefixes=True))
-    assert event == ENIAttached("eni-0new", 1, 0, (), ("10.0.3.0/28",))
+    assert event == ENIAttached("eni-0new", 1, 0, (), ("10.0.3.0/28",), subnet_id=SUBNET)
 
 
 def test_stubbed_insufficient_addresses_on_both_assigns_is_the_failure(
@@ -636,6 +670,7 @@ def test_stubbed_address_limit_describes_the_eni_and_reports_everything(
 
 def test_stubbed_create_failure_is_the_failure(stubbed: tuple[Stubber, Boto3EC2]) -> None:
     stubber, driver = stubbed
+    stub_subnets(stubber)
     stubber.add_client_error(
         "create_network_interface", Ec2Error.INSUFFICIENT_FREE_ADDRESSES, http_status_code=400
     )
@@ -645,6 +680,7 @@ def test_stubbed_create_failure_is_the_failure(stubbed: tuple[Stubber, Boto3EC2]
 
 def test_stubbed_attach_failure_deletes_the_new_eni(stubbed: tuple[Stubber, Boto3EC2]) -> None:
     stubber, driver = stubbed
+    stub_subnets(stubber)
     stubber.add_response("create_network_interface", new_eni("eni-0new", ips=("10.0.2.6",)))
     stubber.add_response("describe_instances", describe_instance_response())
     stubber.add_client_error(
@@ -657,6 +693,7 @@ def test_stubbed_attach_failure_deletes_the_new_eni(stubbed: tuple[Stubber, Boto
 
 def test_stubbed_modify_failure_frees_the_new_eni(stubbed: tuple[Stubber, Boto3EC2]) -> None:
     stubber, driver = stubbed
+    stub_subnets(stubber)
     stubber.add_response("create_network_interface", new_eni("eni-0new", ips=("10.0.2.6",)))
     stubber.add_response("describe_instances", describe_instance_response())
     stubber.add_response("attach_network_interface", {"AttachmentId": "eni-attach-9"})
@@ -802,3 +839,211 @@ def test_throttling_past_the_attempts_fails_and_ipamd_retries_with_one(
 
 def test_prefix_count_and_address_helpers() -> None:
     assert prefix_text(0x0A000110) == "10.0.1.16/28"
+
+
+# -- where a new ENI goes: the AllocateENI destination (spec 1.5.7, 6.4) ---------------------
+
+
+def test_moto_discovery_puts_the_eni_in_the_tagged_subnet_with_most_room(aws_env: None) -> None:
+    with moto.mock_aws():
+        client = boto3.client("ec2", region_name=REGION)
+        vpc = client.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+
+        def new_subnet(cidr: str, **tags: str) -> str:
+            made = client.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=ZONE)
+            subnet_id = made["Subnet"]["SubnetId"]
+            if tags:
+                pairs = [{"Key": k, "Value": v} for k, v in tags.items()]
+                client.create_tags(Resources=[subnet_id], Tags=pairs)
+            return subnet_id
+
+        primary = new_subnet("10.1.0.0/24")  # untagged: eligible as the primary subnet
+        tagged = new_subnet("10.1.64.0/18", **ROLE_IN)
+        new_subnet("10.1.128.0/17")  # more room, but untagged and not primary: ineligible
+        new_subnet("10.1.32.0/19", **ROLE_OUT)  # opted out
+        image = client.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        instance_id = client.run_instances(
+            ImageId=image, InstanceType="m5.large", MinCount=1, MaxCount=1, SubnetId=primary
+        )["Instances"][0]["InstanceId"]
+        driver = Boto3EC2(instance_id, region=REGION, sleep=no_sleep)
+        event = driver.execute(AllocateENI(network_card=0, count=2))  # discovery: the default
+        assert isinstance(event, ENIAttached)
+        assert event.subnet_id == tagged and not event.is_excluded
+        eni = client.describe_network_interfaces(NetworkInterfaceIds=[event.eni_id])
+        assert eni["NetworkInterfaces"][0]["SubnetId"] == tagged
+        assert [seen.subnet_id for seen in driver.observe()] == [primary, tagged]
+        # Subnet discovery off: the primary subnet.
+        again = driver.execute(AllocateENI(network_card=0, count=1, destination=PRIMARY_SUBNET))
+        assert isinstance(again, ENIAttached) and again.subnet_id == primary
+
+
+def test_stubbed_discovery_tries_eligible_subnets_most_room_first(aws_env: None) -> None:
+    client = make_client(region=REGION, endpoint_url=LOOPBACK)
+    stubber = Stubber(client)
+    stubber.add_response("describe_instances", describe_instance_response())
+    stubber.add_response(
+        "describe_subnets",
+        {
+            "Subnets": [
+                subnet(SUBNET, 10),  # the primary, untagged: eligible
+                subnet("subnet-b", 500, **ROLE_IN),
+                subnet("subnet-c", 1000),  # untagged, not primary
+                subnet("subnet-d", 2000, **ROLE_OUT),
+                # another cluster's (the driver runs with CLUSTER_NAME=prod)
+                subnet("subnet-e", 3000, **ROLE_IN, **OTHER_CLUSTER),
+            ]
+        },
+        SUBNET_FILTERS,
+    )
+    # subnet-b first (more room); it is out of addresses: the next eligible, the primary.
+    stubber.add_client_error(
+        "create_network_interface",
+        Ec2Error.INSUFFICIENT_FREE_ADDRESSES,
+        expected_params={
+            **create_params(SecondaryPrivateIpAddressCount=3),
+            "SubnetId": "subnet-b",
+            "TagSpecifications": ANY,
+        },
+    )
+    stubber.add_response(
+        "create_network_interface",
+        new_eni("eni-0new", ips=("10.0.2.6", "10.0.2.7", "10.0.2.8")),
+        {**create_params(SecondaryPrivateIpAddressCount=3), "TagSpecifications": ANY},
+    )
+    stubber.add_response("describe_instances", describe_instance_response())
+    stubber.add_response("attach_network_interface", {"AttachmentId": "eni-attach-1"})
+    stubber.add_response("modify_network_interface_attribute", {})
+    stub_subnets(stubber)
+    with stubber:
+        driver = Boto3EC2(INSTANCE, client=client, cluster_name="prod", sleep=no_sleep)
+        result = driver.submit(AllocateENI(network_card=0, count=3), node=None, at=0.0)
+        stubber.assert_no_pending_responses()
+    assert result.event == ENIAttached(
+        "eni-0new", 1, 0, ("10.0.2.6", "10.0.2.7", "10.0.2.8"), subnet_id=SUBNET
+    )
+    assert result.errors == (("CreateNetworkInterface", Ec2Error.INSUFFICIENT_FREE_ADDRESSES),)
+
+
+OTHER_CLUSTER = {"cni.networking.k8s.aws/cluster/other": "1"}
+ROLE_IN = {"kubernetes.io/role/cni": "1"}
+ROLE_OUT = {"kubernetes.io/role/cni": "0"}
+
+
+def test_stubbed_no_eligible_subnet_creates_nothing(stubbed: tuple[Stubber, Boto3EC2]) -> None:
+    stubber, driver = stubbed
+    stub_subnets(stubber, subnet(SUBNET, 100, **ROLE_OUT), subnet("s-2", 900))
+    event = driver.execute(AllocateENI(network_card=0, count=9))
+    assert event == AllocationFailed(Ec2Error.NO_ELIGIBLE_SUBNET)
+    assert "CreateNetworkInterface" not in driver.calls
+
+
+def test_stubbed_failed_listing_falls_back_to_the_primary_subnet(
+    stubbed: tuple[Stubber, Boto3EC2],
+) -> None:
+    stubber, driver = stubbed
+    stubber.add_client_error("describe_subnets", "UnauthorizedOperation")
+    stub_subnets(stubber)  # IsSubnetExcluded lists again: the primary is not excluded
+    stubber.add_client_error(
+        "create_network_interface",
+        Ec2Error.INSUFFICIENT_FREE_ADDRESSES,
+        expected_params={**create_params(SecondaryPrivateIpAddressCount=9)},
+    )
+    event = driver.execute(AllocateENI(network_card=0, count=9))
+    assert event == AllocationFailed(Ec2Error.INSUFFICIENT_FREE_ADDRESSES)
+
+
+def test_stubbed_primary_subnet_excluded_with_discovery_off(
+    stubbed: tuple[Stubber, Boto3EC2],
+) -> None:
+    stubber, driver = stubbed
+    stub_subnets(stubber, subnet(SUBNET, 100, **ROLE_OUT))
+    event = driver.execute(AllocateENI(network_card=0, count=9, destination=PRIMARY_SUBNET))
+    assert event == AllocationFailed(Ec2Error.NO_ELIGIBLE_SUBNET)
+
+
+def test_stubbed_eniconfig_subnet_and_groups_and_exclusion_mark(
+    stubbed: tuple[Stubber, Boto3EC2],
+) -> None:
+    stubber, driver = stubbed
+    where = ENIConfigSubnet("subnet-cfg", ("sg-pods-2", "sg-pods-1"))
+    stubber.add_response(
+        "create_network_interface",
+        {"NetworkInterface": {**new_eni("eni-0cfg")["NetworkInterface"], "SubnetId": "subnet-cfg"}},
+        {
+            **create_params(SecondaryPrivateIpAddressCount=2),
+            "SubnetId": "subnet-cfg",
+            "Groups": ["sg-pods-2", "sg-pods-1"],
+        },
+    )
+    stubber.add_response("describe_instances", describe_instance_response())
+    stubber.add_response("attach_network_interface", {"AttachmentId": "eni-attach-1"})
+    stubber.add_response("modify_network_interface_attribute", {})
+    # setupENI with subnet discovery on: the ENIConfig's subnet is tagged out.
+    stub_subnets(stubber, subnet(SUBNET, 100), subnet("subnet-cfg", 50, **ROLE_OUT))
+    event = driver.execute(AllocateENI(network_card=0, count=2, destination=where))
+    assert isinstance(event, ENIAttached)
+    assert (event.subnet_id, event.is_excluded) == ("subnet-cfg", True)
+
+
+# -- IPv6 mode (moto has no IPv6 prefixes: Stubber) -----------------------------------------
+
+
+def test_stubbed_ipv6_prefix_assigned_when_the_eni_has_none_because_moto_lacks_ipv6_prefixes(
+    stubbed: tuple[Stubber, Boto3EC2],
+) -> None:
+    stubber, driver = stubbed
+    stubber.add_response(
+        "describe_network_interfaces",
+        {"NetworkInterfaces": [{"NetworkInterfaceId": PRIMARY, "Ipv6Prefixes": []}]},
+        {"NetworkInterfaceIds": [PRIMARY]},
+    )
+    stubber.add_response(
+        "assign_ipv6_addresses",
+        {"NetworkInterfaceId": PRIMARY, "AssignedIpv6Prefixes": ["2600:1f14:1:2a00:7::/80"]},
+        {"NetworkInterfaceId": PRIMARY, "Ipv6PrefixCount": 1},
+    )
+    event = driver.execute(AllocateIPv6Prefix(PRIMARY))
+    assert event == IPv6PrefixAllocated(PRIMARY, ("2600:1f14:1:2a00:7::/80",))
+
+
+def test_stubbed_ipv6_prefixes_held_are_reported_in_ec2_order(
+    stubbed: tuple[Stubber, Boto3EC2],
+) -> None:
+    stubber, driver = stubbed
+    held = ["2600:1f14:1:2a00:9::/80", "2600:1f14:1:2a00:3::/80"]
+    stubber.add_response(
+        "describe_network_interfaces",
+        {
+            "NetworkInterfaces": [
+                {"NetworkInterfaceId": PRIMARY, "Ipv6Prefixes": [{"Ipv6Prefix": p} for p in held]}
+            ]
+        },
+    )
+    event = driver.execute(AllocateIPv6Prefix(PRIMARY))  # no AssignIpv6Addresses
+    assert event == IPv6PrefixAllocated(PRIMARY, tuple(held))
+
+
+def test_stubbed_ipv6_eni_asks_for_one_ipv6_address_in_the_primary_subnet(
+    stubbed: tuple[Stubber, Boto3EC2],
+) -> None:
+    stubber, driver = stubbed
+    stubber.add_response(
+        "create_network_interface", new_eni("eni-0v6"), create_params(Ipv6AddressCount=1)
+    )
+    stubber.add_response("describe_instances", describe_instance_response())
+    stubber.add_response("attach_network_interface", {"AttachmentId": "eni-attach-6"})
+    stubber.add_response("modify_network_interface_attribute", {})
+    event = driver.execute(AllocateIPv6ENI(network_card=0))
+    assert event == ENIAttached("eni-0v6", 1, 0, subnet_id=SUBNET)
+
+
+def test_stubbed_failed_device_lookup_deletes_the_eni_with_its_code(
+    stubbed: tuple[Stubber, Boto3EC2],
+) -> None:
+    stubber, driver = stubbed
+    stub_subnets(stubber)
+    stubber.add_response("create_network_interface", new_eni("eni-0new"))
+    stubber.add_client_error("describe_instances", "UnauthorizedOperation")
+    stubber.add_response("delete_network_interface", {}, {"NetworkInterfaceId": "eni-0new"})
+    event = driver.execute(AllocateENI(network_card=0, count=1))
+    assert event == AllocationFailed("UnauthorizedOperation")

@@ -9,10 +9,13 @@ ipamd makes it, and its answers become the model's events (spec 6.2-6.6, 8):
   ``tryAssignPrefixes``); on PrivateIpAddressLimitExceeded, DescribeNetworkInterfaces of the
   ENI and everything on it (``GetIPv4sFromEC2`` / ``GetIPv4PrefixesFromEC2``).
 - ``AllocateENI``: CreateNetworkInterface (``createENI``: description ``aws-K8S-<instance>``,
-  ipamd's tags, the count), DescribeInstances for the lowest free device index on the card
-  (``awsGetFreeDeviceNumber``), AttachNetworkInterface with ``DeviceIndex`` and
-  ``NetworkCardIndex``, ModifyNetworkInterfaceAttribute ``DeleteOnTermination`` (``AllocENI``).
-  A failed attach deletes the new ENI; a failed modify frees it (describe, detach, delete).
+  ipamd's tags, the count) in the subnet its ``destination`` names, or under subnet
+  discovery in each eligible subnet DescribeSubnets lists until one succeeds
+  (``_placement``); DescribeInstances for the lowest free device index on the card
+  (``awsGetFreeDeviceNumber``); AttachNetworkInterface with ``DeviceIndex`` and
+  ``NetworkCardIndex``; ModifyNetworkInterfaceAttribute ``DeleteOnTermination``
+  (``AllocENI``). A failed attach deletes the new ENI; a failed modify frees it (describe,
+  detach, delete).
 - ``ReleaseIPs`` / ``ReleasePrefixes``: UnassignPrivateIpAddresses with
   ``PrivateIpAddresses`` or ``Ipv4Prefixes`` (``DeallocIPAddresses`` /
   ``DeallocPrefixAddresses``); a failure is only counted, as ipamd only logs it.
@@ -20,6 +23,9 @@ ipamd makes it, and its answers become the model's events (spec 6.2-6.6, 8):
   DetachNetworkInterface (retried as ipamd retries it), a pause (2 s in ipamd), then
   DeleteNetworkInterface (retried; not found counts as deleted) (``freeENI``).
 - ``SignalTrunkENI``: no EC2 call; the CNINode write is left to ipamd or a Kubernetes client.
+- IPv6 mode: ``AllocateIPv6ENI`` is ``AllocateENI``'s family with ``Ipv6AddressCount=1`` in
+  the primary ENI's subnet; ``AllocateIPv6Prefix`` reads the ENI's ``Ipv6Prefixes`` and, with
+  none, AssignIpv6Addresses ``Ipv6PrefixCount=1`` (``assignIPv6Prefix``).
 
 Time: ``submit`` reports ``completes_at`` as ``at`` plus the wall time the calls took
 (``time.perf_counter``), so a caller on its own clock sees real latency; the simulator's
@@ -39,6 +45,8 @@ from vpccni_model._actions import (
     Action,
     AllocateENI,
     AllocateIPs,
+    AllocateIPv6ENI,
+    AllocateIPv6Prefix,
     AllocatePrefixes,
     FreeENI,
     ReleaseIPs,
@@ -53,12 +61,14 @@ from vpccni_model._events import (
     ENIAttached,
     Event,
     IPsAllocated,
+    IPv6PrefixAllocated,
     ObservedENI,
     PrefixesAllocated,
 )
 from vpccni_model._limits import InstanceLimits, instance_limits
 from vpccni_model._state import NodeState
 from vpccni_model.aws._client import DEFAULT_MAX_ATTEMPTS, ApiMeter, make_client
+from vpccni_model.aws._placement import Placement, excluded_subnets, placement
 from vpccni_model.aws._shapes import (
     ENI_DESCRIPTION_PREFIX,
     attachment_of,
@@ -73,6 +83,7 @@ from vpccni_model.aws._shapes import (
 )
 from vpccni_model.cloud._api import (
     ASSIGN,
+    ASSIGN_IPV6,
     ATTACH,
     CREATE,
     DELETE,
@@ -272,15 +283,23 @@ class Boto3EC2:
         return self.meter.call(self.client, api, run.attempts, run.errors, **params)
 
     def _describe_instance(self, run: _Run) -> dict[str, Any] | None:
+        instance, code = self._read_instance(run)
+        if code is not None:
+            raise StateError("instance_id", self.instance_id, f"DescribeInstances failed: {code}")
+        return instance
+
+    def _read_instance(self, run: _Run) -> tuple[dict[str, Any] | None, str | None]:
+        """DescribeInstances of the instance: (it or None when not listed, None), or (None,
+        the error code)."""
         found, code = self._call(run, DESCRIBE_INSTANCES, InstanceIds=[self.instance_id])
         if found is None:
-            raise StateError("instance_id", self.instance_id, f"DescribeInstances failed: {code}")
+            return None, code
         for reservation in found.get("Reservations", ()):
             for instance in reservation.get("Instances", ()):
                 if instance.get("InstanceId") == self.instance_id:
                     self._learn(instance.get("NetworkInterfaces", ()))
-                    return dict(instance)
-        return None
+                    return dict(instance), None
+        return None, None
 
     def _paged(self, run: _Run, **params: Any) -> list[dict[str, Any]] | None:
         enis: list[dict[str, Any]] = []
@@ -360,48 +379,80 @@ class Boto3EC2:
             eni_id, secondary_ips(eni.get("PrivateIpAddresses", ()), primary_ip(eni))
         )
 
-    def _targets(self, action: AllocateENI) -> list[tuple[str, tuple[str, ...]]]:
-        """The subnets (with security groups) to try a new ENI in, in order."""
-        return [(self.subnet_id, self.security_groups)]
+    def _list_subnets(self, run: _Run) -> tuple[list[dict[str, Any]] | None, str | None]:
+        """``GetVpcSubnets``: DescribeSubnets of the instance's VPC and zone."""
+        found, code = self._call(
+            run,
+            DESCRIBE_SUBNETS,
+            Filters=[
+                {"Name": "vpc-id", "Values": [self.vpc_id]},
+                {"Name": "availability-zone", "Values": [self.availability_zone]},
+            ],
+        )
+        return (None, code) if found is None else (list(found.get("Subnets", ())), None)
 
     def _create(self, run: _Run, action: AllocateENI) -> Event:
-        """``AllocENI``: create, attach at the lowest free device, DeleteOnTermination."""
-        if action.network_card not in self.limits.card_indices:
-            raise StateError(
-                "network_card",
-                action.network_card,
-                f"{self.instance_type} has cards {self.limits.card_indices}",
-            )
+        """``AllocENI``: create (in each subnet the destination allows, until one succeeds),
+        attach at the lowest free device, DeleteOnTermination."""
+        self._check_card(action.network_card)
+        where = placement(
+            action.destination,
+            primary_subnet=self.subnet_id,
+            primary_groups=self.security_groups,
+            cluster_name=self.cluster_name,
+            list_subnets=lambda: self._list_subnets(run),
+        )
+        if isinstance(where, str):
+            return AllocationFailed(where)  # createENI gave up before any creation
         field = "Ipv4PrefixCount" if action.prefixes else "SecondaryPrivateIpAddressCount"
-        count = {field: action.count} if action.count > 0 else {}
+        return self._new_eni(
+            run, action.network_card, where, {field: action.count} if action.count > 0 else {}
+        )
+
+    def _create_ipv6(self, run: _Run, action: AllocateIPv6ENI) -> Event:
+        """IPv6 mode's new ENI (``createENIInput`` with ``Ipv6AddressCount=1``): the primary
+        ENI's subnet and groups, as the fake places it; attached as ``AllocENI`` attaches."""
+        self._check_card(action.network_card)
+        where = Placement((self.subnet_id,), self.security_groups)
+        return self._new_eni(run, action.network_card, where, {"Ipv6AddressCount": 1})
+
+    def _check_card(self, card: int) -> None:
+        if card not in self.limits.card_indices:
+            raise StateError(
+                "network_card", card, f"{self.instance_type} has cards {self.limits.card_indices}"
+            )
+
+    def _new_eni(self, run: _Run, card: int, where: Placement, count: dict[str, int]) -> Event:
+        """Create in each of ``where``'s subnets until one succeeds, attach at the lowest
+        free device of ``card``, set DeleteOnTermination, then setupENI's exclusion check."""
         tags = eni_tags(self.instance_id, _rfc3339_now(), self.cluster_name, self.additional_tags)
         created: dict[str, Any] | None = None
-        code: str | None = Ec2Error.NOT_FOUND
-        for subnet_id, groups in self._targets(action):
+        code: str | None = Ec2Error.NO_ELIGIBLE_SUBNET
+        for subnet_id in where.subnets:
             answer, code = self._call(
                 run,
                 CREATE,
                 Description=ENI_DESCRIPTION_PREFIX + self.instance_id,
-                Groups=list(groups),
+                Groups=list(where.groups),
                 SubnetId=subnet_id,
                 TagSpecifications=[{"ResourceType": "network-interface", "Tags": tags}],
                 **count,
             )
             if answer is not None:
-                created = answer["NetworkInterface"]
+                created = dict(answer["NetworkInterface"])
+                created.setdefault("SubnetId", subnet_id)
                 break
         if created is None:
-            return AllocationFailed(code or Ec2Error.NOT_FOUND)
+            return AllocationFailed(code or Ec2Error.NO_ELIGIBLE_SUBNET)
         self._learn([created])
         eni_id = str(created["NetworkInterfaceId"])
-        # attachENI: the lowest free device number on the card, from DescribeInstances.
-        try:
-            instance = self._describe_instance(run)
-        except StateError:
-            instance = None
-        device = None if instance is None else free_device(instance, action.network_card)
+        # attachENI: the lowest free device number on the card, from DescribeInstances (none
+        # free: EC2's code for a full card).
+        instance, code = self._read_instance(run)
+        device = None if instance is None else free_device(instance, card)
         attached: dict[str, Any] | None = None
-        code = Ec2Error.ATTACHMENT_LIMIT_EXCEEDED
+        if device is None and code is None:
+            code = Ec2Error.ATTACHMENT_LIMIT_EXCEEDED
         if device is not None:
             attached, code = self._call(
                 run,
@@ -409,7 +460,7 @@ class Boto3EC2:
                 DeviceIndex=device,
                 InstanceId=self.instance_id,
                 NetworkInterfaceId=eni_id,
-                NetworkCardIndex=action.network_card,
+                NetworkCardIndex=card,
             )
         if attached is None or device is None:
             self._delete(run, eni_id)  # AllocENI deletes the ENI it could not attach
@@ -423,12 +474,39 @@ class Boto3EC2:
         if code is not None:
             self._free(run, eni_id)  # AllocENI frees an ENI whose attribute it could not set
             return AllocationFailed(code)
+        subnet = str(created["SubnetId"])
+        excluded = False
+        if where.check:  # setupENI: IsSubnetExcluded of the ENI's subnet (a failure: no)
+            listed, _ = self._list_subnets(run)
+            excluded = subnet in excluded_subnets(listed or (), self.cluster_name)
         return ENIAttached(
             eni_id=eni_id,
             device_number=device,
-            network_card=action.network_card,
+            network_card=card,
             ips=secondary_ips(created.get("PrivateIpAddresses", ()), primary_ip(created)),
             prefixes=prefixes_of(created.get("Ipv4Prefixes", ())),
+            # setupENI marks an ENI in an excluded subnet when subnet discovery is on
+            is_excluded=excluded,
+            subnet_id=subnet,
+        )
+
+    def _ipv6_prefix(self, run: _Run, action: AllocateIPv6Prefix) -> Event:
+        """``assignIPv6Prefix``: the ENI's IPv6 prefixes from EC2 (``GetIPv6PrefixesFromEC2``)
+        and, when it has none, AssignIpv6Addresses ``Ipv6PrefixCount=1``
+        (``AllocIPv6Prefixes``). The answer lists them in EC2's order."""
+        eni, code = self._describe_eni(run, action.eni_id)
+        if eni is None:
+            return AllocationFailed(code or Ec2Error.NOT_FOUND)
+        held = tuple(str(p["Ipv6Prefix"]) for p in eni.get("Ipv6Prefixes", ()) or ())
+        if held:
+            return IPv6PrefixAllocated(action.eni_id, held)
+        answer, code = self._call(
+            run, ASSIGN_IPV6, NetworkInterfaceId=action.eni_id, Ipv6PrefixCount=1
+        )
+        if answer is None:
+            return AllocationFailed(code or Ec2Error.NOT_FOUND)
+        return IPv6PrefixAllocated(
+            action.eni_id, tuple(str(p) for p in answer.get("AssignedIpv6Prefixes", ()))
         )
 
     def _release_ips(self, run: _Run, action: ReleaseIPs) -> None:
@@ -500,4 +578,6 @@ _FAMILIES: dict[type, Callable[[Boto3EC2, _Run, Any], Event | None]] = {
     ReleasePrefixes: Boto3EC2._release_prefixes,
     FreeENI: Boto3EC2._free_eni,
     SignalTrunkENI: Boto3EC2._signal_trunk,
+    AllocateIPv6ENI: Boto3EC2._create_ipv6,
+    AllocateIPv6Prefix: Boto3EC2._ipv6_prefix,
 }

@@ -107,6 +107,7 @@ def observed_eni(eni: Mapping[str, Any]) -> ObservedENI:
         is_trunk=kind == "trunk",
         is_efa=kind in ("efa", "efa-only"),
         managed=tag_map(eni).get(NO_MANAGE_TAG, "").lower() != "true",
+        subnet_id=str(eni["SubnetId"]) if eni.get("SubnetId") else None,
     )
 
 
