@@ -13,6 +13,7 @@ client points at a loopback endpoint or at moto's in-process mock, with dummy cr
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import random
 import subprocess
@@ -93,8 +94,24 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    # moto draws ENI ids and addresses from the random module: a fixed seed, a fixed run.
+    # moto draws ENI ids from the random module (a fixed seed, fixed ids) and an ENI's
+    # addresses at random from the subnet, without checking the subnet for clashes: hand them
+    # out from the top of the subnet down instead, each once (instances' primary addresses
+    # come from the bottom), so that no run can draw one address twice.
     random.seed(13)
+    from moto.ec2.models import elastic_network_interfaces as moto_enis
+
+    drawn: dict[str, int] = {}
+    random_ip = moto_enis.random_private_ip
+
+    def next_ip(cidr: str | None = None, ipv6: bool = False) -> str:
+        if cidr is None or ipv6:
+            return str(random_ip(cidr, ipv6))
+        network = ipaddress.IPv4Network(cidr)
+        drawn[cidr] = drawn.get(cidr, int(network.broadcast_address)) - 1
+        return str(ipaddress.IPv4Address(drawn[cidr]))
+
+    monkeypatch.setattr(moto_enis, "random_private_ip", next_ip)
 
 
 def make_instance(client: Any) -> tuple[str, str]:
@@ -272,6 +289,8 @@ def test_moto_eni_has_ipamds_description_and_tags(aws_env: None) -> None:
         event = driver.execute(AllocateENI(network_card=0, count=3))
         assert isinstance(event, ENIAttached)
         assert (event.device_number, event.network_card, len(event.ips)) == (1, 0, 3)
+        # The fixture's allocator: the primary took 10.0.255.254, the secondaries the next.
+        assert event.ips == ("10.0.255.251", "10.0.255.252", "10.0.255.253")
         eni = client.describe_network_interfaces(NetworkInterfaceIds=[event.eni_id])
         eni = eni["NetworkInterfaces"][0]
         assert eni["Description"] == f"aws-K8S-{instance_id}"
