@@ -1066,3 +1066,35 @@ def test_stubbed_failed_device_lookup_deletes_the_eni_with_its_code(
     stubber.add_response("delete_network_interface", {}, {"NetworkInterfaceId": "eni-0new"})
     event = driver.execute(AllocateENI(network_card=0, count=1))
     assert event == AllocationFailed("UnauthorizedOperation")
+
+
+# -- bad input -------------------------------------------------------------------------------
+
+
+def test_bad_driver_input_names_the_field(moto_node: tuple[Any, Boto3EC2]) -> None:
+    from vpccni_model import StateError
+
+    _, driver = moto_node
+    with pytest.raises(StateError, match="instance_id"):
+        Boto3EC2("web-1", client=driver.client)
+    with pytest.raises(StateError, match="instance_id"):
+        Boto3EC2("i-00000000000000000", region=REGION)  # moto does not know it
+    with pytest.raises(StateError, match="additional_tags"):
+        Boto3EC2(driver.instance_id, region=REGION, additional_tags={"team": 7})  # type: ignore[dict-item]
+    with pytest.raises(StateError, match="network_card"):
+        driver.execute(AllocateENI(network_card=3, count=1))  # an m5.large has card 0 only
+    with pytest.raises(StateError, match="subnet"):
+        driver.subnet_free("subnet-0000000000000000")
+    with pytest.raises(StateError, match="node"):
+        driver.execute(AllocateIPs(driver.primary_eni_id, 1), node="i-0another")
+
+
+def test_boot_state_refuses_a_node_that_is_already_running(
+    moto_node: tuple[Any, Boto3EC2],
+) -> None:
+    from vpccni_model import StateError
+
+    _, driver = moto_node
+    driver.execute(AllocateIPs(driver.primary_eni_id, 2))
+    with pytest.raises(StateError, match="node_dump"):
+        driver.boot_state(Config())
