@@ -845,6 +845,25 @@ def test_throttling_is_retried_by_botocore_and_counted(
     assert driver.stats.errors == {"RequestLimitExceeded": 2}
 
 
+def test_throttling_code_and_transient_errors_are_counted_apart(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # EC2's other throttling code, then a 500 InternalError (botocore retries both), then ok.
+    driver = throttled_driver(
+        monkeypatch,
+        [
+            (503, THROTTLED.replace(b"RequestLimitExceeded", b"Throttling")),
+            (500, THROTTLED.replace(b"RequestLimitExceeded", b"InternalError")),
+            (200, ASSIGNED),
+        ],
+    )
+    result = driver.submit(AllocateIPs(PRIMARY, 2), node=INSTANCE, at=0.0)
+    assert isinstance(result.event, IPsAllocated)
+    assert [outcome for _, outcome in result.api_calls] == ["throttled", "failed", "ok"]
+    assert result.errors == (("AssignPrivateIpAddresses", "InternalError"),)
+    assert driver.stats.errors == {"InternalError": 1, "Throttling": 1}
+
+
 def test_throttling_past_the_attempts_fails_and_ipamd_retries_with_one(
     aws_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
