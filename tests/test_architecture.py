@@ -45,6 +45,7 @@ LAYERS: dict[str, int] = {
     "_trunk": 7,
     "_pods": 8,
     "_tick": 9,
+    "_tickscratch": 9,
     "_shrink": 8,
     "_nextcheck": 7,
     "_capacity": 7,

@@ -43,7 +43,7 @@ from vpccni_model import (
     unassign_pod_ip,
 )
 from vpccni_model.cli import main
-from vpccni_model.cloud import ASSIGN_IPV6, FakeEC2
+from vpccni_model.cloud import ASSIGN_IPV6, DEFAULT_SUBNET, FakeEC2
 from vpccni_model.serialize import from_json, to_json
 
 V6 = Config(enable_ipv4=False, enable_ipv6=True, prefix_delegation=True)
@@ -220,6 +220,9 @@ def test_cards_above_0_get_one_ipv6_eni_then_its_prefix() -> None:
     assert isinstance(attached, ENIAttached)
     assert (attached.network_card, attached.ips, attached.prefixes) == (1, (), ())
     state = apply(step.state, attached, 5.5)
+    # The new ENI lives in the node's subnet (the fake's default), and records it.
+    assert attached.subnet_id == DEFAULT_SUBNET
+    assert state.datastore(1).enis[0].subnet_id == DEFAULT_SUBNET
     step = reconcile(state, config, 10.0)
     assert step.actions == (AllocateIPv6Prefix(attached.eni_id),)
     state = apply(step.state, ec2.execute(step.actions[0]), 10.5)

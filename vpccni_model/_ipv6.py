@@ -180,6 +180,7 @@ def eni_attached(state: NodeState, event: ENIAttached, clock: float) -> NodeStat
         is_excluded=event.is_excluded,
         created_at=clock,
         cidrs=tuple(prefixes[:1]),
+        subnet_id=event.subnet_id,
     )
     new_ds = Datastore(
         network_card=ds.network_card,

@@ -28,7 +28,7 @@ import pytest
 from hypothesis import assume, event, example, given, settings
 from hypothesis import strategies as st
 
-from vpccni_model import ENI, Datastore, NodeState, Reconciliation, apply, reconcile
+from vpccni_model import ENI, Datastore, NodeState, Reconciliation, apply, reconcile, restart
 from vpccni_model._actions import (
     Action,
     AllocateENI,
@@ -86,6 +86,7 @@ class Run:
     ec2: FakeEC2
     clock: float = 0.0
     trace: list[Tick] = attrs.field(factory=list)
+    start_error: str | None = None  # ipamd's last failed start-up (spec 7.5), if any
 
     @classmethod
     def boot(cls, node_limits: InstanceLimits, config: Config) -> Run:
@@ -115,6 +116,12 @@ class Run:
                     state = apply(state, answer, self.clock)
             if state.tick is None:
                 break
+        if step.start_error is not None:
+            # ipamd's start-up failed (spec 7.5): it exits and kubelet starts it again, so the
+            # next tick is nodeInit's pre-scaling once more. With this cooperative EC2 it fails
+            # the same way every time: such a node never runs its pool loop.
+            self.start_error = step.start_error
+            state = restart(state, self.config, self.clock)
         self.state = state
         check_capacity(self)
         record = Tick(self.clock, tuple(actions), step.next_check_at, before, state)
@@ -649,6 +656,12 @@ def converged(
         arrivals += missing
     bound = settle_bound(run, arrivals + removed)
     outcome, _ = settle(run, max(bound - len(run.trace), 1))
+    if run.start_error is not None:
+        # A node whose ipamd cannot start never runs its pool loop: the convergence properties
+        # do not apply (test_representative_types_settle_within_limits and
+        # test_tick_sequence check the failure itself).
+        event(f"ipamd cannot start: {run.start_error}")
+        assume(False)
     if outcome != BUSY:
         assert len(run.trace) <= bound, (len(run.trace), bound)
     else:
@@ -796,6 +809,9 @@ def test_q5_card_without_pods_releases_and_reallocates_every_35s(
     and gets one back within a tick per card; card 0 (not Q6) settles and stays quiet."""
     run = Run.boot(node_limits, config)
     watch(run)
+    # Custom networking with no room for a pod ENI on card 0 (MAX_ENI=1): ipamd cannot start
+    # (7.5) and never serves the other cards.
+    assume(run.start_error is None)
     warm_up = 60  # five minutes: card 0 settles and every card has its ENI
     tail = run.trace[warm_up:]
     assert check_churn(run, tail) == {"Q5"}
@@ -909,14 +925,24 @@ def test_adding_pods_never_shrinks_the_pool(
         Config(warm_ip_target=5, minimum_ip_target=30),
         Config(prefix_delegation=True, warm_prefix_target=1),
         Config(prefix_delegation=True, warm_ip_target=40, max_pods=250),
-        Config(max_eni=2, pod_eni=True, custom_networking=True),
+        Config(max_eni=3, pod_eni=True, custom_networking=True),
     ],
 )
 def test_representative_types_settle_within_limits(name: str, config: Config) -> None:
     """Catalog types under common settings: 60 pods arrive at once, the node settles,
     and every request on the way fitted the instance."""
-    run = Run.boot(instance_limits(name), config)
+    limits = instance_limits(name)
+    run = Run.boot(limits, config)
     placed = place_pods(run, 60, gap=False)
     outcome, _ = settle(run, settle_bound(run, 60))
     assert outcome == SETTLED, (name, config)
+    # Custom networking with the trunk slot: card 0 keeps min(MAX_ENI 3, its ENIs) - 1 primary
+    # - 1 trunk ENIs for pods. t3.micro has 2 ENIs: none, so pre-scaling leaves the pool empty
+    # and ipamd cannot start (7.5); it crash-loops and no pod gets an IP.
+    no_pod_enis = config.custom_networking and config.pod_eni and limits.max_enis <= 2
+    if no_pod_enis:
+        assert run.start_error == "Failed to attach any ENIs for custom networking"
+        assert placed == 0 and run.state.enis == run.state.datastore(0).enis[:1]
+        return
+    assert run.start_error is None
     check_settled(run, placed, 60, outcome)

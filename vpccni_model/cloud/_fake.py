@@ -370,6 +370,10 @@ class FakeEC2(Inventory):
         eni.is_excluded = check_exclusion and self._excluded(owner, eni.subnet)
         # ipamd picks the lowest free device number (reading the instance with DescribeInstances,
         # a call the fake does not model); EC2 refuses the attach at the card's ENI limit.
+        return self._attach_created(run, eni, owner)
+
+    def _attach_created(self, run: Run, eni: FakeENI, owner: FakeNode) -> Event:
+        """The rest of ``AllocENI`` after the create: attach, then DeleteOnTermination."""
         code = self._call(
             run,
             ATTACH,
@@ -412,20 +416,7 @@ class FakeEC2(Inventory):
         code = self._call(run, CREATE, create)
         if code is not None:
             return AllocationFailed(code)
-        eni = created[0]
-        code = self._call(
-            run,
-            ATTACH,
-            lambda: None if self._attach(eni, owner) else Ec2Error.ATTACHMENT_LIMIT_EXCEEDED,
-        )
-        if code is not None:
-            self._delete(run, eni)
-            return AllocationFailed(code)
-        code = self._call(run, MODIFY, _ok)
-        if code is not None:
-            self._free(run, eni.eni_id)
-            return AllocationFailed(code)
-        return self._attached(eni)
+        return self._attach_created(run, created[0], owner)
 
     def _ipv6_prefix(self, run: Run, owner: FakeNode, action: AllocateIPv6Prefix) -> Event:
         """ipamd's ``assignIPv6Prefix``: Describe the ENI's IPv6 prefixes

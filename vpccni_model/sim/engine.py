@@ -24,6 +24,7 @@ from vpccni_model._actions import ALLOCATIONS, Action
 from vpccni_model._config import Config
 from vpccni_model._errors import NoAvailableIPError
 from vpccni_model._events import AllocationFailed, Ec2Error, ENIAttached, MetadataObserved
+from vpccni_model._lifecycle import restart
 from vpccni_model._observe import reconcile_due
 from vpccni_model._outcomes import apply
 from vpccni_model._pods import assign_pod_ip, take_outbox, unassign_pod_ip
@@ -81,6 +82,10 @@ class _Node:
     # The error code of the node's last allocation, None once one succeeds: why a pod that
     # gives up found no IP.
     last_error: str | None = None
+    # ipamd's start-up failed (Reconciliation.start_error): it is down until kubelet restarts
+    # it, after a back-off that doubles with each failure (``start_failures``).
+    down: bool = False
+    start_failures: int = 0
 
     @property
     def load(self) -> int:
@@ -93,6 +98,10 @@ class _Node:
         steps = math.ceil(round((time - self.spec.boot_at) / interval, 9))
         return self.spec.boot_at + max(steps, 0) * interval
 
+
+#: kubelet's crash-loop back-off for a container that exits: 10 s, doubling, at most 300 s.
+CRASH_BACKOFF_FIRST = 10.0
+CRASH_BACKOFF_MAX = 300.0
 
 #: Young-generation threshold of the cyclic collector while a run is in progress.
 GC_YOUNG_THRESHOLD = 50_000
@@ -218,6 +227,7 @@ class Simulation:
             "done": self._on_done,
             "observe": self._on_observe,
             "sample": self._on_sample,
+            "restart": self._on_restart,
         }
         while self.queue:
             time, _, _, kind, payload = heapq.heappop(self.queue)
@@ -309,7 +319,9 @@ class Simulation:
         ip: str | None = None
         # assign_pod_ip is pure, and its answer depends on the datastores and, through cooling
         # addresses, on the clock. When neither changed since the last failure, skip the call.
-        if pod.failed_on is None or pod.failed_on is not node.state.datastores:
+        if node.down:
+            pass  # ipamd is not running: the CNI's ADD gets no address
+        elif pod.failed_on is None or pod.failed_on is not node.state.datastores:
             with contextlib.suppress(NoAvailableIPError):
                 node.state, ip = assign_pod_ip(node.state, node.config, pod.name, self.now)
         if self.observer is not None:
@@ -384,6 +396,9 @@ class Simulation:
         node = self.nodes[str(name)]
         if node.tick_at != self.now:
             return  # superseded by an earlier tick
+        if node.down:
+            node.tick_at = None
+            return  # ipamd is not running: the restart ticks
         node.tick_at = None
         node.last_tick = self.now
         self._reconcile(node)
@@ -395,6 +410,9 @@ class Simulation:
         node.state = step.state
         for action in step.actions:
             self._submit(node, action)
+        if step.start_error is not None:
+            self._crash(node)
+            return
         if node.state.in_flight is not None:
             return  # the loop is blocked until the call completes
         if step.next_check_at is not None:
@@ -403,6 +421,26 @@ class Simulation:
             self._schedule_tick(node, self.now + node.config.pool_check_interval)
         if node.state.awaiting_trunk:
             self._schedule_observe(node)
+
+    def _crash(self, node: _Node) -> None:
+        """ipamd's start-up failed (spec 7.5): the process exits and kubelet restarts the
+        container after its crash-loop back-off, 10 s doubling up to 300 s."""
+        node.down = True
+        node.start_failures += 1
+        self.metrics.start_failures += 1
+        backoff = min(CRASH_BACKOFF_FIRST * 2 ** (node.start_failures - 1), CRASH_BACKOFF_MAX)
+        self._push(self.now + backoff, "restart", node.spec.name)
+
+    def _on_restart(self, name: object) -> None:
+        """kubelet starts ipamd again: nodeInit with the same settings, then pre-scaling."""
+        node = self.nodes[str(name)]
+        node.down = False
+        node.state = restart(node.state, node.config, self.now)
+        node.state, queued = take_outbox(node.state)
+        for action in queued:
+            self._submit(node, action)
+        node.tick_at = None
+        self._schedule_tick(node, self.now, exact=True)
 
     def _on_done(self, payload: object) -> None:
         assert isinstance(payload, tuple)

@@ -145,7 +145,8 @@ class Summary:
     ``pods_unschedulable`` found no node with room on arrival (kubelet's max pods less the
     host-network pods): they stay pending and are placed, oldest first, as slots free up;
     ``pods_pending_at_end`` never were. A trace pod naming a full node is refused outright
-    (kubelet's admission) and counted as unschedulable, not pending.
+    (kubelet's admission) and counted as unschedulable, not pending. ``ipamd_start_failures``
+    counts the start-ups that failed; while ipamd is down its node hands out no address.
 
     Time to IP is counted from a pod's placement. The percentiles rank the pods that got an
     IP and, after all of them, the pods that gave up, so failures are never dropped: a
@@ -181,6 +182,9 @@ class Summary:
     ec2_calls_failed: int
     ec2_calls_throttled: int
     ec2_calls_per_hour: float
+    #: ipamd start-ups that failed (spec 7.5: a pre-scaling error, or custom networking with
+    #: no IP after it); each is followed by kubelet's restart after its crash-loop back-off.
+    ipamd_start_failures: int = 0
 
 
 def _jsonable(value: Any) -> Any:
@@ -442,6 +446,7 @@ class MetricsRecorder:
         self.arrivals: list[float] = []
         self.failed: Counter[str] = Counter()
         self.unschedulable = 0
+        self.start_failures = 0  # ipamd start-ups that failed (the engine counts them)
         self.pending = 0  # pods without a node now; the engine sets it before each sample
         self.by_api: dict[str, Counter[str]] = {}
         self.errors_by_api: dict[str, Counter[str]] = {}
@@ -548,6 +553,7 @@ class MetricsRecorder:
             ec2_calls_failed=self.totals["failed"],
             ec2_calls_throttled=self.totals["throttled"],
             ec2_calls_per_hour=calls / hours if hours else 0.0,
+            ipamd_start_failures=self.start_failures,
         )
         return SimulationResult(
             summary=summary,
