@@ -61,6 +61,7 @@ LAYERS: dict[str, int] = {
     "manifest": 10,
     "node_dump": 10,
     "node_explain": 10,
+    "plan": 10,
     "testing": 10,
     "aws": 10,
     "sim": 11,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from vpccni_model._errors import VpcCniModelError
 from vpccni_model._version import __version__
-from vpccni_model.cli import _explain, _limits, _max_pods, _simulate, _steady
+from vpccni_model.cli import _explain, _limits, _max_pods, _plan_subnet, _simulate, _steady
 from vpccni_model.cli._common import UsageError
 
 #: Exit status for usage and input errors, as argparse uses.
@@ -27,6 +27,7 @@ _EXAMPLES = """\
 examples:
   vpccni-model max-pods m5.large --cni-prefix-delegation-enabled
   vpccni-model steady-state --instance t3.small --pods 0,5,9 --env WARM_IP_TARGET=2
+  vpccni-model plan-subnet --cidr 10.0.0.0/20 --instance m5.xlarge --nodes 60
   vpccni-model explain --instance m5.large --manifest aws-node.yaml
   vpccni-model simulate --instance m5.large --nodes 10 --hours 2 --out results/
 
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (_max_pods, _limits, _steady, _simulate, _explain):
+    for command in (_max_pods, _limits, _steady, _plan_subnet, _simulate, _explain):
         command.register(sub)
     return parser
 

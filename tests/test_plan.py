@@ -1,0 +1,115 @@
+"""Subnet planning (``vpccni_model.plan``, ``vpccni-model plan-subnet``): every expected figure
+is worked out by hand from EC2's subnet rules and the steady state the docs tables give."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vpccni_model import MANIFEST_ENV, Config, ConfigError, instance_limits
+from vpccni_model.cli import main
+from vpccni_model.plan import plan_subnet, subnet_space
+
+M5X = instance_limits("m5.xlarge")  # 4 ENIs x 15 IPv4: 14 secondary IPs per ENI; max pods 58
+SIP = Config.from_env(MANIFEST_ENV)
+PD = Config.from_env({**MANIFEST_ENV, "ENABLE_PREFIX_DELEGATION": "true"})
+
+
+@pytest.mark.parametrize(
+    ("cidr", "usable", "whole", "loose"),
+    [
+        # 4096 - 5 reserved; 256 blocks less the first (reserved .0-.3) and the last (the
+        # reserved top address): 254 whole; 4091 - 254 * 16 = 27 loose (12 + 15).
+        ("10.0.0.0/20", 4091, 254, 27),
+        ("10.0.0.0/24", 251, 14, 27),
+        # A /28 is one block, reserved at both ends: 11 usable, no whole block.
+        ("10.0.0.0/28", 11, 0, 11),
+    ],
+)
+def test_subnet_space(cidr: str, usable: int, whole: int, loose: int) -> None:
+    space = subnet_space(cidr)
+    assert (space.usable_addresses, space.whole_blocks, space.loose_addresses) == (
+        usable,
+        whole,
+        loose,
+    )
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.1/20", "10.0.0.0/15", "10.0.0.0/29", "fd00::/64", 5])
+def test_a_subnet_ec2_would_refuse_names_the_field(cidr: object) -> None:
+    with pytest.raises(ConfigError) as info:
+        subnet_space(cidr)  # type: ignore[arg-type]
+    assert info.value.field == "cidr"
+
+
+def test_secondary_ip_fleet_on_a_20() -> None:
+    # A full m5.xlarge (56 pods = 58 max pods - 2 host-network) with WARM_ENI_TARGET=1 fills
+    # 4 ENIs of 14: 56 secondary IPs + 4 primaries = 60 addresses. 60 nodes: 3600, headroom
+    # 4091 - 3600 = 491; 4091 // 60 = 68 fit. 20% growth: 72 nodes, 4320 > 4091.
+    plan = plan_subnet("10.0.0.0/20", M5X, SIP, 60, growth_percent=20)
+    assert plan.pods_per_node == 56
+    assert (plan.node_addresses, plan.node_prefixes, plan.node_singles) == (60, 0, 60)
+    assert (plan.fleet_addresses, plan.headroom) == (3600, 491)
+    assert (plan.grown_nodes, plan.grown_addresses) == (72, 4320)
+    assert plan.fits_addresses == plan.fits == 68
+    assert (plan.fits_packed, plan.fits_scattered, plan.stranded_scattered) == (None, None, None)
+
+
+def test_prefix_fleet_bounds_for_fragmentation() -> None:
+    # 30 pods, WARM_PREFIX_TARGET=1: 2 prefixes leave 2 free < 16, so a third: 3 /28s + the
+    # primary = 49 addresses. By addresses 4091 // 49 = 83. Scattered: 3 + 1 blocks a node,
+    # 254 // 4 = 63. Packed: 83 nodes take 249 blocks + ceil((83 - 27 loose) / 16) = 4 for
+    # their primaries = 253 <= 254, so the address bound, 83, holds.
+    plan = plan_subnet("10.0.0.0/20", M5X, PD, 60, pods_per_node=30)
+    assert (plan.node_addresses, plan.node_prefixes, plan.node_singles) == (49, 3, 1)
+    assert (plan.fits_addresses, plan.fits_packed, plan.fits_scattered) == (83, 83, 63)
+    assert plan.fits == 63
+    # At 60 nodes: 1151 free. Packed: 180 + ceil(33 / 16) = 183 blocks used, 71 whole free
+    # (1136): 15 stranded. Scattered: 180 + 60 = 240 used, 14 whole free (224): 927 stranded.
+    assert (plan.stranded_packed, plan.stranded_scattered) == (15, 927)
+
+
+def test_bad_counts_name_the_field() -> None:
+    with pytest.raises(ConfigError) as info:
+        plan_subnet("10.0.0.0/20", M5X, SIP, 0)
+    assert info.value.field == "nodes"
+    with pytest.raises(ConfigError) as info:
+        plan_subnet("10.0.0.0/20", M5X, SIP, 5, pods_per_node=-1)
+    assert info.value.field == "pods_per_node"
+    with pytest.raises(ConfigError) as info:
+        plan_subnet("10.0.0.0/20", M5X, SIP, 5, growth_percent=-5)
+    assert info.value.field == "growth_percent"
+
+
+def test_cli_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["plan-subnet", "--cidr", "10.0.0.0/20", "--instance", "m5.xlarge", "--nodes", "60"]
+    assert main([*argv, "--growth", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "60 nodes: 3,600 addresses, headroom 491" in out
+    assert "after 20% growth, 72 nodes: 4,320 addresses, headroom -229" in out
+    assert "verdict: 72 nodes: may not fit (at most 68 fit for sure)" in out
+    assert (
+        main([*argv, "--env", "ENABLE_PREFIX_DELEGATION=true", "--pods-per-node", "30", "--json"])
+        == 0
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["fits"], doc["fits_packed"], doc["stranded_scattered"]) == (63, 83, 927)
+    assert doc["space"]["whole_blocks"] == 254
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--nodes", "5"], "--cidr is required"),
+        (["--cidr", "10.0.0.0/20"], "--nodes must be 1 or more"),
+        (["--cidr", "10.0.0.0/20", "--nodes", "5", "--growth", "-1"], "--growth must be"),
+        (["--cidr", "10.0.0.0/20", "--nodes", "5", "--pods-per-node", "-3"], "--pods-per-node"),
+        (["--cidr", "10.0.0.7/20", "--nodes", "5"], "host bits set"),
+    ],
+)
+def test_cli_usage_errors(
+    extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan-subnet", "--instance", "m5.xlarge", *extra]) == 2
+    assert message in capsys.readouterr().err
