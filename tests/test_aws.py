@@ -22,22 +22,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# boto3 and moto come with the test extra: a missing one fails here rather than skipping.
+import boto3
+import moto
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.stub import ANY, Stubber
 
-boto3 = pytest.importorskip("boto3", reason="the aws extra (boto3) is not installed")
-moto = pytest.importorskip("moto", reason="moto is not installed (the test extra has it)")
-
-from botocore.awsrequest import AWSResponse  # noqa: E402
-from botocore.stub import ANY, Stubber  # noqa: E402
-
-from vpccni_model import (  # noqa: E402
+from vpccni_model import (
     Config,
     NodeState,
     assign_pod_ip,
     instance_limits,
     unassign_pod_ip,
 )
-from vpccni_model._actions import (  # noqa: E402
+from vpccni_model._actions import (
     AllocateENI,
     AllocateIPs,
     AllocateIPv6ENI,
@@ -47,7 +46,7 @@ from vpccni_model._actions import (  # noqa: E402
     ReleaseIPs,
     ReleasePrefixes,
 )
-from vpccni_model._events import (  # noqa: E402
+from vpccni_model._events import (
     AllocationFailed,
     Ec2Error,
     ENIAttached,
@@ -55,10 +54,10 @@ from vpccni_model._events import (  # noqa: E402
     IPv6PrefixAllocated,
     PrefixesAllocated,
 )
-from vpccni_model._ipv4 import int_to_ip, ip_to_int, prefix_text  # noqa: E402
-from vpccni_model._steady import converge  # noqa: E402
-from vpccni_model._subnets import PRIMARY_SUBNET, ENIConfigSubnet  # noqa: E402
-from vpccni_model.aws import (  # noqa: E402
+from vpccni_model._ipv4 import int_to_ip, ip_to_int, prefix_text
+from vpccni_model._steady import converge
+from vpccni_model._subnets import PRIMARY_SUBNET, ENIConfigSubnet
+from vpccni_model.aws import (
     CLUSTER_TAG,
     CREATED_AT_TAG,
     NODE_TAG,
@@ -66,7 +65,7 @@ from vpccni_model.aws import (  # noqa: E402
     Boto3EC2,
     make_client,
 )
-from vpccni_model.cloud import Ec2, run_tick  # noqa: E402
+from vpccni_model.cloud import Ec2, run_tick
 
 REGION = "us-west-2"
 ZONE = "us-west-2a"

@@ -103,6 +103,16 @@ class Datastore:
             raise StateError("enis", eni.eni_id, "replace_eni needs the same id and device")
         return copy_with(self, enis=enis[:index] + (eni,) + enis[index + 1 :])  # noqa: RUF005
 
+    def with_new_eni(self, eni: ENI) -> Datastore:
+        """This datastore with ``eni`` (just set up, ``setupENI``) added in device order and
+        the prefix counter moved by its prefixes; checked, as a new ENI comes from outside."""
+        return Datastore(
+            network_card=self.network_card,
+            enis=sorted_enis((*self.enis, eni)),
+            prefix_counter=self.prefix_counter + eni.prefix_cidrs,
+            unmanaged_enis=self.unmanaged_enis,
+        )
+
     def replace(
         self, *, enis: tuple[ENI, ...] | None = None, prefix_counter: int | None = None
     ) -> Datastore:
@@ -157,8 +167,7 @@ class InFlight:
             raise StateError(
                 "action",
                 self.action,
-                "only an allocation (AllocateENI, AllocateIPs, AllocatePrefixes) can be in "
-                "flight",
+                "only an allocation (AllocateENI, AllocateIPs, AllocatePrefixes) can be in flight",
             )
         as_int("network_card", self.network_card, 0, INT64_MAX)
         started_at = as_time("started_at", self.started_at)

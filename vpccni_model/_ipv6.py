@@ -60,13 +60,6 @@ def _needs_setup(state: NodeState, eni: ENI) -> bool:
     return not _has_prefix(eni) or eni.eni_id in state.ipv6_setup_pending
 
 
-def _attachment_allowed(state: NodeState) -> bool:
-    """``isENIAttachmentAllowed`` (spec 1.5.3)."""
-    if state.terminating:
-        return False
-    return not (state.cordoned and not state.config.manage_enis_non_schedulable)
-
-
 def init_step(
     state: NodeState, clock: float, actions: list[Action]
 ) -> tuple[NodeState, tuple[Action, ...], float | None]:
@@ -108,7 +101,7 @@ def _next_card_eni(state: NodeState) -> tuple[AllocateIPv6ENI | None, int, NodeS
     pending = [ds for ds in state.datastores if ds.network_card not in tried | {0}]
     if not pending:
         return None, 0, state
-    if not _attachment_allowed(state):
+    if not state.attachment_allowed:
         tried.update(ds.network_card for ds in pending)
         return None, 0, state.replace(ipv6_enis_tried=tuple(sorted(tried)))
     action: AllocateIPv6ENI | None = None
@@ -182,13 +175,7 @@ def eni_attached(state: NodeState, event: ENIAttached, clock: float) -> NodeStat
         cidrs=tuple(prefixes[:1]),
         subnet_id=event.subnet_id,
     )
-    new_ds = Datastore(
-        network_card=ds.network_card,
-        enis=tuple(sorted((*ds.enis, eni), key=ENI.sort_key)),
-        prefix_counter=ds.prefix_counter + len(prefixes[:1]),
-        unmanaged_enis=ds.unmanaged_enis,
-    )
-    return state.replace_datastore(new_ds, in_flight=None, last_pool_action_at=clock)
+    return state.replace_datastore(ds.with_new_eni(eni), in_flight=None, last_pool_action_at=clock)
 
 
 def allocation_failed(state: NodeState, _event: AllocationFailed, _clock: float) -> NodeState:

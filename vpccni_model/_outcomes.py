@@ -19,7 +19,7 @@ from vpccni_model._admission import (
     not_queued,
     queued_releases,
 )
-from vpccni_model._datastore import Datastore, InFlight
+from vpccni_model._datastore import InFlight
 from vpccni_model._eni import ENI
 from vpccni_model._errors import StateError, UnexpectedEventError
 from vpccni_model._events import (
@@ -114,13 +114,8 @@ def _attach(state: NodeState, event: ENIAttached, clock: float) -> NodeState:
         created_at=clock,
         subnet_id=event.subnet_id,
     )
-    eni, added_prefixes = eni.with_added_cidrs([*ips, *prefixes])
-    new_ds = Datastore(
-        network_card=ds.network_card,
-        enis=tuple(sorted((*ds.enis, eni), key=ENI.sort_key)),
-        prefix_counter=ds.prefix_counter + added_prefixes,
-        unmanaged_enis=ds.unmanaged_enis,
-    )
+    eni, _ = eni.with_added_cidrs([*ips, *prefixes])
+    new_ds = ds.with_new_eni(eni)
     return _answered(state.replace_datastore(new_ds), Answer.DONE, last_pool_action_at=clock)
 
 

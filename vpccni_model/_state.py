@@ -320,6 +320,14 @@ class NodeState:
         return self.config.prefix_delegation
 
     @property
+    def attachment_allowed(self) -> bool:
+        """``isENIAttachmentAllowed`` (spec 1.5.3): not terminating, and not cordoned unless
+        AWS_MANAGE_ENIS_NON_SCHEDULABLE. It gates increases and ENI frees."""
+        if self.terminating:
+            return False
+        return not (self.cordoned and not self.config.manage_enis_non_schedulable)
+
+    @property
     def awaiting_trunk(self) -> bool:
         """Security groups for pods are on and card 0 has no trunk ENI yet: ipamd keeps a slot
         for it (spec 2.4) and runs its metadata reconcile every tick until it appears (7.7)."""

@@ -123,7 +123,7 @@ def _begin_increase(tick: Scratch, at: int) -> bool:
     """``increaseDatastorePool``: the gates, then the ENI list of ``tryAssignCidrs``."""
     state, config = tick.state, tick.config
     backoff = config.insufficient_cidr_backoff
-    if not tick.attachment_allowed() or _within(
+    if not tick.state.attachment_allowed or _within(
         state.last_insufficient_cidr_at, tick.clock, backoff
     ):
         _after_increase(tick, at)
@@ -218,7 +218,6 @@ def _maybe_decrease(tick: Scratch, at: int, start_stats: PoolStats) -> None:
     if _within(tick.state.last_decrease_at, tick.clock, tick.config.decrease_interval):
         return
     tick.scaled_down = True
-    card = tick.fresh(at)
     tick.state, released = decrease(
         tick.state, card.ds, card.policy, card.stats, card.target, tick.clock,
         tick.iteration, tick.draw,
@@ -231,7 +230,7 @@ def _maybe_decrease(tick: Scratch, at: int, start_stats: PoolStats) -> None:
 def _try_free_eni(tick: Scratch, at: int, ds: Datastore, policy: CardPolicy) -> None:
     """``tryFreeENI`` (spec 6.6): its gates, then at most one ENI freed, looking at the
     datastore ``ds`` as it is now, after this tick's increase or decrease on the card."""
-    if not tick.attachment_allowed():
+    if not tick.state.attachment_allowed:
         return
     tick.state, freed = free_one_eni(tick.state, ds, policy, tick.clock, tick.iteration, tick.draw)
     if freed is not None:
@@ -258,9 +257,9 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
     if state.config.enable_ipv6:  # no pool loop in IPv6, no pre-scaling: nodeInit's steps
         state = state.replace(pre_scaling=False) if state.pre_scaling else state
         return Reconciliation(*ipv6_init_step(state, clock, actions))
-    tick = Scratch(state, clock, actions)
     if state.in_flight is not None:
         return Reconciliation(state, tuple(actions), None)
+    tick = Scratch(state, clock, actions)
     progress = state.tick
     if progress is not None:
         tick.resume(progress)
@@ -286,12 +285,13 @@ def reconcile(state: NodeState, config: Config, clock: float) -> Reconciliation:
 
 
 def _result(tick: Scratch, busy: bool | None = None) -> Reconciliation:
-    acted = bool(tick.actions) if busy is None else busy
-    next_check = next_check_at(tick.state, tick.clock, acted)
     if tick.start_error is not None:
         next_check = None  # ipamd exits: only a restart (``restart``) goes on
     elif tick.pre_scaling:
         # nodeInit returns; the pool manager's loop sleeps half an interval before its first
         # tick (spec 7.2).
         next_check = tick.clock + tick.config.pool_check_interval / 2
+    else:
+        acted = bool(tick.actions) if busy is None else busy
+        next_check = next_check_at(tick.state, tick.clock, acted)
     return Reconciliation(tick.state, tuple(tick.actions), next_check, tick.start_error)

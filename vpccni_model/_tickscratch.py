@@ -140,12 +140,6 @@ class Scratch:
         number = self.decisions[at][0]
         return self.state.datastore(number), CardPolicy.for_state(self.state, number)
 
-    def attachment_allowed(self) -> bool:
-        """``isENIAttachmentAllowed`` (spec 1.5.3)."""
-        if self.state.terminating:
-            return False
-        return not (self.state.cordoned and not self.config.manage_enis_non_schedulable)
-
     def wait(self, action: Allocation, network_card: int) -> None:
         """Stop the tick on ``action``, an allocation ipamd blocks on."""
         self.actions.append(action)
