@@ -26,10 +26,9 @@ EXAMPLE = """example:
 """
 
 
-def _count(value: int, word: str) -> str:
-    """``value word``, with the plural ``s`` (words ending in -ss/-x take ``es``: add it)."""
-    plural = "" if value == 1 or word.endswith(("ss", "x")) else "s"
-    return f"{value:,} {word}{plural}"
+def _count(value: int, word: str, plural: str | None = None) -> str:
+    """``value word``, or its ``plural`` (default: ``word`` + s)."""
+    return f"{value:,} {word if value == 1 else plural or word + 's'}"
 
 
 def _lines(plan: SubnetPlan) -> list[str]:
@@ -40,10 +39,9 @@ def _lines(plan: SubnetPlan) -> list[str]:
         f"{space.whole_blocks:,} whole aligned /28 blocks",
         f"one {plan.instance} node at {plan.pods_per_node} pods ({mode}): "
         f"{_count(node.enis, 'ENI')}, {plan.node_addresses} addresses "
-        f"({_count(plan.node_prefixes, '/28 prefix')}"
-        f"{'es' if plan.node_prefixes != 1 else ''} and "
-        f"{_count(plan.node_singles, 'single address')}"
-        f"{'es' if plan.node_singles != 1 else ''}: ENI primaries and secondary IPs)"
+        f"({_count(plan.node_prefixes, '/28 prefix', '/28 prefixes')} and "
+        f"{_count(plan.node_singles, 'single address', 'single addresses')}: ENI primaries "
+        "and secondary IPs)"
         if plan.prefix_delegation
         else f"one {plan.instance} node at {plan.pods_per_node} pods ({mode}): "
         f"{_count(node.enis, 'ENI')}, {plan.node_addresses} addresses (ENI primaries and "
