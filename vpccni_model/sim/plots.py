@@ -126,8 +126,11 @@ def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
 
     def save(fig: Any, axes: list[Any], name: str) -> Path:
         axes[-1].set_xlabel(f"simulated time ({unit})")
+        end = duration / scale if duration else 1
         for ax in axes:
-            ax.set_xlim(0, duration / scale if duration else 1)
+            # A little room left of 0, so the boot sample (every pod waiting at t=0) is not
+            # hidden behind the axis.
+            ax.set_xlim(-end / 100, end)
             lo, hi = ax.get_ylim()
             if hi - lo < 1:  # an all-zero plot: show 0..1, not -0.05..0.05
                 ax.set_ylim(0, 1)
