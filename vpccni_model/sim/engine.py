@@ -5,7 +5,14 @@ and departures, pod retries, EC2 call completions, each node's pool ticks (sched
 when ``reconcile`` says a decision could change, on the node's 5 s cadence), its 60 s
 metadata reconcile (scheduled only while EC2 and the datastore may disagree), and metric
 samples. Events at the same instant run in the order they were scheduled, except that a
-metric sample runs after every other event of its instant.
+metric sample runs after every other event of its instant. A pod's retry counts as scheduled
+at its previous attempt, after the other events scheduled at that instant (retries among
+themselves in the pods' arrival order).
+
+A waiting pod's retries are made only when they can succeed (``sim.retry``): after its node's
+datastores change, after a cooling address cools, and its last one. The others would fail
+the same way, so they are skipped, and pods get their addresses at the same retries as if
+every one were made. With an observer attached every retry is made, for it counts CNI ADDs.
 """
 
 from __future__ import annotations
@@ -33,6 +40,13 @@ from vpccni_model._tick import reconcile
 from vpccni_model.cloud import CallResult, FakeEC2
 from vpccni_model.pool import effective_max_pods
 from vpccni_model.sim.metrics import MetricsRecorder, SimulationResult
+from vpccni_model.sim.retry import (
+    attempt_time,
+    cooling_ends,
+    first_attempt_after,
+    first_attempt_from,
+    give_up_attempt,
+)
 from vpccni_model.sim.spec import NodeSpec, SimulationSpec, node_eni_config, node_iteration
 from vpccni_model.sim.workloads import PodEvent
 
@@ -64,6 +78,12 @@ class _Pod:
     # The node's datastores at the last failed attempt, when no address on them was cooling:
     # until they change, another attempt fails the same way (see _try_assign).
     failed_on: object = None
+    # Arrival order: retries at the same instant go in this order.
+    serial: int = 0
+    # The attempt being made or last made (0: at placement) and the one queued (-1: none);
+    # attempt k is made at arrived + k * pod_retry_interval (sim.retry).
+    attempt: int = 0
+    queued: int = -1
 
 
 @attrs.define
@@ -140,12 +160,17 @@ class Simulation:
         )
         self.nodes: dict[str, _Node] = {}
         self.pods: dict[str, _Pod] = {}
-        self.queue: list[tuple[float, int, int, str, object]] = []
+        # (time, rank, scheduled at, 0 or 1 for a retry, sequence or pod serial, kind, payload)
+        self.queue: list[tuple[float, int, float, int, int, str, object]] = []
+        # The order key (scheduled at, retry, sequence) of the event being handled.
+        self.current: tuple[float, int, int] = (0.0, 0, 0)
         self.free_slots: list[tuple[int, str]] = []  # (load, node) heap, lazily validated
         # Pods no node had room for, in arrival order: the scheduler retries them as slots
         # free up (Kubernetes keeps them Pending).
         self.pending: dict[str, _Pod] = {}
         self.sequence = 0
+        self.pod_serial = 0
+        self.give_up = give_up_attempt(spec.pod_retry_interval, spec.pod_timeout)
         self.now = 0.0
         self.metrics = MetricsRecorder(spec, self.ec2)
         # None unless someone listens: a run without an observer pays one test per hook.
@@ -186,8 +211,20 @@ class Simulation:
     def _push(self, time: float, kind: str, payload: object) -> None:
         self.sequence += 1
         # Samples go last among events of the same instant, so they never see half of it.
-        rank = 1 if kind == "sample" else 0
-        heapq.heappush(self.queue, (time, rank, self.sequence, kind, payload))
+        rank = 2 if kind == "sample" else 0
+        heapq.heappush(self.queue, (time, rank, self.now, 0, self.sequence, kind, payload))
+
+    def _queue_attempt(self, pod: _Pod, attempt: int) -> None:
+        """Queue ``pod``'s retry ``attempt``, unless an earlier one is queued. It is ordered
+        as if scheduled by the attempt before it, as when every attempt is made."""
+        if 0 <= pod.queued <= attempt:
+            return
+        pod.queued = attempt
+        interval = self.spec.pod_retry_interval
+        at = attempt_time(pod.arrived, attempt, interval)
+        after = attempt_time(pod.arrived, attempt - 1, interval)
+        payload = (pod.name, pod.serial, attempt)
+        heapq.heappush(self.queue, (at, 0, after, 1, pod.serial, "retry", payload))
 
     def _pull_workload(self) -> None:
         """Keep exactly one workload event queued, so long traces stream."""
@@ -230,10 +267,11 @@ class Simulation:
             "restart": self._on_restart,
         }
         while self.queue:
-            time, _, _, kind, payload = heapq.heappop(self.queue)
+            time, _, after, retry, order, kind, payload = heapq.heappop(self.queue)
             if time > end:
                 break
             self.now = time
+            self.current = (after, retry, order)
             handlers[kind](payload)
             if self.pending and self.free_slots:
                 self._schedule_pending()
@@ -289,7 +327,8 @@ class Simulation:
     def _pod_add(self, event: PodEvent) -> None:
         if event.pod in self.pods and not self.pods[event.pod].deleted:
             return
-        pod = _Pod(event.pod, self.now)
+        self.pod_serial += 1
+        pod = _Pod(event.pod, self.now, serial=self.pod_serial)
         self.pods[event.pod] = pod
         node = self._place(event)
         if node is None:
@@ -311,6 +350,7 @@ class Simulation:
             name = next(iter(self.pending))
             pod = self.pending.pop(name)
             pod.arrived = self.now
+            pod.attempt = 0
             pod.node = node.spec.name
             self._try_assign(node, pod)
             self._offer(node)
@@ -327,30 +367,71 @@ class Simulation:
         if self.observer is not None:
             self.observer.cni_add(node.spec.name, ip is not None)
         if ip is None:
-            if self.now - pod.arrived >= self.spec.pod_timeout:
+            if pod.attempt >= self.give_up:
                 node.waiting.pop(pod.name, None)
                 self.metrics.pod_failed(pod, failure_reason(node.last_error))
                 self._offer(node)
                 return
-            cooling = node.state.config.ip_cooldown_period
-            stores = node.state.datastores
-            quiet = not any(
-                eni.has_ip_in_cooling(self.now, cooling) for ds in stores for eni in ds.enis
-            )
-            pod.failed_on = stores if quiet else None
             node.waiting[pod.name] = pod
-            self._push(self.now + self.spec.pod_retry_interval, "retry", pod.name)
-            self._schedule_tick(node, self.now)
+            self._plan_retry(node, pod)
+            if pod.attempt == 0:
+                # The pool is short: tick at the next cadence point. While the pod waits
+                # the ticks go on (``_reconcile``), so a failed retry schedules none.
+                self._schedule_tick(node, self.now)
             return
         node.waiting.pop(pod.name, None)
         pod.ip = ip
         self.metrics.pod_started(pod, self.now)
         self._schedule_tick(node, self.now)
 
-    def _on_retry(self, name: object) -> None:
-        pod = self.pods.get(str(name))
-        if pod is None or pod.deleted or pod.ip is not None or pod.node is None:
+    def _plan_retry(self, node: _Node, pod: _Pod) -> None:
+        """After a failed attempt, queue the next one that can succeed (see the module doc):
+        the last, or the first after the next cooling address cools; a change of the
+        datastores queues an earlier one (``_wake``). With an observer, simply the next."""
+        ends = None
+        if node.down:
+            pod.failed_on = None  # the restart wakes it
+        else:
+            stores = node.state.datastores
+            ends = cooling_ends(stores, self.now, node.state.config.ip_cooldown_period)
+            pod.failed_on = stores if ends is None else None
+        if self.observer is not None:
+            self._queue_attempt(pod, pod.attempt + 1)
             return
+        attempt = self.give_up
+        if ends is not None:
+            interval = self.spec.pod_retry_interval
+            attempt = min(attempt, first_attempt_after(pod.arrived, interval, pod.attempt, ends))
+        self._queue_attempt(pod, attempt)
+
+    def _wake(self, node: _Node) -> None:
+        """The node's datastores may have changed: each waiting pod that last failed on other
+        datastores tries again at its first retry from now."""
+        if node.down or self.observer is not None:
+            return
+        stores = node.state.datastores
+        interval = self.spec.pod_retry_interval
+        now, current = self.now, self.current
+        for pod in node.waiting.values():
+            if pod.failed_on is stores:
+                continue
+            attempt = first_attempt_from(pod.arrived, interval, pod.attempt, now)
+            if attempt_time(pod.arrived, attempt, interval) == now:
+                # Its attempt now comes before the event being handled: it has passed.
+                if (attempt_time(pod.arrived, attempt - 1, interval), 1, pod.serial) < current:
+                    attempt += 1
+            self._queue_attempt(pod, attempt)
+
+    def _on_retry(self, payload: object) -> None:
+        assert isinstance(payload, tuple)
+        name, serial, attempt = payload
+        pod = self.pods.get(name)
+        if pod is None or pod.serial != serial or pod.queued != attempt:
+            return  # gone, or superseded by an earlier attempt
+        pod.queued = -1
+        if pod.deleted or pod.ip is not None or pod.node is None:
+            return
+        pod.attempt = attempt
         self._try_assign(self.nodes[pod.node], pod)
 
     def _pod_delete(self, name: str) -> None:
@@ -378,6 +459,8 @@ class Simulation:
         for action in queued:
             self._submit(node, action)
         self._schedule_tick(node, self.now)
+        if node.waiting:
+            self._wake(node)
 
     def _submit(self, node: _Node, action: Action) -> None:
         result = self.ec2.submit(action, node=node.spec.name, at=self.now)
@@ -413,6 +496,8 @@ class Simulation:
         if step.start_error is not None:
             self._crash(node)
             return
+        if node.waiting:
+            self._wake(node)
         if node.state.in_flight is not None:
             return  # the loop is blocked until the call completes
         if step.next_check_at is not None:
@@ -436,11 +521,14 @@ class Simulation:
         node = self.nodes[str(name)]
         node.down = False
         node.state = restart(node.state, node.config, self.now)
+        for pod in node.waiting.values():
+            pod.failed_on = None  # ipamd is back: every waiting pod tries again
         node.state, queued = take_outbox(node.state)
         for action in queued:
             self._submit(node, action)
         node.tick_at = None
         self._schedule_tick(node, self.now, exact=True)
+        self._wake(node)
 
     def _on_done(self, payload: object) -> None:
         assert isinstance(payload, tuple)
@@ -477,6 +565,8 @@ class Simulation:
             self.observer.reconciled(node.spec.name, before, node.state)
         node.divergent = False
         self._offer(node)  # a reconcile can take addresses from pods (Q26)
+        if node.waiting:
+            self._wake(node)
         self._schedule_tick(node, self.now)
         if node.state.awaiting_trunk:
             self._schedule_observe(node)
