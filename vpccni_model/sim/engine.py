@@ -75,9 +75,11 @@ class _Pod:
     node: str | None = None
     ip: str | None = None
     deleted: bool = False
-    # The node's datastores at the last failed attempt, when no address on them was cooling:
-    # until they change, another attempt fails the same way (see _try_assign).
+    # The node's datastores at the last failed attempt (None: try again whatever they are),
+    # and the instant after which an address cooling then has cooled (None: none was): until
+    # the datastores change or that instant passes, another attempt fails the same way.
     failed_on: object = None
+    cooled_after: float | None = None
     # Arrival order: retries at the same instant go in this order.
     serial: int = 0
     # The attempt being made or last made (0: at placement) and the one queued (-1: none);
@@ -361,7 +363,10 @@ class Simulation:
         # addresses, on the clock. When neither changed since the last failure, skip the call.
         if node.down:
             pass  # ipamd is not running: the CNI's ADD gets no address
-        elif pod.failed_on is None or pod.failed_on is not node.state.datastores:
+        elif (
+            pod.failed_on is not node.state.datastores
+            or (pod.cooled_after is not None and self.now > pod.cooled_after)
+        ):
             with contextlib.suppress(NoAvailableIPError):
                 node.state, ip = assign_pod_ip(node.state, node.config, pod.name, self.now)
         if self.observer is not None:
@@ -394,7 +399,8 @@ class Simulation:
         else:
             stores = node.state.datastores
             ends = cooling_ends(stores, self.now, node.state.config.ip_cooldown_period)
-            pod.failed_on = stores if ends is None else None
+            pod.failed_on = stores
+        pod.cooled_after = ends
         if self.observer is not None:
             self._queue_attempt(pod, pod.attempt + 1)
             return

@@ -15,9 +15,10 @@ import importlib.metadata
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 import attrs
 
@@ -198,6 +199,80 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+class PodWaits(Sequence[tuple[float, float]]):
+    """(placement time, seconds until the pod got its IP) of every pod that got one, in the
+    order they got it: a sequence of pairs kept as two arrays of doubles (16 bytes a pod,
+    where a tuple of tuples takes about 100), for a day of a large cluster starts millions."""
+
+    __slots__ = ("_placed", "_waits")
+
+    def __init__(self, placed: Iterable[float] = (), waits: Iterable[float] = ()) -> None:
+        self._placed = array("d", placed)
+        self._waits = array("d", waits)
+        if len(self._placed) != len(self._waits):
+            raise ValueError("one wait per placement time")
+
+    def __len__(self) -> int:
+        return len(self._waits)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[float, float]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[float, float]]: ...
+    def __getitem__(
+        self, index: int | slice
+    ) -> tuple[float, float] | list[tuple[float, float]]:
+        if isinstance(index, slice):
+            return list(zip(self._placed[index], self._waits[index], strict=True))
+        return self._placed[index], self._waits[index]
+
+    def __iter__(self) -> Iterator[tuple[float, float]]:
+        return zip(self._placed, self._waits, strict=True)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PodWaits):
+            return self._placed == other._placed and self._waits == other._waits
+        if isinstance(other, Sequence):
+            return list(self) == [tuple(pair) for pair in other]
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self._placed.tobytes(), self._waits.tobytes()))
+
+    def __repr__(self) -> str:
+        return f"PodWaits({len(self)} pods)"
+
+    @property
+    def waits(self) -> array[float]:
+        """The waits alone, in the same order."""
+        return self._waits
+
+
+class _Ranked(Sequence[float]):
+    """Sorted waits as ``zeros`` waits of 0 s then the sorted others, without building the
+    list of every pod (most pods of a churning cluster never wait)."""
+
+    def __init__(self, zeros: int, others: list[float]) -> None:
+        self.zeros = zeros
+        self.others = others
+
+    def __len__(self) -> int:
+        return self.zeros + len(self.others)
+
+    @overload
+    def __getitem__(self, index: int) -> float: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[float]: ...
+    def __getitem__(self, index: int | slice) -> float | list[float]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return 0.0 if index < self.zeros else self.others[index - self.zeros]
+
+
 @attrs.frozen
 class SimulationResult:
     """The outcome of a run: summary, cluster series, per-node series, calls by API.
@@ -211,7 +286,7 @@ class SimulationResult:
     series: tuple[Sample, ...]
     node_series: tuple[NodeSample, ...]
     calls_by_api: Mapping[str, Mapping[str, int]]
-    pod_waits: tuple[tuple[float, float], ...] = ()
+    pod_waits: PodWaits = attrs.Factory(lambda: PodWaits())
     """(placement time, seconds until the pod got its IP) for every pod that got one."""
     errors_by_api: Mapping[str, Mapping[str, int]] = attrs.field(factory=dict)
     inputs: Mapping[str, Any] = attrs.field(factory=dict)
@@ -397,18 +472,19 @@ def spec_inputs(spec: SimulationSpec, usable: Mapping[str, int]) -> dict[str, An
     }
 
 
-def _node_row(time: float, node: _Node) -> NodeSample:
-    """One node's numbers at ``time``, from the per-ENI counters (addresses are visited only
-    on CIDRs whose newest unassignment may still be cooling)."""
-    state = node.state
-    ips = assigned = cooling = enis = prefixes = secondaries = 0
+#: What a node's sample takes from its datastores alone: (IPs, assigned IPs, ENIs, prefixes,
+#: subnet addresses), with the datastores it was counted on.
+_Counts = tuple[int, int, int, int, int]
+
+
+def _counts(state: NodeState) -> _Counts:
+    """The clock-free part of a node's sample, from the per-ENI counters."""
+    ips = assigned = enis = prefixes = secondaries = 0
     pd = state.prefix_delegation
-    cooldown = state.config.ip_cooldown_period
     for ds in state.datastores:
-        stats = datastore_stats(ds, pd, time, cooldown)
+        stats = datastore_stats(ds, pd)
         ips += stats.total_ips
         assigned += stats.assigned_ips
-        cooling += stats.cooldown_ips
         enis += len(ds.enis)
         for eni in ds.enis:
             prefixes += eni.prefix_cidrs
@@ -416,14 +492,48 @@ def _node_row(time: float, node: _Node) -> NodeSample:
     taken = enis + secondaries + PREFIX_SIZE * prefixes  # each ENI's primary address too
     if state.config.enable_ipv6:  # /80s of 2**48 addresses, from the IPv6 CIDR (_ipv6)
         (ips, assigned), taken = ipv6_pool_size(state), enis
+    return ips, assigned, enis, prefixes, taken
+
+
+def _cooling(state: NodeState, time: float) -> int:
+    """Pool addresses still cooling at ``time``; only ENIs whose newest unassignment may still
+    cool are looked into."""
+    cooldown = state.config.ip_cooldown_period
+    cooling = 0
+    for ds in state.datastores:
+        for eni in ds.enis:
+            if eni.has_ip_in_cooling(time, cooldown):
+                pd = state.prefix_delegation
+                cooling += datastore_stats(ds, pd, time, cooldown).cooldown_ips
+                break
+    return cooling
+
+
+def _node_row(
+    time: float, node: _Node, cache: dict[str, tuple[object, _Counts]] | None = None
+) -> NodeSample:
+    """One node's numbers at ``time``. With ``cache``, the clock-free counts are kept per node
+    and counted again only when its datastores have changed (most nodes of a large run do
+    not change between two samples)."""
+    state = node.state
+    name = node.spec.name
+    stores = state.datastores
+    seen = cache.get(name) if cache is not None else None
+    if seen is not None and seen[0] is stores:
+        counts = seen[1]
+    else:
+        counts = _counts(state)
+        if cache is not None:
+            cache[name] = (stores, counts)
+    ips, assigned, enis, prefixes, taken = counts
     return NodeSample(
         time,
-        node.spec.name,
+        name,
         len(state.pods),
         len(node.waiting),
         ips,
         ips - assigned,
-        cooling,
+        _cooling(state, time),
         enis,
         prefixes,
         taken,
@@ -442,8 +552,9 @@ class MetricsRecorder:
         self.subnet_series: list[SubnetSample] = []
         self.per_subnet = len(spec.subnets) > 1
         self.node_series: list[NodeSample] = []
-        self.waits: list[float] = []
-        self.arrivals: list[float] = []
+        self.counts: dict[str, tuple[object, _Counts]] = {}  # _node_row's cache
+        self.waits: array[float] = array("d")
+        self.arrivals: array[float] = array("d")
         self.failed: Counter[str] = Counter()
         self.unschedulable = 0
         self.start_failures = 0  # ipamd start-ups that failed (the engine counts them)
@@ -476,7 +587,7 @@ class MetricsRecorder:
         keep_rows = self.spec.per_node_series
         pods = waiting = ips = unused = cooling = enis = prefixes = addresses = 0
         for node in nodes:
-            row = _node_row(time, node)
+            row = _node_row(time, node, self.counts)
             if keep_rows:
                 self.node_series.append(row)
             pods += row.pods
@@ -521,7 +632,8 @@ class MetricsRecorder:
         nodes = list(nodes)
         series = self.series
         waits = self.waits
-        ordered = sorted(waits)
+        others = sorted(w for w in waits if w != 0)
+        ordered = _Ranked(len(waits) - len(others), others)
         failed = self.failed.total()
         calls = sum(self.totals.values())
         hours = self.spec.duration / 3600
@@ -540,7 +652,7 @@ class MetricsRecorder:
             time_to_ip_p95_s=percentile_with_failures(ordered, failed, 0.95),
             time_to_ip_p99_s=percentile_with_failures(ordered, failed, 0.99),
             time_to_ip_max_s=ordered[-1] if ordered else None,
-            pods_that_waited=sum(1 for w in waits if w > 0),
+            pods_that_waited=sum(1 for w in others if w > 0),
             ips_total_mean=sum(s.ips_total for s in series) / len(series),
             ips_total_max=max(s.ips_total for s in series),
             ips_unused_mean=sum(s.ips_unused for s in series) / len(series),
@@ -560,7 +672,7 @@ class MetricsRecorder:
             series=tuple(series),
             node_series=tuple(self.node_series),
             calls_by_api={api: dict(c) for api, c in sorted(self.by_api.items())},
-            pod_waits=tuple(zip(self.arrivals, waits, strict=True)),
+            pod_waits=PodWaits(self.arrivals, waits),
             errors_by_api={api: dict(c) for api, c in sorted(self.errors_by_api.items())},
             inputs=spec_inputs(self.spec, self.usable),
             subnet_series=tuple(self.subnet_series),

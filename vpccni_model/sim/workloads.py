@@ -18,6 +18,7 @@ from typing import Literal, Protocol
 
 import attrs
 
+from vpccni_model._checks import is_number
 from vpccni_model._errors import ConfigError
 
 Kind = Literal["add", "delete"]
@@ -228,6 +229,22 @@ class Trace:
     """Replay of recorded events: rows of (time, node, pod, add|delete)."""
 
     rows: tuple[PodEvent, ...]
+
+    def __attrs_post_init__(self) -> None:
+        # Rows built in code get the checks a CSV row gets (a swapped pod and kind would
+        # otherwise run as a "delete" of a pod named "add").
+        for at, event in enumerate(self.rows):
+            if not isinstance(event, PodEvent):
+                raise ConfigError(f"trace row {at}", event, "must be a PodEvent")
+            if event.kind not in ("add", "delete"):
+                raise ConfigError(f"trace row {at}: kind", event.kind, "add or delete")
+            if not (is_number(event.time) and math.isfinite(event.time) and event.time >= 0):
+                raise ConfigError(f"trace row {at}: time", event.time, "must be a number >= 0")
+            if not isinstance(event.pod, str) or not event.pod:
+                raise ConfigError(f"trace row {at}: pod", event.pod, "must be a non-empty str")
+        times = [event.time for event in self.rows]
+        if times != sorted(times):
+            raise ConfigError("trace", "rows", "must be in time order (Trace.from_csv sorts)")
 
     @classmethod
     def from_csv(cls, path: str | Path) -> Trace:
