@@ -422,10 +422,10 @@ class Simulation:
             if pod.failed_on is stores:
                 continue
             attempt = first_attempt_from(pod.arrived, interval, pod.attempt, now)
-            if attempt_time(pod.arrived, attempt, interval) == now:
-                # Its attempt now comes before the event being handled: it has passed.
-                if (attempt_time(pod.arrived, attempt - 1, interval), 1, pod.serial) < current:
-                    attempt += 1
+            # An attempt now that comes before the event being handled has passed.
+            at_now = attempt_time(pod.arrived, attempt, interval) == now
+            if at_now and (attempt_time(pod.arrived, attempt - 1, interval), 1, pod.serial) < current:
+                attempt += 1
             self._queue_attempt(pod, attempt)
 
     def _on_retry(self, payload: object) -> None:

@@ -14,8 +14,8 @@ import csv
 import importlib.metadata
 import json
 import math
-from collections import Counter
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, overload
