@@ -423,9 +423,9 @@ class Simulation:
                 continue
             attempt = first_attempt_from(pod.arrived, interval, pod.attempt, now)
             # An attempt now that comes before the event being handled has passed.
-            at_now = attempt_time(pod.arrived, attempt, interval) == now
-            if at_now and (attempt_time(pod.arrived, attempt - 1, interval), 1, pod.serial) < current:
-                attempt += 1
+            if attempt_time(pod.arrived, attempt, interval) == now:
+                before = attempt_time(pod.arrived, attempt - 1, interval)
+                attempt += (before, 1, pod.serial) < current
             self._queue_attempt(pod, attempt)
 
     def _on_retry(self, payload: object) -> None:
