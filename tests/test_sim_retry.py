@@ -63,18 +63,16 @@ def test_the_first_attempt_from_an_instant_counts_that_instant() -> None:
 
 
 def _retries(sim: Simulation) -> list[float]:
-    """Record the instant of each retry the engine makes."""
+    """Record the instant of each retry the engine makes (an attempt after placement)."""
     made: list[float] = []
-    handler = sim._on_retry
+    try_assign = sim._try_assign
 
-    def record(payload: object) -> None:
-        assert isinstance(payload, tuple)
-        pod = sim.pods.get(payload[0])
-        if pod is not None and pod.serial == payload[1] and pod.queued == payload[2]:
+    def record(node: Any, pod: Any) -> None:
+        if pod.attempt > 0:
             made.append(sim.now)
-        handler(payload)
+        try_assign(node, pod)
 
-    sim._on_retry = record  # type: ignore[method-assign]
+    sim._try_assign = record  # type: ignore[method-assign]
     return made
 
 

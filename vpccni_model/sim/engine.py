@@ -17,6 +17,7 @@ every one were made. With an observer attached every retry is made, for it count
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import heapq
@@ -46,6 +47,7 @@ from vpccni_model.sim.retry import (
     first_attempt_after,
     first_attempt_from,
     give_up_attempt,
+    no_free_address,
 )
 from vpccni_model.sim.spec import NodeSpec, SimulationSpec, node_eni_config, node_iteration
 from vpccni_model.sim.workloads import PodEvent
@@ -86,6 +88,8 @@ class _Pod:
     # attempt k is made at arrived + k * pod_retry_interval (sim.retry).
     attempt: int = 0
     queued: int = -1
+    # Its last attempt (the give-up one) is queued: in ``Simulation.last_attempts``.
+    last_queued: bool = False
 
 
 @attrs.define
@@ -164,6 +168,11 @@ class Simulation:
         self.pods: dict[str, _Pod] = {}
         # (time, rank, scheduled at, 0 or 1 for a retry, sequence or pod serial, kind, payload)
         self.queue: list[tuple[float, int, float, int, int, str, object]] = []
+        # Waiting pods' last attempts, in time order (pods fail first in placement order, so
+        # appending keeps it sorted; one out of order goes to the heap instead): a deque is
+        # cheaper than a heap holding an entry per waiting pod.
+        self.last_attempts: collections.deque[tuple[float, int, float, int, int, str, object]]
+        self.last_attempts = collections.deque()
         # The order key (scheduled at, retry, sequence) of the event being handled.
         self.current: tuple[float, int, int] = (0.0, 0, 0)
         self.free_slots: list[tuple[int, str]] = []  # (load, node) heap, lazily validated
@@ -219,14 +228,25 @@ class Simulation:
     def _queue_attempt(self, pod: _Pod, attempt: int) -> None:
         """Queue ``pod``'s retry ``attempt``, unless an earlier one is queued. It is ordered
         as if scheduled by the attempt before it, as when every attempt is made."""
-        if 0 <= pod.queued <= attempt:
+        last = attempt >= self.give_up
+        if last:
+            if pod.last_queued:
+                return
+            attempt = self.give_up
+            pod.last_queued = True
+        elif 0 <= pod.queued <= attempt:
             return
-        pod.queued = attempt
+        else:
+            pod.queued = attempt
         interval = self.spec.pod_retry_interval
         at = attempt_time(pod.arrived, attempt, interval)
         after = attempt_time(pod.arrived, attempt - 1, interval)
-        payload = (pod.name, pod.serial, attempt)
-        heapq.heappush(self.queue, (at, 0, after, 1, pod.serial, "retry", payload))
+        entry = (at, 0, after, 1, pod.serial, "retry", (pod.name, pod.serial, attempt))
+        lasts = self.last_attempts
+        if last and (not lasts or lasts[-1] < entry):
+            lasts.append(entry)
+        else:
+            heapq.heappush(self.queue, entry)
 
     def _pull_workload(self) -> None:
         """Keep exactly one workload event queued, so long traces stream."""
@@ -268,8 +288,15 @@ class Simulation:
             "sample": self._on_sample,
             "restart": self._on_restart,
         }
-        while self.queue:
-            time, _, after, retry, order, kind, payload = heapq.heappop(self.queue)
+        queue, lasts = self.queue, self.last_attempts
+        while True:
+            if lasts and (not queue or lasts[0] < queue[0]):
+                entry = lasts.popleft()
+            elif queue:
+                entry = heapq.heappop(queue)
+            else:
+                break
+            time, _, after, retry, order, kind, payload = entry
             if time > end:
                 break
             self.now = time
@@ -415,7 +442,13 @@ class Simulation:
         datastores tries again at its first retry from now."""
         if node.down or self.observer is not None:
             return
-        stores = node.state.datastores
+        state = node.state
+        stores = state.datastores
+        if not state.config.enable_ipv6 and no_free_address(stores, state.prefix_delegation):
+            for pod in node.waiting.values():
+                # Every attempt fails on these datastores: as if one had been made.
+                pod.failed_on, pod.cooled_after = stores, None
+            return
         interval = self.spec.pod_retry_interval
         now, current = self.now, self.current
         for pod in node.waiting.values():
@@ -432,9 +465,16 @@ class Simulation:
         assert isinstance(payload, tuple)
         name, serial, attempt = payload
         pod = self.pods.get(name)
-        if pod is None or pod.serial != serial or pod.queued != attempt:
-            return  # gone, or superseded by an earlier attempt
-        pod.queued = -1
+        if pod is None or pod.serial != serial:
+            return  # gone
+        if attempt == self.give_up:
+            pod.last_queued = False
+        elif pod.queued != attempt:
+            return  # superseded by an earlier attempt
+        else:
+            pod.queued = -1
+        if attempt <= pod.attempt:
+            return  # made already (an earlier attempt got it or gave up)
         if pod.deleted or pod.ip is not None or pod.node is None:
             return
         pod.attempt = attempt

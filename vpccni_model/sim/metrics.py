@@ -509,31 +509,46 @@ def _cooling(state: NodeState, time: float) -> int:
     return cooling
 
 
+class _Seen:
+    """What ``_node_row`` keeps of a node between samples: its datastores then, their
+    clock-free counts, and whether nothing on them was cooling at the last sample (with the
+    same datastores nothing can start cooling, so nothing is now)."""
+
+    __slots__ = ("cooled", "counts", "stores")
+
+    def __init__(self, stores: object, counts: _Counts) -> None:
+        self.stores = stores
+        self.counts = counts
+        self.cooled = False
+
+
 def _node_row(
-    time: float, node: _Node, cache: dict[str, tuple[object, _Counts]] | None = None
-) -> NodeSample:
-    """One node's numbers at ``time``. With ``cache``, the clock-free counts are kept per node
-    and counted again only when its datastores have changed (most nodes of a large run do
-    not change between two samples)."""
+    time: float, node: _Node, cache: dict[str, _Seen] | None = None
+) -> tuple[str, int, int, int, int, int, int, int, int]:
+    """One node's numbers at ``time``: (name, pods, waiting, IPs, unused IPs, cooling IPs,
+    ENIs, prefixes, subnet addresses). With ``cache``, the counts are kept per node and
+    counted again only when its datastores changed (many nodes of a large run do not change
+    between two samples), and cooling only while something may be cooling."""
     state = node.state
     name = node.spec.name
     stores = state.datastores
     seen = cache.get(name) if cache is not None else None
-    if seen is not None and seen[0] is stores:
-        counts = seen[1]
-    else:
-        counts = _counts(state)
+    if seen is None or seen.stores is not stores:
+        seen = _Seen(stores, _counts(state))
         if cache is not None:
-            cache[name] = (stores, counts)
-    ips, assigned, enis, prefixes, taken = counts
-    return NodeSample(
-        time,
+            cache[name] = seen
+    cooling = 0
+    if not seen.cooled:
+        cooling = _cooling(state, time)
+        seen.cooled = cooling == 0
+    ips, assigned, enis, prefixes, taken = seen.counts
+    return (
         name,
         len(state.pods),
         len(node.waiting),
         ips,
         ips - assigned,
-        _cooling(state, time),
+        cooling,
         enis,
         prefixes,
         taken,
@@ -552,7 +567,7 @@ class MetricsRecorder:
         self.subnet_series: list[SubnetSample] = []
         self.per_subnet = len(spec.subnets) > 1
         self.node_series: list[NodeSample] = []
-        self.counts: dict[str, tuple[object, _Counts]] = {}  # _node_row's cache
+        self.counts: dict[str, _Seen] = {}  # _node_row's cache
         self.waits: array[float] = array("d")
         self.arrivals: array[float] = array("d")
         self.failed: Counter[str] = Counter()
@@ -586,18 +601,19 @@ class MetricsRecorder:
             return
         keep_rows = self.spec.per_node_series
         pods = waiting = ips = unused = cooling = enis = prefixes = addresses = 0
+        cache = self.counts
         for node in nodes:
-            row = _node_row(time, node, self.counts)
+            row = _node_row(time, node, cache)
             if keep_rows:
-                self.node_series.append(row)
-            pods += row.pods
-            waiting += row.pods_waiting
-            ips += row.ips_total
-            unused += row.ips_unused
-            cooling += row.ips_cooling
-            enis += row.enis
-            prefixes += row.prefixes
-            addresses += row.subnet_addresses
+                self.node_series.append(NodeSample(time, *row))
+            pods += row[1]
+            waiting += row[2]
+            ips += row[3]
+            unused += row[4]
+            cooling += row[5]
+            enis += row[6]
+            prefixes += row[7]
+            addresses += row[8]
         free = blocks = 0
         for name, _ in self.spec.subnets:
             left, whole = self.ec2.subnet_free(name)

@@ -18,6 +18,7 @@ import math
 from collections.abc import Sequence
 
 from vpccni_model._datastore import Datastore
+from vpccni_model._ipv4 import PREFIX_SIZE
 
 
 def attempt_time(placed: float, k: int, interval: float) -> float:
@@ -54,6 +55,19 @@ def first_attempt_after(placed: float, interval: float, after: int, time: float)
     return k
 
 
+def no_free_address(stores: Sequence[Datastore], prefix_delegation: bool) -> bool:
+    """True when no ENI has an unassigned IPv4 address of the mode, cooling or not (from the
+    per-ENI counters): then every attempt fails until the datastores change."""
+    for ds in stores:
+        for eni in ds.enis:
+            if prefix_delegation:
+                if eni.prefix_cidrs * PREFIX_SIZE > eni.assigned_in_prefixes:
+                    return False
+            elif eni.ip_cidrs > eni.assigned_in_ips:
+                return False
+    return True
+
+
 def cooling_ends(stores: Sequence[Datastore], clock: float, cooldown: float) -> float | None:
     """The earliest instant after which an address cooling at ``clock`` has cooled (an address
     cools while ``clock - unassigned_at <= cooldown``), or None if none is cooling."""
@@ -78,4 +92,5 @@ __all__ = [
     "first_attempt_after",
     "first_attempt_from",
     "give_up_attempt",
+    "no_free_address",
 ]
