@@ -11,6 +11,8 @@ from collections import Counter
 import attrs
 import pytest
 from builders import CLOCK, addr, ds, eni, eni_from_cidrs, node, prefix28
+from hypothesis import given
+from hypothesis import strategies as st
 from ticks import MULTI, NOW, c32, ip, primary
 from ticks import eni as multi_eni
 from ticks import node as multi_node
@@ -32,7 +34,7 @@ from vpccni_model import (
     restart,
 )
 from vpccni_model._ipv4 import ip_to_int
-from vpccni_model._iteration import SMALL_MAP, visit_order
+from vpccni_model._iteration import SMALL_MAP, mix, visit_order
 from vpccni_model.serialize import from_json, to_json
 
 LIMITS = instance_limits("m5.large")
@@ -370,3 +372,24 @@ def test_n1_go_random_varies_the_card_order_of_a_tick() -> None:
 def test_a_restart_keeps_the_nodes_iteration_policy() -> None:
     state = NodeState.boot(LIMITS, CONFIG, iteration=RANDOM)
     assert restart(state, CONFIG, 10.0).iteration == RANDOM
+
+
+@given(
+    seed=st.integers(0, 2**64 - 1),
+    draw=st.integers(0, 2**64 - 1),
+    map_id=st.integers(0, 2**32),
+    keys=st.lists(st.integers(0, 2**32), min_size=SMALL_MAP + 1, max_size=40, unique=True),
+)
+def test_a_large_map_is_visited_by_distance_from_the_start_on_the_ring(
+    seed: int, draw: int, map_id: int, keys: list[int]
+) -> None:
+    # The definition, written out: entries sorted by (position - start) mod 2**64, ties by
+    # index, where position = mix(seed, layout, map, key) and start = mix(seed, draw, site,
+    # map). visit_order keeps each map's ring sorted and rotates it at the start.
+    policy = IterationPolicy.go_random(seed)
+    start = mix(seed, draw, 3, map_id)
+    mask = 2**64 - 1
+    expected = sorted(
+        range(len(keys)), key=lambda i: (((mix(seed, 5, map_id, keys[i]) - start) & mask), i)
+    )
+    assert visit_order(policy, draw, 3, 5, map_id, len(keys), lambda: list(keys)) == expected

@@ -26,6 +26,7 @@ never of global random state; the same inputs give the same order.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import struct
 from collections.abc import Callable
@@ -161,10 +162,18 @@ def visit_order(
         if first >= count:  # empty slots after the entries: the walk wraps to slot 0
             first = 0
         return [*range(first, count), *range(first)]
-    seed = policy.seed
-    distance = [
-        ((_position(seed, layout, map_id, key) - start) & _MASK, i)
-        for i, key in enumerate(keys())
-    ]
-    distance.sort()
-    return [i for _, i in distance]
+    positions, order = _ring(policy.seed, layout, map_id, tuple(keys()))
+    # Entries sorted by (position - start) mod 2**64: those at or after ``start`` on the
+    # ring in position order, then the rest from the ring's origin.
+    cut = bisect.bisect_left(positions, start)
+    return order[cut:] + order[:cut]
+
+
+@lru_cache(maxsize=16384)
+def _ring(
+    seed: int, layout: int, map_id: int, keys: tuple[int, ...]
+) -> tuple[list[int], list[int]]:
+    """The entries' positions on the 64-bit ring, ascending, and their indices in that order
+    (ties by index). A map's keys change far less often than its iterations' start."""
+    ranked = sorted((_position(seed, layout, map_id, key), i) for i, key in enumerate(keys))
+    return [p for p, _ in ranked], [i for _, i in ranked]
