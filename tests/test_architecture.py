@@ -47,7 +47,7 @@ LAYERS: dict[str, int] = {
     "_tick": 9,
     "_tickscratch": 9,
     "_shrink": 8,
-    "_nextcheck": 7,
+    "_nextcheck": 8,
     "_capacity": 7,
     "_maxpods_report": 8,
     "_observe": 8,

@@ -171,6 +171,7 @@ SCENARIOS = {
         workload=Burst(81, at=20.0, lifetime=200.0),
         duration=900.0,
         latency=Latency.zero(),
+        faults=(FaultRule(ASSIGN, "InternalError", 1.0, 20.0, 40.0),),
         seed=1,
     ),
     "a small subnet runs dry and pods give up": SimulationSpec(

@@ -134,6 +134,12 @@ _DOUBLE_BYTES = struct.Struct("<d")
 _DOUBLE = struct.Struct("<Q")
 
 
+@lru_cache(maxsize=256)
+def _drawn(seed: int, draw: int) -> int:
+    """``mix(seed, draw)``: one operation (one draw) ranges over several maps."""
+    return mix(seed, draw)
+
+
 @lru_cache(maxsize=65536)
 def _position(seed: int, layout: int, map_id: int, key: int) -> int:
     return mix(seed, layout, map_id, key)
@@ -154,7 +160,8 @@ def visit_order(
     ``site`` tells iterations apart; ``layout`` and ``map_id`` name the map; ``keys`` gives
     the entries' keys, needed only for a map larger than one group. ``slots``, for a small
     map, are the entries' slots (distinct, 0..7) when known; else their rank."""
-    start = mix(policy.seed, draw, site, map_id)
+    # mix(seed, draw, site, map_id), its first two folds shared by an operation's iterations
+    start = _mix(_mix(_drawn(policy.seed, draw) ^ (site & _MASK)) ^ (map_id & _MASK))
     if count <= SMALL_MAP:
         first = start & (SMALL_MAP - 1)
         if slots is not None:  # walk the 8 slots from ``first``, wrapping

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 import math
 
+from vpccni_model._eni import ENI
 from vpccni_model._state import NodeState
+from vpccni_model.pool import (
+    CardPolicy,
+    datastore_stats,
+    pool_too_high,
+    pool_too_low,
+    should_remove_extra_enis,
+    target_state,
+)
 
 _MAX_STEPS = float(1 << 53)
 """Ticks ahead beyond which ``clock + k * interval`` is no longer exact: never scheduled."""
@@ -34,7 +43,16 @@ def _next_tick_after(clock: float, interval: float, boundary: float, strict: boo
 def next_check(state: NodeState, clock: float, busy: bool) -> float | None:
     """The next tick at which a reconcile of ``state`` could decide something new: None while
     a call is in flight (its answer comes first) or when only an event can change anything;
-    the next tick when this one acted (``busy``) or calls are queued."""
+    the next tick when this one acted (``busy``) or calls are queued.
+
+    Only the timers that can change a decision count. When no card's pool is too low:
+    the decrease interval only if some card's pool is too high; an ENI's minimum lifetime and
+    its addresses' cooldown only if ``tryFreeENI`` could free it (its card has extra ENIs,
+    spec 5.8, and it is an ENI without pods that may be freed at all, spec 5.11); deferred
+    cleanups always. Each of these is decided by the datastores alone, which only an event
+    changes, and an event brings a tick of its own. With a card too low, every timer counts:
+    such a tick can stamp the pool-action time without acting (Q23).
+    """
     config = state.config
     interval = config.pool_check_interval
     if state.in_flight is not None:
@@ -52,19 +70,38 @@ def next_check(state: NodeState, clock: float, busy: bool) -> float | None:
             if candidate is not None:
                 candidates.append(candidate)
 
+    every = config.disable_provisioning or config.enable_ipv6
+    too_high = False
     for ds in state.datastores:
+        frees = True
+        if not every:
+            policy = CardPolicy.for_state(state, ds.network_card)
+            stats = datastore_stats(ds, policy.prefix_delegation)
+            target = target_state(stats, policy)
+            if pool_too_low(stats, policy, target):
+                every = True
+            else:
+                too_high = too_high or pool_too_high(stats, policy, target)
+                frees = state.attachment_allowed and should_remove_extra_enis(stats, ds, policy)
         for eni in ds.enis:
+            if not every and not (frees and _may_be_freed(eni)):
+                continue
             if not eni.is_primary:
                 later(eni.created_at + config.min_eni_lifetime, strict=False)
             if eni.latest_unassigned_at is not None:
                 later(eni.latest_unassigned_at + cooldown, strict=True)
-    if state.last_decrease_at is not None:
+    if state.last_decrease_at is not None and (every or too_high):
         later(state.last_decrease_at + config.decrease_interval, strict=True)
-    if state.last_insufficient_cidr_at is not None:
+    if state.last_insufficient_cidr_at is not None and every:
         later(state.last_insufficient_cidr_at + config.insufficient_cidr_backoff, strict=True)
     for task in state.deferred_cleanups:
         later(task.due_at, strict=False)
     return min(candidates) if candidates else None
+
+
+def _may_be_freed(eni: ENI) -> bool:
+    """What ``getDeletableENI`` requires of an ENI whatever the clock (spec 5.11)."""
+    return not (eni.is_primary or eni.has_pods or eni.is_trunk or eni.is_efa)
 
 
 __all__ = ["next_check"]

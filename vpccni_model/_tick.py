@@ -62,7 +62,10 @@ class Reconciliation:
     tick), else the earliest time (on the pool-check cadence) at which another ``reconcile``
     could decide something new without any event in between, or None when only an event can
     change anything (a pod, a metadata observation). After any event, reconcile again at the
-    next tick. ``start_error``: this call ended ipamd's pre-scaling with an error that fails
+    next tick. Only timers that can change a tick's decision count (``_nextcheck``): an
+    address cooling on an ENI that cannot be freed, say, brings no check, though a pod
+    waiting for that address gets it once it has cooled (``sim.retry.cooling_ends``).
+    ``start_error``: this call ended ipamd's pre-scaling with an error that fails
     start-up (spec 7.5); ipamd exits (``next_check_at`` None) and is restarted.
     """
 

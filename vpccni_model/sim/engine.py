@@ -4,10 +4,12 @@ Time jumps from event to event; nothing steps through idle time. The events are 
 and departures, pod retries, EC2 call completions, each node's pool ticks (scheduled only
 when ``reconcile`` says a decision could change, on the node's 5 s cadence), its 60 s
 metadata reconcile (scheduled only while EC2 and the datastore may disagree), and metric
-samples. Events at the same instant run in the order they were scheduled, except that a
-metric sample runs after every other event of its instant. A pod's retry counts as scheduled
-at its previous attempt, after the other events scheduled at that instant (retries among
-themselves in the pods' arrival order).
+samples. Events at the same instant run in the order they were scheduled, except that the
+nodes' pool ticks run after the other events of their instant, in node order, and a metric
+sample after every other event. A pod's retry counts as scheduled at its previous attempt,
+after the other events scheduled at that instant (retries among themselves in the pods'
+arrival order). So what runs first at an instant never depends on how often an idle node
+was looked at before.
 
 A waiting pod's retries are made only when they can succeed (``sim.retry``): after its node's
 datastores change, after a cooling address cools, and its last one. The others would fail
@@ -99,6 +101,7 @@ class _Node:
     config: Config
     tick_at: float | None = None
     last_tick: float | None = None
+    index: int = 0  # its place in SimulationSpec.nodes: the order of ticks at one instant
     observe_at: float | None = None
     waiting: dict[str, _Pod] = attrs.field(factory=dict)
     divergent: bool = False
@@ -205,7 +208,7 @@ class Simulation:
                     eni_config=state.eni_config or node_eni_config(spec, node_spec),
                 )
             self.ec2.boot_node(node_spec.name, state, node_spec.subnet)
-            node = _Node(node_spec, state, node_spec.config)
+            node = _Node(node_spec, state, node_spec.config, index=len(self.nodes))
             node.max_pods = effective_max_pods(state.limits, state.config)
             node.pod_slots = max(node.max_pods - node_spec.host_network_pods, 0)
             self.nodes[node_spec.name] = node
@@ -222,7 +225,7 @@ class Simulation:
     def _push(self, time: float, kind: str, payload: object) -> None:
         self.sequence += 1
         # Samples go last among events of the same instant, so they never see half of it.
-        rank = 2 if kind == "sample" else 0
+        rank = 2 if kind == "sample" else 0  # ticks have rank 1 (_schedule_tick)
         heapq.heappush(self.queue, (time, rank, self.now, 0, self.sequence, kind, payload))
 
     def _queue_attempt(self, pod: _Pod, attempt: int) -> None:
@@ -261,7 +264,10 @@ class Simulation:
             at = node.last_tick + node.config.pool_check_interval
         if node.tick_at is None or at < node.tick_at:
             node.tick_at = at
-            self._push(at, "tick", node.spec.name)
+            # Ticks go after the other events of their instant, in node order: what a tick
+            # sees of its instant does not depend on when it was scheduled.
+            entry = (at, 1, at, 0, node.index, "tick", node.spec.name)
+            heapq.heappush(self.queue, entry)
 
     def _schedule_observe(self, node: _Node) -> None:
         last = node.state.last_pool_action_at
