@@ -32,19 +32,15 @@ from vpccni_model.cli._common import (
     settings_lines,
 )
 from vpccni_model.cli._node_dump import add_dump_options, dump_inputs, with_node_dump
+from vpccni_model.cli._workload_flags import (
+    add_workload_flags,
+    build_workload,
+    check_workload_flags,
+)
 from vpccni_model.cloud import EC2_APIS, FakeEC2, FaultRule
 from vpccni_model.sim.engine import Simulation, simulate
 from vpccni_model.sim.metrics import SimulationResult
 from vpccni_model.sim.spec import SimulationSpec, cluster
-from vpccni_model.sim.workloads import (
-    Burst,
-    Constant,
-    Diurnal,
-    PoissonChurn,
-    Ramp,
-    Trace,
-    Workload,
-)
 
 #: Above this many nodes the per-node series are off unless asked for (memory, file size).
 PER_NODE_SERIES_MAX_NODES = 200
@@ -96,25 +92,6 @@ ips.png, enis.png, ec2_calls.png and subnet.png.
 """
 
 
-def _workload(args: argparse.Namespace) -> Workload:
-    if args.trace is not None:
-        try:
-            return Trace.from_csv(args.trace)
-        except ConfigError as exc:
-            if exc.field != "trace":
-                raise  # a bad row names its line and column
-            raise UsageError(f"--trace {args.trace!r}: {exc.reason}") from exc
-    if args.workload == "constant":
-        return Constant(args.pods_per_node)
-    if args.workload == "ramp":
-        return Ramp(0, args.pods_per_node, args.hours * 3600 / 2)
-    if args.workload == "burst":
-        return Burst(args.pods_per_node * args.nodes, at=60.0)
-    if args.workload == "diurnal":
-        return Diurnal(changes_per_node_per_minute=args.changes_per_minute)
-    return PoissonChurn(args.pods_per_node, args.changes_per_minute)
-
-
 def parse_fault(text: str) -> FaultRule:
     """``API:CODE[:RATE[:START[:END]]]``, e.g. ``AssignPrivateIpAddresses:RequestTimeout:0.1``."""
     parts = text.split(":")
@@ -145,10 +122,7 @@ def _positive_int(name: str, value: int, minimum: int) -> None:
 def _check_args(args: argparse.Namespace) -> None:
     """Numbers and the subnet, named by their flag, before anything runs."""
     _positive_int("--nodes", args.nodes, 1)
-    _positive_int("--pods-per-node", args.pods_per_node, 0)
-    for name, value in (("--hours", args.hours), ("--changes-per-minute", args.changes_per_minute)):
-        if not (math.isfinite(value) and value > 0):
-            raise UsageError(f"{name} must be a number > 0, got {value:g}")
+    check_workload_flags(args)
     try:
         FakeEC2(subnets={"subnet-a": args.subnet})
     except VpcCniModelError as exc:
@@ -328,7 +302,7 @@ def run(args: argparse.Namespace) -> int:
     inputs, dump = dump_inputs(args, args.from_node_dump, "--from-node-dump")
     _check_args(args)
     _check_metrics(args)
-    workload = _workload(args)
+    workload = build_workload(args, nodes=args.nodes, pods_per_node=args.pods_per_node)
     if args.out is not None:
         check_out(args.out)
     limits, config = inputs.limits, inputs.config
@@ -434,43 +408,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sim.add_argument(
         "--nodes", type=int, default=1, metavar="N", help="nodes in the cluster (default: 1)"
     )
-    sim.add_argument(
-        "--workload",
-        choices=["churn", "constant", "ramp", "burst", "diurnal"],
-        default="churn",
-        help="churn: Poisson pod changes around --pods-per-node; constant: --pods-per-node "
-        "pods at t=0; ramp: 0 to --pods-per-node over half the run; burst: all pods at 60 s; "
-        "diurnal: a daily cycle of changes (default: churn)",
-    )
-    sim.add_argument(
-        "--pods-per-node",
-        type=int,
-        default=10,
-        metavar="N",
-        help="pods per node the workload aims at (default: 10)",
-    )
-    sim.add_argument(
-        "--changes-per-minute",
-        type=float,
-        default=1.0,
-        metavar="RATE",
-        help="pod adds + deletes per node per minute, for churn and diurnal (default: 1)",
-    )
-    sim.add_argument(
-        "--trace",
-        metavar="FILE",
-        help="a CSV of time,node,pod,action to replay instead of --workload (default: none)",
-    )
-    sim.add_argument(
-        "--hours", type=float, default=1.0, metavar="H", help="simulated hours (default: 1)"
-    )
-    sim.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        metavar="N",
-        help="seed of every random draw; the same seed gives the same run (default: 0)",
-    )
+    add_workload_flags(sim)
     sim.add_argument(
         "--iteration",
         choices=KINDS,
