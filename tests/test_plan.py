@@ -113,3 +113,20 @@ def test_cli_usage_errors(
 ) -> None:
     assert main(["plan-subnet", "--instance", "m5.xlarge", *extra]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_ipv6_nodes_take_only_their_eni_primaries_from_the_ipv4_subnet() -> None:
+    # IPv6 (with prefix delegation, as ipamd requires): pods get addresses from the ENI's /80,
+    # so the IPv4 subnet gives one primary address per ENI and no /28 at all. A fresh node
+    # has one ENI: 1 address a node, 4091 nodes by addresses, no /28 bounds.
+    v6 = Config.from_env(
+        {
+            **MANIFEST_ENV,
+            "ENABLE_IPv6": "true",
+            "ENABLE_IPv4": "false",
+            "ENABLE_PREFIX_DELEGATION": "true",
+        }
+    )
+    plan = plan_subnet("10.0.0.0/20", M5X, v6, 60, pods_per_node=30)
+    assert (plan.node_addresses, plan.node_prefixes, plan.node_singles) == (1, 0, 1)
+    assert (plan.fits_addresses, plan.fits_scattered, plan.prefix_delegation) == (4091, None, False)
