@@ -130,3 +130,13 @@ def test_ipv6_nodes_take_only_their_eni_primaries_from_the_ipv4_subnet() -> None
     plan = plan_subnet("10.0.0.0/20", M5X, v6, 60, pods_per_node=30)
     assert (plan.node_addresses, plan.node_prefixes, plan.node_singles) == (1, 0, 1)
     assert (plan.fits_addresses, plan.fits_scattered, plan.prefix_delegation) == (4091, None, False)
+
+
+def test_cli_says_an_ipv6_node_takes_only_primaries(capsys: pytest.CaptureFixture[str]) -> None:
+    env = ["--env", "ENABLE_IPv6=true", "--env", "ENABLE_IPv4=false"]
+    env += ["--env", "ENABLE_PREFIX_DELEGATION=true"]
+    argv = ["plan-subnet", "--cidr", "10.0.0.0/20", "--instance", "m5.xlarge", "--nodes", "60"]
+    assert main([*argv, *env]) == 0
+    out = capsys.readouterr().out
+    assert "(IPv6): 1 ENI, 1 address (ENI primaries only" in out
+    assert "60 nodes: 60 addresses, headroom 4,031" in out  # 4091 - 60

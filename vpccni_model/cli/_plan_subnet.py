@@ -57,6 +57,10 @@ def _lines(plan: SubnetPlan) -> list[str]:
         f"{_count(plan.node_singles, 'single address', 'single addresses')}: ENI primaries "
         "and secondary IPs)"
         if plan.prefix_delegation
+        else f"one {plan.instance} node at {plan.pods_per_node} pods (IPv6): "
+        f"{_count(node.enis, 'ENI')}, {_count(plan.node_addresses, 'address', 'addresses')} "
+        "(ENI primaries only: pods take IPv6 addresses from /80 prefixes)"
+        if node.state.config.enable_ipv6
         else f"one {plan.instance} node at {plan.pods_per_node} pods ({mode}): "
         f"{_count(node.enis, 'ENI')}, {plan.node_addresses} addresses (ENI primaries and "
         "secondary IPs)",
@@ -137,12 +141,11 @@ def _simulated(args: argparse.Namespace, inputs: Inputs) -> SimulatedSubnetPlan:
 
 
 def _workload_words(args: argparse.Namespace, pods: int) -> str:
+    changes = f"{args.changes_per_minute:g} pod change{'' if args.changes_per_minute == 1 else 's'}"
     if args.workload == "diurnal":
-        return f"diurnal ({args.changes_per_minute:g} pod changes per node per minute, daily cycle)"
+        return f"diurnal ({changes} per node per minute, daily cycle)"
     if args.workload == "churn":
-        return (
-            f"churn ({pods} pods per node, {args.changes_per_minute:g} changes per node per minute)"
-        )
+        return f"churn ({pods} pods per node, {changes} per node per minute)"
     if args.workload == "burst":
         return f"burst ({pods} pods per node at 60 s)"
     if args.workload == "ramp":
