@@ -200,3 +200,15 @@ def test_cli_unknown_flag_and_missing_instance(capsys: pytest.CaptureFixture[str
     assert info.value.code == 2
     assert main(["compare", "--b-env", "WARM_IP_TARGET=1"]) == 2
     assert "an instance type is required" in capsys.readouterr().err
+
+
+def test_runs_of_different_nodes_compare_too() -> None:
+    # Two nodes against three, same config: Constant(10) brings 10 pods per node at t=0, and
+    # an m5.large (27 pod IPs) gives each one an address well within 600 s: 20 against 30.
+    three = SimulationSpec(cluster(M5L, DEFAULT, 3), Constant(10), 600.0)
+    two = attrs.evolve(three, nodes=cluster(M5L, DEFAULT, 2))
+    comparison = compare(two, three)
+    assert (comparison.summary_a.pods_started, comparison.summary_b.pods_started) == (20, 30)
+    fields = {d.field: (d.a, d.b) for d in comparison.inputs}
+    assert fields["nodes"] == (2, 3)
+    assert not comparison.identical

@@ -2,8 +2,9 @@
 differs in what they come to, and which of those differences matter.
 
 Both runs replay the same pod events: the engine draws the workload alone from the run's
-seed, so the same workload, seed, duration and node names give the same arrivals and
+seed, so the same workload, seed, duration and nodes (by name) give the same arrivals and
 deletions at the same instants (where a pod lands can still differ when max pods differ).
+Runs of different nodes may be compared too; their workloads then place different pods.
 
 A difference **matters** when it is one of :data:`ALWAYS` (a pod failing, a pod left
 unschedulable, an EC2 call failing or throttled, ipamd failing to start: any change there is
@@ -23,7 +24,7 @@ from vpccni_model._errors import ConfigError
 from vpccni_model.sim.engine import simulate
 from vpccni_model.sim.explain import Explanation
 from vpccni_model.sim.explain import explain as explain_config
-from vpccni_model.sim.metrics import SimulationResult
+from vpccni_model.sim.metrics import SimulationResult, Summary
 from vpccni_model.sim.spec import SimulationSpec
 
 __all__ = [
@@ -146,6 +147,14 @@ class Comparison:
     )
 
     @property
+    def summary_a(self) -> Summary:
+        return self.result_a.summary
+
+    @property
+    def summary_b(self) -> Summary:
+        return self.result_b.summary
+
+    @property
     def identical(self) -> bool:
         """The two runs had the same inputs (and so, being deterministic, the same results)."""
         return not self.inputs
@@ -252,9 +261,6 @@ def _same_run(spec_a: SimulationSpec, spec_b: SimulationSpec) -> None:
                 f"differs from spec_a's ({getattr(spec_a, field)!r}): a comparison runs both "
                 "configurations on the same workload, seed and duration",
             )
-    names_a, names_b = [n.name for n in spec_a.nodes], [n.name for n in spec_b.nodes]
-    if names_a != names_b:
-        raise ConfigError("nodes", len(names_b), "both runs need the same nodes (by name)")
 
 
 def _explain(spec: SimulationSpec) -> Explanation:
@@ -275,8 +281,8 @@ def compare(
     labels: tuple[str, str] = ("A", "B"),
     explain: bool = False,
 ) -> Comparison:
-    """Run ``spec_a`` and ``spec_b`` (the same workload, seed, duration and node names; the
-    configurations, instance types, subnets or faults may differ) and compare them; with
+    """Run ``spec_a`` and ``spec_b`` (the same workload, seed and duration; the nodes, their
+    configurations and instance types, subnets or faults may differ) and compare them; with
     ``explain``, also run the config explainer on each (every node of a run alike)."""
     for name, spec in (("spec_a", spec_a), ("spec_b", spec_b)):
         if not isinstance(spec, SimulationSpec):
