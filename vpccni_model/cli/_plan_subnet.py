@@ -8,6 +8,7 @@ import argparse
 import attrs
 
 from vpccni_model.cli._common import (
+    Inputs,
     UsageError,
     add_inputs,
     add_instance,
@@ -17,12 +18,15 @@ from vpccni_model.cli._common import (
     settings_json,
     settings_lines,
 )
+from vpccni_model.cli._report import add_report, check_report, report_explanation, write_report
 from vpccni_model.plan import SubnetPlan, plan_subnet
+from vpccni_model.sim.metrics import package_version
 
 EXAMPLE = """example:
   vpccni-model plan-subnet --cidr 10.0.0.0/20 --instance m5.xlarge --nodes 60 --growth 20
   vpccni-model plan-subnet --cidr 10.0.0.0/20 --instance m5.xlarge --nodes 60 \\
       --env ENABLE_PREFIX_DELEGATION=true --pods-per-node 30
+  vpccni-model plan-subnet --cidr 10.0.0.0/22 --instance m5.large --nodes 40 --report plan.html
 """
 
 
@@ -84,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--pods-per-node must be 0 or more, got {args.pods_per_node}")
     if not 0 <= args.growth <= 10_000:
         raise UsageError(f"--growth must be a percentage from 0 to 10000, got {args.growth:g}")
+    check_report(args.report)
     plan = plan_subnet(
         args.cidr,
         inputs.limits,
@@ -96,10 +101,34 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         doc = attrs.asdict(plan, filter=lambda field, _: field.name != "per_node")
         print_json({"settings": settings_json(inputs), **doc, "fits": plan.fits})
-        return 0
-    for line in [*settings_lines(inputs), "", *_lines(plan)]:
-        print(line)
+    else:
+        for line in [*settings_lines(inputs), "", *_lines(plan)]:
+            print(line)
+    if args.report is not None:
+        _report(args, inputs, plan)
     return 0
+
+
+def _report(args: argparse.Namespace, inputs: Inputs, plan: SubnetPlan) -> None:
+    """``--report``: the plan's page, with explain's findings for the configuration."""
+    from vpccni_model.report import subnet_plan_report
+
+    explanation, notes = report_explanation(inputs)
+    page = subnet_plan_report(
+        plan,
+        inputs={
+            "command": "plan-subnet",
+            "max_pods": inputs.max_pods,
+            "host_network_pods": inputs.host_network_pods,
+            "vpccni_model_version": package_version(),
+            "settings": settings_json(inputs),
+            "env": dict(inputs.env),
+        },
+        explanation=explanation,
+        lint=inputs.findings,
+        notes=notes,
+    )
+    write_report(page, args.report, quiet_stdout=args.json)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -128,6 +157,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="PCT",
         help="planned growth of the node count, in percent (default: 0)",
     )
+    add_report(ps)
     add_inputs(ps)
     add_json(ps)
     ps.set_defaults(func=run)
