@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -29,6 +30,11 @@ SEVERITY_LABELS = {
 
 def _text(value: object) -> str:
     return html.escape(str(value), quote=True)
+
+
+def _prose(value: object) -> str:
+    """Escaped text in which a `backquoted` part is shown as code (kept on one line)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", _text(value))
 
 
 @attrs.frozen
@@ -78,10 +84,15 @@ class Finding:
     """A finding as the report shows it: severity (error, warning or info), a stable code,
     a one-line message and the lines under it (the rule, the fix, where upstream says so)."""
 
-    severity: str = attrs.field(validator=attrs.validators.in_(tuple(SEVERITY_LABELS)))
+    severity: str = attrs.field()
     code: str
     message: str
     details: tuple[str, ...] = ()
+
+    @severity.validator
+    def _known(self, _attribute: attrs.Attribute[str], value: str) -> None:
+        if value not in SEVERITY_LABELS:
+            raise ConfigError("severity", value, f"must be one of {', '.join(SEVERITY_LABELS)}")
 
 
 def shown_value(value: object) -> str:
@@ -159,8 +170,8 @@ def _key_figure(fig: KeyFigure) -> str:
     alert = ' <span class="flag">alert</span>' if fig.alert else ""
     return (
         f'<div class="kf{" alert" if fig.alert else ""}"{attrs_}>'
-        f'<div class="kf-label">{_text(fig.label)}{alert}</div>'
-        f'<div class="kf-value"><span class="value">{_text(fig.value)}</span>{unit}</div>'
+        f'<div class="kf-label">{_text(fig.label)}</div>'
+        f'<div class="kf-value"><span class="value">{_text(fig.value)}</span>{unit}{alert}</div>'
         f'<div class="kf-meaning">{_text(fig.meaning)}</div></div>'
     )
 
@@ -176,7 +187,7 @@ def _figure(fig: Figure) -> str:
 
 def _finding(finding: Finding) -> str:
     word, mark = SEVERITY_LABELS[finding.severity]
-    details = "".join(f"<li>{_text(line)}</li>" for line in finding.details)
+    details = "".join(f"<li>{_prose(line)}</li>" for line in finding.details)
     return (
         f'<li class="finding {finding.severity}">'
         f'<span class="sev" aria-hidden="true">{_text(mark)}</span> '
@@ -193,7 +204,7 @@ def _section(anchor: str, title: str, body: str) -> str:
 
 @attrs.frozen
 class Report:
-    """One report page: a title and subtitle, then the key figures, the findings, the
+    """One report page: a title, subtitle and lead, then the key figures, the findings, the
     figures, the tables, the inputs and the notes, in that order (empty parts are left out).
 
     Build it whole (every part is a tuple) or add to it with :meth:`add`; ``html()`` is the
@@ -202,6 +213,7 @@ class Report:
 
     title: str
     subtitle: str = ""
+    lead: str = ""  # the answer in one sentence, under the title
     key_figures: tuple[KeyFigure, ...] = ()
     findings: tuple[Finding, ...] = ()
     findings_intro: str = ""
@@ -237,11 +249,13 @@ class Report:
         parts = [f"<header><h1>{_text(self.title)}</h1>"]
         if self.subtitle:
             parts.append(f'<p class="subtitle">{_text(self.subtitle)}</p>')
+        if self.lead:
+            parts.append(f'<p class="lead">{_prose(self.lead)}</p>')
         parts.append("</header>")
         if self.key_figures:
             body = '<div class="kfs">' + "\n".join(map(_key_figure, self.key_figures)) + "</div>"
             parts.append(_section("key-figures", "Key figures", body))
-        intro = f"<p>{_text(self.findings_intro)}</p>" if self.findings_intro else ""
+        intro = f"<p>{_prose(self.findings_intro)}</p>" if self.findings_intro else ""
         if self.findings:
             items = "\n".join(map(_finding, self.findings))
             parts.append(
@@ -257,7 +271,7 @@ class Report:
             grid = '<div class="grid">' + "\n".join(map(_table, self.inputs)) + "</div>"
             parts.append(_section("inputs", "Inputs", grid))
         if self.notes:
-            items = "\n".join(f"<li>{_text(n)}</li>" for n in self.notes)
+            items = "\n".join(f"<li>{_prose(n)}</li>" for n in self.notes)
             parts.append(_section("notes", "Notes", f"<ul>{items}</ul>"))
         if self.footer:
             parts.append(f"<footer>{_text(self.footer)}</footer>")

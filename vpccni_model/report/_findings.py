@@ -58,7 +58,7 @@ def findings_intro(explanation: Explanation | None) -> str:
     else:
         lead = "What explain finds in this configuration, most severe first."
     return (
-        f"{lead} They are what vpccni-model explain --instance {explanation.instance_type} "
-        "prints with the same --env, --manifest, --max-pods and --host-network-pods "
+        f"{lead} They are what `vpccni-model explain --instance {explanation.instance_type}` "
+        "prints for the same aws-node inputs, max pods and host-network pods "
         f"({explanation.churn_minutes:g} minutes of simulated churn)."
     )

@@ -169,6 +169,20 @@ def _key_figures(s: Summary, inputs: Mapping[str, Any]) -> list[KeyFigure]:
     return figures
 
 
+def _lead(s: Summary) -> str:
+    """The run in one sentence: pods, the slow end of time to IP, EC2 calls."""
+    p99 = (
+        "never (a pod that gave up)"
+        if s.time_to_ip_p99_s is None
+        else (f"{s.time_to_ip_p99_s:,.2f} s")
+    )
+    return (
+        f"{s.pods_started:,} pods got an IP and {s.pods_failed:,} gave up; time to IP p99 "
+        f"{p99}; {s.ec2_calls_per_hour:,.2f} EC2 calls per hour, "
+        f"{s.ec2_calls_throttled:,} throttled."
+    )
+
+
 def _calls_table(result: SimulationResult) -> Table:
     rows = []
     for api, counts in sorted(result.calls_by_api.items()):
@@ -251,6 +265,7 @@ def simulation_report(
         subtitle=f"{s.duration_s / 3600:g} h of simulated time, workload "
         f"{every.get('workload', {}).get('type', '?')}, seed {every.get('seed')}, "
         f"subnet {', '.join(str(n.get('cidr')) for n in every.get('subnets', {}).values())}",
+        lead=_lead(s),
         key_figures=tuple(_key_figures(s, every)),
         findings=lint_findings(lint)
         + (() if explanation is None else explanation_findings(explanation)),

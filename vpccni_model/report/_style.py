@@ -13,7 +13,9 @@ body { margin: 0; background: #f4f5f7; color: #1d2330;
 .page { max-width: 1180px; margin: 0 auto; padding: 20px 24px 40px; background: #fff;
   min-height: 100vh; }
 header h1 { font-size: 24px; margin: 0 0 4px; }
-.subtitle { margin: 0 0 12px; color: #4a5263; }
+.subtitle { margin: 0 0 6px; color: #4a5263; }
+.lead { margin: 0 0 12px; font-size: 16.5px; font-weight: 600; }
+p code, li code { white-space: nowrap; }
 h2 { font-size: 19px; margin: 28px 0 10px; padding-bottom: 4px; border-bottom: 2px solid #e3e6ec; }
 h3 { font-size: 16px; margin: 18px 0 6px; }
 code { font: 13px/1.3 ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace;
@@ -27,7 +29,8 @@ code { font: 13px/1.3 ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospa
 .kf-value .unit { font-size: 14px; color: #4a5263; }
 .kf-meaning { font-size: 12.5px; color: #4a5263; }
 .flag { font-size: 11px; font-weight: 700; color: #fff; background: #b3261e;
-  border-radius: 3px; padding: 0 4px; margin-left: 4px; text-transform: uppercase; }
+  border-radius: 3px; padding: 0 4px; margin-left: 6px; text-transform: uppercase;
+  vertical-align: middle; }
 ul.findings { list-style: none; padding: 0; margin: 0; }
 .finding { border-left: 6px solid #888; background: #f7f8fa; margin: 0 0 8px;
   padding: 8px 12px; border-radius: 0 6px 6px 0; }

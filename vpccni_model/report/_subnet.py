@@ -128,6 +128,18 @@ def _key_figures(plan: SubnetPlan) -> list[KeyFigure]:
     return out
 
 
+def _verdict(plan: SubnetPlan) -> str:
+    """The plan's answer, as ``plan-subnet`` prints it."""
+    wanted = max(plan.nodes, plan.grown_nodes)
+    verdict = "fit" if wanted <= plan.fits else "may not fit"
+    how = (
+        " (a whole free /28 per prefix, single addresses scattered)"
+        if plan.prefix_delegation
+        else ""
+    )
+    return f"{wanted:,} nodes {verdict}: at most {plan.fits:,} fit for sure{how}."
+
+
 def _figure(plan: SubnetPlan) -> Figure:
     """The subnet as bars (held, free in whole /28s, stranded) and the node counts."""
     from vpccni_model.report._figures import png_bytes
@@ -257,6 +269,7 @@ def subnet_plan_report(
         title=f"Subnet plan: {plan.nodes:,} x {plan.instance} in {plan.space.cidr}",
         subtitle=f"{mode}, {plan.pods_per_node} pods per node"
         + (f", {plan.growth_percent:g}% growth" if plan.growth_percent else ""),
+        lead=_verdict(plan),
         key_figures=tuple(_key_figures(plan)),
         findings=lint_findings(lint)
         + (() if explanation is None else explanation_findings(explanation)),
