@@ -332,6 +332,12 @@ def test_report_into_a_missing_directory_is_a_usage_error(
     assert "does not exist" in message
     assert run_cli([*argv, "--report", str(tmp_path)]) == 2
     assert "is a directory" in capsys.readouterr().err
+    assert run_cli([*argv, "--report", ""]) == 2
+    assert "--report needs a file name" in capsys.readouterr().err
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    assert run_cli([*argv, "--report", str(a_file / "report.html")]) == 2
+    assert "is a file, not a directory" in capsys.readouterr().err
 
 
 def test_write_names_the_path_when_the_directory_is_missing(tmp_path: Path) -> None:

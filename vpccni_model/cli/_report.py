@@ -9,6 +9,7 @@ with ``write_report``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -32,16 +33,31 @@ def check_report(path: str | None) -> None:
     before the run rather than after it."""
     if path is None:
         return
+    if not path.strip():
+        raise UsageError("--report needs a file name, e.g. --report report.html")
     target = Path(path)
+    parent = str(target.parent)
     if target.is_dir():
         raise UsageError(f"--report {path!r} is a directory: give a file name, e.g. report.html")
+    if target.parent.exists() and not target.parent.is_dir():
+        raise UsageError(f"--report {path!r}: {parent!r} is a file, not a directory")
     if not target.parent.is_dir():
-        raise UsageError(f"--report {path!r}: the directory {str(target.parent)!r} does not exist")
+        raise UsageError(f"--report {path!r}: the directory {parent!r} does not exist")
+    if not os.access(target.parent, os.W_OK) or (
+        target.exists() and not os.access(target, os.W_OK)
+    ):
+        raise UsageError(f"--report {path!r}: cannot write there (permission denied)")
 
 
 def report_explanation(inputs: Inputs, seed: int = 0) -> tuple[Explanation | None, list[str]]:
     """``explain`` for the report (as ``vpccni-model explain`` runs it with these inputs), or
-    None and a note saying why it could not run."""
+    None and a note saying why it could not run. It can take a while on large instance
+    types (steady states over every pod count, then simulated churn): stderr says so."""
+    print(
+        f"vpccni-model: --report: explaining the configuration on {inputs.limits.name} "
+        "(as vpccni-model explain does) for the report's findings",
+        file=sys.stderr,
+    )
     try:
         found = explain(
             inputs.limits, inputs.config, seed=seed, host_network_pods=inputs.host_network_pods

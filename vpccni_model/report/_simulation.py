@@ -28,7 +28,7 @@ def _key_figures(s: Summary, inputs: Mapping[str, Any]) -> list[KeyFigure]:
     timeout = inputs.get("pod_timeout_s")
     after = f" after {timeout:g} s" if isinstance(timeout, int | float) else ""
     usable = sum(int(n.get("usable_addresses") or 0) for n in inputs.get("subnets", {}).values())
-    never = "never: the rank falls on a pod that gave up"
+    never = "the rank falls on a pod that gave up"
     figures = [
         KeyFigure(
             "Pods started",
