@@ -29,6 +29,8 @@ def _key_figures(s: Summary, inputs: Mapping[str, Any]) -> list[KeyFigure]:
     after = f" after {timeout:g} s" if isinstance(timeout, int | float) else ""
     usable = sum(int(n.get("usable_addresses") or 0) for n in inputs.get("subnets", {}).values())
     never = "the rank falls on a pod that gave up"
+    count_subnets = len(inputs.get("subnets", {}))
+    across = f" in {count_subnets} subnets together" if count_subnets > 1 else ""
     figures = [
         KeyFigure(
             "Pods started",
@@ -135,7 +137,7 @@ def _key_figures(s: Summary, inputs: Mapping[str, Any]) -> list[KeyFigure]:
             "Subnet free, min",
             count(s.subnet_free_addresses_min),
             "addresses",
-            f"free at the lowest, of {usable:,} usable; "
+            f"free at the lowest, of {usable:,} usable{across}; "
             f"{s.subnet_free_blocks_min:,} whole /28 blocks free at the lowest",
             "subnet_free_addresses_min",
             s.subnet_free_addresses_min,
