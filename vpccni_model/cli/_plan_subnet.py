@@ -18,6 +18,7 @@ from vpccni_model.cli._common import (
     settings_json,
     settings_lines,
 )
+from vpccni_model.cli._report import add_report, check_report, report_explanation, write_report
 from vpccni_model.cli._workload_flags import (
     add_workload_flags,
     build_workload,
@@ -25,6 +26,7 @@ from vpccni_model.cli._workload_flags import (
 )
 from vpccni_model.plan import FleetFigures, SubnetPlan, plan_subnet
 from vpccni_model.sim.fleet import DEFAULT_SIM_NODES, SimulatedSubnetPlan, plan_subnet_simulated
+from vpccni_model.sim.metrics import package_version
 
 EXAMPLE = f"""example:
   vpccni-model plan-subnet --cidr 10.0.0.0/20 --instance m5.xlarge --nodes 60 --growth 20
@@ -32,6 +34,7 @@ EXAMPLE = f"""example:
       --env ENABLE_PREFIX_DELEGATION=true --pods-per-node 30
   vpccni-model plan-subnet --cidr 10.0.0.0/20 --instance m5.xlarge --nodes 60 \\
       --pods-per-node 30 --workload churn --changes-per-minute 4 --hours 2
+  vpccni-model plan-subnet --cidr 10.0.0.0/22 --instance m5.large --nodes 40 --report plan.html
 
 With --workload, a sample of --sim-nodes nodes (default: the fleet, up to {DEFAULT_SIM_NODES})
 runs the workload for --hours; the most addresses one of them held (and the 95th percentile
@@ -254,6 +257,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.growth <= 10_000:
         raise UsageError(f"--growth must be a percentage from 0 to 10000, got {args.growth:g}")
     _check_simulation_flags(args)
+    check_report(args.report)
     simulated = _simulated(args, inputs) if args.workload is not None else None
     plan = (
         simulated.steady
@@ -274,13 +278,37 @@ def run(args: argparse.Namespace) -> int:
         if simulated is not None:
             out["simulation"] = _simulation_json(args, simulated)
         print_json(out)
-        return 0
-    lines = [*settings_lines(inputs), "", *_lines(plan)]
-    if simulated is not None:
-        lines += ["", *_simulated_lines(args, simulated)]
-    for line in lines:
-        print(line)
+    else:
+        lines = [*settings_lines(inputs), "", *_lines(plan)]
+        if simulated is not None:
+            lines += ["", *_simulated_lines(args, simulated)]
+        for line in lines:
+            print(line)
+    if args.report is not None:
+        _report(args, inputs, plan)
     return 0
+
+
+def _report(args: argparse.Namespace, inputs: Inputs, plan: SubnetPlan) -> None:
+    """``--report``: the plan's page, with explain's findings for the configuration."""
+    from vpccni_model.report import subnet_plan_report
+
+    explanation, notes = report_explanation(inputs)
+    page = subnet_plan_report(
+        plan,
+        inputs={
+            "command": "plan-subnet",
+            "max_pods": inputs.max_pods,
+            "host_network_pods": inputs.host_network_pods,
+            "vpccni_model_version": package_version(),
+            "settings": settings_json(inputs),
+            "env": dict(inputs.env),
+        },
+        explanation=explanation,
+        lint=inputs.findings,
+        notes=notes,
+    )
+    write_report(page, args.report, quiet_stdout=args.json)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -317,6 +345,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=f"with --workload, nodes to simulate; their per-node figures are scaled to "
         f"--nodes (default: --nodes, at most {DEFAULT_SIM_NODES})",
     )
+    add_report(ps)
     add_inputs(ps)
     add_json(ps)
     ps.set_defaults(func=run)

@@ -32,6 +32,7 @@ from vpccni_model.cli._common import (
     settings_lines,
 )
 from vpccni_model.cli._node_dump import add_dump_options, dump_inputs, with_node_dump
+from vpccni_model.cli._report import add_report, check_report, report_explanation, write_report
 from vpccni_model.cli._workload_flags import (
     add_workload_flags,
     build_workload,
@@ -74,6 +75,7 @@ examples:
   vpccni-model simulate --instance m5.large --subnet 10.0.0.0/24 --nodes 5 \\
       --workload constant --pods-per-node 20 --out small-subnet/
   vpccni-model simulate --instance m5.large --fault AssignPrivateIpAddresses:RequestTimeout:0.2
+  vpccni-model simulate --instance m5.large --nodes 20 --hours 6 --report report.html
 
 --fault API:CODE[:RATE[:START[:END]]] injects EC2 errors: RATE is the chance per call (default
 1), START and END the window in seconds of simulated time (default: the whole run).
@@ -88,7 +90,8 @@ Pods are placed on the node with the fewest pods, at most max pods less --host-n
 node; the rest are unschedulable and wait pending for a free slot. With --out: summary.json
 (inputs and summary), series.csv, nodes.csv (up to {PER_NODE_SERIES_MAX_NODES} nodes unless
 --per-node-series), calls.csv and, with the plots extra (pip install -e '.[plots]'),
-ips.png, enis.png, ec2_calls.png and subnet.png.
+ips.png, enis.png, ec2_calls.png and subnet.png. --report FILE writes one self-contained HTML
+page (key figures, the plots, EC2 calls by API, explain's findings, every input).
 """
 
 
@@ -165,10 +168,18 @@ def _print_summary(result: SimulationResult, timeout: float) -> None:
     print("summary (all nodes; times in seconds of simulated time):")
     for key, value in summary.items():
         print(f"  {key.ljust(width)}  {_shown(key, value)}")
+    for line in _summary_notes(result, timeout):
+        print(line)
+
+
+def _summary_notes(result: SimulationResult, timeout: float) -> list[str]:
+    """What the summary's figures mean for this run (pods that gave up, and why; subnets),
+    printed under the summary and kept in the report's notes."""
+    notes: list[str] = []
     s = result.summary
     ranked = s.pods_started + s.pods_failed
     if s.pods_failed:
-        print(
+        notes.append(
             f"time to IP ranks {ranked} pods: {s.pods_started} got an IP, {s.pods_failed} gave "
             f"up after {timeout:g} s (ranked last; 'never' = the rank falls on one of them)"
         )
@@ -183,28 +194,29 @@ def _print_summary(result: SimulationResult, timeout: float) -> None:
             why = "had no free aligned /28 block left for a prefix"
         else:
             why = "had fewer free addresses than a call asked for"
-        print(
+        notes.append(
             f"{s.pods_failed_subnet_full} pods gave up because the subnet {why} "
             f"({sizes}; {free:,} {'address' if free == 1 else 'addresses'} free at the lowest)"
         )
     if s.pods_failed_ec2_error:
-        print(f"{s.pods_failed_ec2_error} pods gave up after EC2 errors: see calls.csv")
+        notes.append(f"{s.pods_failed_ec2_error} pods gave up after EC2 errors: see calls.csv")
     if s.pods_failed_timeout:
-        print(
+        notes.append(
             f"{s.pods_failed_timeout} pods gave up with no EC2 error: the pool could not grow "
             "(ENI limits, max pods, MINIMUM_IP_TARGET alone) or grew too slowly"
         )
     if s.pods_unschedulable:
-        print(
+        notes.append(
             f"{s.pods_unschedulable} pods were unschedulable on arrival (every node had max "
             f"pods less the host-network pods); {s.pods_pending_at_end} still pending at the end"
         )
     for name, seen in result.subnets.items():  # only when the run has several subnets
-        print(
+        notes.append(
             f"subnet {name}: at most {seen['used_addresses_max']:,} addresses used, "
             f"{seen['free_addresses_min']:,} free and {seen['free_blocks_min']:,} free /28 "
             "blocks at the lowest"
         )
+    return notes
 
 
 def _check_metrics(args: argparse.Namespace) -> None:
@@ -305,6 +317,7 @@ def run(args: argparse.Namespace) -> int:
     workload = build_workload(args, nodes=args.nodes, pods_per_node=args.pods_per_node)
     if args.out is not None:
         check_out(args.out)
+    check_report(args.report)
     limits, config = inputs.limits, inputs.config
     per_node = (
         args.per_node_series
@@ -390,7 +403,29 @@ def run(args: argparse.Namespace) -> int:
                 )
         # With --json, stdout holds only the JSON document.
         print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr if args.json else None)
+    if args.report is not None:
+        _report(args, inputs, result, spec.pod_timeout)
     return 0
+
+
+def _report(
+    args: argparse.Namespace, inputs: Inputs, result: SimulationResult, timeout: float
+) -> None:
+    """``--report``: the run's page, with explain's findings for its instance and config."""
+    from vpccni_model.report import simulation_report
+
+    explanation, notes = report_explanation(inputs, args.seed)
+    if args.no_plots:
+        notes.append("Figures left out (--no-plots).")
+    page = simulation_report(
+        result,
+        inputs=_inputs(args, inputs),
+        explanation=explanation,
+        lint=inputs.findings,
+        notes=[*_summary_notes(result, timeout), *notes],
+        figures=not args.no_plots,
+    )
+    write_report(page, args.report, quiet_stdout=args.json)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -451,8 +486,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="directory for summary.json, the CSV files and the plots (default: print only)",
     )
     sim.add_argument(
-        "--no-plots", action="store_true", help="with --out, write no PNG plots (default: plots)"
+        "--no-plots",
+        action="store_true",
+        help="no PNG plots with --out, no figures in --report (default: plots)",
     )
+    add_report(sim)
     sim.add_argument(
         "--per-node-series",
         action=argparse.BooleanOptionalAction,
