@@ -65,9 +65,10 @@ LAYERS: dict[str, int] = {
     "testing": 10,
     "aws": 10,
     "sim": 11,
-    "cli": 12,
-    "__main__": 12,
-    "__init__": 13,
+    "sweep": 12,
+    "cli": 13,
+    "__main__": 13,
+    "__init__": 14,
 }
 
 

@@ -36,15 +36,7 @@ from vpccni_model.cloud import EC2_APIS, FakeEC2, FaultRule
 from vpccni_model.sim.engine import Simulation, simulate
 from vpccni_model.sim.metrics import SimulationResult
 from vpccni_model.sim.spec import SimulationSpec, cluster
-from vpccni_model.sim.workloads import (
-    Burst,
-    Constant,
-    Diurnal,
-    PoissonChurn,
-    Ramp,
-    Trace,
-    Workload,
-)
+from vpccni_model.sim.workloads import Trace, Workload, named_workload
 
 #: Above this many nodes the per-node series are off unless asked for (memory, file size).
 PER_NODE_SERIES_MAX_NODES = 200
@@ -104,15 +96,13 @@ def _workload(args: argparse.Namespace) -> Workload:
             if exc.field != "trace":
                 raise  # a bad row names its line and column
             raise UsageError(f"--trace {args.trace!r}: {exc.reason}") from exc
-    if args.workload == "constant":
-        return Constant(args.pods_per_node)
-    if args.workload == "ramp":
-        return Ramp(0, args.pods_per_node, args.hours * 3600 / 2)
-    if args.workload == "burst":
-        return Burst(args.pods_per_node * args.nodes, at=60.0)
-    if args.workload == "diurnal":
-        return Diurnal(changes_per_node_per_minute=args.changes_per_minute)
-    return PoissonChurn(args.pods_per_node, args.changes_per_minute)
+    return named_workload(
+        args.workload,
+        pods_per_node=args.pods_per_node,
+        changes_per_minute=args.changes_per_minute,
+        duration=args.hours * 3600,
+        nodes=args.nodes,
+    )
 
 
 def parse_fault(text: str) -> FaultRule:
