@@ -92,7 +92,8 @@ def _load(path: str) -> SweepSpec:
     except ConfigError as exc:
         if exc.field == "sweep file":
             raise UsageError(f"{path}: {exc.reason}") from None
-        shown = "" if exc.reason.startswith("unknown key") else f"={exc.value!r}"
+        bare = exc.value is None or exc.reason.startswith("unknown key")
+        shown = "" if bare else f"={exc.value!r}"
         raise UsageError(f"{path}: {exc.field}{shown}: {exc.reason}") from None
 
 
@@ -132,7 +133,7 @@ def _heading(path: str, spec: SweepSpec) -> list[str]:
         count(len(spec.workloads), "workload"),
         count(len(spec.seeds), "seed"),
     ]
-    lines = [f"sweep {path}: {count(len(spec), 'run')} = {' x '.join(axes)}"]
+    lines = [f"sweep {path}", f"{count(len(spec), 'run')} = {' x '.join(axes)}"]
     throttle = "EC2 throttling on" if spec.throttle else "no EC2 throttling"
     lines.append(
         f"each run: {spec.nodes} nodes, {spec.hours:g} h, subnet {spec.subnet}, iteration "

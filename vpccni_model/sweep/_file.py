@@ -47,6 +47,8 @@ def _read(path: Path) -> object:
 
 def sweep_from_mapping(data: object) -> SweepSpec:
     """A :class:`SweepSpec` from a parsed sweep document (a mapping of its fields)."""
+    if data is None:
+        raise ConfigError("sweep file", None, "is empty: it needs at least 'instances'")
     if not isinstance(data, Mapping):
         raise ConfigError("sweep file", type(data).__name__, "must be a mapping of keys")
     check_keys("", data, KEYS)

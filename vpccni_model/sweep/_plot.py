@@ -1,9 +1,10 @@
 """``pareto.png``: the settings of a sweep on addresses held vs EC2 calls per hour, coloured by
 p99 time to IP, one panel per workload (needs the ``plots`` extra: matplotlib).
 
-Settings on the front are filled, coloured and labelled with their p99; dominated ones are
-hollow, grey and labelled in grey on their left (the front's labels are on the right), so the eye lands on the choices worth making. A p99 of None (a pod gave up at that rank) gets a
-red cross: no colour on the scale would be honest for it.
+Settings on the front are filled, coloured and labelled with their p99 on their right;
+dominated ones are hollow and grey, labelled in grey on their left, so the eye lands on the
+choices worth making. A p99 of None (a pod gave up at that rank) gets a red cross: no colour
+on the scale would be honest for it.
 """
 
 from __future__ import annotations

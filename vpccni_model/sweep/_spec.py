@@ -128,7 +128,9 @@ class WorkloadSpec:
 
     def __attrs_post_init__(self) -> None:
         if self.kind not in WORKLOADS:
-            raise ConfigError("kind", self.kind, f"must be one of {', '.join(WORKLOADS)}")
+            close = difflib.get_close_matches(str(self.kind), list(WORKLOADS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError("kind", self.kind, f"must be one of {', '.join(WORKLOADS)}{hint}")
         if not _is_int(self.pods_per_node) or self.pods_per_node < 0:
             raise ConfigError("pods_per_node", self.pods_per_node, "must be an int >= 0")
         if not _is_number(self.changes_per_minute) or self.changes_per_minute <= 0:
@@ -293,10 +295,12 @@ class SweepSpec:
         for finding in lint_env(env, limits):
             if finding.severity == "info":
                 continue
-            where = finding.variable if finding.variable in given else "env"
-            raise ConfigError(
-                f"env[{i}].{where}", given.get(where), f"{finding.message} (on {limits.name})"
-            )
+            why = f"{finding.message} (on {limits.name})"
+            if finding.severity == "warning":
+                why += "; a sweep refuses what ipamd would ignore or change"
+            if finding.variable in given:
+                raise ConfigError(f"env[{i}].{finding.variable}", given[finding.variable], why)
+            raise ConfigError(f"env[{i}]", given, why)
         max_pods = self._max_pods(limits, Config.from_env(env))
         if self.host_network_pods > max_pods:
             raise ConfigError(

@@ -1,0 +1,96 @@
+"""Sweep throughput: runs per minute of one grid on each engine, and what the engine costs.
+
+The same ``SweepSpec`` runs in this process (1 worker), on a 2-process pool and on a 2-worker
+Dask ``LocalCluster`` (started and closed inside the measurement, so its start-up counts).
+Each wall time includes the engine's start and stop. *Efficiency* is the speed-up over
+serial divided by the workers (1.0 = linear); *overhead* is how far below linear, ``1 -
+efficiency``. For Dask, the start-up (cluster and client) and the map on the running cluster
+are also timed apart. The rows of every engine must be equal to the serial rows: the
+benchmark checks it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from vpccni_model.sweep import EnvSet, SweepSpec, WorkloadSpec, sweep
+
+#: The env sets of the grid: the warm-pool settings users compare most.
+ENV_SETS = (
+    EnvSet(label="shipped"),
+    EnvSet({"WARM_IP_TARGET": 2}, label="W=2"),
+    EnvSet({"WARM_IP_TARGET": 2, "MINIMUM_IP_TARGET": 10}, label="W=2 M=10"),
+    EnvSet({"ENABLE_PREFIX_DELEGATION": True, "WARM_PREFIX_TARGET": 1}, label="prefix WP=1"),
+)
+
+
+def grid(nodes: int, hours: float, seeds: int, env_sets: int = len(ENV_SETS)) -> SweepSpec:
+    """m5.large, ``env_sets`` of :data:`ENV_SETS`, churn of 10 pods per node and 1 change per
+    node per minute, seeds 0 .. ``seeds`` - 1."""
+    return SweepSpec(
+        instances=["m5.large"],
+        env=ENV_SETS[:env_sets],
+        workloads=[WorkloadSpec("churn", pods_per_node=10, changes_per_minute=1.0)],
+        seeds=list(range(seeds)),
+        nodes=nodes,
+        hours=hours,
+    )
+
+
+def measure_engines(spec: SweepSpec, workers: int = 2) -> list[dict[str, Any]]:
+    """One dict per engine: engine, workers, runs, wall_s, runs_per_min, speedup, efficiency,
+    overhead, startup_s and map_s (Dask only), identical (rows equal to serial)."""
+    runs = len(spec)
+    out: list[dict[str, Any]] = []
+    start = time.perf_counter()
+    serial = sweep(spec, "serial")
+    serial_wall = time.perf_counter() - start
+    out.append(_entry("serial", 1, runs, serial_wall, serial_wall, identical=True))
+
+    start = time.perf_counter()
+    pooled = sweep(spec, "process", workers=workers)
+    wall = time.perf_counter() - start
+    out.append(_entry("process", workers, runs, wall, serial_wall, identical=pooled == serial))
+
+    from distributed import Client, LocalCluster
+
+    start = time.perf_counter()
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        ready = time.perf_counter()
+        on_dask = sweep(spec, client)
+        mapped = time.perf_counter()
+    wall = time.perf_counter() - start
+    entry = _entry("dask-local", workers, runs, wall, serial_wall, identical=on_dask == serial)
+    entry["startup_s"] = ready - start
+    entry["map_s"] = mapped - ready
+    out.append(entry)
+    return out
+
+
+def _entry(
+    engine: str, workers: int, runs: int, wall: float, serial_wall: float, *, identical: bool
+) -> dict[str, Any]:
+    speedup = serial_wall / wall
+    return {
+        "engine": engine,
+        "workers": workers,
+        "runs": runs,
+        "wall_s": wall,
+        "runs_per_min": runs / wall * 60,
+        "speedup": speedup,
+        "efficiency": speedup / workers,
+        "overhead": 1 - speedup / workers,
+        "startup_s": None,
+        "map_s": None,
+        "identical": identical,
+    }
