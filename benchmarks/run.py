@@ -607,10 +607,8 @@ def run_sweep(mode: Mode, workers: int, out: Path) -> list[Row]:
         f"sweep throughput: {len(spec)} runs of {nodes} nodes x {hours:g} h, serial, "
         f"{count} processes, a {count}-worker LocalCluster"
     )
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     entries = sweep_throughput.measure_engines(spec, count)
     for entry in entries:
-        entry["load_before"] = load
         if not entry["identical"]:
             raise SystemExit(f"sweep on {entry['engine']} gave other rows than serial")
 
@@ -620,7 +618,7 @@ def run_sweep(mode: Mode, workers: int, out: Path) -> list[Row]:
     columns = ["engine", "workers", "runs", "wall_s", "runs_per_min", "speedup", "efficiency"]
     _write_csv(
         out / "sweep_throughput.csv",
-        [*columns, "overhead", "startup_s", "map_s", "identical", "load_before"],
+        [*columns, "overhead", "startup_s", "map_s", "per_task_ms", "identical", "load_before"],
         [
             [
                 e["engine"],
@@ -633,8 +631,9 @@ def run_sweep(mode: Mode, workers: int, out: Path) -> list[Row]:
                 num(e["overhead"], 3),
                 num(e["startup_s"], 3),
                 num(e["map_s"], 3),
+                num(e["per_task_ms"], 3),
                 e["identical"],
-                num(load, 2),
+                num(e["load_before"], 2),
             ]
             for e in entries
         ],
@@ -670,7 +669,9 @@ def run_sweep(mode: Mode, workers: int, out: Path) -> list[Row]:
                 Row(
                     f"sweep.{name}.overhead",
                     f"how far below linear on {e['workers']} workers: 1 - speed-up / workers "
-                    f"(load average {num(load, 2) or '?'} before the serial run)",
+                    f"(load average {num(e['load_before'], 2) or '?'} before it ran, on "
+                    f"{os.cpu_count()} CPUs); the engine's own cost: {e['per_task_ms']:.2f} ms "
+                    f"per run (a map of {sweep_throughput.NOOP_TASKS} no-op tasks)",
                     "%",
                     e["overhead"],
                     extra=e,

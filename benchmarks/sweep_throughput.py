@@ -7,14 +7,38 @@ serial divided by the workers (1.0 = linear); *overhead* is how far below linear
 efficiency``. For Dask, the start-up (cluster and client) and the map on the running cluster
 are also timed apart. The rows of every engine must be equal to the serial rows: the
 benchmark checks it.
+
+On a shared machine the speed-up mostly measures the other tenants, so each engine is also
+timed on :data:`NOOP_TASKS` tasks that do nothing (``per_task_ms``: the engine's own cost per
+run, start-up included for the process pool, on the running cluster for Dask), and the load
+average is recorded before each engine.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
-from vpccni_model.sweep import EnvSet, SweepSpec, WorkloadSpec, sweep
+from vpccni_model.sweep import EnvSet, SweepSpec, WorkloadSpec, map_runs, sweep
+
+#: Tasks of the no-op map that times an engine's own cost per run.
+NOOP_TASKS = 200
+
+
+def noop(item: int) -> int:
+    return item
+
+
+def _load() -> float | None:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def _per_task_ms(engine: object, workers: int) -> float:
+    start = time.perf_counter()
+    map_runs(noop, range(NOOP_TASKS), engine, workers=workers)
+    return (time.perf_counter() - start) / NOOP_TASKS * 1000
+
 
 #: The env sets of the grid: the warm-pool settings users compare most.
 ENV_SETS = (
@@ -40,21 +64,29 @@ def grid(nodes: int, hours: float, seeds: int, env_sets: int = len(ENV_SETS)) ->
 
 def measure_engines(spec: SweepSpec, workers: int = 2) -> list[dict[str, Any]]:
     """One dict per engine: engine, workers, runs, wall_s, runs_per_min, speedup, efficiency,
-    overhead, startup_s and map_s (Dask only), identical (rows equal to serial)."""
+    overhead, startup_s and map_s (Dask only), identical (rows equal to serial), load_before
+    (the 1-minute load average before it ran) and per_task_ms (the no-op map)."""
     runs = len(spec)
     out: list[dict[str, Any]] = []
+    load = _load()
     start = time.perf_counter()
     serial = sweep(spec, "serial")
     serial_wall = time.perf_counter() - start
-    out.append(_entry("serial", 1, runs, serial_wall, serial_wall, identical=True))
+    out.append(_entry("serial", 1, runs, serial_wall, serial_wall, identical=True, load=load))
+    out[-1]["per_task_ms"] = _per_task_ms("serial", 1)
 
+    load = _load()
     start = time.perf_counter()
     pooled = sweep(spec, "process", workers=workers)
     wall = time.perf_counter() - start
-    out.append(_entry("process", workers, runs, wall, serial_wall, identical=pooled == serial))
+    out.append(
+        _entry("process", workers, runs, wall, serial_wall, identical=pooled == serial, load=load)
+    )
+    out[-1]["per_task_ms"] = _per_task_ms("process", workers)
 
     from distributed import Client, LocalCluster
 
+    load = _load()
     start = time.perf_counter()
     with (
         LocalCluster(
@@ -69,8 +101,11 @@ def measure_engines(spec: SweepSpec, workers: int = 2) -> list[dict[str, Any]]:
         ready = time.perf_counter()
         on_dask = sweep(spec, client)
         mapped = time.perf_counter()
-    wall = time.perf_counter() - start
-    entry = _entry("dask-local", workers, runs, wall, serial_wall, identical=on_dask == serial)
+        per_task = _per_task_ms(client, workers)
+    wall = time.perf_counter() - start - per_task * NOOP_TASKS / 1000
+    same = on_dask == serial
+    entry = _entry("dask-local", workers, runs, wall, serial_wall, identical=same, load=load)
+    entry["per_task_ms"] = per_task
     entry["startup_s"] = ready - start
     entry["map_s"] = mapped - ready
     out.append(entry)
@@ -78,7 +113,14 @@ def measure_engines(spec: SweepSpec, workers: int = 2) -> list[dict[str, Any]]:
 
 
 def _entry(
-    engine: str, workers: int, runs: int, wall: float, serial_wall: float, *, identical: bool
+    engine: str,
+    workers: int,
+    runs: int,
+    wall: float,
+    serial_wall: float,
+    *,
+    identical: bool,
+    load: float | None,
 ) -> dict[str, Any]:
     speedup = serial_wall / wall
     return {
@@ -93,4 +135,6 @@ def _entry(
         "startup_s": None,
         "map_s": None,
         "identical": identical,
+        "load_before": load,
+        "per_task_ms": None,
     }

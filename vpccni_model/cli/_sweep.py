@@ -41,10 +41,10 @@ The file's keys are documented in docs/sweep.md: instances, env (sets of aws-nod
 over the shipped manifest's), workloads, seeds, and the base settings of every run (nodes,
 hours, subnet, ...). Runs go in grid order (instance, env set, workload, seed); the results do
 not depend on the engine. A setting (instance type and env set) is dominated when another
-one, under the same workload and each at its worst over the seeds, holds no more subnet
-addresses, makes no more EC2 calls per hour and has no longer a p99 time to IP, and is better
-on one of them ('never', a pod gave up at the p99 rank, is the worst time). With --out:
-sweep.csv, sweep.json and, with the plots extra, pareto.png.
+one, under the same workload and each at its worst over the seeds, is no worse on subnet
+addresses held, EC2 calls per hour and p99 time to IP, and better on one of them ('never', a
+pod gave up at the p99 rank, is the worst time). With --out: sweep.csv, sweep.json and, with
+the plots extra, pareto.png.
 """
 
 #: Columns of the run table after the labels: (header, width, cell).
