@@ -220,6 +220,15 @@ def _print_pareto(points: Sequence[ParetoPoint], spec: SweepSpec) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except ConfigError as exc:
+        if exc.field != "engine":
+            raise
+        raise UsageError(f"--dask {args.dask}: {exc.reason}") from None
+
+
+def _run(args: argparse.Namespace) -> int:
     engine = _engine(args)
     spec = _load(args.file)
     if args.out is not None:

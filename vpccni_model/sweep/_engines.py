@@ -10,8 +10,12 @@ when asked for (the ``dask`` extra).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
 
@@ -146,17 +150,34 @@ def _on_dask(
         with client:
             return _on_client(client, fn, todo, report)
     count = workers or default_workers()
-    with (
-        distributed.LocalCluster(
+    with _workers_ignore_ctrl_c():  # only while the worker processes start
+        cluster = distributed.LocalCluster(
             n_workers=count,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+            # A run's error comes back through its future; the workers' own logs would only
+            # add the tracebacks of their shutdown.
+            silence_logs=logging.CRITICAL,
+        )
+    with cluster, distributed.Client(cluster) as client:
         return _on_client(client, fn, todo, report)
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """While the cluster's processes start, SIGINT is ignored, and they inherit that: a
+    Ctrl-C then stops this process, which closes the cluster, instead of printing every
+    worker's traceback (one pressed during the start-up itself, about a second, is lost)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _on_client(client: Any, fn: Callable[[T], R], todo: Sequence[T], report: Progress) -> list[R]:
