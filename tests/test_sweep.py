@@ -14,6 +14,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vpccni_model import MANIFEST_ENV, Config, ConfigError, instance_limits
 from vpccni_model.cli import main
@@ -445,3 +447,37 @@ def test_a_pod_that_gave_up_is_an_empty_csv_cell_and_never_in_the_table(
     assert int(rows[0]["pods_failed"]) > 0
     assert rows[0]["time_to_ip_p99_s"] == ""
     assert "never" in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("abcd"),
+            st.sampled_from(["churn", "burst"]),
+            st.integers(0, 5),
+            st.integers(0, 5),
+            st.one_of(st.none(), st.integers(0, 5)),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_every_workload_keeps_a_front_that_nothing_beats(rows: list[Any]) -> None:
+    made = [
+        _row(env, held, float(calls), p99, workload_label=w) for env, w, held, calls, p99 in rows
+    ]
+    points = pareto(made)
+    for workload in {w for _, w, *_ in rows}:
+        mine = [p for p in points if p.workload == workload]
+        front = [p for p in mine if not p.dominated]
+        assert front, "a finite set always has a non-dominated member"
+        for p in front:  # no setting is at least as good everywhere and better somewhere
+            for q in mine:
+                pc, qc = _costs(p), _costs(q)
+                assert not (all(a <= b for a, b in zip(qc, pc, strict=True)) and qc != pc)
+
+
+def _costs(p: Any) -> tuple[float, float, float]:
+    p99 = math.inf if p.time_to_ip_p99_s is None else p.time_to_ip_p99_s
+    return (p.subnet_addresses_max, p.ec2_calls_per_hour, p99)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import attrs
 import yaml
@@ -54,10 +53,7 @@ def sweep_from_mapping(data: object) -> SweepSpec:
     check_keys("", data, KEYS)
     if "instances" not in data:
         raise ConfigError("instances", None, "missing: list the instance types, e.g. [m5.large]")
-    fields: dict[str, Any] = dict(data)
-    if isinstance(fields["instances"], str):  # one type needs no list
-        fields["instances"] = [fields["instances"]]
-    return SweepSpec(**fields)
+    return SweepSpec(**data)
 
 
 def load_sweep(path: str | Path) -> SweepSpec:

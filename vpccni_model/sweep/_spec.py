@@ -186,12 +186,12 @@ def _items(field: str, value: object, cls: type[Any]) -> tuple[Any, ...]:
             except ConfigError as exc:
                 raise ConfigError(f"{field}[{i}].{exc.field}", exc.value, exc.reason) from None
         else:
-            raise ConfigError(f"{field}[{i}]", item, f"must be a {cls.__name__} or a mapping")
+            raise ConfigError(f"{field}[{i}]", item, f"must be a mapping (or a {cls.__name__})")
     return tuple(out)
 
 
 def _instances(value: object) -> tuple[str, ...]:
-    return _tuple("instances", value)
+    return (value,) if isinstance(value, str) else _tuple("instances", value)  # one needs no list
 
 
 def _env_sets(value: object) -> tuple[EnvSet, ...]:
