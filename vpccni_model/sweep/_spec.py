@@ -52,7 +52,10 @@ def _env_pairs(value: object) -> tuple[tuple[str, str], ...]:
     for item in items:
         if not (isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[0], str)):
             raise ConfigError("env", item, "expected NAME -> value")
-        pairs.append((item[0], _text(item[1])))
+        try:
+            pairs.append((item[0], _text(item[1])))
+        except ConfigError as exc:
+            raise ConfigError(item[0], exc.value, exc.reason) from None
     return tuple(pairs)
 
 
@@ -186,7 +189,9 @@ def _items(field: str, value: object, cls: type[Any]) -> tuple[Any, ...]:
             except ConfigError as exc:
                 raise ConfigError(f"{field}[{i}].{exc.field}", exc.value, exc.reason) from None
         else:
-            raise ConfigError(f"{field}[{i}]", item, f"must be a mapping (or a {cls.__name__})")
+            raise ConfigError(
+                f"{field}[{i}]", item, f"must be a mapping (or an {cls.__name__} value)"
+            )
     return tuple(out)
 
 
@@ -206,11 +211,11 @@ def _seeds(value: object) -> tuple[int, ...]:
     return _tuple("seeds", value)
 
 
-def _unique(field: str, names: list[Any]) -> None:
+def _unique(field: str, names: list[Any], why: str = "") -> None:
     seen: set[Any] = set()
     for i, name in enumerate(names):
         if name in seen:
-            raise ConfigError(f"{field}[{i}]", name, "appears twice (labels must be unique)")
+            raise ConfigError(f"{field}[{i}]", name, f"appears twice{why}")
         seen.add(name)
 
 
@@ -248,8 +253,8 @@ class SweepSpec:
                 raise ConfigError(f"seeds[{i}]", seed, "must be an int >= 0")
         _unique("seeds", list(self.seeds))
         _unique("instances", list(self.instances))
-        _unique("env", [e.name for e in self.env])
-        _unique("workloads", [w.name for w in self.workloads])
+        _unique("env", [e.name for e in self.env], " (labels must be unique)")
+        _unique("workloads", [w.name for w in self.workloads], " (labels must be unique)")
         limits = [self._limits(i, name) for i, name in enumerate(self.instances)]
         for i, env_set in enumerate(self.env):
             for lim in limits:
