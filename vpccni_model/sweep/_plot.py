@@ -9,7 +9,6 @@ on the scale would be honest for it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -87,19 +86,26 @@ def _panel(
 ) -> None:
     xs = [p.subnet_addresses_max for p in points]
     ys = [p.ec2_calls_per_hour for p in points]
-    for point, x, y in zip(points, xs, ys, strict=True):
-        p99 = point.time_to_ip_p99_s
-        name = point.setting if with_instance else point.env_label
-        if point.dominated:
+    # Settings that land on the same spot share one marker and one label, a line each (two
+    # on the front at one spot have the same p99: otherwise one would dominate the other).
+    spots: dict[tuple[float, float, bool], list[ParetoPoint]] = {}
+    for point in points:
+        key = (point.subnet_addresses_max, point.ec2_calls_per_hour, point.dominated)
+        spots.setdefault(key, []).append(point)
+    for (x, y, dominated), here in spots.items():
+        names = [p.setting if with_instance else p.env_label for p in here]
+        p99 = here[0].time_to_ip_p99_s
+        if dominated:
             ax.scatter(x, y, s=70, facecolors="none", edgecolors="0.6", linewidths=1.2, zorder=2)
-            if p99 is None:
+            if any(p.time_to_ip_p99_s is None for p in here):
                 ax.scatter(x, y, s=40, marker="x", color="0.6", zorder=2)
             ax.annotate(
-                name,
+                "\n".join(names),
                 (x, y),
                 textcoords="offset points",
                 xytext=(-7, 4),
                 ha="right",
+                va="bottom",
                 fontsize=7,
                 color="0.5",
             )
@@ -110,16 +116,14 @@ def _panel(
             ax.scatter(x, y, s=110, color=cmap(norm(p99)), edgecolors="black", zorder=3)
         shown = "never" if p99 is None else f"{p99:g} s"
         ax.annotate(
-            f"{name}\np99 {shown}",
+            "\n".join([*names, f"p99 {shown}"]),
             (x, y),
             textcoords="offset points",
             xytext=(7, 5),
             fontsize=8,
         )
-    # Room for the labels: pad both axes by a tenth of their span (or of the value).
+    # Room for the labels: pad both axes by a share of their span (or of the value).
     for values, setter in ((xs, ax.set_xlim), (ys, ax.set_ylim)):
         low, high = min(values), max(values)
         pad = (high - low) * 0.15 or max(abs(high) * 0.1, 1.0)
         setter(max(0.0, low - pad * 2) if low >= 0 else low - pad * 2, high + pad * 3)
-    if not math.isfinite(ax.get_xlim()[1]):  # pragma: no cover - guards odd data
-        ax.autoscale()
