@@ -827,19 +827,11 @@ class Engine:
 def make_engine(workers: int, dask: str | None) -> Engine:
     """``--workers`` processes (1: this process), or a Dask cluster kept for the whole run."""
     if dask:
-        from distributed import Client, LocalCluster  # only with --dask
+        from distributed import Client  # only with --dask
 
-        if dask == "local":
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-            )
-            client = Client(cluster)
-        else:
-            client = Client(dask)
+        from vpccni_model.sweep import local_cluster
+
+        client = Client(local_cluster(workers)) if dask == "local" else Client(dask)
         # Workers import benchmarks.jobs: ship the harness (vpccni_model must be installed).
         with tempfile.TemporaryDirectory() as tmp:
             archive = Path(tmp) / "benchmarks_harness.zip"

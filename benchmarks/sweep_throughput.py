@@ -2,6 +2,7 @@
 
 The same ``SweepSpec`` runs in this process (1 worker), on a 2-process pool and on a 2-worker
 Dask ``LocalCluster`` (started and closed inside the measurement, so its start-up counts).
+The LocalCluster is ``vpccni_model.sweep.local_cluster``, the one ``"dask-local"`` starts.
 Each wall time includes the engine's start and stop. *Efficiency* is the speed-up over
 serial divided by the workers (1.0 = linear); *overhead* is how far below linear, ``1 -
 efficiency``. For Dask, the start-up (cluster and client) and the map on the running cluster
@@ -20,7 +21,7 @@ import os
 import time
 from typing import Any
 
-from vpccni_model.sweep import EnvSet, SweepSpec, WorkloadSpec, map_runs, sweep
+from vpccni_model.sweep import EnvSet, SweepSpec, WorkloadSpec, local_cluster, map_runs, sweep
 
 #: Tasks of the no-op map that times an engine's own cost per run.
 NOOP_TASKS = 200
@@ -84,20 +85,11 @@ def measure_engines(spec: SweepSpec, workers: int = 2) -> list[dict[str, Any]]:
     )
     out[-1]["per_task_ms"] = _per_task_ms("process", workers)
 
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     load = _load()
     start = time.perf_counter()
-    with (
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with local_cluster(workers) as cluster, Client(cluster) as client:
         ready = time.perf_counter()
         on_dask = sweep(spec, client)
         mapped = time.perf_counter()

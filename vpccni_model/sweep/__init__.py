@@ -14,6 +14,7 @@ from vpccni_model.sweep._engines import (
     SERIAL,
     default_workers,
     describe_engine,
+    local_cluster,
     map_runs,
 )
 from vpccni_model.sweep._file import load_sweep, sweep_from_mapping
@@ -39,6 +40,7 @@ __all__ = [
     "describe_engine",
     "dominates",
     "load_sweep",
+    "local_cluster",
     "map_runs",
     "pareto",
     "run_row",

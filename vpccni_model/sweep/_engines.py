@@ -149,10 +149,18 @@ def _on_dask(
             raise ConfigError("engine", engine, f"cannot reach the Dask scheduler: {exc}") from None
         with client:
             return _on_client(client, fn, todo, report)
-    count = workers or default_workers()
+    cluster = local_cluster(workers or default_workers())
+    with cluster, distributed.Client(cluster) as client:
+        return _on_client(client, fn, todo, report)
+
+
+def local_cluster(workers: int) -> Any:
+    """The Dask ``LocalCluster`` of ``"dask-local"``: ``workers`` processes with one thread
+    each, on 127.0.0.1, no dashboard, quiet logs. The caller closes it."""
+    distributed = _distributed(DASK_LOCAL)
     with _workers_ignore_ctrl_c():  # only while the worker processes start
-        cluster = distributed.LocalCluster(
-            n_workers=count,
+        return distributed.LocalCluster(
+            n_workers=workers,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
@@ -161,8 +169,6 @@ def _on_dask(
             # add the tracebacks of their shutdown.
             silence_logs=logging.CRITICAL,
         )
-    with cluster, distributed.Client(cluster) as client:
-        return _on_client(client, fn, todo, report)
 
 
 @contextlib.contextmanager
