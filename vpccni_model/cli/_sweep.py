@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vpccni_model._errors import ConfigError
+from vpccni_model._limits import HOST_NETWORK_PODS
 from vpccni_model.cli._common import UsageError, add_json, print_json
 from vpccni_model.cli._simulate import check_out
 from vpccni_model.sweep import (
@@ -139,6 +140,16 @@ def _heading(path: str, spec: SweepSpec) -> list[str]:
         f"each run: {spec.nodes} nodes, {spec.hours:g} h, subnet {spec.subnet}, iteration "
         f"{spec.iteration}, {throttle}"
     )
+    unusual = [  # settings away from their defaults (docs/sweep.md)
+        f"max pods {spec.max_pods}" if spec.max_pods is not None else "",
+        f"{spec.host_network_pods} host-network pods per node"
+        if spec.host_network_pods != HOST_NETWORK_PODS
+        else "",
+        f"pods give up after {spec.pod_timeout:g} s" if spec.pod_timeout != 600 else "",
+        f"samples every {spec.sample_interval:g} s" if spec.sample_interval != 60 else "",
+    ]
+    if any(unusual):
+        lines.append("also: " + ", ".join(u for u in unusual if u))
     if len(spec.instances) == 1:
         lines.append(f"instance type: {spec.instances[0]}")
     if len(spec.workloads) == 1:
