@@ -65,9 +65,11 @@ LAYERS: dict[str, int] = {
     "testing": 10,
     "aws": 10,
     "sim": 11,
-    "cli": 12,
-    "__main__": 12,
-    "__init__": 13,
+    "sweep": 12,
+    "report": 13,
+    "cli": 14,
+    "__main__": 14,
+    "__init__": 15,
 }
 
 

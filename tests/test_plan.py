@@ -113,3 +113,30 @@ def test_cli_usage_errors(
 ) -> None:
     assert main(["plan-subnet", "--instance", "m5.xlarge", *extra]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_ipv6_nodes_take_only_their_eni_primaries_from_the_ipv4_subnet() -> None:
+    # IPv6 (with prefix delegation, as ipamd requires): pods get addresses from the ENI's /80,
+    # so the IPv4 subnet gives one primary address per ENI and no /28 at all. A fresh node
+    # has one ENI: 1 address a node, 4091 nodes by addresses, no /28 bounds.
+    v6 = Config.from_env(
+        {
+            **MANIFEST_ENV,
+            "ENABLE_IPv6": "true",
+            "ENABLE_IPv4": "false",
+            "ENABLE_PREFIX_DELEGATION": "true",
+        }
+    )
+    plan = plan_subnet("10.0.0.0/20", M5X, v6, 60, pods_per_node=30)
+    assert (plan.node_addresses, plan.node_prefixes, plan.node_singles) == (1, 0, 1)
+    assert (plan.fits_addresses, plan.fits_scattered, plan.prefix_delegation) == (4091, None, False)
+
+
+def test_cli_says_an_ipv6_node_takes_only_primaries(capsys: pytest.CaptureFixture[str]) -> None:
+    env = ["--env", "ENABLE_IPv6=true", "--env", "ENABLE_IPv4=false"]
+    env += ["--env", "ENABLE_PREFIX_DELEGATION=true"]
+    argv = ["plan-subnet", "--cidr", "10.0.0.0/20", "--instance", "m5.xlarge", "--nodes", "60"]
+    assert main([*argv, *env]) == 0
+    out = capsys.readouterr().out
+    assert "(IPv6): 1 ENI, 1 address (ENI primaries only" in out
+    assert "60 nodes: 60 addresses, headroom 4,031" in out  # 4091 - 60

@@ -28,7 +28,15 @@ from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
 from vpccni_model._policy import effective_max_pods
 from vpccni_model._steady import SteadyState, steady_state
 
-__all__ = ["SUBNET_RESERVED", "SubnetPlan", "SubnetSpace", "plan_subnet", "subnet_space"]
+__all__ = [
+    "SUBNET_RESERVED",
+    "FleetFigures",
+    "SubnetPlan",
+    "SubnetSpace",
+    "fleet_figures",
+    "plan_subnet",
+    "subnet_space",
+]
 
 SUBNET_RESERVED = 5
 """Addresses EC2 reserves in every subnet: the network address, the next three, the last."""
@@ -64,13 +72,41 @@ def subnet_space(cidr: str) -> SubnetSpace:
 
 
 @attrs.frozen
+class FleetFigures:
+    """What ``nodes`` alike nodes come to in one subnet, each taking ``node_addresses`` of
+    which ``node_prefixes`` /28 blocks and ``node_singles`` single addresses (ENI primaries
+    and secondary IPs): the fields of :class:`SubnetPlan` that follow from one node's share,
+    whatever gave that share (a steady state, or a simulated peak)."""
+
+    node_addresses: int
+    node_prefixes: int
+    node_singles: int
+    fleet_addresses: int
+    headroom: int
+    grown_nodes: int
+    grown_addresses: int
+    fits_addresses: int
+    fits_packed: int | None
+    fits_scattered: int | None
+    stranded_packed: int | None
+    stranded_scattered: int | None
+
+    @property
+    def fits(self) -> int:
+        """Nodes that surely fit: by addresses, and in prefix mode also scattered."""
+        return self.fits_addresses if self.fits_scattered is None else self.fits_scattered
+
+
+@attrs.frozen
 class SubnetPlan:
     """What ``nodes`` settled nodes take from one subnet, and what fits.
 
     ``per_node`` is one node's ``SteadyState`` at ``pods_per_node`` pods;
     ``node_addresses`` what it takes from the subnet, of which ``node_prefixes`` /28 blocks
     and ``node_singles`` single addresses (ENI primaries and secondary IPs). ``fleet_*`` is
-    ``nodes`` of them and ``headroom`` what stays free. ``grown_nodes`` is ``nodes`` after
+    ``nodes`` of them and ``headroom`` what stays free. ``prefix_delegation`` says the node
+    takes /28 prefixes from this subnet (not in IPv6, whose prefixes are /80s: an IPv6 node
+    takes one address per ENI). ``grown_nodes`` is ``nodes`` after
     ``growth_percent``. ``fits_addresses`` counts nodes by addresses alone; in prefix mode
     ``fits_packed`` and ``fits_scattered`` also need a whole free /28 per prefix, under the
     two placements of the module docstring, and ``stranded_*`` are the free addresses at
@@ -101,6 +137,12 @@ class SubnetPlan:
     def fits(self) -> int:
         """Nodes that surely fit: by addresses, and in prefix mode also scattered."""
         return self.fits_addresses if self.fits_scattered is None else self.fits_scattered
+
+    @property
+    def figures(self) -> FleetFigures:
+        """The share-derived figures alone, as a simulated plan gives them too."""
+        names = [f.name for f in attrs.fields(FleetFigures)]
+        return FleetFigures(**{name: getattr(self, name) for name in names})
 
 
 def _blocks_packed(space: SubnetSpace, nodes: int, prefixes: int, singles: int) -> int:
@@ -160,24 +202,70 @@ def plan_subnet(
     node holds at its busiest). ``growth_percent`` adds that share of nodes (rounded up).
     """
     space = subnet_space(cidr)
-    if not is_int(nodes) or nodes < 1:
-        raise ConfigError("nodes", nodes, "must be an int >= 1")
-    if not is_number(growth_percent) or not 0 <= growth_percent <= 10_000:
-        raise ConfigError("growth_percent", growth_percent, "must be a number from 0 to 10000")
+    _check_growth(nodes, growth_percent)
     effective = config.for_instance(limits)
     if pods_per_node is None:
         pods_per_node = max(effective_max_pods(limits, effective) - host_network_pods, 0)
     elif not is_int(pods_per_node) or pods_per_node < 0:
         raise ConfigError("pods_per_node", pods_per_node, "must be an int >= 0")
     node = steady_state(limits, config, pods_per_node, host_network_pods=host_network_pods)
-    addresses = node.subnet_addresses
-    prefixes = node.prefixes
+    # In IPv6 the prefixes are /80s of the IPv6 CIDR: the IPv4 subnet gives ENI primaries.
+    ipv4_blocks = effective.prefix_delegation and not effective.enable_ipv6
+    figures = fleet_figures(
+        space,
+        nodes,
+        node.subnet_addresses,
+        node.prefixes if ipv4_blocks else 0,
+        prefix_delegation=ipv4_blocks,
+        growth_percent=growth_percent,
+    )
+    return SubnetPlan(
+        space=space,
+        instance=limits.name,
+        nodes=nodes,
+        pods_per_node=pods_per_node,
+        prefix_delegation=ipv4_blocks,
+        per_node=node,
+        growth_percent=float(growth_percent),
+        **attrs.asdict(figures),
+    )
+
+
+def _check_growth(nodes: int, growth_percent: float) -> None:
+    if not is_int(nodes) or nodes < 1:
+        raise ConfigError("nodes", nodes, "must be an int >= 1")
+    if not is_number(growth_percent) or not 0 <= growth_percent <= 10_000:
+        raise ConfigError("growth_percent", growth_percent, "must be a number from 0 to 10000")
+
+
+def fleet_figures(
+    space: SubnetSpace,
+    nodes: int,
+    node_addresses: int,
+    node_prefixes: int,
+    *,
+    prefix_delegation: bool,
+    growth_percent: float = 0.0,
+) -> FleetFigures:
+    """``nodes`` nodes that each take ``node_addresses`` from ``space``, ``node_prefixes`` of
+    them as /28 prefixes (the rest single addresses), against the subnet; in prefix mode
+    with the /28 bounds of the module docstring. ``growth_percent`` adds that share of nodes
+    (rounded up)."""
+    _check_growth(nodes, growth_percent)
+    if not is_int(node_addresses) or node_addresses < 0:
+        raise ConfigError("node_addresses", node_addresses, "must be an int >= 0")
+    if not is_int(node_prefixes) or not 0 <= node_prefixes * PREFIX_SIZE <= node_addresses:
+        raise ConfigError(
+            "node_prefixes",
+            node_prefixes,
+            f"must be an int from 0 to node_addresses / {PREFIX_SIZE}",
+        )
+    addresses, prefixes = node_addresses, node_prefixes
     singles = addresses - prefixes * PREFIX_SIZE
     grown = math.ceil(nodes * (1 + growth_percent / 100))
-    pd = effective.prefix_delegation
     fits_addresses = space.usable_addresses // addresses if addresses else 0
     packed = scattered = stranded_packed = stranded_scattered = None
-    if pd:
+    if prefix_delegation:
         packed = _fits(space, addresses, prefixes, singles, scattered=False)
         scattered = _fits(space, addresses, prefixes, singles, scattered=True)
         stranded_packed = _stranded(
@@ -186,19 +274,12 @@ def plan_subnet(
         stranded_scattered = _stranded(
             space, nodes, addresses, _blocks_scattered(space, nodes, prefixes, singles)
         )
-    return SubnetPlan(
-        space=space,
-        instance=limits.name,
-        nodes=nodes,
-        pods_per_node=pods_per_node,
-        prefix_delegation=pd,
-        per_node=node,
+    return FleetFigures(
         node_addresses=addresses,
         node_prefixes=prefixes,
         node_singles=singles,
         fleet_addresses=nodes * addresses,
         headroom=space.usable_addresses - nodes * addresses,
-        growth_percent=float(growth_percent),
         grown_nodes=grown,
         grown_addresses=grown * addresses,
         fits_addresses=fits_addresses,

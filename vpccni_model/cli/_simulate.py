@@ -32,19 +32,16 @@ from vpccni_model.cli._common import (
     settings_lines,
 )
 from vpccni_model.cli._node_dump import add_dump_options, dump_inputs, with_node_dump
+from vpccni_model.cli._report import add_report, check_report, report_explanation, write_report
+from vpccni_model.cli._workload_flags import (
+    add_workload_flags,
+    build_workload,
+    check_workload_flags,
+)
 from vpccni_model.cloud import EC2_APIS, FakeEC2, FaultRule
 from vpccni_model.sim.engine import Simulation, simulate
 from vpccni_model.sim.metrics import SimulationResult
 from vpccni_model.sim.spec import SimulationSpec, cluster
-from vpccni_model.sim.workloads import (
-    Burst,
-    Constant,
-    Diurnal,
-    PoissonChurn,
-    Ramp,
-    Trace,
-    Workload,
-)
 
 #: Above this many nodes the per-node series are off unless asked for (memory, file size).
 PER_NODE_SERIES_MAX_NODES = 200
@@ -78,6 +75,7 @@ examples:
   vpccni-model simulate --instance m5.large --subnet 10.0.0.0/24 --nodes 5 \\
       --workload constant --pods-per-node 20 --out small-subnet/
   vpccni-model simulate --instance m5.large --fault AssignPrivateIpAddresses:RequestTimeout:0.2
+  vpccni-model simulate --instance m5.large --nodes 20 --hours 6 --report report.html
 
 --fault API:CODE[:RATE[:START[:END]]] injects EC2 errors: RATE is the chance per call (default
 1), START and END the window in seconds of simulated time (default: the whole run).
@@ -92,27 +90,9 @@ Pods are placed on the node with the fewest pods, at most max pods less --host-n
 node; the rest are unschedulable and wait pending for a free slot. With --out: summary.json
 (inputs and summary), series.csv, nodes.csv (up to {PER_NODE_SERIES_MAX_NODES} nodes unless
 --per-node-series), calls.csv and, with the plots extra (pip install -e '.[plots]'),
-ips.png, enis.png, ec2_calls.png and subnet.png.
+ips.png, enis.png, ec2_calls.png and subnet.png. --report FILE writes one self-contained HTML
+page (key figures, the plots, EC2 calls by API, explain's findings, every input).
 """
-
-
-def _workload(args: argparse.Namespace) -> Workload:
-    if args.trace is not None:
-        try:
-            return Trace.from_csv(args.trace)
-        except ConfigError as exc:
-            if exc.field != "trace":
-                raise  # a bad row names its line and column
-            raise UsageError(f"--trace {args.trace!r}: {exc.reason}") from exc
-    if args.workload == "constant":
-        return Constant(args.pods_per_node)
-    if args.workload == "ramp":
-        return Ramp(0, args.pods_per_node, args.hours * 3600 / 2)
-    if args.workload == "burst":
-        return Burst(args.pods_per_node * args.nodes, at=60.0)
-    if args.workload == "diurnal":
-        return Diurnal(changes_per_node_per_minute=args.changes_per_minute)
-    return PoissonChurn(args.pods_per_node, args.changes_per_minute)
 
 
 def parse_fault(text: str) -> FaultRule:
@@ -145,10 +125,7 @@ def _positive_int(name: str, value: int, minimum: int) -> None:
 def _check_args(args: argparse.Namespace) -> None:
     """Numbers and the subnet, named by their flag, before anything runs."""
     _positive_int("--nodes", args.nodes, 1)
-    _positive_int("--pods-per-node", args.pods_per_node, 0)
-    for name, value in (("--hours", args.hours), ("--changes-per-minute", args.changes_per_minute)):
-        if not (math.isfinite(value) and value > 0):
-            raise UsageError(f"{name} must be a number > 0, got {value:g}")
+    check_workload_flags(args)
     try:
         FakeEC2(subnets={"subnet-a": args.subnet})
     except VpcCniModelError as exc:
@@ -191,10 +168,18 @@ def _print_summary(result: SimulationResult, timeout: float) -> None:
     print("summary (all nodes; times in seconds of simulated time):")
     for key, value in summary.items():
         print(f"  {key.ljust(width)}  {_shown(key, value)}")
+    for line in _summary_notes(result, timeout):
+        print(line)
+
+
+def _summary_notes(result: SimulationResult, timeout: float) -> list[str]:
+    """What the summary's figures mean for this run (pods that gave up, and why; subnets),
+    printed under the summary and kept in the report's notes."""
+    notes: list[str] = []
     s = result.summary
     ranked = s.pods_started + s.pods_failed
     if s.pods_failed:
-        print(
+        notes.append(
             f"time to IP ranks {ranked} pods: {s.pods_started} got an IP, {s.pods_failed} gave "
             f"up after {timeout:g} s (ranked last; 'never' = the rank falls on one of them)"
         )
@@ -209,28 +194,29 @@ def _print_summary(result: SimulationResult, timeout: float) -> None:
             why = "had no free aligned /28 block left for a prefix"
         else:
             why = "had fewer free addresses than a call asked for"
-        print(
+        notes.append(
             f"{s.pods_failed_subnet_full} pods gave up because the subnet {why} "
             f"({sizes}; {free:,} {'address' if free == 1 else 'addresses'} free at the lowest)"
         )
     if s.pods_failed_ec2_error:
-        print(f"{s.pods_failed_ec2_error} pods gave up after EC2 errors: see calls.csv")
+        notes.append(f"{s.pods_failed_ec2_error} pods gave up after EC2 errors: see calls.csv")
     if s.pods_failed_timeout:
-        print(
+        notes.append(
             f"{s.pods_failed_timeout} pods gave up with no EC2 error: the pool could not grow "
             "(ENI limits, max pods, MINIMUM_IP_TARGET alone) or grew too slowly"
         )
     if s.pods_unschedulable:
-        print(
+        notes.append(
             f"{s.pods_unschedulable} pods were unschedulable on arrival (every node had max "
             f"pods less the host-network pods); {s.pods_pending_at_end} still pending at the end"
         )
     for name, seen in result.subnets.items():  # only when the run has several subnets
-        print(
+        notes.append(
             f"subnet {name}: at most {seen['used_addresses_max']:,} addresses used, "
             f"{seen['free_addresses_min']:,} free and {seen['free_blocks_min']:,} free /28 "
             "blocks at the lowest"
         )
+    return notes
 
 
 def _check_metrics(args: argparse.Namespace) -> None:
@@ -328,9 +314,10 @@ def run(args: argparse.Namespace) -> int:
     inputs, dump = dump_inputs(args, args.from_node_dump, "--from-node-dump")
     _check_args(args)
     _check_metrics(args)
-    workload = _workload(args)
+    workload = build_workload(args, nodes=args.nodes, pods_per_node=args.pods_per_node)
     if args.out is not None:
         check_out(args.out)
+    check_report(args.report)
     limits, config = inputs.limits, inputs.config
     per_node = (
         args.per_node_series
@@ -416,7 +403,29 @@ def run(args: argparse.Namespace) -> int:
                 )
         # With --json, stdout holds only the JSON document.
         print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr if args.json else None)
+    if args.report is not None:
+        _report(args, inputs, result, spec.pod_timeout)
     return 0
+
+
+def _report(
+    args: argparse.Namespace, inputs: Inputs, result: SimulationResult, timeout: float
+) -> None:
+    """``--report``: the run's page, with explain's findings for its instance and config."""
+    from vpccni_model.report import simulation_report
+
+    explanation, notes = report_explanation(inputs, args.seed)
+    if args.no_plots:
+        notes.append("Figures left out (--no-plots).")
+    page = simulation_report(
+        result,
+        inputs=_inputs(args, inputs),
+        explanation=explanation,
+        lint=inputs.findings,
+        notes=[*_summary_notes(result, timeout), *notes],
+        figures=not args.no_plots,
+    )
+    write_report(page, args.report, quiet_stdout=args.json)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -434,43 +443,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sim.add_argument(
         "--nodes", type=int, default=1, metavar="N", help="nodes in the cluster (default: 1)"
     )
-    sim.add_argument(
-        "--workload",
-        choices=["churn", "constant", "ramp", "burst", "diurnal"],
-        default="churn",
-        help="churn: Poisson pod changes around --pods-per-node; constant: --pods-per-node "
-        "pods at t=0; ramp: 0 to --pods-per-node over half the run; burst: all pods at 60 s; "
-        "diurnal: a daily cycle of changes (default: churn)",
-    )
-    sim.add_argument(
-        "--pods-per-node",
-        type=int,
-        default=10,
-        metavar="N",
-        help="pods per node the workload aims at (default: 10)",
-    )
-    sim.add_argument(
-        "--changes-per-minute",
-        type=float,
-        default=1.0,
-        metavar="RATE",
-        help="pod adds + deletes per node per minute, for churn and diurnal (default: 1)",
-    )
-    sim.add_argument(
-        "--trace",
-        metavar="FILE",
-        help="a CSV of time,node,pod,action to replay instead of --workload (default: none)",
-    )
-    sim.add_argument(
-        "--hours", type=float, default=1.0, metavar="H", help="simulated hours (default: 1)"
-    )
-    sim.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        metavar="N",
-        help="seed of every random draw; the same seed gives the same run (default: 0)",
-    )
+    add_workload_flags(sim)
     sim.add_argument(
         "--iteration",
         choices=KINDS,
@@ -513,8 +486,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="directory for summary.json, the CSV files and the plots (default: print only)",
     )
     sim.add_argument(
-        "--no-plots", action="store_true", help="with --out, write no PNG plots (default: plots)"
+        "--no-plots",
+        action="store_true",
+        help="no PNG plots with --out, no figures in --report (default: plots)",
     )
+    add_report(sim)
     sim.add_argument(
         "--per-node-series",
         action=argparse.BooleanOptionalAction,

@@ -5,6 +5,7 @@ path against one shared :class:`~vpccni_model.cloud.FakeEC2`, and returns metric
 """
 
 from vpccni_model.sim.engine import Simulation, simulate
+from vpccni_model.sim.fleet import SimulatedSubnetPlan, plan_subnet_simulated
 from vpccni_model.sim.metrics import (
     NodeSample,
     Sample,
@@ -38,9 +39,11 @@ __all__ = [
     "Simulation",
     "SimulationResult",
     "SimulationSpec",
+    "SimulatedSubnetPlan",
     "Summary",
     "Trace",
     "Workload",
     "cluster",
+    "plan_subnet_simulated",
     "simulate",
 ]

@@ -64,24 +64,57 @@ def _drawn_per_interval(cumulative: Sequence[int]) -> list[int]:
     return values
 
 
-def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
-    """Write ``ips.png`` (pods and the pool's addresses), ``enis.png`` (ENIs and prefixes),
-    ``ec2_calls.png`` (calls per sample interval and cumulative, by outcome) and
-    ``subnet.png`` (free subnet addresses, zoomed on their range); returns the paths."""
+#: PNG metadata for ``savefig``: no ``Software`` entry (it names the matplotlib version), so
+#: the same run gives byte-identical files on any installation.
+PNG_METADATA: dict[str, str | None] = {"Software": None}
+
+#: What each plot shows, by file name, in the order they are drawn.
+PLOTS = {
+    "ips.png": "pods and the pool's addresses",
+    "enis.png": "ENIs and /28 prefixes",
+    "ec2_calls.png": "EC2 calls per sample interval and cumulative, by outcome",
+    "subnet.png": "free subnet addresses, zoomed on their range, and addresses taken",
+}
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend, or a ConfigError (field ``plots``) naming
+    the extra to install."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        from matplotlib.ticker import FuncFormatter, MaxNLocator
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ConfigError(
             "plots",
             "matplotlib",
             "install the plots extra: pip install -e '.[plots]' in the repository",
         ) from exc
+    return plt
+
+
+def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
+    """Write the :data:`PLOTS` (``ips.png``, ``enis.png``, ``ec2_calls.png``,
+    ``subnet.png``) into ``directory``; returns the paths."""
+    plt = pyplot()
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, fig in plot_figures(result):
+        path = out / name
+        fig.savefig(path, dpi=100, metadata=PNG_METADATA)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def plot_figures(result: SimulationResult) -> list[tuple[str, Any]]:
+    """The :data:`PLOTS` as matplotlib figures in memory, ``(file name, figure)`` in that
+    order; the caller saves and closes them (``write_plots``, the HTML report)."""
+    plt = pyplot()
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     series = result.series
     duration = series[-1].time_s if series else 0.0
     in_hours = duration >= 2 * 3600
@@ -124,7 +157,7 @@ def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
 
-    def save(fig: Any, axes: list[Any], name: str) -> Path:
+    def save(fig: Any, axes: list[Any], name: str) -> tuple[str, Any]:
         axes[-1].set_xlabel(f"simulated time ({unit})")
         end = duration / scale if duration else 1
         for ax in axes:
@@ -135,12 +168,9 @@ def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
             if hi - lo < 1:  # an all-zero plot: show 0..1, not -0.05..0.05
                 ax.set_ylim(0, 1)
         fig.tight_layout()
-        path = out / name
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        return path
+        return name, fig
 
-    paths = []
+    figures: list[tuple[str, Any]] = []
     fig, axes = figure("Pods and ipamd's IPv4 pool, all nodes", rows=2)
     lines(
         axes[0],
@@ -161,7 +191,7 @@ def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
         },
         "pool addresses",
     )
-    paths.append(save(fig, axes, "ips.png"))
+    figures.append(save(fig, axes, "ips.png"))
 
     fig, axes = figure("ENIs and /28 prefixes, all nodes")
     lines(
@@ -169,7 +199,7 @@ def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
         {"ENIs": [s.enis for s in series], "prefixes": [s.prefixes for s in series]},
         "count",
     )
-    paths.append(save(fig, axes, "enis.png"))
+    figures.append(save(fig, axes, "enis.png"))
 
     fig, axes = figure("EC2 calls by outcome, all nodes", rows=2)
     cumulative = {
@@ -184,7 +214,7 @@ def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
         counts=True,
     )
     lines(axes[1], cumulative, "calls since start")
-    paths.append(save(fig, axes, "ec2_calls.png"))
+    figures.append(save(fig, axes, "ec2_calls.png"))
 
     subnets = result.inputs.get("subnets") or {}
     usable = sum(int(s.get("usable_addresses") or 0) for s in subnets.values())
@@ -225,5 +255,5 @@ def write_plots(result: SimulationResult, directory: str | Path) -> list[Path]:
         "addresses taken",
     )
     axes[1].set_ylim(bottom=0)
-    paths.append(save(fig, axes, "subnet.png"))
-    return paths
+    figures.append(save(fig, axes, "subnet.png"))
+    return figures
