@@ -30,7 +30,7 @@ from vpccni_model.report import (
     comparison_report,
     simulation_report,
 )
-from vpccni_model.sim import Constant, SimulationSpec, cluster, simulate
+from vpccni_model.sim import Constant, PoissonChurn, SimulationSpec, cluster, simulate
 from vpccni_model.sim.compare import compare
 
 T3 = instance_limits("t3.small")
@@ -506,3 +506,46 @@ def test_the_same_comparison_gives_the_same_bytes(tmp_path: Path) -> None:
     assert first.read_bytes() == second.read_bytes()
     assert run_cli([*argv, "--seed", "1", "--report", str(other)]) == 0
     assert other.read_bytes() != first.read_bytes()
+
+
+# -- plan-subnet --workload --------------------------------------------------------------------
+
+
+def test_plan_subnet_workload_report_has_the_simulated_figures(tmp_path: Path) -> None:
+    report = tmp_path / "plan.html"
+    argv = ["plan-subnet", "--cidr", "10.0.0.0/24", "--instance", "m5.large", "--nodes", "10"]
+    sim = ["--pods-per-node", "8", "--workload", "churn", "--changes-per-minute", "3"]
+    sim += ["--hours", "0.5", "--sim-nodes", "3", "--seed", "2"]
+    assert run_cli([*argv, *sim, "--report", str(report)]) == 0
+    page = Page(report.read_text(encoding="utf-8"))
+    # The other path: the same three nodes run by the simulator directly; what one of them
+    # took at its busiest sample, and the 95th percentile (nearest rank) over every sample.
+    m5 = instance_limits("m5.large")
+    spec = SimulationSpec(
+        nodes=cluster(m5, Config.for_instance(Config(), m5), 3),
+        workload=PoissonChurn(8, 3.0),
+        duration=1800.0,
+        seed=2,
+        subnets=(("subnet-a", "10.0.0.0/16"),),
+        per_node_series=True,
+    )
+    held = sorted(row.subnet_addresses for row in simulate(spec).node_series)
+    peak, p95 = held[-1], held[-(-95 * len(held) // 100) - 1]
+    steady = steady_state(m5, Config(), 8).subnet_addresses
+    # By hand: settled at 8 pods, one ENI's 9 secondaries and a warm ENI, 2 x 10 addresses;
+    # churn above 9 pods brings the third ENI, m5.large's last: every address, 3 x 10.
+    assert (steady, peak) == (20, 30)
+    figures = {k: v["value"] for k, v in page.figures.items()}
+    assert figures["node_addresses"] == str(steady)  # the steady plan is still there
+    assert figures["sim_peak_node_addresses"] == str(peak)
+    assert figures["sim_peak_fleet_addresses"] == f"{10 * peak:,}"
+    assert figures["sim_fits"] == str(251 // peak)  # a /24: 251 usable addresses
+    rows = _key_rows(page)
+    assert rows["node_addresses"][0][1:] == [str(steady), str(p95), str(peak)]
+    assert rows["fits_addresses"][0][1:] == [str(251 // n) for n in (steady, p95, peak)]
+    text = "".join(page.text)
+    assert "At the simulated peak: 10 nodes may not fit (at most 8 fit" in text  # 251 // 30
+    assert len(page.sources) == 2  # the subnet, and what each simulated node took
+    shown = pairs(page)
+    assert shown["sim_nodes"] == "3" and shown["workload.type"] == "PoissonChurn"
+    assert shown["workload.changes_per_node_per_minute"] == "3"

@@ -103,6 +103,20 @@ def test_plan_subnet_report_renders_in_chromium(browser: str, tmp_path: Path) ->
         assert shown in rendered.text
 
 
+def test_plan_subnet_workload_report_renders_in_chromium(browser: str, tmp_path: Path) -> None:
+    page = tmp_path / "plan.html"
+    argv = ["plan-subnet", "--cidr", "10.0.0.0/24", "--instance", "m5.large", "--nodes", "10"]
+    sim = ["--pods-per-node", "8", "--workload", "churn", "--hours", "0.5", "--sim-nodes", "3"]
+    assert main([*argv, *sim, "--report", str(page)]) == 0
+    rendered = render(browser, page, tmp_path / "chromium", WIDTH, HEIGHT)
+    _keep(rendered, "plan-subnet-workload")
+    _check_rendered(rendered, page.resolve())
+    assert len(rendered.images) == 2  # the subnet, and what each simulated node took
+    for shown in ("One node at the simulated peak", "Steady state and simulation", "sim peak"):
+        assert shown in rendered.text
+    assert "At the simulated peak: 10 nodes" in rendered.text
+
+
 def test_a_broken_page_is_caught(browser: str, tmp_path: Path) -> None:
     """The checks can fail: a missing image and a script error are both reported."""
     page = tmp_path / "broken.html"
