@@ -549,3 +549,24 @@ def test_plan_subnet_workload_report_has_the_simulated_figures(tmp_path: Path) -
     shown = pairs(page)
     assert shown["sim_nodes"] == "3" and shown["workload.type"] == "PoissonChurn"
     assert shown["workload.changes_per_node_per_minute"] == "3"
+
+
+def test_comparison_lead_puts_the_graver_win_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A /26 (59 usable addresses) for 3 nodes: the whole warm ENIs of prod fill it and pods
+    # fail; lean's count of one warm IP leaves room.
+    report = tmp_path / "r.html"
+    argv = ["compare", "--instance", "m5.large", "--nodes", "3", "--subnet", "10.0.0.0/26"]
+    sides = ["--b-env", "WARM_IP_TARGET=1", "--a-label", "prod", "--b-label", "lean"]
+    assert run_cli([*argv, *sides, "--no-explain", "--json", "--report", str(report)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    a, b = doc["summaries"]["a"], doc["summaries"]["b"]
+    assert a["pods_failed"] > 0 == b["pods_failed"]
+    lead = re.search(r'<p class="lead">(.*?)</p>', report.read_text(encoding="utf-8"))
+    assert lead is not None
+    # Fewer failures is the graver theme: lean speaks first, although it is side B.
+    assert lead[1].startswith(
+        f"lean loses fewer pods (0 pods failed, prod {a['pods_failed']:,} pods failed)"
+    )
+    assert "; prod " in lead[1]  # and prod is ahead on something too

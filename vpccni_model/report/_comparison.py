@@ -145,13 +145,13 @@ def better(diff: Difference) -> int | None:
     return 1 if (diff.b > diff.a) == higher_wins else 0
 
 
-def _clauses(comparison: Comparison) -> tuple[list[str], list[str]]:
-    """Per side, what it is better on, one clause per theme (its most telling difference
-    that matters), in theme order."""
+def _clauses(comparison: Comparison) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Per side, what it is better on: (theme, clause), one per theme (its most telling
+    difference that matters), in theme order."""
     by_field = {d.field: d for d in comparison.mattering}
     labels = (comparison.label_a, comparison.label_b)
-    out: tuple[list[str], list[str]] = ([], [])
-    for theme in THEMES:
+    out: tuple[list[tuple[int, str]], list[tuple[int, str]]] = ([], [])
+    for index, theme in enumerate(THEMES):
         said: set[int] = set()
         for field, words, before, after in theme:
             diff = by_field.get(field)
@@ -162,19 +162,24 @@ def _clauses(comparison: Comparison) -> tuple[list[str], list[str]]:
             mine, theirs = (diff.a, diff.b) if side == 0 else (diff.b, diff.a)
             their_unit = "" if theirs is None and after == " s" else after
             out[side].append(
-                f"{words} ({before}{number(mine, field)}{after}, "
-                f"{labels[1 - side]} {number(theirs, field)}{their_unit})"
+                (
+                    index,
+                    f"{words} ({before}{number(mine, field)}{after}, "
+                    f"{labels[1 - side]} {number(theirs, field)}{their_unit})",
+                )
             )
     return out
 
 
-def _joined(clauses: list[str]) -> str:
-    return clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + " and " + clauses[-1]
+def _joined(clauses: list[tuple[int, str]]) -> str:
+    words = [c for _, c in clauses]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def lead(comparison: Comparison, *, env_differs: bool = False) -> str:
-    """The comparison in one sentence: which side is better on what. ``env_differs``: the
-    sides' aws-node variables differ even though the runs' inputs do not."""
+    """The comparison in one sentence: which side is better on what, the side ahead on the
+    graver theme first (A first on a tie). ``env_differs``: the sides' aws-node variables
+    differ even though the runs' inputs do not."""
     la, lb = comparison.label_a, comparison.label_b
     if comparison.identical and env_differs:
         return (
@@ -189,12 +194,14 @@ def lead(comparison: Comparison, *, env_differs: bool = False) -> str:
             "same figures, within the thresholds (see the notes)."
         )
     wins = _clauses(comparison)
-    parts = [f"{name} {_joined(c)}" for name, c in zip((la, lb), wins, strict=True) if c]
+    if not any(wins):
+        return f"{len(comparison.mattering)} differences matter (see the key figures)."
+    # The side ahead on the graver theme (failures, then waits, addresses, EC2) speaks first.
+    sides = sorted((c[0][0], i) for i, c in enumerate(wins) if c)
+    parts = [f"{(la, lb)[i]} {_joined(wins[i])}" for _, i in sides]
     if len(parts) == 1:
         loser = lb if wins[0] else la
         parts.append(f"{loser} is better on no figure that matters")
-    if not any(wins):
-        return f"{len(comparison.mattering)} differences matter (see the key figures)."
     return "; ".join(parts) + "."
 
 
