@@ -492,10 +492,13 @@ def test_comparison_labels_and_env_are_escaped(tmp_path: Path) -> None:
     report = tmp_path / "r.html"
     argv = ["compare", "--instance", "t3.small", "--hours", "0.1", "--no-explain"]
     hostile = ["--b-env", f"NOT_A_VARIABLE={HOSTILE}", "--a-label", HOSTILE]
+    # A label that matplotlib would read as math, and fail to parse, is drawn as it is.
+    hostile += ["--b-label", r"$\notacommand$"]
     assert run_cli([*argv, *hostile, "--report", str(report)]) == 0
     text = report.read_text(encoding="utf-8")
     assert "<script" not in text
     assert pairs(Page(text))["NOT_A_VARIABLE"] == HOSTILE
+    assert len(Page(text).sources) == 3
 
 
 def test_the_same_comparison_gives_the_same_bytes(tmp_path: Path) -> None:

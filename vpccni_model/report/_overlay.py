@@ -27,6 +27,12 @@ OVERLAYS = (
 )
 
 
+def _plain(text: str) -> str:
+    """``text`` as matplotlib draws it literally: a ``$`` would start math, which can fail
+    to parse (a label such as ``$\\x$``) or change what is shown."""
+    return text.replace("$", r"\$")
+
+
 def _calls(s: Sample) -> int:
     ok, failed = s.ec2_calls_ok_cumulative, s.ec2_calls_failed_cumulative
     return ok + failed + s.ec2_calls_throttled_cumulative
@@ -43,7 +49,7 @@ def overlay_figures(runs: Sequence[tuple[str, SimulationResult]]) -> list[Any]:
     interval = runs[0][1].inputs.get("sample_interval_s") if runs else None
     every = f"{interval:g} s" if isinstance(interval, int | float) else "sample interval"
     thousands = FuncFormatter(lambda value, _pos: f"{value:,.0f}")
-    title = "\n".join(f"{label}: {run_label(result.inputs)}" for label, result in runs)
+    title = "\n".join(f"{_plain(label)}: {run_label(result.inputs)}" for label, result in runs)
 
     def panel(
         ax: Any,
@@ -73,7 +79,7 @@ def overlay_figures(runs: Sequence[tuple[str, SimulationResult]]) -> list[Any]:
             ax.plot(
                 xs,
                 ys,
-                label=f"{label} ({note})",
+                label=f"{_plain(label)} ({note})",
                 color=colour,
                 linestyle=style,
                 linewidth=1.8 if index == 0 else 1.6,
