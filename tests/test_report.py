@@ -573,3 +573,14 @@ def test_comparison_lead_puts_the_graver_win_first(
         f"lean loses fewer pods (0 pods failed, prod {a['pods_failed']:,} pods failed)"
     )
     assert "; prod " in lead[1]  # and prod is ahead on something too
+
+
+def test_the_same_simulated_plan_gives_the_same_bytes(tmp_path: Path) -> None:
+    argv = ["plan-subnet", "--cidr", "10.0.0.0/24", "--instance", "t3.small", "--nodes", "4"]
+    argv += ["--workload", "churn", "--hours", "0.2", "--sim-nodes", "2"]
+    first, second, other = tmp_path / "a.html", tmp_path / "b.html", tmp_path / "c.html"
+    assert run_cli([*argv, "--report", str(first)]) == 0
+    assert run_cli([*argv, "--report", str(second)]) == 0
+    assert first.read_bytes() == second.read_bytes()
+    assert run_cli([*argv, "--seed", "5", "--report", str(other)]) == 0
+    assert other.read_bytes() != first.read_bytes()  # the simulation's seed is an input
