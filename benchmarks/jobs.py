@@ -1,6 +1,7 @@
-"""Top-level, picklable job functions that ``sweep`` ships to worker processes (or a cluster).
+"""Top-level, picklable job functions that ``vpccni_model.sweep.map_runs`` ships to worker
+processes (or a cluster).
 
-Each takes one dict of parameters and returns a plain dict, so any executor can carry them.
+Each takes one dict of parameters and returns a plain dict, so any engine can carry them.
 """
 
 from __future__ import annotations

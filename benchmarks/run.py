@@ -7,9 +7,10 @@
     python benchmarks/run.py --only reconcile,pair --out /tmp/bench
 
 Prints a table (benchmark, median, p90, budget, PASS/FAIL) and writes ``results.json``,
-``scaling_reconcile.csv``, ``scaling_sim.csv``, ``steady_state_rows.csv`` and ``scaling.png``
-to ``--out`` (default ``benchmarks/results/``). Exits 0 whatever the budgets say unless
-``--strict`` is given: benchmarks are not tests. See ``docs/performance.md``.
+``scaling_reconcile.csv``, ``scaling_sim.csv``, ``steady_state_rows.csv``,
+``sweep_throughput.csv`` and ``scaling.png`` to ``--out`` (default ``benchmarks/results/``).
+Exits 0 whatever the budgets say unless ``--strict`` is given: benchmarks are not tests. See
+``docs/performance.md``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import csv
 import datetime
 import gc
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -34,8 +36,7 @@ if str(ROOT) not in sys.path:  # `python benchmarks/run.py` puts benchmarks/ fir
     sys.path.insert(0, str(ROOT))
 
 import vpccni_model  # noqa: E402
-from benchmarks import fixtures, jobs  # noqa: E402
-from benchmarks.sweep import SerialExecutor, sweep  # noqa: E402
+from benchmarks import fixtures, jobs, sweep_throughput  # noqa: E402
 from benchmarks.timing import (  # noqa: E402
     Timing,
     machine_info,
@@ -50,6 +51,7 @@ from vpccni_model import (  # noqa: E402
     steady_state,
     unassign_pod_ip,
 )
+from vpccni_model.sweep import map_runs  # noqa: E402
 
 US = 1e-6
 MS = 1e-3
@@ -73,6 +75,7 @@ class Mode:
     sim_curve_nodes: tuple[int, ...]
     sim_curve_hours: int
     throughput_run: tuple[int, int]  # (nodes, simulated hours), run alone
+    sweep_grid: tuple[int, float, int] = (50, 2.0, 6)  # nodes, hours, seeds (x 4 env sets)
 
 
 QUICK = Mode(
@@ -90,6 +93,7 @@ QUICK = Mode(
     sim_curve_nodes=(2, 5, 10),
     sim_curve_hours=1,
     throughput_run=(5, 1),
+    sweep_grid=(2, 0.25, 1),
 )
 DEFAULT = Mode(
     name="default",
@@ -120,7 +124,15 @@ BIG_CLUSTER = 2000
 BIG_SUBNET = "10.0.0.0/12"
 TARGET_NODES, TARGET_HOURS = 1000, 24.0
 
-TASKS = ("reconcile", "pair", "steady_state", "scaling.reconcile", "sim", "scaling.sim")
+TASKS = (
+    "reconcile",
+    "pair",
+    "steady_state",
+    "scaling.reconcile",
+    "sim",
+    "scaling.sim",
+    "sweep",
+)
 
 # -- results ---------------------------------------------------------------------------------
 
@@ -129,7 +141,7 @@ TASKS = ("reconcile", "pair", "steady_state", "scaling.reconcile", "sim", "scali
 class Row:
     name: str
     description: str
-    unit: str  # "s" (seconds per call or per run), "x" (ratio), "node-h/s"
+    unit: str  # "s" (per call or per run), "x" (ratio), "node-h/s", "runs/min", "%" (a share)
     median: float
     p90: float | None = None
     budget: float | None = None
@@ -170,6 +182,10 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value:.2f}x"
     if unit == "node-h/s":
         return f"{value:,.1f} node-h/s"
+    if unit == "runs/min":
+        return f"{value:,.1f} runs/min"
+    if unit == "%":
+        return f"{value:.0%}"
     if value < 1e-3:
         return f"{value / US:.1f} µs"
     if value < 1:
@@ -315,7 +331,7 @@ def run_pair(mode: Mode) -> list[Row]:
     ]
 
 
-def run_steady_state(mode: Mode, executor: Any, out: Path) -> list[Row]:
+def run_steady_state(mode: Mode, engine: Engine, out: Path) -> list[Row]:
     limits = instance_limits(fixtures.SMALL)
     config = Config(**fixtures.DOCS_ROW_CONFIG)
     log("timing steady_state.docs_row (t3.small W=2 M=5, 5 pods)")
@@ -335,7 +351,7 @@ def run_steady_state(mode: Mode, executor: Any, out: Path) -> list[Row]:
         for row in jobs.docs_rows()
     ]
     log(f"sweeping steady_state over {len(params)} docs-table rows")
-    results = sweep(jobs.steady_state_row, params, executor)
+    results = engine.map(jobs.steady_state_row, params)
     _write_csv(
         out / "steady_state_rows.csv",
         ["label", "enis", "cidrs_per_eni", "total_ips", "settled", "median_ms", "p90_ms"],
@@ -507,14 +523,14 @@ def throughput_rows(run: dict[str, Any]) -> list[Row]:
 
 
 def run_sim(
-    mode: Mode, executor: Any, out: Path, throughput: bool, curve: bool
+    mode: Mode, engine: Engine, out: Path, throughput: bool, curve: bool
 ) -> tuple[list[Row], list[dict[str, Any]]]:
     rows: list[Row] = []
     run: dict[str, Any] | None = None
     if throughput:
         nodes, hours = mode.throughput_run
         log(f"simulator throughput: {nodes} nodes x {hours} h, alone in one worker")
-        run = sweep(jobs.sim_run, [_sim_job(nodes, hours)], executor)[0]
+        run = engine.map(jobs.sim_run, [_sim_job(nodes, hours)])[0]
         rows += throughput_rows(run)
     if not curve:
         return rows, []
@@ -537,7 +553,7 @@ def run_sim(
     todo = sorted((n for n in mode.sim_curve_nodes if n not in points), reverse=True)
     if todo:
         log(f"simulator curve: {', '.join(f'{n}x{hours}h' for n in todo)}, in parallel")
-        for result in sweep(jobs.sim_run, [_sim_job(n, hours) for n in todo], executor):
+        for result in engine.map(jobs.sim_run, [_sim_job(n, hours) for n in todo]):
             points[result["nodes"]] = {**result, "source": "own run"}
     data = [points[n] for n in mode.sim_curve_nodes]
     keys = ["pods_started", "pods_failed", "ec2_calls", "ec2_calls_throttled", "time_to_ip_p95_s"]
@@ -580,6 +596,88 @@ def run_sim(
             )
         )
     return rows, data
+
+
+def run_sweep(mode: Mode, workers: int, out: Path) -> list[Row]:
+    """Runs per minute of one grid: serial, a process pool and a Dask LocalCluster."""
+    nodes, hours, seeds = mode.sweep_grid
+    spec = sweep_throughput.grid(nodes, hours, seeds)
+    count = max(workers, 2)
+    log(
+        f"sweep throughput: {len(spec)} runs of {nodes} nodes x {hours:g} h, serial, "
+        f"{count} processes, a {count}-worker LocalCluster"
+    )
+    entries = sweep_throughput.measure_engines(spec, count)
+    for entry in entries:
+        if not entry["identical"]:
+            raise SystemExit(f"sweep on {entry['engine']} gave other rows than serial")
+
+    def num(value: float | None, digits: int) -> str:
+        return "" if value is None else f"{value:.{digits}f}"
+
+    columns = ["engine", "workers", "runs", "wall_s", "runs_per_min", "speedup", "efficiency"]
+    _write_csv(
+        out / "sweep_throughput.csv",
+        [*columns, "overhead", "startup_s", "map_s", "per_task_ms", "identical", "load_before"],
+        [
+            [
+                e["engine"],
+                e["workers"],
+                e["runs"],
+                num(e["wall_s"], 3),
+                num(e["runs_per_min"], 1),
+                num(e["speedup"], 3),
+                num(e["efficiency"], 3),
+                num(e["overhead"], 3),
+                num(e["startup_s"], 3),
+                num(e["map_s"], 3),
+                num(e["per_task_ms"], 3),
+                e["identical"],
+                num(e["load_before"], 2),
+            ]
+            for e in entries
+        ],
+    )
+    plural = "s" if seeds != 1 else ""
+    grid = (
+        f"{len(spec)} runs of {nodes} m5.large nodes x {hours:g} h "
+        f"(4 env sets x {seeds} seed{plural})"
+    )
+    rows = []
+    for e in entries:
+        name = e["engine"] if e["engine"] == "serial" else f"{e['engine']}.{e['workers']}"
+        how = (
+            "in this process"
+            if e["engine"] == "serial"
+            else f"{e['workers']} workers, speed-up {e['speedup']:.2f}x, "
+            f"{e['efficiency']:.0%} of linear"
+        )
+        if e["startup_s"] is not None:
+            how += f"; cluster start-up {e['startup_s']:.1f} s, map {e['map_s']:.1f} s"
+        rows.append(
+            Row(
+                f"sweep.{name}.runs_per_min",
+                f"{grid}, {how}; wall {e['wall_s']:.1f} s with the engine's start and stop; "
+                "rows equal to serial",
+                "runs/min",
+                e["runs_per_min"],
+                extra=e,
+            )
+        )
+        if e["engine"] != "serial":
+            rows.append(
+                Row(
+                    f"sweep.{name}.overhead",
+                    f"how far below linear on {e['workers']} workers: 1 - speed-up / workers "
+                    f"(load average {num(e['load_before'], 2) or '?'} before it ran, on "
+                    f"{os.cpu_count()} CPUs); the engine's own cost: {e['per_task_ms']:.2f} ms "
+                    f"per run (a map of {sweep_throughput.NOOP_TASKS} no-op tasks)",
+                    "%",
+                    e["overhead"],
+                    extra=e,
+                )
+            )
+    return rows
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -713,32 +811,36 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def make_executor(workers: int, dask: str | None) -> tuple[Any, Callable[[], None] | None]:
-    """The sweeps' executor, and what to call when done (None: nothing to close)."""
-    if dask:
-        from distributed import Client, LocalCluster  # only with --dask
+@dataclass
+class Engine:
+    """Where the harness's sweeps run: ``vpccni_model.sweep.map_runs``'s engine and workers,
+    and what to call when done (None: nothing to close)."""
 
-        if dask == "local":
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
-            client = Client(cluster)
-        else:
-            client = Client(dask)
+    engine: Any
+    workers: int
+    close: Callable[[], None] | None = None
+
+    def map(self, fn: Callable[[Any], Any], params: Iterable[Any]) -> list[Any]:
+        return map_runs(fn, params, self.engine, workers=self.workers)
+
+
+def make_engine(workers: int, dask: str | None) -> Engine:
+    """``--workers`` processes (1: this process), or a Dask cluster kept for the whole run."""
+    if dask:
+        from distributed import Client  # only with --dask
+
+        from vpccni_model.sweep import local_cluster
+
+        client = Client(local_cluster(workers)) if dask == "local" else Client(dask)
         # Workers import benchmarks.jobs: ship the harness (vpccni_model must be installed).
         with tempfile.TemporaryDirectory() as tmp:
             archive = Path(tmp) / "benchmarks_harness.zip"
             with zipfile.ZipFile(archive, "w") as zf:
-                for module in ("__init__", "timing", "jobs", "sweep"):
+                for module in ("__init__", "timing", "jobs"):
                     zf.write(ROOT / "benchmarks" / f"{module}.py", f"benchmarks/{module}.py")
             client.upload_file(str(archive))
-        return client.get_executor(), client.close
-    if workers <= 1:
-        return SerialExecutor(), None
-    if workers == 2:
-        return None, None  # sweep's default: a ProcessPoolExecutor(2) per sweep
-    from concurrent.futures import ProcessPoolExecutor
-
-    pool = ProcessPoolExecutor(max_workers=workers)
-    return pool, pool.shutdown
+        return Engine(client, workers, client.close)
+    return Engine("serial" if workers <= 1 else "process", workers)
 
 
 def selected_tasks(only: list[str]) -> list[str]:
@@ -760,7 +862,7 @@ def main(argv: list[str] | None = None) -> int:
     tasks = selected_tasks(args.only)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    executor, closer = make_executor(args.workers, args.dask)
+    engine = make_engine(args.workers, args.dask)
     started = datetime.datetime.now(datetime.UTC)
     log(f"mode {mode.name}; tasks {', '.join(tasks)}; output {out}")
 
@@ -772,15 +874,17 @@ def main(argv: list[str] | None = None) -> int:
     if "pair" in tasks:
         rows += run_pair(mode)
     if "steady_state" in tasks:
-        rows += run_steady_state(mode, executor, out)
+        rows += run_steady_state(mode, engine, out)
     if "scaling.reconcile" in tasks:
         more, reconcile_data = run_scaling_reconcile(mode, out)
         rows += more
     if "sim" in tasks or "scaling.sim" in tasks:
-        more, sim_data = run_sim(mode, executor, out, "sim" in tasks, "scaling.sim" in tasks)
+        more, sim_data = run_sim(mode, engine, out, "sim" in tasks, "scaling.sim" in tasks)
         rows += more
-    if closer is not None:
-        closer()
+    if "sweep" in tasks:
+        rows += run_sweep(mode, args.workers, out)
+    if engine.close is not None:
+        engine.close()
     files = [out / "results.json"]
     if (reconcile_data or sim_data) and write_plot(out / "scaling.png", reconcile_data, sim_data):
         files.append(out / "scaling.png")

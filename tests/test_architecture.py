@@ -65,10 +65,11 @@ LAYERS: dict[str, int] = {
     "testing": 10,
     "aws": 10,
     "sim": 11,
-    "report": 12,
-    "cli": 13,
-    "__main__": 13,
-    "__init__": 14,
+    "sweep": 12,
+    "report": 13,
+    "cli": 14,
+    "__main__": 14,
+    "__init__": 15,
 }
 
 

@@ -6,8 +6,8 @@ outcomes back with ``apply``, and assign or release pod addresses. This module i
 API (``docs/api.md`` lists it); the ``_name`` modules behind it are private. Public
 submodules: ``pool`` (ipamd's decision functions), ``cloud`` (the fake EC2 and the driver
 protocol), ``serialize`` (JSON), ``manifest`` (the aws-node environment from a DaemonSet,
-an env file or ``kubectl set env --list``), ``sim`` (the simulator), ``testing`` (Hypothesis
-strategies).
+an env file or ``kubectl set env --list``), ``sim`` (the simulator), ``sweep`` (grids of
+simulations), ``testing`` (Hypothesis strategies).
 """
 
 from vpccni_model._actions import (

@@ -17,6 +17,10 @@ class _FieldError(VpcCniModelError, ValueError):
         self.reason = reason
         super().__init__(f"{field}={value!r}: {reason}")
 
+    def __reduce__(self) -> tuple[type[_FieldError], tuple[str, object, str]]:
+        # Raised in a worker process (a sweep's run), it must unpickle in the parent.
+        return (type(self), (self.field, self.value, self.reason))
+
 
 class ConfigError(_FieldError):
     """A configuration value is invalid, or a combination of values is one ipamd refuses."""

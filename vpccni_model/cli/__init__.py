@@ -1,4 +1,4 @@
-"""Command line: ``vpccni-model max-pods | steady-state | simulate | compare | explain``.
+"""Command line: ``vpccni-model max-pods | steady-state | simulate | sweep | compare | explain``.
 
 One module per command (``register`` adds its parser, ``run`` does the work); ``_common``
 holds the inputs every command reads the same way. Exit codes: 0 success, 1 findings of
@@ -22,6 +22,7 @@ from vpccni_model.cli import (
     _plan_subnet,
     _simulate,
     _steady,
+    _sweep,
 )
 from vpccni_model.cli._common import UsageError
 
@@ -38,6 +39,7 @@ examples:
   vpccni-model plan-subnet --cidr 10.0.0.0/20 --instance m5.xlarge --nodes 60
   vpccni-model explain --instance m5.large --manifest aws-node.yaml
   vpccni-model simulate --instance m5.large --nodes 10 --hours 2 --out results/
+  vpccni-model sweep examples/sweep-warm-targets.yaml --out sweep-results/
   vpccni-model compare --instance m5.large --nodes 3 --b-env WARM_IP_TARGET=1
 
 Run 'vpccni-model COMMAND --help' for a command's flags. Exit status: 0 success, 1 explain
@@ -56,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (_max_pods, _limits, _steady, _plan_subnet, _simulate, _compare, _explain):
+    for command in (
+        _max_pods, _limits, _steady, _plan_subnet, _simulate, _sweep, _compare, _explain
+    ):
         command.register(sub)
     return parser
 

@@ -11,21 +11,10 @@ import math
 
 from vpccni_model._errors import ConfigError
 from vpccni_model.cli._common import UsageError
-from vpccni_model.sim.workloads import (
-    Burst,
-    Constant,
-    Diurnal,
-    PoissonChurn,
-    Ramp,
-    Trace,
-    Workload,
-)
+from vpccni_model.sim.workloads import Trace, Workload, named_workload
 
 #: The names ``--workload`` takes.
 WORKLOADS = ("churn", "constant", "ramp", "burst", "diurnal")
-
-#: When the burst workload's pods all arrive, in seconds of simulated time.
-BURST_AT = 60.0
 
 
 def add_workload_flags(
@@ -91,7 +80,7 @@ def check_workload_flags(args: argparse.Namespace) -> None:
 
 def build_workload(args: argparse.Namespace, *, nodes: int, pods_per_node: int) -> Workload:
     """The workload the flags name, for ``nodes`` nodes aiming at ``pods_per_node`` pods each
-    (the burst brings all of them at once, at :data:`BURST_AT`)."""
+    (the burst brings all of them at once, at 60 s: ``sim.workloads.named_workload``)."""
     path = getattr(args, "trace", None)
     if path is not None:
         try:
@@ -100,12 +89,10 @@ def build_workload(args: argparse.Namespace, *, nodes: int, pods_per_node: int) 
             if exc.field != "trace":
                 raise  # a bad row names its line and column
             raise UsageError(f"--trace {path!r}: {exc.reason}") from exc
-    if args.workload == "constant":
-        return Constant(pods_per_node)
-    if args.workload == "ramp":
-        return Ramp(0, pods_per_node, args.hours * 3600 / 2)
-    if args.workload == "burst":
-        return Burst(pods_per_node * nodes, at=BURST_AT)
-    if args.workload == "diurnal":
-        return Diurnal(changes_per_node_per_minute=args.changes_per_minute)
-    return PoissonChurn(pods_per_node, args.changes_per_minute)
+    return named_workload(  # one home with the sweep's workloads
+        args.workload or "churn",
+        pods_per_node=pods_per_node,
+        changes_per_minute=args.changes_per_minute,
+        duration=args.hours * 3600,
+        nodes=nodes,
+    )

@@ -295,3 +295,26 @@ WORKLOADS = {
     "diurnal": Diurnal,
 }
 """Workloads by the names the command line uses (``trace`` takes a file instead)."""
+
+
+def named_workload(
+    kind: str, *, pods_per_node: int, changes_per_minute: float, duration: float, nodes: int
+) -> Workload:
+    """The workload a command line or a sweep file names, from its few shared parameters.
+
+    ``constant``: ``pods_per_node`` pods at t=0; ``ramp``: 0 to ``pods_per_node`` over half
+    the run; ``burst``: all ``pods_per_node * nodes`` pods at 60 s; ``diurnal``: a daily
+    cycle of ``changes_per_minute`` per node; ``churn``: Poisson changes around
+    ``pods_per_node``. One home, so ``simulate`` and ``sweep`` build the same runs.
+    """
+    if kind == "constant":
+        return Constant(pods_per_node)
+    if kind == "ramp":
+        return Ramp(0, pods_per_node, duration / 2)
+    if kind == "burst":
+        return Burst(pods_per_node * nodes, at=60.0)
+    if kind == "diurnal":
+        return Diurnal(changes_per_node_per_minute=changes_per_minute)
+    if kind == "churn":
+        return PoissonChurn(pods_per_node, changes_per_minute)
+    raise ConfigError("workload", kind, f"must be one of {', '.join(WORKLOADS)}")
