@@ -212,3 +212,13 @@ def test_runs_of_different_nodes_compare_too() -> None:
     fields = {d.field: (d.a, d.b) for d in comparison.inputs}
     assert fields["nodes"] == (2, 3)
     assert not comparison.identical
+
+
+def test_a_small_change_never_reads_as_a_signed_zero() -> None:
+    from vpccni_model.sim.compare import change_text, difference
+
+    # 3,741 pods against 3,747: 6 fewer, 0.16% fewer (not "-0%").
+    assert change_text(difference("pods_started", "pods", 3747, 3741)) == "-0.2%"
+    assert change_text(difference("pods_started", "pods", 20000, 20001)) == "+<0.1%"
+    assert change_text(difference("pods_started", "pods", 200, 201)) == "+0.5%"  # not "+0%"
+    assert change_text(difference("pods_started", "pods", 100, 112)) == "+12%"

@@ -21,8 +21,17 @@ import pytest
 from vpccni_model import Config, instance_limits, steady_state
 from vpccni_model._errors import ConfigError
 from vpccni_model.cli import main
-from vpccni_model.report import Figure, Finding, KeyFigure, Report, Table, simulation_report
-from vpccni_model.sim import Constant, SimulationSpec, cluster, simulate
+from vpccni_model.report import (
+    Figure,
+    Finding,
+    KeyFigure,
+    Report,
+    Table,
+    comparison_report,
+    simulation_report,
+)
+from vpccni_model.sim import Constant, PoissonChurn, SimulationSpec, cluster, simulate
+from vpccni_model.sim.compare import compare
 
 T3 = instance_limits("t3.small")
 
@@ -36,6 +45,7 @@ class Page(HTMLParser):
         self.figures: dict[str, dict[str, str]] = {}
         self.cells: list[str] = []
         self.rows: list[list[str]] = []
+        self.row_attrs: list[dict[str, str | None]] = []  # each <tr>'s attributes
         self.findings: list[str] = []
         self.sources: list[str] = []
         self.text: list[str] = []
@@ -56,6 +66,7 @@ class Page(HTMLParser):
             self._span = found.get("class")
         if tag == "tr":
             self.rows.append([])
+            self.row_attrs.append(found)
         if tag in ("td", "th"):
             self._cell = []
         if tag == "li" and "finding" in (found.get("class") or ""):
@@ -306,7 +317,7 @@ def test_pngs_name_no_software(tmp_path: Path, small_run: tuple[object, str]) ->
 # -- the flag ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["simulate", "plan-subnet"])
+@pytest.mark.parametrize("command", ["simulate", "plan-subnet", "compare"])
 def test_report_into_a_missing_directory_is_a_usage_error(
     command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -321,6 +332,7 @@ def test_report_into_a_missing_directory_is_a_usage_error(
             "--nodes",
             "2",
         ],
+        "compare": ["compare", "--instance", "t3.small", "--hours", "0.1", "--no-explain"],
     }[command]
     missing = tmp_path / "no-such-dir" / "report.html"
     assert run_cli([*argv, "--report", str(missing)]) == 2
@@ -353,6 +365,7 @@ def test_without_matplotlib_the_report_says_which_extra(
     for argv in (
         ["simulate", "--instance", "t3.small", "--hours", "0.1", "--quiet"],
         ["plan-subnet", "--instance", "t3.small", "--cidr", "10.0.0.0/24", "--nodes", "2"],
+        ["compare", "--instance", "t3.small", "--hours", "0.1", "--no-explain"],
     ):
         report = tmp_path / f"{argv[0]}.html"
         assert run_cli([*argv, "--report", str(report)]) == 0
@@ -368,3 +381,206 @@ def test_no_plots_leaves_the_figures_out(tmp_path: Path) -> None:
     assert run_cli([*argv, "--report", str(report)]) == 0
     text = report.read_text(encoding="utf-8")
     assert "<img" not in text and "Figures left out (--no-plots)." in text
+
+
+# -- the comparison's page ---------------------------------------------------------------------
+
+#: B: a warm count instead of a warm ENI. At 5 pods a settled t3.small holds 6 IPs on 2 ENIs
+#: (5 in use and 1 warm: 3 secondaries per ENI) against A's 9 on 3 (a whole warm ENI).
+LEAN = Config(warm_ip_target=1, minimum_ip_target=2, warm_eni_target=0)
+
+
+def _spec(config: Config) -> SimulationSpec:
+    return SimulationSpec(
+        nodes=cluster(T3, config, 2), workload=Constant(5), duration=600.0, seed=3
+    )
+
+
+@pytest.fixture(scope="module")
+def lean_comparison() -> tuple[object, str]:
+    comparison = compare(_spec(Config()), _spec(LEAN))
+    return comparison, comparison_report(comparison).html()
+
+
+def _key_rows(page: Page) -> dict[str, tuple[list[str], dict[str, str | None]]]:
+    """The rows with a data-key (the figures and the APIs), by key."""
+    return {
+        str(info["data-key"]): (row, info)
+        for row, info in zip(page.rows, page.row_attrs, strict=True)
+        if info.get("data-key")
+    }
+
+
+def test_comparison_key_figures_are_both_runs_numbers(
+    lean_comparison: tuple[object, str],
+) -> None:
+    _, text = lean_comparison
+    rows = _key_rows(Page(text))
+    # The other path: two runs of their own, and steady_state for what a settled node holds.
+    a, b = simulate(_spec(Config())).summary, simulate(_spec(LEAN)).summary
+    settled_a, settled_b = steady_state(T3, Config(), 5), steady_state(T3, LEAN, 5)
+    assert (settled_a.total_ips, settled_b.total_ips) == (9, 6)  # hand-worked, above
+    row, info = rows["ips_total_max"]
+    assert row[:5] == ["IPs held, max", "18", "12", "-6", "-33%"]  # 2 nodes each
+    assert row[5] == "\u25b2 matters" and row[6] == "B"  # 33% and 6 >= the 5-address floor
+    assert "marked" in (info.get("class") or "")
+    row, _ = rows["subnet_addresses_max"]
+    assert row[1:3] == [str(2 * settled_a.subnet_addresses), str(2 * settled_b.subnet_addresses)]
+    assert row[1:3] == [f"{a.subnet_addresses_max:,}", f"{b.subnet_addresses_max:,}"]
+    row, _ = rows["enis_max"]
+    assert row[1:4] == [str(2 * settled_a.enis), str(2 * settled_b.enis), "-2"]
+    for field in ("pods_started", "pods_that_waited", "ec2_calls_failed"):
+        row, info = rows[field]
+        x, y = getattr(a, field), getattr(b, field)
+        assert row[1:4] == [f"{x:,}", f"{y:,}", "0" if x == y else f"{y - x:+,}"]
+    for field in ("time_to_ip_p99_s", "ec2_calls_per_hour", "ips_unused_mean"):
+        row, _ = rows[field]
+        x, y = getattr(a, field), getattr(b, field)
+        assert row[1:3] == [f"{x:,.2f}", f"{y:,.2f}"]
+        assert row[3:5] == (["0", "0%"] if x == y else [f"{y - x:+,.2f}", f"{(y - x) / x:+.0%}"])
+    row, info = rows["pods_failed"]  # 0 and 0: shown, not marked
+    assert row[1:6] == ["0", "0", "0", "0%", ""] and "marked" not in (info.get("class") or "")
+    # Every API of either run, with both sides' calls.
+    for api, counts in simulate(_spec(LEAN)).calls_by_api.items():
+        assert rows[api][0][4] == f"{sum(counts.values()):,}"
+
+
+def test_comparison_lead_says_who_wins_on_what(lean_comparison: tuple[object, str]) -> None:
+    _, text = lean_comparison
+    lead = re.search(r'<p class="lead">(.*?)</p>', text)
+    assert lead is not None
+    # B holds fewer addresses: 16 against 24 subnet addresses (2 nodes of 8 and of 12).
+    assert "B takes fewer subnet addresses (at most 16 addresses, A 24 addresses)" in lead[1]
+    assert lead[1].startswith("A gives pods their IPs sooner")  # a warm ENI waits less
+
+
+def test_comparison_page_shows_inputs_figures_and_findings(tmp_path: Path) -> None:
+    report = tmp_path / "compare.html"
+    argv = ["compare", "--instance", "t3.small", "--nodes", "2", "--hours", "0.1"]
+    sides = ["--b-env", "WARM_IP_TARGET=1", "--b-env", "WARM_ENI_TARGET=0", "--b-label", "lean"]
+    assert run_cli([*argv, *sides, "--report", str(report)]) == 0
+    page = Page(report.read_text(encoding="utf-8"))
+    differ = {row[0]: row[1:] for row in page.rows if row and row[0].startswith(("env", "eff"))}
+    assert differ["env WARM_IP_TARGET"] == ["(unset)", "1"]
+    assert differ["effective warm_eni_target"] == ["1", "0"]
+    assert len(page.sources) == 3  # the overlays: IPs and waits, EC2 calls, subnet
+    text = "".join(page.text)
+    for heading in ("Inputs that differ", "A and lean side by side", "EC2 calls by API"):
+        assert heading in text
+    assert "A: aws-node environment, as ipamd reads it" in text
+    assert "lean: aws-node environment, as ipamd reads it" in text
+    # Each side's explain findings, named by side.
+    sides = [f.split(": ", 1)[1] for f in page.findings]
+    assert sides and all(side.startswith(("A", "lean")) for side in sides)
+
+
+def test_identical_configurations_say_so(tmp_path: Path) -> None:
+    report = tmp_path / "same.html"
+    argv = ["compare", "--instance", "t3.small", "--hours", "0.1", "--no-explain"]
+    assert run_cli([*argv, "--report", str(report)]) == 0
+    text = report.read_text(encoding="utf-8")
+    assert '<p class="lead">Identical configurations: A and B have the same inputs' in text
+    assert "Inputs that differ" not in text
+    assert "class=\"marked\"" not in text  # nothing differs, nothing matters
+    assert "Not explained (--no-explain)." in text
+
+
+def test_comparison_labels_and_env_are_escaped(tmp_path: Path) -> None:
+    comparison = compare(_spec(Config()), _spec(LEAN), labels=(HOSTILE, "B"))
+    text = comparison_report(comparison, figures=False).html()
+    assert "<script" not in text and HOSTILE in "".join(Page(text).text)
+    report = tmp_path / "r.html"
+    argv = ["compare", "--instance", "t3.small", "--hours", "0.1", "--no-explain"]
+    hostile = ["--b-env", f"NOT_A_VARIABLE={HOSTILE}", "--a-label", HOSTILE]
+    # A label that matplotlib would read as math, and fail to parse, is drawn as it is.
+    hostile += ["--b-label", r"$\notacommand$"]
+    assert run_cli([*argv, *hostile, "--report", str(report)]) == 0
+    text = report.read_text(encoding="utf-8")
+    assert "<script" not in text
+    assert pairs(Page(text))["NOT_A_VARIABLE"] == HOSTILE
+    assert len(Page(text).sources) == 3
+
+
+def test_the_same_comparison_gives_the_same_bytes(tmp_path: Path) -> None:
+    argv = ["compare", "--instance", "t3.small", "--hours", "0.1", "--b-env", "WARM_IP_TARGET=2"]
+    first, second, other = tmp_path / "a.html", tmp_path / "b.html", tmp_path / "c.html"
+    assert run_cli([*argv, "--report", str(first)]) == 0
+    assert run_cli([*argv, "--report", str(second)]) == 0
+    assert first.read_bytes() == second.read_bytes()
+    assert run_cli([*argv, "--seed", "1", "--report", str(other)]) == 0
+    assert other.read_bytes() != first.read_bytes()
+
+
+# -- plan-subnet --workload --------------------------------------------------------------------
+
+
+def test_plan_subnet_workload_report_has_the_simulated_figures(tmp_path: Path) -> None:
+    report = tmp_path / "plan.html"
+    argv = ["plan-subnet", "--cidr", "10.0.0.0/24", "--instance", "m5.large", "--nodes", "10"]
+    sim = ["--pods-per-node", "8", "--workload", "churn", "--changes-per-minute", "3"]
+    sim += ["--hours", "0.5", "--sim-nodes", "3", "--seed", "2"]
+    assert run_cli([*argv, *sim, "--report", str(report)]) == 0
+    page = Page(report.read_text(encoding="utf-8"))
+    # The other path: the same three nodes run by the simulator directly; what one of them
+    # took at its busiest sample, and the 95th percentile (nearest rank) over every sample.
+    m5 = instance_limits("m5.large")
+    spec = SimulationSpec(
+        nodes=cluster(m5, Config.for_instance(Config(), m5), 3),
+        workload=PoissonChurn(8, 3.0),
+        duration=1800.0,
+        seed=2,
+        subnets=(("subnet-a", "10.0.0.0/16"),),
+        per_node_series=True,
+    )
+    held = sorted(row.subnet_addresses for row in simulate(spec).node_series)
+    peak, p95 = held[-1], held[-(-95 * len(held) // 100) - 1]
+    steady = steady_state(m5, Config(), 8).subnet_addresses
+    # By hand: settled at 8 pods, one ENI's 9 secondaries and a warm ENI, 2 x 10 addresses;
+    # churn above 9 pods brings the third ENI, m5.large's last: every address, 3 x 10.
+    assert (steady, peak) == (20, 30)
+    figures = {k: v["value"] for k, v in page.figures.items()}
+    assert figures["node_addresses"] == str(steady)  # the steady plan is still there
+    assert figures["sim_peak_node_addresses"] == str(peak)
+    assert figures["sim_peak_fleet_addresses"] == f"{10 * peak:,}"
+    assert figures["sim_fits"] == str(251 // peak)  # a /24: 251 usable addresses
+    rows = _key_rows(page)
+    assert rows["node_addresses"][0][1:] == [str(steady), str(p95), str(peak)]
+    assert rows["fits_addresses"][0][1:] == [str(251 // n) for n in (steady, p95, peak)]
+    text = "".join(page.text)
+    assert "At the simulated peak: 10 nodes may not fit (at most 8 fit" in text  # 251 // 30
+    assert len(page.sources) == 2  # the subnet, and what each simulated node took
+    shown = pairs(page)
+    assert shown["sim_nodes"] == "3" and shown["workload.type"] == "PoissonChurn"
+    assert shown["workload.changes_per_node_per_minute"] == "3"
+
+
+def test_comparison_lead_puts_the_graver_win_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A /26 (59 usable addresses) for 3 nodes: the whole warm ENIs of prod fill it and pods
+    # fail; lean's count of one warm IP leaves room.
+    report = tmp_path / "r.html"
+    argv = ["compare", "--instance", "m5.large", "--nodes", "3", "--subnet", "10.0.0.0/26"]
+    sides = ["--b-env", "WARM_IP_TARGET=1", "--a-label", "prod", "--b-label", "lean"]
+    assert run_cli([*argv, *sides, "--no-explain", "--json", "--report", str(report)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    a, b = doc["summaries"]["a"], doc["summaries"]["b"]
+    assert a["pods_failed"] > 0 == b["pods_failed"]
+    lead = re.search(r'<p class="lead">(.*?)</p>', report.read_text(encoding="utf-8"))
+    assert lead is not None
+    # Fewer failures is the graver theme: lean speaks first, although it is side B.
+    assert lead[1].startswith(
+        f"lean loses fewer pods (0 pods failed, prod {a['pods_failed']:,} pods failed)"
+    )
+    assert "; prod " in lead[1]  # and prod is ahead on something too
+
+
+def test_the_same_simulated_plan_gives_the_same_bytes(tmp_path: Path) -> None:
+    argv = ["plan-subnet", "--cidr", "10.0.0.0/24", "--instance", "t3.small", "--nodes", "4"]
+    argv += ["--workload", "churn", "--hours", "0.2", "--sim-nodes", "2"]
+    first, second, other = tmp_path / "a.html", tmp_path / "b.html", tmp_path / "c.html"
+    assert run_cli([*argv, "--report", str(first)]) == 0
+    assert run_cli([*argv, "--report", str(second)]) == 0
+    assert first.read_bytes() == second.read_bytes()
+    assert run_cli([*argv, "--seed", "5", "--report", str(other)]) == 0
+    assert other.read_bytes() != first.read_bytes()  # the simulation's seed is an input

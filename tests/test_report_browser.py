@@ -103,6 +103,20 @@ def test_plan_subnet_report_renders_in_chromium(browser: str, tmp_path: Path) ->
         assert shown in rendered.text
 
 
+def test_plan_subnet_workload_report_renders_in_chromium(browser: str, tmp_path: Path) -> None:
+    page = tmp_path / "plan.html"
+    argv = ["plan-subnet", "--cidr", "10.0.0.0/24", "--instance", "m5.large", "--nodes", "10"]
+    sim = ["--pods-per-node", "8", "--workload", "churn", "--hours", "0.5", "--sim-nodes", "3"]
+    assert main([*argv, *sim, "--report", str(page)]) == 0
+    rendered = render(browser, page, tmp_path / "chromium", WIDTH, HEIGHT)
+    _keep(rendered, "plan-subnet-workload")
+    _check_rendered(rendered, page.resolve())
+    assert len(rendered.images) == 2  # the subnet, and what each simulated node took
+    for shown in ("One node at the simulated peak", "Steady state and simulation", "sim peak"):
+        assert shown in rendered.text
+    assert "At the simulated peak: 10 nodes" in rendered.text
+
+
 def test_a_broken_page_is_caught(browser: str, tmp_path: Path) -> None:
     """The checks can fail: a missing image and a script error are both reported."""
     page = tmp_path / "broken.html"
@@ -113,3 +127,30 @@ def test_a_broken_page_is_caught(browser: str, tmp_path: Path) -> None:
     rendered = render(browser, page, tmp_path / "chromium", WIDTH, HEIGHT)
     assert any("missing.png" in p for p in rendered.problems)
     assert any(p.startswith("exception:") for p in rendered.problems)
+
+
+def test_compare_report_renders_in_chromium(
+    browser: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "compare.html"
+    argv = ["compare", "--instance", "m5.large", "--nodes", "3", "--hours", "0.5"]
+    sides = ["--b-env", "WARM_IP_TARGET=1", "--b-env", "MINIMUM_IP_TARGET=10"]
+    assert main([*argv, *sides, "--json", "--report", str(page)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    rendered = render(browser, page, tmp_path / "chromium", WIDTH, HEIGHT)
+    _keep(rendered, "compare")
+    _check_rendered(rendered, page.resolve())
+    assert len(rendered.images) == 3  # the overlays
+    assert rendered.title == "Comparison: A and B on 3 x m5.large"
+    lines = rendered.text.splitlines()
+    a, b = doc["summaries"]["a"], doc["summaries"]["b"]
+    # Each key figure's row on screen: the label, A's and B's figures, tab-separated.
+    for label, field in (("IPs held, max", "ips_total_max"), ("ENIs, max", "enis_max")):
+        row = f"{label}\t{a[field]:,}\t{b[field]:,}\t"
+        assert any(line.startswith(row) for line in lines), row
+    row = f"EC2 calls per hour\t{a['ec2_calls_per_hour']:,.2f}\t{b['ec2_calls_per_hour']:,.2f}"
+    assert any(line.startswith(row) for line in lines), row
+    mattering = [line for line in lines if "\u25b2 matters" in line]
+    assert len(mattering) >= len([f for f in doc["mattering"] if not f.startswith("calls.")])
+    for heading in ("Inputs that differ", "Findings", "EC2 calls by API", "Inputs", "Notes"):
+        assert heading in rendered.text

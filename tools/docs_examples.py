@@ -118,6 +118,10 @@ def render(text: str, scratch: Path) -> str:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] in (["-h"], ["--help"]):
+        usage = "usage: python tools/docs_examples.py [PAGE ...] | --shell-commands PAGE"
+        print(f"{usage}\n\n{__doc__}")
+        sys.exit(0)
     if sys.argv[1:2] == ["--shell-commands"]:
         # For CI: the commands of one page's sh blocks, to run after its own install command.
         print("\n".join(shell_commands(Path(sys.argv[2]).read_text(encoding="utf-8"))))

@@ -38,6 +38,7 @@ from vpccni_model.cli._common import (
     resolve_inputs,
     settings_json,
 )
+from vpccni_model.cli._report import add_report, check_report, write_report
 from vpccni_model.cli._simulate import PER_NODE_SERIES_MAX_NODES, check_out
 from vpccni_model.cli._workload_flags import (
     add_workload_flags,
@@ -64,6 +65,8 @@ examples:
   vpccni-model compare --instance m5.xlarge --nodes 20 --workload churn --hours 6 \\
       --a-manifest prod-aws-node.yaml --b-manifest staging-aws-node.yaml \\
       --a-label prod --b-label staging --out compare/
+  vpccni-model compare --instance m5.large --nodes 3 --b-env WARM_IP_TARGET=1 \\
+      --report compare.html
 
 A difference matters when a pod fails or stays unschedulable, an EC2 call fails or is
 throttled, or ipamd fails to start (any change); otherwise when a figure changes by more than
@@ -360,6 +363,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("both sides run the same instance type")
     if args.out is not None:
         check_out(args.out)
+    check_report(args.report)
     comparison = compare(
         _spec(args, side_a),
         _spec(args, side_b),
@@ -374,7 +378,38 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         paths = _write(args, comparison, (side_a, side_b), doc)
         print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr if args.json else None)
+    if args.report is not None:
+        _report(args, comparison, (side_a, side_b))
     return 0
+
+
+def _report(args: argparse.Namespace, comparison: Comparison, sides: tuple[Inputs, Inputs]) -> None:
+    """``--report``: the comparison's page, with each side's findings (already run)."""
+    from vpccni_model.report import comparison_report
+    from vpccni_model.sim.metrics import package_version
+
+    def extra(inputs: Inputs, label: str) -> dict[str, Any]:
+        return {
+            "command": "compare",
+            "label": label,
+            "instance_type": inputs.limits.name,
+            "max_pods": inputs.max_pods,
+            "host_network_pods": inputs.host_network_pods,
+            "workload_name": "trace" if args.trace is not None else args.workload,
+            "trace_file": args.trace,
+            "subnet": args.subnet,
+            "vpccni_model_version": package_version(),
+            "settings": settings_json(inputs),
+            "env": dict(inputs.env),
+        }
+
+    page = comparison_report(
+        comparison,
+        inputs=(extra(sides[0], comparison.label_a), extra(sides[1], comparison.label_b)),
+        lint=(sides[0].findings, sides[1].findings),
+        notes=["Not explained (--no-explain)."] if args.no_explain else [],
+    )
+    write_report(page, args.report, quiet_stdout=args.json)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -434,6 +469,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="DIR",
         help="write each run's summary.json, CSV files (DIR/a, DIR/b) and DIR/comparison.json",
     )
+    add_report(cmp)
     add_inputs(cmp)
     add_json(cmp)
     cmp.set_defaults(func=run)

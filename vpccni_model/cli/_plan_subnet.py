@@ -24,8 +24,14 @@ from vpccni_model.cli._workload_flags import (
     build_workload,
     check_workload_flags,
 )
-from vpccni_model.plan import FleetFigures, SubnetPlan, plan_subnet
-from vpccni_model.sim.fleet import DEFAULT_SIM_NODES, SimulatedSubnetPlan, plan_subnet_simulated
+from vpccni_model.plan import SubnetPlan, plan_subnet
+from vpccni_model.sim.fleet import (
+    DEFAULT_SIM_NODES,
+    SimulatedSubnetPlan,
+    figure_rows,
+    figure_value,
+    plan_subnet_simulated,
+)
 from vpccni_model.sim.metrics import package_version
 
 EXAMPLE = f"""example:
@@ -156,44 +162,6 @@ def _workload_words(args: argparse.Namespace, pods: int) -> str:
     return f"constant ({pods} pods per node)"
 
 
-def _figure_rows(plan: SubnetPlan) -> list[tuple[str, str]]:
-    """(label, FleetFigures field) for the table, as the plan's mode and growth call for."""
-    rows = [("addresses per node", "node_addresses")]
-    if plan.prefix_delegation:
-        rows += [
-            ("  of which /28 prefixes", "node_prefixes"),
-            ("  single addresses", "node_singles"),
-        ]
-    rows += [
-        (f"fleet addresses ({_count(plan.nodes, 'node')})", "fleet_addresses"),
-        ("headroom", "headroom"),
-    ]
-    if plan.grown_nodes != plan.nodes:
-        rows += [
-            (
-                f"after {plan.growth_percent:g}% growth ({_count(plan.grown_nodes, 'node')})",
-                "grown_addresses",
-            ),
-            ("headroom after growth", "grown_headroom"),
-        ]
-    rows.append(("nodes that fit by addresses", "fits_addresses"))
-    if plan.prefix_delegation:
-        rows += [
-            ("nodes that fit, whole /28s, for sure", "fits_scattered"),
-            ("nodes that fit, whole /28s, at most", "fits_packed"),
-            ("stranded free addresses, packed", "stranded_packed"),
-            ("stranded free addresses, scattered", "stranded_scattered"),
-        ]
-    return rows
-
-
-def _value(figures: FleetFigures, usable: int, name: str) -> int | None:
-    if name == "grown_headroom":
-        return usable - figures.grown_addresses
-    value: int | None = getattr(figures, name)
-    return value
-
-
 def _simulated_lines(args: argparse.Namespace, sim: SimulatedSubnetPlan) -> list[str]:
     plan = sim.steady
     summary = sim.result.summary
@@ -206,11 +174,11 @@ def _simulated_lines(args: argparse.Namespace, sim: SimulatedSubnetPlan) -> list
     ]
     columns = {"steady": plan.figures, "sim p95": sim.p95, "sim peak": sim.peak}
     usable = plan.space.usable_addresses
-    rows = _figure_rows(plan)
+    rows = figure_rows(plan)
     width = max(len(label) for label, _ in rows)
     lines.append("  " + " " * width + "".join(f"{name:>10}" for name in columns))
     for label, name in rows:
-        cells = "".join(f"{_value(f, usable, name):>10,}" for f in columns.values())
+        cells = "".join(f"{figure_value(f, usable, name):>10,}" for f in columns.values())
         lines.append(f"  {label.ljust(width)}{cells}")
     lines.append(
         f"the sample's busiest moment: {sim.mean_node_peak:,.1f} addresses per node on average "
@@ -285,12 +253,18 @@ def run(args: argparse.Namespace) -> int:
         for line in lines:
             print(line)
     if args.report is not None:
-        _report(args, inputs, plan)
+        _report(args, inputs, plan, simulated)
     return 0
 
 
-def _report(args: argparse.Namespace, inputs: Inputs, plan: SubnetPlan) -> None:
-    """``--report``: the plan's page, with explain's findings for the configuration."""
+def _report(
+    args: argparse.Namespace,
+    inputs: Inputs,
+    plan: SubnetPlan,
+    simulated: SimulatedSubnetPlan | None,
+) -> None:
+    """``--report``: the plan's page (with the simulation's figures after --workload), and
+    explain's findings for the configuration."""
     from vpccni_model.report import subnet_plan_report
 
     explanation, notes = report_explanation(inputs)
@@ -307,6 +281,7 @@ def _report(args: argparse.Namespace, inputs: Inputs, plan: SubnetPlan) -> None:
         explanation=explanation,
         lint=inputs.findings,
         notes=notes,
+        simulated=simulated,
     )
     write_report(page, args.report, quiet_stdout=args.json)
 

@@ -2,9 +2,9 @@
 browser, with the key figures, the plots, explain's findings and every input echoed.
 
 ``Report`` and its parts (``KeyFigure``, ``Table``, ``Figure``, ``Finding``) build any page;
-``simulation_report`` and ``subnet_plan_report`` are the pages of ``simulate`` and
-``plan-subnet``. A page for a new command is a function that fills a ``Report`` from that
-command's result, e.g.::
+``simulation_report``, ``comparison_report`` and ``subnet_plan_report`` are the pages of
+``simulate``, ``compare`` and ``plan-subnet``. A page for a new command is a function that
+fills a ``Report`` from that command's result, e.g.::
 
     Report(
         "Sweep: WARM_IP_TARGET on m5.large",
@@ -22,6 +22,7 @@ before the run, runs ``explain`` for the findings and writes the page.
 
 from __future__ import annotations
 
+from vpccni_model.report._comparison import comparison_report
 from vpccni_model.report._document import (
     SEVERITY_LABELS,
     Figure,
@@ -46,6 +47,7 @@ __all__ = [
     "KeyFigure",
     "Report",
     "Table",
+    "comparison_report",
     "count",
     "explanation_findings",
     "findings_intro",

@@ -61,6 +61,11 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     caption: str = ""
     align_numbers: bool = True  # False: every column left-aligned (name/value pairs)
+    #: Per row, a ``data-key`` for tools that read the page (empty: none).
+    row_keys: tuple[str, ...] = ()
+    #: Per row, True to highlight it (a marked border and tint; say why in a cell too, as
+    #: colour alone tells some readers nothing).
+    marked: tuple[bool, ...] = ()
 
     @classmethod
     def pairs(cls, title: str, values: Mapping[str, object], caption: str = "") -> Table:
@@ -133,7 +138,7 @@ def _numeric(cell: str) -> bool:
     try:
         float(text)
     except ValueError:
-        return text in ("-", "never")
+        return text in ("-", "never", "from 0", "")
     return True
 
 
@@ -149,10 +154,20 @@ def _table(table: Table) -> str:
         cls = ' class="num"' if i < len(right) and right[i] else ""
         return f"<{tag}{cls}>{_text(text)}</{tag}>"
 
+    def row_start(index: int) -> str:
+        key = table.row_keys[index] if index < len(table.row_keys) else ""
+        mark = index < len(table.marked) and table.marked[index]
+        return (
+            "<tr"
+            + (f' data-key="{_text(key)}"' if key else "")
+            + (' class="marked"' if mark else "")
+            + ">"
+        )
+
     head = "".join(cell("th", h, i) for i, h in enumerate(table.headers))
     body = "\n".join(
-        "<tr>" + "".join(cell("td", c, i) for i, c in enumerate(row)) + "</tr>"
-        for row in table.rows
+        row_start(n) + "".join(cell("td", c, i) for i, c in enumerate(row)) + "</tr>"
+        for n, row in enumerate(table.rows)
     )
     caption = f'<p class="caption">{_text(table.caption)}</p>' if table.caption else ""
     return (
@@ -204,8 +219,9 @@ def _section(anchor: str, title: str, body: str) -> str:
 
 @attrs.frozen
 class Report:
-    """One report page: a title, subtitle and lead, then the key figures, the findings, the
-    figures, the tables, the inputs and the notes, in that order (empty parts are left out).
+    """One report page: a title, subtitle and lead, then the key figures (cards, then the
+    ``key_tables``), the findings, the figures, the tables, the inputs and the
+    notes, in that order (empty parts are left out).
 
     Build it whole (every part is a tuple) or add to it with :meth:`add`; ``html()`` is the
     page, ``write(path)`` saves it.
@@ -215,6 +231,7 @@ class Report:
     subtitle: str = ""
     lead: str = ""  # the answer in one sentence, under the title
     key_figures: tuple[KeyFigure, ...] = ()
+    key_tables: tuple[Table, ...] = ()  # e.g. two runs side by side, under the cards
     findings: tuple[Finding, ...] = ()
     findings_intro: str = ""
     figures: tuple[Figure, ...] = ()
@@ -252,8 +269,13 @@ class Report:
         if self.lead:
             parts.append(f'<p class="lead">{_prose(self.lead)}</p>')
         parts.append("</header>")
-        if self.key_figures:
-            body = '<div class="kfs">' + "\n".join(map(_key_figure, self.key_figures)) + "</div>"
+        if self.key_figures or self.key_tables:
+            body = (
+                '<div class="kfs">' + "\n".join(map(_key_figure, self.key_figures)) + "</div>"
+                if self.key_figures
+                else ""
+            )
+            body += "\n".join(map(_table, self.key_tables))
             parts.append(_section("key-figures", "Key figures", body))
         intro = f"<p>{_prose(self.findings_intro)}</p>" if self.findings_intro else ""
         if self.findings:

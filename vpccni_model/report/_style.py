@@ -63,6 +63,9 @@ td { overflow-wrap: anywhere; max-width: 760px; }
 .grid td:first-child { white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fafbfc; }
+tbody tr.marked { background: #fff4d6; }
+tbody tr.marked td { font-weight: 600; }
+tbody tr.marked td:first-child { box-shadow: inset 4px 0 0 #b26a00; }
 section#notes li { margin-bottom: 4px; }
 footer { margin-top: 30px; font-size: 12.5px; color: #5a6273; border-top: 1px solid #e3e6ec;
   padding-top: 8px; }

@@ -12,8 +12,17 @@ from vpccni_model._lint import EnvFinding
 from vpccni_model.plan import SubnetPlan
 from vpccni_model.report._document import Figure, KeyFigure, Report, Table, count, flatten
 from vpccni_model.report._findings import explanation_findings, findings_intro, lint_findings
+from vpccni_model.report._fleet import (
+    simulated_figure,
+    simulated_key_figures,
+    simulated_notes,
+    simulated_table,
+    simulated_verdict,
+    simulation_inputs,
+)
 from vpccni_model.report._inputs import settings_tables
 from vpccni_model.sim.explain import Explanation
+from vpccni_model.sim.fleet import SimulatedSubnetPlan
 
 
 def _key_figures(plan: SubnetPlan) -> list[KeyFigure]:
@@ -260,17 +269,32 @@ def subnet_plan_report(
     lint: Iterable[EnvFinding] = (),
     notes: Iterable[str] = (),
     figures: bool = True,
+    simulated: SimulatedSubnetPlan | None = None,
 ) -> Report:
     """The report of ``plan``; ``inputs`` echoes what the plan came from (the command
-    line's env and settings), the rest as in ``simulation_report``."""
+    line's env and settings), the rest as in ``simulation_report``. With ``simulated``
+    (``plan-subnet --workload``; its ``steady`` is ``plan``) the page adds the plan at the
+    simulated peak and p95, the verdict there and a figure of what the nodes held."""
     every = dict(inputs or {})
     mode = "prefix delegation" if plan.prefix_delegation else "secondary IPs"
+    lead = _verdict(plan)
+    subtitle = f"{mode}, {plan.pods_per_node} pods per node" + (
+        f", {plan.growth_percent:g}% growth" if plan.growth_percent else ""
+    )
+    key_figures = _key_figures(plan)
+    if simulated is not None:
+        workload = simulated.result.inputs.get("workload", {}).get("type", "?")
+        subtitle += (
+            f"; simulated: {simulated.sim_nodes:,} nodes, {simulated.hours:g} h of {workload}, "
+            f"seed {simulated.seed}"
+        )
+        lead = f"Steady state: {lead} {simulated_verdict(simulated)}"
+        key_figures += simulated_key_figures(simulated)
     report = Report(
         title=f"Subnet plan: {plan.nodes:,} x {plan.instance} in {plan.space.cidr}",
-        subtitle=f"{mode}, {plan.pods_per_node} pods per node"
-        + (f", {plan.growth_percent:g}% growth" if plan.growth_percent else ""),
-        lead=_verdict(plan),
-        key_figures=tuple(_key_figures(plan)),
+        subtitle=subtitle,
+        lead=lead,
+        key_figures=tuple(key_figures),
         findings=lint_findings(lint)
         + (() if explanation is None else explanation_findings(explanation)),
         findings_intro=findings_intro(explanation),
@@ -287,6 +311,9 @@ def subnet_plan_report(
     }
     run = {k: v for k, v in every.items() if k not in ("settings", "env")}
     tables = [Table.pairs("Plan", {**plan_inputs, **flatten(run)}), *settings_tables(every)]
+    if simulated is not None:
+        tables.insert(1, simulation_inputs(simulated))
+        report = report.add(tables=[simulated_table(simulated)], notes=simulated_notes(simulated))
     report = report.add(
         inputs=tables,
         notes=[
@@ -306,7 +333,7 @@ def subnet_plan_report(
     if not figures:
         return report
     try:
-        figure = _figure(plan)
+        drawn = [_figure(plan)] + ([] if simulated is None else [simulated_figure(simulated)])
     except ConfigError as exc:
         if exc.field != "plots":
             raise
@@ -316,4 +343,4 @@ def subnet_plan_report(
                 "plots extra: pip install -e '.[plots]' in the repository)."
             ]
         )
-    return report.add(figures=[figure])
+    return report.add(figures=drawn)

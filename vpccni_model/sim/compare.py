@@ -310,11 +310,15 @@ def compare(
 
 def change_text(diff: Difference) -> str:
     """A difference's relative change as a reader sees it: ``+12%``, ``-57%``, ``0%``,
-    ``from 0``, or ``-`` when a side is None."""
+    ``from 0``, or ``-`` when a side is None. A change that rounds to 0% keeps a decimal
+    (``-0.2%``, ``+<0.1%``): it never reads as a signed zero."""
     if diff.delta is None:
         return "-"
     if diff.delta == 0:
         return "0%"
     if diff.relative is None:
         return "from 0"
-    return f"{diff.relative:+.0%}"
+    for text in (f"{diff.relative:+.0%}", f"{diff.relative:+.1%}"):
+        if text.strip("+-0.%"):  # a digit other than 0 is left
+            return text
+    return ("+" if diff.relative > 0 else "-") + "<0.1%"

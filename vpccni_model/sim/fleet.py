@@ -36,6 +36,8 @@ __all__ = [
     "DEFAULT_SIM_NODES",
     "SIMULATED_SUBNET",
     "SimulatedSubnetPlan",
+    "figure_rows",
+    "figure_value",
     "plan_subnet_simulated",
 ]
 
@@ -143,3 +145,49 @@ def plan_subnet_simulated(
         mean_node_peak=busiest / sample,
         result=result,
     )
+
+
+def _nodes(value: int) -> str:
+    return f"{value:,} node{'' if value == 1 else 's'}"
+
+
+def figure_rows(plan: SubnetPlan) -> list[tuple[str, str]]:
+    """The rows of the steady / sim p95 / sim peak table, as ``plan-subnet`` prints it and
+    its report shows it: (label, :class:`~vpccni_model.plan.FleetFigures` field, or
+    ``grown_headroom``), as the plan's mode and growth call for (see :func:`figure_value`)."""
+    rows = [("addresses per node", "node_addresses")]
+    if plan.prefix_delegation:
+        rows += [
+            ("  of which /28 prefixes", "node_prefixes"),
+            ("  single addresses", "node_singles"),
+        ]
+    rows += [
+        (f"fleet addresses ({_nodes(plan.nodes)})", "fleet_addresses"),
+        ("headroom", "headroom"),
+    ]
+    if plan.grown_nodes != plan.nodes:
+        rows += [
+            (
+                f"after {plan.growth_percent:g}% growth ({_nodes(plan.grown_nodes)})",
+                "grown_addresses",
+            ),
+            ("headroom after growth", "grown_headroom"),
+        ]
+    rows.append(("nodes that fit by addresses", "fits_addresses"))
+    if plan.prefix_delegation:
+        rows += [
+            ("nodes that fit, whole /28s, for sure", "fits_scattered"),
+            ("nodes that fit, whole /28s, at most", "fits_packed"),
+            ("stranded free addresses, packed", "stranded_packed"),
+            ("stranded free addresses, scattered", "stranded_scattered"),
+        ]
+    return rows
+
+
+def figure_value(figures: FleetFigures, usable: int, name: str) -> int | None:
+    """A row's value: the field ``name`` of ``figures``, or ``grown_headroom`` (``usable``
+    less the addresses after growth)."""
+    if name == "grown_headroom":
+        return usable - figures.grown_addresses
+    value: int | None = getattr(figures, name)
+    return value
