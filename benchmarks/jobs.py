@@ -6,7 +6,9 @@ Each takes one dict of parameters and returns a plain dict, so any engine can ca
 
 from __future__ import annotations
 
+import gc
 import math
+import sys
 import time
 from typing import Any
 
@@ -149,6 +151,8 @@ def sim_run(params: dict[str, Any]) -> dict[str, Any]:
     """
     simulate(sim_spec(1, 0.05))
     spec = sim_spec(params["nodes"], params["hours"], params.get("subnet"))
+    gc.collect()
+    _reset_peak_rss()
     marks: dict[int, float] = {}
     next_mark = [3600.0]
 
@@ -173,5 +177,31 @@ def sim_run(params: dict[str, Any]) -> dict[str, Any]:
         "node_hours": node_hours,
         "node_hours_per_s": node_hours / wall,
         "marks": marks,
+        "peak_rss_mb": _peak_rss_mb(),
         "summary": attrs.asdict(result.summary),
     }
+
+
+def _reset_peak_rss() -> None:
+    """Start this process's peak-RSS count afresh (Linux: ``clear_refs`` 5 resets VmHWM), so a
+    worker that ran other jobs reports this run's peak; elsewhere nothing happens."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory since ``_reset_peak_rss``: VmHWM on Linux, else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
