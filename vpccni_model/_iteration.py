@@ -165,6 +165,9 @@ def visit_order(
     if count <= SMALL_MAP:
         first = start & (SMALL_MAP - 1)
         if slots is not None:  # walk the 8 slots from ``first``, wrapping
+            if all(slots[i] < slots[i + 1] for i in range(count - 1)):
+                cut = bisect.bisect_left(slots, first)  # ascending slots: a rotation
+                return [*range(cut, count), *range(cut)]
             return sorted(range(count), key=lambda i: (slots[i] - first) & (SMALL_MAP - 1))
         if first >= count:  # empty slots after the entries: the walk wraps to slot 0
             first = 0
