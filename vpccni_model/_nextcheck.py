@@ -11,11 +11,15 @@ exactly (more than 2**53 ticks) is never scheduled.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 
+from vpccni_model._datastore import Datastore
 from vpccni_model._eni import ENI
 from vpccni_model._state import NodeState
+from vpccni_model._stats import PoolStats
 from vpccni_model.pool import (
     CardPolicy,
+    TargetState,
     datastore_stats,
     pool_too_high,
     pool_too_low,
@@ -40,7 +44,13 @@ def _next_tick_after(clock: float, interval: float, boundary: float, strict: boo
     return candidate
 
 
-def next_check(state: NodeState, clock: float, busy: bool) -> float | None:
+#: A card as the tick saw it: its datastore, policy, statistics and target state.
+CardView = tuple[Datastore, CardPolicy, PoolStats, TargetState]
+
+
+def next_check(
+    state: NodeState, clock: float, busy: bool, cards: Sequence[CardView] | None = None
+) -> float | None:
     """The next tick at which a reconcile of ``state`` could decide something new: None while
     a call is in flight (its answer comes first) or when only an event can change anything;
     the next tick when this one acted (``busy``) or calls are queued.
@@ -51,7 +61,9 @@ def next_check(state: NodeState, clock: float, busy: bool) -> float | None:
     spec 5.8, and it is an ENI without pods that may be freed at all, spec 5.11); deferred
     cleanups always. Each of these is decided by the datastores alone, which only an event
     changes, and an event brings a tick of its own. With a card too low, every timer counts:
-    such a tick can stamp the pool-action time without acting (Q23).
+    such a tick can stamp the pool-action time without acting (Q23). ``cards``, when the
+    caller has them, are every card's current view (a tick that changed nothing), read
+    instead of computing them again.
     """
     config = state.config
     interval = config.pool_check_interval
@@ -72,19 +84,20 @@ def next_check(state: NodeState, clock: float, busy: bool) -> float | None:
 
     every = config.disable_provisioning or config.enable_ipv6
     too_high = False
-    for ds in state.datastores:
-        frees = True
-        if not every:
-            policy = CardPolicy.for_state(state, ds.network_card)
-            stats = datastore_stats(ds, policy.prefix_delegation)
-            target = target_state(stats, policy)
+    freeing: set[int] = set()  # cards whose ENIs tryFreeENI could free
+    if not every:
+        for ds, policy, stats, target in cards if cards is not None else _views(state):
             if pool_too_low(stats, policy, target):
                 every = True
-            else:
-                too_high = too_high or pool_too_high(stats, policy, target)
-                frees = state.attachment_allowed and should_remove_extra_enis(stats, ds, policy)
+                break
+            too_high = too_high or pool_too_high(stats, policy, target)
+            if state.attachment_allowed and should_remove_extra_enis(stats, ds, policy):
+                freeing.add(ds.network_card)
+    for ds in state.datastores:
+        if not (every or ds.network_card in freeing):
+            continue
         for eni in ds.enis:
-            if not every and not (frees and _may_be_freed(eni)):
+            if not (every or _may_be_freed(eni)):
                 continue
             if not eni.is_primary:
                 later(eni.created_at + config.min_eni_lifetime, strict=False)
@@ -97,6 +110,14 @@ def next_check(state: NodeState, clock: float, busy: bool) -> float | None:
     for task in state.deferred_cleanups:
         later(task.due_at, strict=False)
     return min(candidates) if candidates else None
+
+
+def _views(state: NodeState) -> Iterator[CardView]:
+    """Each card's view, computed."""
+    for ds in state.datastores:
+        policy = CardPolicy.for_state(state, ds.network_card)
+        stats = datastore_stats(ds, policy.prefix_delegation)
+        yield ds, policy, stats, target_state(stats, policy)
 
 
 def _may_be_freed(eni: ENI) -> bool:

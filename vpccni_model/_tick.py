@@ -296,5 +296,10 @@ def _result(tick: Scratch, busy: bool | None = None) -> Reconciliation:
         next_check = tick.clock + tick.config.pool_check_interval / 2
     else:
         acted = bool(tick.actions) if busy is None else busy
-        next_check = next_check_at(tick.state, tick.clock, acted)
+        cards = tick.cards
+        views = None
+        if not acted and cards and all(card is not None for card in cards):
+            # Nothing changed since the tick read its cards: they are still every card's view.
+            views = [(c.ds, c.policy, c.stats, c.target) for c in cards if c is not None]
+        next_check = next_check_at(tick.state, tick.clock, acted, views)
     return Reconciliation(tick.state, tuple(tick.actions), next_check, tick.start_error)
