@@ -568,6 +568,9 @@ class MetricsRecorder:
         self.per_subnet = len(spec.subnets) > 1
         self.node_series: list[NodeSample] = []
         self.counts: dict[str, _Seen] = {}  # _node_row's cache
+        # Each node's last row and their sums: a sample recounts only the nodes that changed.
+        self.rows: dict[str, tuple[str, int, int, int, int, int, int, int, int]] = {}
+        self.sums = [0] * 8
         self.waits: array[float] = array("d")
         self.arrivals: array[float] = array("d")
         self.failed: Counter[str] = Counter()
@@ -600,20 +603,28 @@ class MetricsRecorder:
         if self.series and self.series[-1].time_s == time:
             return
         keep_rows = self.spec.per_node_series
-        pods = waiting = ips = unused = cooling = enis = prefixes = addresses = 0
-        cache = self.counts
+        cache, rows, sums = self.counts, self.rows, self.sums
         for node in nodes:
-            row = _node_row(time, node, cache)
+            name = node.spec.name
+            old = rows.get(name)
+            seen = cache.get(name)
+            if (
+                old is not None
+                and seen is not None
+                and seen.cooled
+                and seen.stores is node.state.datastores
+                and old[2] == len(node.waiting)
+            ):
+                row = old  # nothing on the node changed since the last sample
+            else:
+                row = _node_row(time, node, cache)
+                rows[name] = row
+                before = old[1:] if old is not None else (0,) * 8
+                for at, (now_value, old_value) in enumerate(zip(row[1:], before, strict=True)):
+                    sums[at] += now_value - old_value
             if keep_rows:
                 self.node_series.append(NodeSample(time, *row))
-            pods += row[1]
-            waiting += row[2]
-            ips += row[3]
-            unused += row[4]
-            cooling += row[5]
-            enis += row[6]
-            prefixes += row[7]
-            addresses += row[8]
+        pods, waiting, ips, unused, cooling, enis, prefixes, addresses = sums
         free = blocks = 0
         for name, _ in self.spec.subnets:
             left, whole = self.ec2.subnet_free(name)
