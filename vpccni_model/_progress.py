@@ -127,7 +127,40 @@ class TickProgress:
 
     def answered(self, answer: Answer) -> TickProgress:
         """This progress with the awaited call's ``answer`` recorded."""
-        return attrs.evolve(self, answer=answer)
+        if not isinstance(answer, Answer):
+            raise StateError("answer", answer, f"must be one of {[a.name for a in Answer]}")
+        return unchecked_progress(
+            self.started_at, self.cards, self.position, self.stage, self.candidates,
+            self.want, answer, self.pre_scaling, self.scaled_down, self.draw,
+        )  # fmt: skip
 
 
-__all__ = ["Answer", "CardDecision", "Stage", "TickProgress", "unchecked_decision"]
+_PROGRESS_FIELDS = tuple(field.name for field in attrs.fields(TickProgress))
+
+
+def unchecked_progress(
+    started_at: float, cards: tuple[CardDecision, ...], position: int, stage: Stage,
+    candidates: tuple[str, ...], want: int, answer: Answer | None, pre_scaling: bool,
+    scaled_down: bool, draw: int,
+) -> TickProgress:  # fmt: skip
+    """A ``TickProgress`` without its checks, for the tick, whose values come from a state
+    already checked (one is made each time a tick waits on EC2)."""
+    progress = object.__new__(TickProgress)
+    values = (
+        started_at, cards, position, stage, candidates, want, answer, pre_scaling,
+        scaled_down, draw,
+    )  # fmt: skip
+    setter = object.__setattr__
+    for name, value in zip(_PROGRESS_FIELDS, values, strict=True):
+        setter(progress, name, value)
+    return progress
+
+
+__all__ = [
+    "Answer",
+    "CardDecision",
+    "Stage",
+    "TickProgress",
+    "unchecked_decision",
+    "unchecked_progress",
+]

@@ -11,7 +11,13 @@ from vpccni_model._actions import Action, Allocation
 from vpccni_model._config import Config
 from vpccni_model._datastore import Datastore, unchecked_in_flight
 from vpccni_model._iteration import SITE_CARDS, IterationPolicy, clock_key, visit_order
-from vpccni_model._progress import Answer, Stage, TickProgress, unchecked_decision
+from vpccni_model._progress import (
+    Answer,
+    Stage,
+    TickProgress,
+    unchecked_decision,
+    unchecked_progress,
+)
 from vpccni_model._state import NodeState
 from vpccni_model.pool import (
     CardPolicy,
@@ -111,7 +117,7 @@ class Scratch:
             self.draw = progress.draw
 
     def progress(self) -> TickProgress:
-        return TickProgress(
+        return unchecked_progress(
             self.started_at, tuple(unchecked_decision(*d) for d in self.decisions), self.position,
             self.stage, self.candidates,
             self.want, None, self.pre_scaling, self.scaled_down, self.draw,
