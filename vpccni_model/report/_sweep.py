@@ -550,7 +550,7 @@ def _key_figures(result: SweepResult) -> list[KeyFigure]:
         ),
         KeyFigure(
             "Simulated node-hours",
-            f"{node_hours:,.4g}",
+            f"{node_hours:,.0f}" if node_hours == int(node_hours) else f"{node_hours:,.2f}",
             "h",
             f"{spec.nodes} nodes x {spec.hours:g} h per run",
             key="node_hours",
