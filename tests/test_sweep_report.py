@@ -34,9 +34,11 @@ HAND: Sequence[Figures] = (
 )
 
 
-def _spec(labels: Sequence[str] = ("shipped", "W=1", "M=20")) -> SweepSpec:
+def _spec(
+    labels: Sequence[str] = ("shipped", "W=1", "M=20"), first: dict[str, object] | None = None
+) -> SweepSpec:
     env = [
-        {"label": labels[0]},
+        {"label": labels[0], **(first or {})},
         {"label": labels[1], "WARM_IP_TARGET": 1},
         {"label": labels[2], "MINIMUM_IP_TARGET": 20},
     ]
@@ -279,3 +281,9 @@ def test_several_dominated_settings_are_named_with_who_beats_them() -> None:
     figures = [f if f[0] != "W=1" else (*f[:3], 160, 900.0, *f[5:]) for f in HAND]
     lead = _lead(sweep_report(_result(_spec(), figures), figures=False).html())
     assert lead == "On the front: shipped; dominated: W=1 (by shipped); M=20 (by shipped)."
+
+
+def test_without_a_shipped_set_the_lead_compares_with_the_first_setting() -> None:
+    spec = _spec(("E=1", "W=1", "M=20"), first={"WARM_ENI_TARGET": 1})
+    lead = _lead(sweep_report(_result(spec), figures=False).html())
+    assert lead.startswith("On the front: E=1; W=1 holds 40% fewer addresses than E=1 (90 ")
