@@ -317,7 +317,7 @@ def test_pngs_name_no_software(tmp_path: Path, small_run: tuple[object, str]) ->
 # -- the flag ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["simulate", "plan-subnet", "compare"])
+@pytest.mark.parametrize("command", ["simulate", "plan-subnet", "compare", "sweep"])
 def test_report_into_a_missing_directory_is_a_usage_error(
     command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -333,6 +333,7 @@ def test_report_into_a_missing_directory_is_a_usage_error(
             "2",
         ],
         "compare": ["compare", "--instance", "t3.small", "--hours", "0.1", "--no-explain"],
+        "sweep": ["sweep", "examples/sweep-quick.toml", "--serial", "--quiet"],
     }[command]
     missing = tmp_path / "no-such-dir" / "report.html"
     assert run_cli([*argv, "--report", str(missing)]) == 2

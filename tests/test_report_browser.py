@@ -154,3 +154,37 @@ def test_compare_report_renders_in_chromium(
     assert len(mattering) >= len([f for f in doc["mattering"] if not f.startswith("calls.")])
     for heading in ("Inputs that differ", "Findings", "EC2 calls by API", "Inputs", "Notes"):
         assert heading in rendered.text
+
+
+def test_sweep_report_renders_in_chromium(
+    browser: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "sweep.html"
+    argv = ["sweep", "examples/sweep-quick.toml", "--serial", "--quiet", "--json"]
+    assert main([*argv, "--report", str(page)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    rendered = render(browser, page, tmp_path / "chromium", WIDTH, HEIGHT)
+    _keep(rendered, "sweep")
+    _check_rendered(rendered, page.resolve())
+    assert len(rendered.images) == 1  # the Pareto figure
+    assert rendered.title == f"Sweep: {len(doc['rows'])} runs on m5.large"
+    lines = rendered.text.splitlines()
+    # The key figures on screen, each a label then its value (counted from the JSON's rows).
+    front = sum(1 for p in doc["pareto"] if not p["dominated"])
+    for label, value in (
+        ("Runs", len(doc["rows"])),
+        ("Seeds", len({r["seed"] for r in doc["rows"]})),
+        ("On the front", front),
+    ):
+        at = lines.index(label)
+        assert lines[at + 1].startswith(f"{value:,}"), (label, lines[at + 1])
+    # Every setting's row in the settings table, its held max and calls/h at its worst.
+    for point in doc["pareto"]:
+        runs = [r for r in doc["rows"] if r["env_label"] == point["env_label"]]
+        row = (
+            f"{point['env_label']}\t{max(r['subnet_addresses_p50'] for r in runs):,}\t"
+            f"{point['subnet_addresses_max']:,}\t{point['ec2_calls_per_hour']:,.1f}\t"
+        )
+        assert any(line.startswith(row) for line in lines), row
+    for heading in ("Key figures", "Findings", "Pareto front", "Every run", "Inputs", "Notes"):
+        assert heading in rendered.text

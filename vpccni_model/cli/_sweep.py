@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from vpccni_model._errors import ConfigError
 from vpccni_model._limits import HOST_NETWORK_PODS
 from vpccni_model.cli._common import UsageError, add_json, print_json
+from vpccni_model.cli._report import add_report, check_report, write_report
 from vpccni_model.cli._simulate import check_out
 from vpccni_model.sweep import (
     DASK_LOCAL,
@@ -35,6 +36,7 @@ EXAMPLE = """\
 examples:
   vpccni-model sweep examples/sweep-warm-targets.yaml --out sweep-results/
   vpccni-model sweep examples/sweep-quick.toml --serial
+  vpccni-model sweep examples/sweep-quick.toml --report sweep.html
   vpccni-model sweep grid.yaml --dask local --workers 4
   vpccni-model sweep grid.yaml --dask tcp://scheduler:8786
 
@@ -45,7 +47,9 @@ not depend on the engine. A setting (instance type and env set) is dominated whe
 one, under the same workload and each at its worst over the seeds, is no worse on subnet
 addresses held, EC2 calls per hour and p99 time to IP, and better on one of them ('never', a
 pod gave up at the p99 rank, is the worst time). With --out: sweep.csv, sweep.json and, with
-the plots extra, pareto.png.
+the plots extra, pareto.png. With --report: one HTML page of the front, the Pareto figure,
+every setting and run, each setting's explain findings (--no-explain skips them) and the
+inputs.
 """
 
 #: Columns of the run table after the labels: (header, width, cell).
@@ -244,6 +248,7 @@ def _run(args: argparse.Namespace) -> int:
     spec = _load(args.file)
     if args.out is not None:
         check_out(args.out)
+    check_report(args.report)
     started = time.perf_counter()
     where = describe_engine(engine, args.workers)
     if args.quiet or not sys.stderr.isatty():
@@ -274,7 +279,36 @@ def _run(args: argparse.Namespace) -> int:
     if args.out is not None:
         paths = _write(result, Path(args.out), args.no_plots)
         print("wrote " + ", ".join(paths), file=sys.stderr if args.json else None)
+    if args.report is not None:
+        _report(args, result, where)
     return 0
+
+
+def _report(args: argparse.Namespace, result: SweepResult, where: str) -> None:
+    """``--report``: the sweep's page, with explain's findings for each setting."""
+    from vpccni_model.report import explain_settings, sweep_report
+    from vpccni_model.sim.metrics import package_version
+
+    spec = result.spec
+    explanations = None
+    if not args.no_explain:
+        settings = len(spec.instances) * len(spec.env)
+        print(
+            f"vpccni-model: --report: explaining {settings} setting{'s' if settings != 1 else ''} "
+            "(as vpccni-model explain does) for the report's findings; --no-explain skips it",
+            file=sys.stderr,
+        )
+        explanations = explain_settings(spec)
+    page = sweep_report(
+        result,
+        source=args.file,
+        engine=where,
+        explanations=explanations,
+        notes=["Not explained (--no-explain)."] if args.no_explain else [],
+        figures=not args.no_plots,
+        version=package_version(),
+    )
+    write_report(page, args.report, quiet_stdout=args.json)
 
 
 def _write(result: SweepResult, out: Path, no_plots: bool) -> list[str]:
@@ -329,7 +363,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "tcp://HOST:8786 uses a running scheduler (vpccni-model must be installed on its "
         "workers); needs the dask extra (default: a local process pool)",
     )
-    parser.add_argument("--no-plots", action="store_true", help="with --out, write no pareto.png")
+    parser.add_argument(
+        "--no-plots",
+        action="store_true",
+        help="write no pareto.png with --out, and no figure in --report",
+    )
+    parser.add_argument(
+        "--no-explain",
+        action="store_true",
+        help="with --report, skip explain's findings for each setting (default: run it, about "
+        "a second per setting)",
+    )
+    add_report(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar or timing on stderr")
     add_json(parser)
     parser.set_defaults(func=run)

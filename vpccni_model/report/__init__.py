@@ -2,9 +2,9 @@
 browser, with the key figures, the plots, explain's findings and every input echoed.
 
 ``Report`` and its parts (``KeyFigure``, ``Table``, ``Figure``, ``Finding``) build any page;
-``simulation_report``, ``comparison_report`` and ``subnet_plan_report`` are the pages of
-``simulate``, ``compare`` and ``plan-subnet``. A page for a new command is a function that
-fills a ``Report`` from that command's result, e.g.::
+``simulation_report``, ``comparison_report``, ``subnet_plan_report`` and ``sweep_report`` are
+the pages of ``simulate``, ``compare``, ``plan-subnet`` and ``sweep``. A page for a new
+command is a function that fills a ``Report`` from that command's result, e.g.::
 
     Report(
         "Sweep: WARM_IP_TARGET on m5.large",
@@ -39,6 +39,7 @@ from vpccni_model.report._findings import explanation_findings, findings_intro, 
 from vpccni_model.report._inputs import settings_tables
 from vpccni_model.report._simulation import seconds, simulation_report
 from vpccni_model.report._subnet import subnet_plan_report
+from vpccni_model.report._sweep import explain_settings, sweep_report
 
 __all__ = [
     "SEVERITY_LABELS",
@@ -49,6 +50,7 @@ __all__ = [
     "Table",
     "comparison_report",
     "count",
+    "explain_settings",
     "explanation_findings",
     "findings_intro",
     "flatten",
@@ -59,4 +61,5 @@ __all__ = [
     "shown_value",
     "simulation_report",
     "subnet_plan_report",
+    "sweep_report",
 ]

@@ -60,6 +60,7 @@ th, td { padding: 4px 10px; border-bottom: 1px solid #eceef2; text-align: left;
   vertical-align: top; }
 th { background: #f0f2f5; font-weight: 600; white-space: nowrap; }
 td { overflow-wrap: anywhere; max-width: 760px; }
+td:first-child { overflow-wrap: normal; }  /* a row's name breaks at spaces only */
 .grid td:first-child { white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fafbfc; }

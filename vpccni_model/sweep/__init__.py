@@ -19,7 +19,7 @@ from vpccni_model.sweep._engines import (
 )
 from vpccni_model.sweep._file import load_sweep, sweep_from_mapping
 from vpccni_model.sweep._pareto import ParetoPoint, dominates, pareto
-from vpccni_model.sweep._plot import write_pareto_plot
+from vpccni_model.sweep._plot import pareto_figure, write_pareto_plot
 from vpccni_model.sweep._result import CSV_COLUMNS, SweepResult, SweepRow, run_row, sweep
 from vpccni_model.sweep._spec import EnvSet, Run, SweepSpec, WorkloadSpec
 
@@ -43,6 +43,7 @@ __all__ = [
     "local_cluster",
     "map_runs",
     "pareto",
+    "pareto_figure",
     "run_row",
     "sweep",
     "sweep_from_mapping",

@@ -20,6 +20,20 @@ from vpccni_model.sweep._spec import SweepSpec
 
 def write_pareto_plot(points: Sequence[ParetoPoint], spec: SweepSpec, path: str | Path) -> Path:
     """Draw ``points`` (from :func:`pareto`) to ``path``; returns it."""
+    fig = pareto_figure(points, spec)  # ConfigError first, without matplotlib
+    import matplotlib.pyplot as plt
+
+    out = Path(path)
+    try:
+        fig.savefig(out, dpi=100)
+    finally:
+        plt.close(fig)
+    return out
+
+
+def pareto_figure(points: Sequence[ParetoPoint], spec: SweepSpec) -> Any:
+    """The Pareto figure of ``points``, in memory (a matplotlib ``Figure``, still open: the
+    caller saves and closes it); ConfigError (field ``plots``) without matplotlib."""
     try:
         import matplotlib
 
@@ -75,10 +89,7 @@ def write_pareto_plot(points: Sequence[ParetoPoint], spec: SweepSpec, path: str 
     ]
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=9, frameon=False)
     fig.subplots_adjust(bottom=0.2, top=0.86, left=0.11, right=0.84, wspace=0.3)
-    out = Path(path)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return fig
 
 
 def _panel(

@@ -314,7 +314,9 @@ class SweepSpec:
                 f"more than max pods {max_pods} of {limits.name}: kubelet would admit none",
             )
 
-    def _config(self, env_set: EnvSet) -> Config:
+    def config(self, env_set: EnvSet) -> Config:
+        """ipamd's configuration for ``env_set`` in this sweep (``max_pods`` applied), as
+        every run of that env set gets it and as ``explain`` takes it."""
         config = Config.from_env(env_set.environment())
         if self.max_pods is not None:
             config = attrs.evolve(config, max_pods=self.max_pods)
@@ -357,7 +359,7 @@ class SweepSpec:
         return SimulationSpec(
             nodes=cluster(
                 instance_limits(run.instance),
-                self._config(run.env),
+                self.config(run.env),
                 self.nodes,
                 host_network_pods=self.host_network_pods,
             ),
