@@ -202,7 +202,9 @@ def node_lines(path: str, explanation: NodeExplanation, reference: str) -> list[
     if explanation.next_check_at is not None:
         lines.append(f"  then ipamd decides again at {_when(dump, explanation.next_check_at)}")
     elif not actions:
-        lines.append("  then nothing until a pod comes or goes (no running timer changes a decision)")
+        lines.append(
+            "  then nothing until a pod comes or goes (no running timer changes a decision)"
+        )
     cooldown = state.config.ip_cooldown_period
     released = {(a.eni_id, ip) for a in actions if isinstance(a, ReleaseIPs) for ip in a.addresses}
     if explanation.cooling:
