@@ -604,26 +604,27 @@ class MetricsRecorder:
             return
         keep_rows = self.spec.per_node_series
         cache, rows, sums = self.counts, self.rows, self.sums
+        node_series = self.node_series
         for node in nodes:
             name = node.spec.name
             old = rows.get(name)
-            seen = cache.get(name)
-            if (
-                old is not None
-                and seen is not None
-                and seen.cooled
-                and seen.stores is node.state.datastores
-                and old[2] == len(node.waiting)
-            ):
-                row = old  # nothing on the node changed since the last sample
-            else:
-                row = _node_row(time, node, cache)
-                rows[name] = row
-                before = old[1:] if old is not None else (0,) * 8
-                for at, (now_value, old_value) in enumerate(zip(row[1:], before, strict=True)):
-                    sums[at] += now_value - old_value
+            if old is not None:
+                seen = cache[name]  # a row was kept: so was what it was counted from
+                if (
+                    seen.cooled
+                    and seen.stores is node.state.datastores
+                    and old[2] == len(node.waiting)
+                ):
+                    if keep_rows:  # nothing on the node changed since the last sample
+                        node_series.append(NodeSample(time, *old))
+                    continue
+            row = _node_row(time, node, cache)
+            rows[name] = row
+            before = old[1:] if old is not None else (0,) * 8
+            for at, (now_value, old_value) in enumerate(zip(row[1:], before, strict=True)):
+                sums[at] += now_value - old_value
             if keep_rows:
-                self.node_series.append(NodeSample(time, *row))
+                node_series.append(NodeSample(time, *row))
         pods, waiting, ips, unused, cooling, enis, prefixes, addresses = sums
         free = blocks = 0
         for name, _ in self.spec.subnets:
