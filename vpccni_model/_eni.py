@@ -73,6 +73,9 @@ class ENI:
     # address, moves it past a CIDR it fills at that position, and raises it after a search
     # (see _note_room_from), so the search for a free address starts here instead of at 0.
     room_from: int = attrs.field(init=False, eq=False, repr=False)
+    # The CIDRs' networks, or None until someone asks (Go's map order keys on them). A copy
+    # that keeps the CIDR set (``with_cidr_at``) keeps it; one that changes the set drops it.
+    _networks: tuple[int, ...] | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._check_fields()
@@ -135,6 +138,16 @@ class ENI:
         setter(self, "free_prefix_cidrs", free_prefixes)
         setter(self, "_newest", PENDING)
         setter(self, "room_from", len(self.cidrs) if room_from < 0 else room_from)
+        setter(self, "_networks", None)
+
+    @property
+    def networks(self) -> tuple[int, ...]:
+        """The CIDRs' first addresses, in order (kept once asked, while the set is the same)."""
+        networks = self._networks
+        if networks is None:
+            networks = tuple(cidr.network for cidr in self.cidrs)
+            object.__setattr__(self, "_networks", networks)
+        return networks
 
     @property
     def latest_unassigned_at(self) -> float | None:
@@ -292,7 +305,9 @@ class ENI:
             changes[free] -= cidr.assigned == 0
             if latest is not None and cidr.latest_unassigned_at == latest:
                 latest = PENDING
-        return copy_with(self, cidrs=tuple(kept), room_from=room_from, _newest=latest, **changes)
+        return copy_with(
+            self, cidrs=tuple(kept), room_from=room_from, _newest=latest, _networks=None, **changes
+        )
 
     def cidr_index(self, network: int) -> int | None:
         """Position of the CIDR starting at ``network`` (binary search: CIDRs are sorted)."""

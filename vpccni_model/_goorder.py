@@ -71,10 +71,9 @@ def eni_infos_order(policy: IterationPolicy, draw: int, site: int, ds: Datastore
 
 def cidr_order(policy: IterationPolicy, draw: int, site: int, eni: ENI) -> list[int]:
     """Positions in ``eni.cidrs`` in the order one ``range`` over its CIDR map visits them."""
-    cidrs = eni.cidrs
     return visit_order(
-        policy, draw, site, MAP_CIDRS, text_key(eni.eni_id), len(cidrs),
-        lambda: [c.network for c in cidrs],
+        policy, draw, site, MAP_CIDRS, text_key(eni.eni_id), len(eni.cidrs),
+        lambda: eni.networks,
     )  # fmt: skip
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Final, Literal
 
@@ -147,7 +147,7 @@ def visit_order(
     layout: int,
     map_id: int,
     count: int,
-    keys: Callable[[], list[int]],
+    keys: Callable[[], Sequence[int]],
     slots: list[int] | None = None,
 ) -> list[int]:
     """Positions 0..count-1 of a map's entries (in the model's order) in the order one Go

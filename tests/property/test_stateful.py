@@ -76,6 +76,7 @@ from vpccni_model import (
 )
 from vpccni_model._actions import Action, SignalTrunkENI
 from vpccni_model._ipv4 import PREFIX_SIZE, ip_to_int, parse_cidr
+from vpccni_model._progress import Stage
 from vpccni_model.testing import (
     boot_with_unmanaged,
     card_limit,
@@ -735,8 +736,14 @@ class NodeMachine(RuleBasedStateMachine):
         if allocations:
             gated = f"5: {allocations[0]} while"
             assert before.in_flight is None, f"{gated} waiting for {before.in_flight}"
-            assert not before.terminating, f"{gated} terminating"
-            assert not before.cordoned or config.manage_enis_non_schedulable, f"{gated} cordoned"
+            # increaseDatastorePool checks isENIAttachmentAllowed once, at its start (spec
+            # 6.1): an increase that was under way when the node was cordoned or began to
+            # terminate goes on (the next ENI, then an ENI of its own). A new one is gated.
+            if not self._same_increase(before, allocations[0]):
+                assert not before.terminating, f"{gated} terminating"
+                assert not before.cordoned or config.manage_enis_non_schedulable, (
+                    f"{gated} cordoned"
+                )
             last = before.last_insufficient_cidr_at
             backoff = last is not None and clock - last <= config.insufficient_cidr_backoff
             assert not backoff, f"{gated} in the insufficient-CIDR backoff since {last}"
@@ -778,6 +785,19 @@ class NodeMachine(RuleBasedStateMachine):
         self._check_trunk_signal(before, step)
         self._check_prefix_counter(before, step, cleaned)
         self._forget_released_outside_datastore()
+
+    @staticmethod
+    def _same_increase(before: NodeState, allocation: Action) -> bool:
+        """The allocation goes on the increase the resumed tick was in (same card, past its
+        start), rather than one this call began."""
+        progress = before.tick
+        if progress is None or progress.stage is Stage.DECIDE:
+            return False
+        card = getattr(allocation, "network_card", None)
+        if card is None:
+            eni = before.find_eni(getattr(allocation, "eni_id", ""))
+            card = None if eni is None else eni.network_card
+        return card == progress.network_card
 
     def _check_cleanups(self, before: NodeState, step: Any, clock: float) -> set[tuple[str, int]]:
         """Invariants 8a and 8b; returns the (ENI, CIDR) pairs the due cleanups deleted and
