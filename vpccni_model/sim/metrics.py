@@ -482,13 +482,18 @@ def _counts(state: NodeState) -> _Counts:
     ips = assigned = enis = prefixes = secondaries = 0
     pd = state.prefix_delegation
     for ds in state.datastores:
-        stats = datastore_stats(ds, pd)
-        ips += stats.total_ips
-        assigned += stats.assigned_ips
         enis += len(ds.enis)
         for eni in ds.enis:
             prefixes += eni.prefix_cidrs
             secondaries += eni.ip_cidrs
+            if eni.is_excluded:
+                continue  # the pool (datastore_stats) counts non-excluded ENIs only
+            if pd:
+                ips += eni.prefix_cidrs * PREFIX_SIZE
+                assigned += eni.assigned_in_prefixes
+            else:
+                ips += eni.ip_cidrs
+                assigned += eni.assigned_in_ips
     taken = enis + secondaries + PREFIX_SIZE * prefixes  # each ENI's primary address too
     if state.config.enable_ipv6:  # /80s of 2**48 addresses, from the IPv6 CIDR (_ipv6)
         (ips, assigned), taken = ipv6_pool_size(state), enis
