@@ -338,6 +338,17 @@ class Simulation:
         """Tell the scheduler about a node's current load (after any change to it)."""
         if node.load < node.pod_slots:
             heapq.heappush(self.free_slots, (node.load, node.spec.name))
+            if len(self.free_slots) > 4 * len(self.nodes) + 64:
+                self._compact_offers()
+
+    def _compact_offers(self) -> None:
+        """Drop the stale offers (a node's older loads), which ``_least_loaded`` discards only
+        when they reach the top: left alone they pile up, one per pod event. Every node with
+        room has its current offer, so the choice of node is unchanged."""
+        self.free_slots = [
+            (node.load, name) for name, node in self.nodes.items() if node.load < node.pod_slots
+        ]
+        heapq.heapify(self.free_slots)
 
     def _place(self, event: PodEvent) -> _Node | None:
         """The simple scheduler: the named node, else the node with the fewest pods that is
@@ -396,9 +407,8 @@ class Simulation:
         # addresses, on the clock. When neither changed since the last failure, skip the call.
         if node.down:
             pass  # ipamd is not running: the CNI's ADD gets no address
-        elif (
-            pod.failed_on is not node.state.datastores
-            or (pod.cooled_after is not None and self.now > pod.cooled_after)
+        elif pod.failed_on is not node.state.datastores or (
+            pod.cooled_after is not None and self.now > pod.cooled_after
         ):
             with contextlib.suppress(NoAvailableIPError):
                 node.state, ip = assign_pod_ip(node.state, node.config, pod.name, self.now)
