@@ -52,9 +52,10 @@ from vpccni_model.sim.compare import (
     FLOORS,
     RELATIVE,
     Comparison,
-    Difference,
     change_text,
     compare,
+    delta_text,
+    figure_text,
 )
 from vpccni_model.sim.spec import SimulationSpec, cluster
 
@@ -155,23 +156,6 @@ def env_differences(a: Inputs, b: Inputs) -> list[tuple[str, str | None, str | N
     return [(n, a.env.get(n), b.env.get(n)) for n in names if a.env.get(n) != b.env.get(n)]
 
 
-def _number(value: object, field: str) -> str:
-    if value is None:
-        return "never" if field.startswith("time_to_ip_p") else "-"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    return f"{value:,}"
-
-
-def _delta(diff: Difference) -> str:
-    if diff.delta is None:
-        return "-"
-    if diff.delta == 0:
-        return "0"
-    text = _number(diff.delta, diff.field)
-    return text if text.startswith("-") else "+" + text
-
-
 def _table(header: list[str], rows: list[list[str]], marks: list[str]) -> list[str]:
     """Left-aligned first column, the rest right-aligned; ``marks`` prefix each row."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -259,9 +243,9 @@ def _text(args: argparse.Namespace, comparison: Comparison, a: Inputs, b: Inputs
         rows.append(
             [
                 name,
-                _number(diff.a, diff.field),
-                _number(diff.b, diff.field),
-                _delta(diff),
+                figure_text(diff.a, diff.field),
+                figure_text(diff.b, diff.field),
+                delta_text(diff),
                 change_text(diff),
             ]
         )

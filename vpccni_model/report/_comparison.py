@@ -20,7 +20,16 @@ from vpccni_model._lint import EnvFinding
 from vpccni_model.report._document import Figure, Finding, Report, Table, flatten, shown_value
 from vpccni_model.report._findings import explanation_findings, lint_findings
 from vpccni_model.report._inputs import settings_tables
-from vpccni_model.sim.compare import CALLS, FLOORS, RELATIVE, Comparison, Difference, change_text
+from vpccni_model.sim.compare import (
+    CALLS,
+    FLOORS,
+    RELATIVE,
+    Comparison,
+    Difference,
+    change_text,
+    delta_text,
+    figure_text,
+)
 
 #: Figure labels as the page shows them; per-API call figures read ``calls <API>``.
 LABELS = {
@@ -112,26 +121,6 @@ def label(field: str) -> str:
     return LABELS.get(field, field)
 
 
-def number(value: object, field: str) -> str:
-    """A figure as the page shows it: counts with separators, other numbers to two
-    decimals (as ``compare`` prints them), a missing time-to-IP rank as ``never``."""
-    if value is None:
-        return "never" if field.startswith("time_to_ip_p") else "-"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    return f"{value:,}"
-
-
-def delta_text(diff: Difference) -> str:
-    """``b - a`` signed (``+14``, ``-40.61``), ``0``, or ``-`` when a side is None."""
-    if diff.delta is None:
-        return "-"
-    if diff.delta == 0:
-        return "0"
-    text = number(diff.delta, diff.field)
-    return text if text.startswith("-") else "+" + text
-
-
 def better(diff: Difference) -> int | None:
     """0 when A is better, 1 when B is, None when they are level: lower is better but for
     pods started; a time-to-IP rank that is "never" on one side loses."""
@@ -164,8 +153,8 @@ def _clauses(comparison: Comparison) -> tuple[list[tuple[int, str]], list[tuple[
             out[side].append(
                 (
                     index,
-                    f"{words} ({before}{number(mine, field)}{after}, "
-                    f"{labels[1 - side]} {number(theirs, field)}{their_unit})",
+                    f"{words} ({before}{figure_text(mine, field)}{after}, "
+                    f"{labels[1 - side]} {figure_text(theirs, field)}{their_unit})",
                 )
             )
     return out
@@ -238,8 +227,8 @@ def _figures_table(
         side = better(d)
         row = [
             label(d.field),
-            number(d.a, d.field),
-            number(d.b, d.field),
+            figure_text(d.a, d.field),
+            figure_text(d.b, d.field),
             delta_text(d),
             change_text(d),
             MATTERS if d.matters else "",

@@ -28,6 +28,8 @@ from vpccni_model.sim.metrics import SimulationResult, Summary
 from vpccni_model.sim.spec import SimulationSpec
 
 __all__ = [
+    "delta_text",
+    "figure_text",
     "ALWAYS",
     "FIGURES",
     "FLOORS",
@@ -306,6 +308,26 @@ def compare(
         differences=figure_differences(result_a, result_b),
         explanations=explanations,
     )
+
+
+def figure_text(value: object, field: str) -> str:
+    """A figure as ``compare`` and its page show it: counts with separators, other numbers to
+    two decimals, a missing time-to-IP rank as ``never`` (a pod gave up there), else ``-``."""
+    if value is None:
+        return "never" if field.startswith("time_to_ip_p") else "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return f"{value:,}"
+
+
+def delta_text(diff: Difference) -> str:
+    """``b - a`` signed (``+14``, ``-40.61``), ``0``, or ``-`` when a side is None."""
+    if diff.delta is None:
+        return "-"
+    if diff.delta == 0:
+        return "0"
+    text = figure_text(diff.delta, diff.field)
+    return text if text.startswith("-") else "+" + text
 
 
 def change_text(diff: Difference) -> str:
