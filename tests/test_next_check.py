@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
 import pytest
+from sim_record import record_run
 
 import vpccni_model._tick as tick_module
 from vpccni_model import Config, NodeState, instance_limits
-from vpccni_model._actions import Action
 from vpccni_model._nextcheck import _next_tick_after
 from vpccni_model.cloud import ASSIGN, FaultRule, Latency
 from vpccni_model.sim import Burst, PoissonChurn, Simulation, SimulationSpec, cluster
@@ -60,33 +59,7 @@ def every_timer(
 
 
 def _record(spec: SimulationSpec) -> dict[str, Any]:
-    sim = Simulation(spec)
-    submitted: list[tuple[float, str, str]] = []
-    submit = sim._submit
-    ticks = [0]
-    on_tick = sim._on_tick
-
-    def recording(node: Any, action: Action) -> None:
-        submitted.append((sim.now, node.spec.name, repr(action)))
-        submit(node, action)
-
-    def counting(name: object) -> None:
-        node = sim.nodes[str(name)]
-        ticks[0] += node.tick_at == sim.now and not node.down
-        on_tick(name)
-
-    sim._submit = recording  # type: ignore[method-assign]
-    sim._on_tick = counting  # type: ignore[method-assign]
-    result = sim.run()
-    return {
-        "summary": attrs.asdict(result.summary),
-        "series": result.series,
-        "node_series": result.node_series,
-        "calls": result.calls_by_api,
-        "waits": result.pod_waits,
-        "submitted": submitted,
-        "ticks": ticks[0],
-    }
+    return record_run(Simulation(spec))
 
 
 SCENARIOS = {

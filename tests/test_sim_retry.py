@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
 import pytest
+from sim_record import record_run
 
 from vpccni_model import Config, instance_limits
 from vpccni_model._actions import Action
@@ -62,20 +62,6 @@ def test_the_first_attempt_from_an_instant_counts_that_instant() -> None:
 # -- a pod waiting for a cooling address ---------------------------------------------------
 
 
-def _retries(sim: Simulation) -> list[float]:
-    """Record the instant of each retry the engine makes (an attempt after placement)."""
-    made: list[float] = []
-    try_assign = sim._try_assign
-
-    def record(node: Any, pod: Any) -> None:
-        if pod.attempt > 0:
-            made.append(sim.now)
-        try_assign(node, pod)
-
-    sim._try_assign = record  # type: ignore[method-assign]
-    return made
-
-
 def test_a_pod_waiting_for_a_cooling_address_is_retried_once_it_has_cooled() -> None:
     # t3.small, W=0 M=3 (no growth beyond 3 IPs, Q21): three pods at 0 take the three IPs
     # (the pool is there at 0.3). One leaves at 100 (its address cools while
@@ -94,12 +80,10 @@ def test_a_pod_waiting_for_a_cooling_address_is_retried_once_it_has_cooled() -> 
         duration=300.0,
         latency=LATENCY,
     )
-    sim = Simulation(spec)
-    made = _retries(sim)
-    result = sim.run()
-    assert [w for w in result.pod_waits if w[0] > 1] == [(100.5, 30.0)]
+    run = record_run(Simulation(spec))
+    assert [w for w in run["waits"] if w[0] > 1] == [(100.5, 30.0)]
     # The three at 0 retry at 1 (the pool came at 0.3): one retry each; the late pod one.
-    assert made == [1.0, 1.0, 1.0, 130.5]
+    assert run["retry_times"] == [1.0, 1.0, 1.0, 130.5]
 
 
 # -- skipping retries changes nothing --------------------------------------------------------
@@ -128,26 +112,7 @@ def _record(spec: SimulationSpec, every_retry: bool) -> dict[str, Any]:
     sim = Simulation(spec)
     if every_retry:
         sim.observer = _Listener()
-    submitted: list[tuple[float, str, str]] = []
-    submit = sim._submit
-
-    def recording(node: Any, action: Action) -> None:
-        submitted.append((sim.now, node.spec.name, repr(action)))
-        submit(node, action)
-
-    sim._submit = recording  # type: ignore[method-assign]
-    made = _retries(sim)
-    result = sim.run()
-    return {
-        "summary": attrs.asdict(result.summary),
-        "series": result.series,
-        "node_series": result.node_series,
-        "calls": result.calls_by_api,
-        "errors": result.errors_by_api,
-        "waits": result.pod_waits,
-        "submitted": submitted,
-        "retries": len(made),
-    }
+    return record_run(sim)
 
 
 SCENARIOS = {
