@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from benchmarks.timing import measure
+from benchmarks.timing import measure, reference_workload
 from vpccni_model import Config, instance_limits, steady_state
 from vpccni_model.sim import PoissonChurn, SimulationSpec, cluster, simulate
 
@@ -151,6 +151,7 @@ def sim_run(params: dict[str, Any]) -> dict[str, Any]:
     """
     simulate(sim_spec(1, 0.05))
     spec = sim_spec(params["nodes"], params["hours"], params.get("subnet"))
+    reference_before = _reference_us()
     gc.collect()
     _reset_peak_rss()
     marks: dict[int, float] = {}
@@ -167,6 +168,8 @@ def sim_run(params: dict[str, Any]) -> dict[str, Any]:
     wall = (time.perf_counter_ns() - start) / 1e9
     cpu = time.process_time() - cpu
     marks[math.ceil(params["hours"])] = wall
+    peak_rss_mb = _peak_rss_mb()
+    reference_after = _reference_us()
     node_hours = params["nodes"] * params["hours"]
     return {
         "nodes": params["nodes"],
@@ -177,9 +180,18 @@ def sim_run(params: dict[str, Any]) -> dict[str, Any]:
         "node_hours": node_hours,
         "node_hours_per_s": node_hours / wall,
         "marks": marks,
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb,
+        "machine_reference_us": [reference_before, reference_after],
         "summary": attrs.asdict(result.summary),
     }
+
+
+def _reference_us() -> float:
+    """The machine reference (``timing.reference_workload``, µs per call) in this process:
+    a run that lasts minutes or hours outlives the interleaved reference of the other groups,
+    so it is timed just before and just after the run, to say how fast the machine was."""
+    timing = measure(reference_workload, batches=7, min_batch_s=0.02, warmup_s=0.05)
+    return timing.median_s * 1e6
 
 
 def _reset_peak_rss() -> None:

@@ -189,6 +189,8 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value:,.1f} runs/min"
     if unit == "%":
         return f"{value:.0%}"
+    if unit == "MB":
+        return f"{value:,.0f} MB"
     if value < 1e-3:
         return f"{value / US:.1f} µs"
     if value < 1:
@@ -502,7 +504,7 @@ def throughput_rows(run: dict[str, Any]) -> list[Row]:
         f"{jobs.SIM_CHANGES_PER_NODE_PER_MINUTE:g} change/node/min), seed {jobs.SIM_SEED}; "
         f"the timed run: {summary['ec2_calls']} EC2 calls ({summary['ec2_calls_throttled']} "
         f"throttled), {summary['pods_failed']} pods failed, {run['cpu_s']:.1f} s CPU, "
-        f"peak RSS {run['peak_rss_mb']:.0f} MB"
+        f"peak RSS {run['peak_rss_mb']:.0f} MB; {reference_text(run)}"
     )
     extra = {"method": how, "run": run, "spec": spec}
     return [
@@ -533,6 +535,13 @@ def throughput_rows(run: dict[str, Any]) -> list[Row]:
     ]
 
 
+def reference_text(run: dict[str, Any]) -> str:
+    """How fast the machine was around a long run: ``machine_reference_us`` before and after
+    it (the same workload as the ``machine.reference`` rows; lower is faster)."""
+    before, after = run["machine_reference_us"]
+    return f"machine reference {before:.1f} µs before the run, {after:.1f} µs after"
+
+
 def run_sim(
     mode: Mode, engine: Engine, out: Path, throughput: bool, curve: bool
 ) -> tuple[list[Row], list[dict[str, Any]]]:
@@ -559,6 +568,7 @@ def run_sim(
             "cpu_s": None,
             "node_hours_per_s": run["nodes"] * hours / wall,
             "summary": None,
+            "machine_reference_us": run["machine_reference_us"],
             "source": f"first {hours} h of the {run['nodes']} x {run['hours']} h throughput run",
         }
     todo = sorted((n for n in mode.sim_curve_nodes if n not in points), reverse=True)
@@ -582,6 +592,7 @@ def run_sim(
             "cpu_s",
             "node_hours_per_s",
             "peak_rss_mb",
+            "machine_reference_us",
             *keys,
             "source",
         ],
@@ -594,6 +605,7 @@ def run_sim(
                 num(d["cpu_s"], 3),
                 num(d["node_hours_per_s"], 2),
                 num(d.get("peak_rss_mb"), 0),
+                "/".join(f"{r:.1f}" for r in d.get("machine_reference_us") or ()),
                 *((d["summary"] or {}).get(k, "") for k in keys),
                 d["source"],
             ]
@@ -611,7 +623,8 @@ def run_sim(
         rows.append(
             Row(
                 f"scaling.sim.{d['nodes']}x{hours}h",
-                f"{d['nodes']} nodes x {hours} h: {d['node_hours_per_s']:.1f} node-h/s{calls}",
+                f"{d['nodes']} nodes x {hours} h: {d['node_hours_per_s']:.1f} node-h/s{calls}; "
+                + reference_text(d),
                 "s",
                 d["wall_s"],
                 extra={"run": d},
