@@ -180,9 +180,7 @@ def test_go_random_varies_the_eni_by_seed_clock_and_pod_as_a_small_go_map() -> N
     assert abs(by_pod["eni-0"] / 4000 - 6 / 8) < 0.03
     assert abs(by_pod["eni-1"] / 4000 - 1 / 8) < 0.03
     assert abs(by_pod["eni-2"] / 4000 - 1 / 8) < 0.03
-    by_clock = {
-        assign_pod_ip(state, CONFIG, "p", CLOCK + t)[0].pods["p"].eni_id for t in range(64)
-    }
+    by_clock = {assign_pod_ip(state, CONFIG, "p", CLOCK + t)[0].pods["p"].eni_id for t in range(64)}
     by_seed = {
         assign_pod_ip(attrs.evolve(state, iteration=IterationPolicy.go_random(s)), CONFIG, "p",
                       CLOCK)[0].pods["p"].eni_id

@@ -24,9 +24,7 @@ T3 = instance_limits("t3.small")
 LATENCY = Latency(assign=0.3, describe=0.2, create=1.0, attach=3.0, detach_delete=4.0)
 
 
-def every_timer(
-    state: NodeState, clock: float, busy: bool, cards: object = None
-) -> float | None:
+def every_timer(state: NodeState, clock: float, busy: bool, cards: object = None) -> float | None:
     """The earliest tick after any timer (the rule before timers were filtered); the tick's
     card views are not needed for it."""
     config = state.config

@@ -70,6 +70,32 @@ def test_prefix_fleet_bounds_for_fragmentation() -> None:
     assert (plan.stranded_packed, plan.stranded_scattered) == (15, 927)
 
 
+@pytest.mark.parametrize(
+    ("nodes", "verdict"),
+    [
+        # m5.large in prefix mode at its 27 pod IPs: 2 /28s + the primary = 33 addresses. On a
+        # /24 (251 usable, 14 whole blocks, 27 loose): by addresses 251 // 33 = 7; packed, 7
+        # nodes take 14 blocks and their 7 primaries fit the 27 loose addresses: 7; scattered,
+        # each primary spoils a block: 3 blocks a node, 14 // 3 = 4.
+        (4, "fit"),
+        (6, "may not fit"),  # fits only if EC2 packs the primaries
+        (7, "may not fit"),
+        (8, "does not fit"),  # 264 addresses > 251
+    ],
+)
+def test_verdict_in_prefix_mode(nodes: int, verdict: str) -> None:
+    plan = plan_subnet("10.0.0.0/24", instance_limits("m5.large"), PD, nodes)
+    assert (plan.fits_addresses, plan.fits_packed, plan.fits_scattered) == (7, 7, 4)
+    assert plan.verdict == verdict
+
+
+def test_verdict_in_secondary_ip_mode_is_certain() -> None:
+    # 60 addresses a settled m5.xlarge: 4091 // 60 = 68 nodes, no placement to hope for.
+    assert plan_subnet("10.0.0.0/20", M5X, SIP, 68).verdict == "fit"
+    plan = plan_subnet("10.0.0.0/20", M5X, SIP, 60, growth_percent=20)
+    assert (plan.wanted, plan.verdict) == (72, "does not fit")
+
+
 def test_bad_counts_name_the_field() -> None:
     with pytest.raises(ConfigError) as info:
         plan_subnet("10.0.0.0/20", M5X, SIP, 0)
@@ -88,13 +114,14 @@ def test_cli_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "60 nodes: 3,600 addresses, headroom 491" in out
     assert "after 20% growth, 72 nodes: 4,320 addresses, headroom -229" in out
-    assert "verdict: 72 nodes: may not fit (at most 68 fit for sure)" in out
+    assert "verdict: 72 nodes: does not fit (at most 68 fit for sure)" in out
     assert (
         main([*argv, "--env", "ENABLE_PREFIX_DELEGATION=true", "--pods-per-node", "30", "--json"])
         == 0
     )
     doc = json.loads(capsys.readouterr().out)
     assert (doc["fits"], doc["fits_packed"], doc["stranded_scattered"]) == (63, 83, 927)
+    assert doc["verdict"] == "fit"  # 60 nodes, 63 for sure
     assert doc["space"]["whole_blocks"] == 254
 
 

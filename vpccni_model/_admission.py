@@ -68,8 +68,6 @@ def not_queued(cidrs: list[Cidr], queued: set[Key] | None) -> list[Cidr]:
     return [c for c in cidrs if (c.network, c.is_prefix) not in queued]
 
 
-
-
 # -- events: apply ------------------------------------------------------------------------------
 
 

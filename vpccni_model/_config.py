@@ -83,6 +83,7 @@ __all__ = [
     "go_parse_bool",
 ]
 
+
 def ipv6_refusal(ipv6: bool, prefix_delegation: bool, custom_networking: bool) -> str | None:
     """Why ipamd's ``isConfigValid`` exits on an IPv6 configuration (spec 1.4.2), or None:
     custom networking is not supported in IPv6, and IPv6 needs prefix delegation."""

@@ -85,9 +85,7 @@ def take_unused_ip(
     map's iteration meets (every cooled entry is purged, as there); else the lowest
     never-used address, as ipamd scans for it in address order."""
     entries = cidr.addresses
-    cooled = [
-        i for i, e in enumerate(entries) if e.pod is None and not e.cooling(clock, cooldown)
-    ]
+    cooled = [i for i, e in enumerate(entries) if e.pod is None and not e.cooling(clock, cooldown)]
     if len(cooled) < 2:  # nothing to choose between: the ordered search gives the same
         return cidr.take_unused_ip(pod, clock, cooldown)
     if cidr.assigned == cidr.size:  # a /28, or an IPv6 /80 (``_ipv6.claim``)
@@ -143,4 +141,3 @@ def claim(
         if claimed is not None:
             return eni_at, *claimed
     return None
-

@@ -233,7 +233,6 @@ class Cidr:
         setter(copy, "latest_unassigned_at", latest)
         return copy
 
-
     def take_unused_ip(self, pod: str, clock: float, cooldown: float) -> tuple[Cidr, int] | None:
         """ipamd's ``getUnusedIP`` and the assignment (spec 4.2): purge every cooled entry and
         give ``pod`` the lowest of them, else the lowest never-used address. Returns this CIDR
@@ -307,8 +306,7 @@ def sorted_cidrs(cidrs: Iterable[Cidr]) -> tuple[Cidr, ...]:
 def parse_ipv6_prefixes(prefixes: Iterable[str]) -> list[Cidr]:
     """The /80s an event lists (``x:y::/80``, as EC2 reports IPv6 prefixes)."""
     return [
-        Cidr(network=parse_ipv6_prefix(text, field="prefixes"), is_prefix=True)
-        for text in prefixes
+        Cidr(network=parse_ipv6_prefix(text, field="prefixes"), is_prefix=True) for text in prefixes
     ]
 
 

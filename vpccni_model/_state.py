@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     pass
 
 
-
 def _pod_index(value: Mapping[str, PodIP] | Iterable[tuple[str, PodIP]]) -> PodIndex:
     if isinstance(value, PodIndex):
         return value
@@ -62,9 +61,7 @@ def _frozen_times(value: Mapping[str, float]) -> Mapping[str, float]:
     try:
         return MappingProxyType(dict(value))
     except (TypeError, ValueError) as exc:
-        raise StateError(
-            "reconcile_cooldown", value, f"must map keys to times ({exc})"
-        ) from None
+        raise StateError("reconcile_cooldown", value, f"must map keys to times ({exc})") from None
 
 
 @attrs.frozen(slots=False)  # a __dict__ instance copies in one C call (see copy_with)

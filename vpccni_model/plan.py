@@ -139,6 +139,22 @@ class SubnetPlan:
         return self.fits_addresses if self.fits_scattered is None else self.fits_scattered
 
     @property
+    def wanted(self) -> int:
+        """The nodes the plan must hold: ``nodes``, or more after growth."""
+        return max(self.nodes, self.grown_nodes)
+
+    @property
+    def verdict(self) -> str:
+        """'fit' when ``wanted`` nodes surely fit; 'may not fit' in prefix mode when they fit
+        only if EC2 packs the single addresses (``fits_packed``); else 'does not fit': settled
+        at ``pods_per_node`` pods they need more addresses (or whole /28s) than the subnet has."""
+        if self.wanted <= self.fits:
+            return "fit"
+        if self.fits_packed is not None and self.wanted <= self.fits_packed:
+            return "may not fit"
+        return "does not fit"
+
+    @property
     def figures(self) -> FleetFigures:
         """The share-derived figures alone, as a simulated plan gives them too."""
         names = [f.name for f in attrs.fields(FleetFigures)]

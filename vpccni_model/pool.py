@@ -149,9 +149,7 @@ def prefix_target_state(stats: PoolStats, policy: CardPolicy) -> tuple[int, bool
     return max(policy.warm_prefix_target - stats.free_prefixes, 0), True
 
 
-def prefixes_needed(
-    stats: PoolStats, policy: CardPolicy, target: TargetState | None = None
-) -> int:
+def prefixes_needed(stats: PoolStats, policy: CardPolicy, target: TargetState | None = None) -> int:
     """``getPrefixesNeeded`` (spec 5.3): always at least 1; W/M take precedence over WP.
 
     ``target``: ``target_state(stats, policy)`` when the caller has it already (the tick does).
@@ -180,9 +178,7 @@ def pool_too_low(stats: PoolStats, policy: CardPolicy, target: TargetState | Non
     return available < unit * warm or (warm == 0 and available == 0)
 
 
-def pool_too_high(
-    stats: PoolStats, policy: CardPolicy, target: TargetState | None = None
-) -> bool:
+def pool_too_high(stats: PoolStats, policy: CardPolicy, target: TargetState | None = None) -> bool:
     """``isDatastorePoolTooHigh`` (spec 5.5). In prefix mode without W/M: ``F > WP`` (Q6)."""
     target = target_state(stats, policy) if target is None else target
     if target.defined:

@@ -60,6 +60,8 @@ TICK = 5.0
 
 def cooldown_of(run: Run) -> float:
     return run.state.config.ip_cooldown_period
+
+
 """ipPoolMonitorInterval (spec 7.1)."""
 PREFIX = 16
 MIN_ENI_LIFETIME = 60.0
@@ -755,9 +757,7 @@ def watch(run: Run, ticks: int = CHURN_TICKS) -> list[tuple[float, Action]]:
     for _ in range(ticks):
         run.tick()
         run.clock += TICK
-    return [
-        (r.clock, a) for r in run.trace for a in r.actions if not isinstance(a, SignalTrunkENI)
-    ]
+    return [(r.clock, a) for r in run.trace for a in r.actions if not isinstance(a, SignalTrunkENI)]
 
 
 def nitro(node_limits: InstanceLimits) -> bool:

@@ -429,9 +429,9 @@ class NodeMachine(RuleBasedStateMachine):
         super().__init__()
         self.node: Node | None = None
         self.log: list[tuple[str, tuple[Any, ...], Any]] = []
-        self.boot: (
-            tuple[InstanceLimits, Config, dict[int, int], IterationPolicy | None] | None
-        ) = None
+        self.boot: tuple[InstanceLimits, Config, dict[int, int], IterationPolicy | None] | None = (
+            None
+        )
         # Released address -> (when, the ENI that held it): the cooldown binds the address on
         # that ENI only (a /28 released and handed to another ENI starts afresh).
         self.released_at: dict[int, tuple[float, str]] = {}
@@ -777,8 +777,10 @@ class NodeMachine(RuleBasedStateMachine):
         # Invariant 9: a reconcile ends its tick, or stops it on the one call it waits for.
         waiting = after.in_flight is not None
         assert after.tick is None or waiting, f"9: tick left part-way with no call: {after.tick}"
-        assert not waiting or (allocations and allocations[-1] == step.actions[-1]) or (
-            before.in_flight is not None
+        assert (
+            not waiting
+            or (allocations and allocations[-1] == step.actions[-1])
+            or (before.in_flight is not None)
         ), f"9: waiting on {after.in_flight} without asking for it last"
         cleaned = self._check_cleanups(before, step, clock)
         self._check_eni_room(before, step)

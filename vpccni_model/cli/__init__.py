@@ -59,7 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in (
-        _max_pods, _limits, _steady, _plan_subnet, _simulate, _sweep, _compare, _explain
+        _max_pods,
+        _limits,
+        _steady,
+        _plan_subnet,
+        _simulate,
+        _sweep,
+        _compare,
+        _explain,
     ):
         command.register(sub)
     return parser

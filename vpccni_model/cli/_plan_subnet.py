@@ -93,10 +93,9 @@ def _lines(plan: SubnetPlan) -> list[str]:
             f"at {_count(plan.nodes, 'node')}, free addresses that no longer form a whole /28: "
             f"{plan.stranded_packed:,} packed, {plan.stranded_scattered:,} scattered"
         )
-    wanted = max(plan.nodes, plan.grown_nodes)
-    verdict = "fit" if wanted <= plan.fits else "may not fit"
     lines.append(
-        f"verdict: {_count(wanted, 'node')}: {verdict} (at most {plan.fits:,} fit for sure)"
+        f"verdict: {_count(plan.wanted, 'node')}: {plan.verdict} "
+        f"(at most {plan.fits:,} fit for sure)"
     )
     return lines
 
@@ -242,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.json:
         doc = attrs.asdict(plan, filter=lambda field, _: field.name != "per_node")
-        out = {"settings": settings_json(inputs), **doc, "fits": plan.fits}
+        out = {"settings": settings_json(inputs), **doc, "fits": plan.fits, "verdict": plan.verdict}
         if simulated is not None:
             out["simulation"] = _simulation_json(args, simulated)
         print_json(out)

@@ -199,8 +199,7 @@ def _key_table(comparison: Comparison) -> Table:
     shown = [
         by_field[f]
         for f in KEY_FIELDS
-        if f in by_field
-        and (f not in _SHOWN_WHEN_ANY or by_field[f].a or by_field[f].b)
+        if f in by_field and (f not in _SHOWN_WHEN_ANY or by_field[f].a or by_field[f].b)
     ]
     return _figures_table(
         comparison,
@@ -323,9 +322,7 @@ def _effective_config(comparison: Comparison) -> list[Table]:
     )
     tables = []
     for index in range(max(len(groups[0]), len(groups[1]))):
-        configs = [
-            flatten(g[index].get("config", {})) if index < len(g) else {} for g in groups
-        ]
+        configs = [flatten(g[index].get("config", {})) if index < len(g) else {} for g in groups]
         names = list(dict.fromkeys([*configs[0], *configs[1]]))
         differs = tuple(configs[0].get(n) != configs[1].get(n) for n in names)
         rows = tuple(
@@ -387,7 +384,7 @@ def _findings_intro(comparison: Comparison) -> str:
     counts = f"{la}: {len(ex_a.findings)}, {lb}: {len(ex_b.findings)}"
     return (
         f"What explain finds in each configuration ({counts}), {la}'s then {lb}'s, most severe "
-        f"first; \"{la} only\" when the other side has no such finding. They are what "
+        f'first; "{la} only" when the other side has no such finding. They are what '
         f"`vpccni-model explain --instance {ex_a.instance_type}` prints for each side's inputs."
     )
 

@@ -27,7 +27,7 @@ from vpccni_model.sim.fleet import SimulatedSubnetPlan
 
 def _key_figures(plan: SubnetPlan) -> list[KeyFigure]:
     space, node = plan.space, plan.per_node
-    wanted = max(plan.nodes, plan.grown_nodes)
+    wanted = plan.wanted
     what = "ENI primaries and secondary IPs"
     if plan.prefix_delegation:
         what = f"{plan.node_prefixes} /28 prefixes and {plan.node_singles} single addresses"
@@ -85,7 +85,7 @@ def _key_figures(plan: SubnetPlan) -> list[KeyFigure]:
             "Nodes that fit",
             count(plan.fits),
             "nodes",
-            f"for sure; {wanted:,} planned: " + ("fit" if wanted <= plan.fits else "may not fit"),
+            f"for sure; {wanted:,} planned: {plan.verdict}",
             "fits",
             plan.fits,
             alert=wanted > plan.fits,
@@ -139,14 +139,12 @@ def _key_figures(plan: SubnetPlan) -> list[KeyFigure]:
 
 def _verdict(plan: SubnetPlan) -> str:
     """The plan's answer, as ``plan-subnet`` prints it."""
-    wanted = max(plan.nodes, plan.grown_nodes)
-    verdict = "fit" if wanted <= plan.fits else "may not fit"
     how = (
         " (a whole free /28 per prefix, single addresses scattered)"
         if plan.prefix_delegation
         else ""
     )
-    return f"{wanted:,} nodes {verdict}: at most {plan.fits:,} fit for sure{how}."
+    return f"{plan.wanted:,} nodes {plan.verdict}: at most {plan.fits:,} fit for sure{how}."
 
 
 def _figure(plan: SubnetPlan) -> Figure:

@@ -219,9 +219,7 @@ class PodWaits(Sequence[tuple[float, float]]):
     def __getitem__(self, index: int) -> tuple[float, float]: ...
     @overload
     def __getitem__(self, index: slice) -> list[tuple[float, float]]: ...
-    def __getitem__(
-        self, index: int | slice
-    ) -> tuple[float, float] | list[tuple[float, float]]:
+    def __getitem__(self, index: int | slice) -> tuple[float, float] | list[tuple[float, float]]:
         if isinstance(index, slice):
             return list(zip(self._placed[index], self._waits[index], strict=True))
         return self._placed[index], self._waits[index]
