@@ -202,6 +202,52 @@ def test_cli_unknown_flag_and_missing_instance(capsys: pytest.CaptureFixture[str
     assert "an instance type is required" in capsys.readouterr().err
 
 
+def test_cli_positional_a_and_b_are_the_side_manifests(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = tmp_path / "a.env", tmp_path / "b.env"
+    shipped = "".join(f"{name}={value}\n" for name, value in MANIFEST_ENV.items())
+    a.write_text(shipped)
+    b.write_text(shipped + "WARM_IP_TARGET=1\nMINIMUM_IP_TARGET=10\n")
+    rest = ["--nodes", "2", "--hours", "0.2", "--no-explain", "--json"]
+    flags = ["compare", "--instance", "m5.large", "--a-manifest", str(a), "--b-manifest", str(b)]
+    assert main([*flags, *rest]) == 0
+    by_flags = json.loads(capsys.readouterr().out)
+    for argv in (
+        ["compare", "m5.large", str(a), str(b)],
+        ["compare", str(a), str(b), "--instance", "m5.large"],
+    ):
+        assert main([*argv, *rest]) == 0
+        positional = json.loads(capsys.readouterr().out)
+        assert positional["summaries"] == by_flags["summaries"]
+        assert positional["env_differences"] == by_flags["env_differences"]
+        assert {"name": "WARM_IP_TARGET", "a": None, "b": "1", "modelled": True} in positional[
+            "env_differences"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["m5.large", "a.env"], "one configuration given"),
+        (["m5.large", "a.env", "b.env", "c.env"], "got 4 positional arguments"),
+        (["m5.large", "a.env", "b.env", "--b-manifest", "b.env"], "A and B given twice"),
+    ],
+)
+def test_cli_positional_usage_errors(
+    argv: list[str],
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("a.env", "b.env", "c.env"):
+        (tmp_path / name).write_text("WARM_ENI_TARGET=1\n")
+    assert main(["compare", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_runs_of_different_nodes_compare_too() -> None:
     # Two nodes against three, same config: Constant(10) brings 10 pods per node at t=0, and
     # an m5.large (27 pod IPs) gives each one an address well within 600 s: 20 against 30.

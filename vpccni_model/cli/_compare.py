@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -68,6 +69,7 @@ examples:
       --a-label prod --b-label staging --out compare/
   vpccni-model compare --instance m5.large --nodes 3 --b-env WARM_IP_TARGET=1 \\
       --report compare.html
+  vpccni-model compare m5.large prod-aws-node.yaml staging-aws-node.yaml --nodes 20
 
 A difference matters when a pod fails or stays unschedulable, an EC2 call fails or is
 throttled, or ipamd fails to start (any change); otherwise when a figure changes by more than
@@ -103,7 +105,7 @@ def _side_inputs(args: argparse.Namespace, side: str, label: str) -> Inputs:
             print(f"{line} [{label}]", file=sys.stderr)
     # Say which flag set what: the shared --env, then the side's own.
     base = inputs.source.split(", with --env ")[0]
-    if manifest is not None:
+    if manifest is not None and not getattr(args, "positional_sides", False):
         base = base.replace(manifest, f"{manifest_flag} {manifest}", 1)
     given = [
         f"{flag} {' '.join(sorted(parse_env_pairs(pairs)))}"
@@ -114,7 +116,33 @@ def _side_inputs(args: argparse.Namespace, side: str, label: str) -> Inputs:
     return attrs.evolve(inputs, source=source)
 
 
+def _positional_sides(args: argparse.Namespace) -> None:
+    """``compare [TYPE] [A B]``: two positional configurations (manifests or env files, as
+    ``--a-manifest``/``--b-manifest`` read them) after an optional instance type. argparse
+    gives the first positional to TYPE, so the split is made here."""
+    given = [p for p in (args.instance_type, *args.sides) if p is not None]
+    if len(given) <= 1:
+        return  # TYPE alone, or nothing
+    if len(given) > 3:
+        raise UsageError(
+            f"compare takes [TYPE] [A B], got {len(given)} positional arguments: " + " ".join(given)
+        )
+    if len(given) == 2 and given[0] != "-" and not os.path.exists(given[0]):
+        raise UsageError(
+            f"one configuration given ({given[1]}) after {given[0]!r}: compare takes [TYPE] "
+            "[A B], two configurations, or --a-manifest / --b-manifest"
+        )
+    args.instance_type = given[0] if len(given) == 3 else None
+    side_a, side_b = given[-2:]
+    for flag, current in (("--a-manifest", args.a_manifest), ("--b-manifest", args.b_manifest)):
+        if current is not None:
+            raise UsageError(f"A and B given twice: as positional arguments and {flag} {current}")
+    args.a_manifest, args.b_manifest = side_a, side_b
+    args.positional_sides = True
+
+
 def _check(args: argparse.Namespace) -> None:
+    _positional_sides(args)
     if args.nodes < 1:
         raise UsageError(f"--nodes must be >= 1, got {args.nodes}")
     check_workload_flags(args)
@@ -407,6 +435,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_instance(cmp)
+    cmp.add_argument(
+        "sides",
+        nargs="*",
+        metavar="A B",
+        help="A's and B's aws-node environment (manifest or env file, as --a-manifest and "
+        "--b-manifest read them), after the optional TYPE",
+    )
     cmp.add_argument(
         "--nodes", type=int, default=1, metavar="N", help="nodes in the cluster (default: 1)"
     )
