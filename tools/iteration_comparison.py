@@ -58,8 +58,7 @@ def main() -> None:
     for pods in (10, 12):
         for iteration in ("ordered", "go-random"):
             runs = [
-                measure(pods, iteration, args.nodes, args.hours, seed)
-                for seed in range(args.seeds)
+                measure(pods, iteration, args.nodes, args.hours, seed) for seed in range(args.seeds)
             ]
             mean = {k: sum(r[k] for r in runs) / len(runs) for k in runs[0]}
             print(
