@@ -193,6 +193,19 @@ def test_simulate_report_echoes_env_and_includes_explains_findings(
     assert "rule:" in starving[0] and "fix:" in starving[0]
 
 
+def test_findings_are_most_severe_first_across_the_lint_and_explain(tmp_path: Path) -> None:
+    # AWS_VPC_ENI_MTU is an info of the env lint (ipamd reads it, the model does not);
+    # MINIMUM_IP_TARGET alone is an error of explain: the error comes first.
+    report = tmp_path / "report.html"
+    argv = ["simulate", "--instance", "t3.small", "--nodes", "1", "--hours", "0.1", "--quiet"]
+    env = ["--env", "AWS_VPC_ENI_MTU=9001", "--env", "MINIMUM_IP_TARGET=3"]
+    assert run_cli([*argv, *env, "--env", "WARM_ENI_TARGET=0", "--report", str(report)]) == 0
+    words = [f.split()[1] for f in Page(report.read_text(encoding="utf-8")).findings]
+    assert "error" in words and "info" in words
+    rank = {"error": 0, "warning": 1, "info": 2}
+    assert [rank[w] for w in words] == sorted(rank[w] for w in words)
+
+
 def test_plan_subnet_report_has_the_hand_worked_figures(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

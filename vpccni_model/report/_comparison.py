@@ -18,7 +18,7 @@ from vpccni_model._env import ENV_VARIABLES
 from vpccni_model._errors import ConfigError
 from vpccni_model._lint import EnvFinding
 from vpccni_model.report._document import Figure, Finding, Report, Table, flatten, shown_value
-from vpccni_model.report._findings import explanation_findings, lint_findings
+from vpccni_model.report._findings import report_findings
 from vpccni_model.report._inputs import settings_tables
 from vpccni_model.sim.compare import (
     CALLS,
@@ -363,10 +363,10 @@ def _run_table(comparison: Comparison, extras: tuple[Mapping[str, Any], ...]) ->
 def _side_findings(comparison: Comparison, lint: tuple[Iterable[EnvFinding], ...]) -> list[Any]:
     labels = (comparison.label_a, comparison.label_b)
     explained = comparison.explanations
-    per_side = [list(lint_findings(found)) for found in lint]
-    if explained is not None:
-        for index, explanation in enumerate(explained):
-            per_side[index] += explanation_findings(explanation)
+    per_side = [
+        report_findings(found, None if explained is None else explained[index])
+        for index, found in enumerate(lint)
+    ]
     codes = [{f.code for f in found} for found in per_side]
     out = []
     for index, found in enumerate(per_side):

@@ -49,6 +49,16 @@ def lint_findings(found: Iterable[EnvFinding]) -> tuple[Finding, ...]:
     return tuple(out)
 
 
+def report_findings(
+    lint: Iterable[EnvFinding], explanation: Explanation | None
+) -> tuple[Finding, ...]:
+    """The env lint's findings and ``explain``'s together, most severe first: an error or
+    warning of either is never listed below the other's notes. Within a severity the lint's
+    come first (they are about the inputs as written), each list in its own order."""
+    both = lint_findings(lint) + (() if explanation is None else explanation_findings(explanation))
+    return tuple(sorted(both, key=lambda f: SEVERITIES.index(f.severity)))
+
+
 def findings_intro(explanation: Explanation | None) -> str:
     """The sentence above the findings: what produced them, and how to see them again."""
     if explanation is None:

@@ -9,7 +9,7 @@ from typing import Any
 from vpccni_model._errors import ConfigError
 from vpccni_model._lint import EnvFinding
 from vpccni_model.report._document import Figure, KeyFigure, Report, Table, count, flatten
-from vpccni_model.report._findings import explanation_findings, findings_intro, lint_findings
+from vpccni_model.report._findings import findings_intro, report_findings
 from vpccni_model.report._inputs import settings_tables
 from vpccni_model.sim.explain import Explanation
 from vpccni_model.sim.metrics import SimulationResult, Summary
@@ -269,8 +269,7 @@ def simulation_report(
         f"subnet {', '.join(str(n.get('cidr')) for n in every.get('subnets', {}).values())}",
         lead=_lead(s),
         key_figures=tuple(_key_figures(s, every)),
-        findings=lint_findings(lint)
-        + (() if explanation is None else explanation_findings(explanation)),
+        findings=report_findings(lint, explanation),
         findings_intro=findings_intro(explanation),
         footer=f"vpccni-model {every.get('vpccni_model_version', 'unknown')}: the same inputs "
         "give the same report.",

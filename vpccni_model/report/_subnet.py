@@ -11,7 +11,7 @@ from vpccni_model._errors import ConfigError
 from vpccni_model._lint import EnvFinding
 from vpccni_model.plan import SubnetPlan
 from vpccni_model.report._document import Figure, KeyFigure, Report, Table, count, flatten
-from vpccni_model.report._findings import explanation_findings, findings_intro, lint_findings
+from vpccni_model.report._findings import findings_intro, report_findings
 from vpccni_model.report._fleet import (
     simulated_figure,
     simulated_key_figures,
@@ -293,8 +293,7 @@ def subnet_plan_report(
         subtitle=subtitle,
         lead=lead,
         key_figures=tuple(key_figures),
-        findings=lint_findings(lint)
-        + (() if explanation is None else explanation_findings(explanation)),
+        findings=report_findings(lint, explanation),
         findings_intro=findings_intro(explanation),
         footer=f"vpccni-model {every.get('vpccni_model_version', 'unknown')}: the same inputs "
         "give the same report.",

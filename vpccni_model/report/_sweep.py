@@ -29,7 +29,7 @@ from vpccni_model.report._document import (
     flatten,
     shown_value,
 )
-from vpccni_model.report._findings import explanation_findings, lint_findings
+from vpccni_model.report._findings import report_findings
 from vpccni_model.sim.explain import Explanation, explain
 from vpccni_model.sweep import ParetoPoint, SweepResult, SweepRow, SweepSpec
 
@@ -390,12 +390,14 @@ def _findings(
         limits = instance_limits(instance)
         for env_set in spec.env:
             own = name(instance, env_set.name)
-            mine = list(lint_findings(lint_env(env_set.environment(), limits)))
             explained = (
                 None if explanations is None else explanations.get(f"{instance} {env_set.name}")
             )
+            mine = report_findings(
+                lint_env(env_set.environment(), limits),
+                explained if isinstance(explained, Explanation) else None,
+            )
             if isinstance(explained, Explanation):
-                mine += explanation_findings(explained)
                 counts.append(f"{own}: {len(explained.findings)}")
             elif isinstance(explained, str):
                 notes.append(f"{own} not explained: {explained}.")
@@ -405,7 +407,7 @@ def _findings(
     else:
         intro = (
             f"What explain finds for each setting ({', '.join(counts) or 'none explained'}), "
-            "setting by setting in grid order, the env lint's first, most severe first. They "
+            "setting by setting in grid order, each setting's most severe first. They "
             "are what `vpccni-model explain --instance TYPE --env NAME=VALUE ...` prints for "
             f"the setting's instance type and env set (with host_network_pods "
             f"{spec.host_network_pods}"
