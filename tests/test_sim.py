@@ -500,6 +500,11 @@ def test_write_plots_writes_four_pngs(small_result: SimulationResult, tmp_path: 
         ({"duration": math.inf}, "duration"),
         ({"sample_interval": -1.0}, "sample_interval"),
         ({"pod_timeout": 0.0}, "pod_timeout"),
+        ({"seed": -1}, "seed"),  # Python's Random would replay seed 1
+        ({"seed": 2**63}, "seed"),
+        ({"seed": 1.5}, "seed"),
+        ({"seed": "1"}, "seed"),
+        ({"seed": True}, "seed"),
     ],
 )
 def test_simulation_spec_rejects_bad_values(kwargs: dict[str, object], field: str) -> None:

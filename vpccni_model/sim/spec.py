@@ -92,6 +92,10 @@ class SimulationSpec:
     subnet_tags: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
     def __attrs_post_init__(self) -> None:
+        # Python's Random takes |seed| (so -1 would replay 1) and accepts text and floats.
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise ConfigError("seed", seed, "must be an int >= 0 (and < 2**63)")
         if not isinstance(self.trunk_controller, bool):
             raise ConfigError("trunk_controller", self.trunk_controller, "must be a bool")
         if self.iteration not in KINDS:
