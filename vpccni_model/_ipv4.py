@@ -20,18 +20,28 @@ PREFIX_SIZE: Final = 16
 MAX_IPV4: Final = (1 << 32) - 1
 
 
+_PARSED: dict[str, int] = {}
+"""Canonical dotted quads already parsed: every event lists its addresses as text, and a
+run meets the same few thousand again and again. A memo of a pure function (cleared when
+full, so memory stays bounded); only canonical text enters it."""
+
+_PARSED_MAX: Final = 1 << 17
+
+
 def ip_to_int(value: str | int, *, field: str = "ip") -> int:
     """Parse a dotted IPv4 address (or pass an int through) with a typed error."""
-    if isinstance(value, bool):
+    if type(value) is str:
+        fast = _PARSED.get(value)
+        if fast is None:
+            fast = _dotted_quad(value)
+        if fast is not None:
+            return fast
+    elif isinstance(value, bool):
         raise StateError(field, value, "expected an IPv4 address")
-    if isinstance(value, int):
+    elif isinstance(value, int):
         if 0 <= value <= MAX_IPV4:
             return value
         raise StateError(field, value, "IPv4 address out of range")
-    if type(value) is str:
-        fast = _dotted_quad(value)
-        if fast is not None:
-            return fast
     try:
         return int(ipaddress.IPv4Address(value))
     except (ipaddress.AddressValueError, TypeError, ValueError) as exc:
@@ -39,7 +49,8 @@ def ip_to_int(value: str | int, *, field: str = "ip") -> int:
 
 
 def _dotted_quad(value: str) -> int | None:
-    """The canonical dotted quad (what EC2 and this library write) as an int, else None.
+    """The canonical dotted quad (what EC2 and this library write) as an int, else None;
+    remembered in ``_PARSED``.
 
     int() is lenient ("+1", " 1", "1_0"), so the text must read back exactly; anything else
     goes to ``ipaddress``, which accepts or rejects it with the error the caller gives.
@@ -49,9 +60,12 @@ def _dotted_quad(value: str) -> int | None:
     except ValueError:
         return None
     in_range = 0 <= a <= 255 and 0 <= b <= 255 and 0 <= c <= 255 and 0 <= d <= 255
-    if in_range and f"{a}.{b}.{c}.{d}" == value:
-        return (a << 24) | (b << 16) | (c << 8) | d
-    return None
+    if not in_range or f"{a}.{b}.{c}.{d}" != value:
+        return None
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    parsed = _PARSED[value] = (a << 24) | (b << 16) | (c << 8) | d
+    return parsed
 
 
 def int_to_ip(value: int) -> str:
@@ -87,7 +101,9 @@ def prefix_network(text: str) -> int | None:
     address, slash, length = text.partition("/")
     if slash and length != "28":
         return None
-    network = _dotted_quad(address)
+    network = _PARSED.get(address)
+    if network is None:
+        network = _dotted_quad(address)
     if network is None or network % PREFIX_SIZE:
         return None
     return network
