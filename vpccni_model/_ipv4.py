@@ -20,29 +20,52 @@ PREFIX_SIZE: Final = 16
 MAX_IPV4: Final = (1 << 32) - 1
 
 
+_PARSED: dict[str, int] = {}
+"""Canonical dotted quads already parsed: every event lists its addresses as text, and a
+run meets the same few thousand again and again. A memo of a pure function (cleared when
+full, so memory stays bounded); only canonical text enters it."""
+
+_PARSED_MAX: Final = 1 << 17
+
+
 def ip_to_int(value: str | int, *, field: str = "ip") -> int:
     """Parse a dotted IPv4 address (or pass an int through) with a typed error."""
-    if isinstance(value, bool):
+    if type(value) is str:
+        fast = _PARSED.get(value)
+        if fast is None:
+            fast = _dotted_quad(value)
+        if fast is not None:
+            return fast
+    elif isinstance(value, bool):
         raise StateError(field, value, "expected an IPv4 address")
-    if isinstance(value, int):
+    elif isinstance(value, int):
         if 0 <= value <= MAX_IPV4:
             return value
         raise StateError(field, value, "IPv4 address out of range")
-    if type(value) is str:
-        # Fast path for the canonical dotted quad (what EC2 and this library write); int()
-        # is lenient ("+1", " 1", "1_0"), so the text must read back exactly.
-        try:
-            a, b, c, d = map(int, value.split("."))
-        except ValueError:
-            pass
-        else:
-            in_range = 0 <= a <= 255 and 0 <= b <= 255 and 0 <= c <= 255 and 0 <= d <= 255
-            if in_range and f"{a}.{b}.{c}.{d}" == value:
-                return (a << 24) | (b << 16) | (c << 8) | d
     try:
         return int(ipaddress.IPv4Address(value))
     except (ipaddress.AddressValueError, TypeError, ValueError) as exc:
         raise StateError(field, value, "expected an IPv4 address") from exc
+
+
+def _dotted_quad(value: str) -> int | None:
+    """The canonical dotted quad (what EC2 and this library write) as an int, else None;
+    remembered in ``_PARSED``.
+
+    int() is lenient ("+1", " 1", "1_0"), so the text must read back exactly; anything else
+    goes to ``ipaddress``, which accepts or rejects it with the error the caller gives.
+    """
+    try:
+        a, b, c, d = map(int, value.split("."))
+    except ValueError:
+        return None
+    in_range = 0 <= a <= 255 and 0 <= b <= 255 and 0 <= c <= 255 and 0 <= d <= 255
+    if not in_range or f"{a}.{b}.{c}.{d}" != value:
+        return None
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    parsed = _PARSED[value] = (a << 24) | (b << 16) | (c << 8) | d
+    return parsed
 
 
 def int_to_ip(value: int) -> str:
@@ -68,6 +91,22 @@ def parse_cidr(value: str, *, field: str = "cidr") -> tuple[int, bool]:
     if net.prefixlen == 28:
         return int(net.network_address), True
     raise StateError(field, value, "ipamd holds only /32 secondary IPs and /28 prefixes")
+
+
+def prefix_network(text: str) -> int | None:
+    """The network of an aligned ``a.b.c.d/28`` or of a bare aligned ``a.b.c.d`` (as
+    ``AssignPrivateIpAddresses`` reports prefixes), written canonically; None for anything
+    else, which :func:`parse_cidr` then accepts or rejects with its error. The fast path of
+    the prefixes every event and release lists."""
+    address, slash, length = text.partition("/")
+    if slash and length != "28":
+        return None
+    network = _PARSED.get(address)
+    if network is None:
+        network = _dotted_quad(address)
+    if network is None or network % PREFIX_SIZE:
+        return None
+    return network
 
 
 def prefix_text(network: int) -> str:

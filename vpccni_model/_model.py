@@ -43,7 +43,14 @@ from vpccni_model._ip6 import (
     check_ipv6_prefix,
     parse_ipv6_prefix,
 )
-from vpccni_model._ipv4 import MAX_IPV4, PREFIX_SIZE, int_to_ip, ip_to_int, parse_cidr
+from vpccni_model._ipv4 import (
+    MAX_IPV4,
+    PREFIX_SIZE,
+    int_to_ip,
+    ip_to_int,
+    parse_cidr,
+    prefix_network,
+)
 
 
 @attrs.frozen
@@ -310,14 +317,38 @@ def parse_ipv6_prefixes(prefixes: Iterable[str]) -> list[Cidr]:
     ]
 
 
+_CIDR_SLOTS = slot_setters(Cidr)
+
+
 def parse_cidrs(ips: Iterable[str], prefixes: Iterable[str]) -> list[Cidr]:
     """The CIDRs an event lists: secondary IPs as dotted text, prefixes as ``a.b.c.d/28`` (or
-    the bare network address, as ``AssignPrivateIpAddresses`` reports them)."""
-    out = [Cidr(network=ip_to_int(ip, field="ips"), is_prefix=False) for ip in ips]
-    for text in prefixes:
-        bare = isinstance(text, str) and "/" not in text
-        network, is_prefix = parse_cidr(f"{text}/28" if bare else text, field="prefixes")
-        if not is_prefix:
-            raise StateError("prefixes", text, "must be a /28 prefix")
-        out.append(Cidr(network=network, is_prefix=True))
+    the bare network address, as ``AssignPrivateIpAddresses`` reports them).
+
+    The parse checks everything ``Cidr`` would (an address in range; a prefix aligned), so
+    each CIDR is built without its construction checks, as ``unchecked_address`` is."""
+    set_network, set_is_prefix, set_addresses, set_assigned, set_latest = _CIDR_SLOTS
+    out: list[Cidr] = []
+    for is_prefix, texts in ((False, ips), (True, prefixes)):
+        for text in texts:
+            if not is_prefix:
+                network = ip_to_int(text, field="ips")
+            else:
+                fast = prefix_network(text) if type(text) is str else None
+                network = fast if fast is not None else _slow_prefix(text)
+            cidr = _new(Cidr)
+            set_network(cidr, network)
+            set_is_prefix(cidr, is_prefix)
+            set_addresses(cidr, ())
+            set_assigned(cidr, 0)
+            set_latest(cidr, None)
+            out.append(cidr)
     return out
+
+
+def _slow_prefix(text: str) -> int:
+    """``parse_cidrs``' full parse of one prefix, with its errors."""
+    bare = isinstance(text, str) and "/" not in text
+    network, is_prefix = parse_cidr(f"{text}/28" if bare else text, field="prefixes")
+    if not is_prefix:
+        raise StateError("prefixes", text, "must be a /28 prefix")
+    return network

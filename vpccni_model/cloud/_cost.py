@@ -13,8 +13,6 @@ import math
 import random
 from collections.abc import Sequence
 
-import attrs
-
 from vpccni_model.cloud._api import EC2_APIS, FaultRule, Latency, Throttle, TokenBucket
 
 _EPSILON = 1e-9
@@ -56,6 +54,7 @@ class Meter:
         self, seed: int, latency: Latency, throttle: Throttle | None, faults: Sequence[FaultRule]
     ) -> None:
         self.latency = latency
+        self._base = {api: latency.of(api) for api in EC2_APIS}  # before jitter
         self.faults = tuple(faults)
         self._fault_rng = random.Random(seed)
         self._jitter_rng = random.Random(f"latency-jitter:{seed}")
@@ -64,7 +63,7 @@ class Meter:
 
     def latency_of(self, api: str) -> float:
         """The latency of one call of ``api``, jitter drawn."""
-        base = self.latency.of(api)
+        base = self._base[api]
         if base > 0 and self.latency.jitter > 0:
             jitter = self.latency.jitter
             return base * (1 + self._jitter_rng.uniform(-jitter, jitter))
@@ -80,19 +79,22 @@ class Meter:
         return None
 
 
-@attrs.define
 class Run:
     """One call family in progress: its clock, the calls made so far and the buckets used.
 
     ``at_once`` marks ``execute``'s runs: no latency, throttling or faults; the clock, the
-    buckets and the list of calls (which ``execute`` does not return) stay untouched.
+    buckets and the list of calls (which ``execute`` does not return) stay untouched. A plain
+    slotted class: one is made per submit.
     """
 
-    at: float
-    at_once: bool = False
-    calls: list[tuple[str, str]] = attrs.field(factory=list)
-    apis: set[str] = attrs.field(factory=set)
-    errors: list[tuple[str, str]] = attrs.field(factory=list)
+    __slots__ = ("apis", "at", "at_once", "calls", "errors")
+
+    def __init__(self, at: float, at_once: bool = False) -> None:
+        self.at = at
+        self.at_once = at_once
+        self.calls: list[tuple[str, str]] = []
+        self.apis: set[str] = set()
+        self.errors: list[tuple[str, str]] = []
 
 
 AT_ONCE = Run(0.0, at_once=True)

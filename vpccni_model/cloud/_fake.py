@@ -165,6 +165,10 @@ class FakeEC2(Inventory):
         self.throttle = throttle
         self.faults: tuple[FaultRule, ...] = tuple(faults)
         self._meter = Meter(seed, self.latency, throttle, self.faults)
+        buckets = self._meter.buckets
+        self._buckets_of = {
+            kind: [(api, buckets[api]) for api in apis] for kind, apis in APIS_OF.items()
+        }
         self.limits = limits
         # API -> outcome -> calls; stats shows only the APIs called
         self._outcomes = {api: dict.fromkeys(OUTCOMES, 0) for api in sorted(EC2_APIS)}
@@ -243,15 +247,17 @@ class FakeEC2(Inventory):
         family = _FAMILIES.get(type(action))
         if family is None:
             raise StateError("action", action, "not an action FakeEC2 knows")
-        for api in APIS_OF[type(action)]:
-            seen = self._meter.buckets[api].submitted_at
+        for api, bucket in self._buckets_of[type(action)]:
+            seen = bucket.submitted_at
             if at < seen:
                 raise StateError("at", at, f"earlier than {seen}, already submitted ({api})")
-        run = Run(float(at))
+        start = float(at)
+        run = Run(start)
         event = family(self, run, owner, action)
+        buckets = self._meter.buckets
         for api in run.apis:
-            bucket = self._meter.buckets[api]
-            bucket.submitted_at = max(bucket.submitted_at, float(at))
+            bucket = buckets[api]
+            bucket.submitted_at = max(bucket.submitted_at, start)
         return CallResult(event, run.at, tuple(run.calls), tuple(run.errors))
 
     def execute(self, action: Action, *, node: str | None = None) -> Event | None:
@@ -335,7 +341,7 @@ class FakeEC2(Inventory):
 
     def _create(self, run: Run, owner: FakeNode, action: AllocateENI) -> Event:
         """A new ENI, as awsutils.go AllocENI makes it: create, attach, DeleteOnTermination."""
-        cards = owner.limits.card_indices
+        cards = owner.cards
         if action.network_card not in cards:
             raise StateError(
                 "network_card", action.network_card, f"node {owner.name!r} has cards {cards}"
@@ -395,7 +401,7 @@ class FakeEC2(Inventory):
         IPv4 from the node's subnet (every ENI has one), no secondary address or prefix; the
         primary IPv6 address is not tracked (it is never a pod address). Create, attach and
         DeleteOnTermination fail as for ``AllocateENI``."""
-        cards = owner.limits.card_indices
+        cards = owner.cards
         if action.network_card not in cards:
             raise StateError(
                 "network_card", action.network_card, f"node {owner.name!r} has cards {cards}"

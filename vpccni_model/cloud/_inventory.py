@@ -9,7 +9,7 @@ their retry rules and their cost are the fake's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
@@ -81,6 +81,11 @@ class FakeNode:
     subnet: str
     security_groups: tuple[str, ...] = ()
     cluster_name: str = ""
+    #: ``limits.card_indices``, read by every ENI creation.
+    cards: tuple[int, ...] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.cards = self.limits.card_indices
 
 
 class Inventory:
@@ -322,26 +327,26 @@ class Inventory:
         subnet = self._subnets[self._subnet_name(name)]
         return subnet.free_addresses, subnet.free_blocks
 
-    def _zone_subnets(self, owner: FakeNode) -> list[Subnet]:
-        """DescribeSubnets filtered to the node's VPC (the fake has one) and zone, by name."""
-        zone = self._subnets[owner.subnet].zone
-        return sorted((s for s in self._subnets.values() if s.zone == zone), key=lambda s: s.name)
-
     def discovery_order(self, node: str | None = None) -> tuple[str, ...]:
         """The subnets a new ENI of ``node`` tries under subnet discovery, in order (spec 6.4,
         awsutils.go ``createENI``): the node's zone, eligible ones only (``subnet_eligible``:
         not tagged ``kubernetes.io/role/cni=0``, untagged only if primary, cluster tags
         matching), most free addresses (``AvailableIpAddressCount``) first. Ties keep
         DescribeSubnets' order, which for the fake is by subnet name (EC2 documents none)."""
-        owner = self._node(node)
-        ranked = sorted(  # stable: equal counts stay in name order
-            (
-                s
-                for s in self._zone_subnets(owner)
-                if subnet_eligible(s.tags, s.name == owner.subnet, owner.cluster_name)
-            ),
-            key=lambda s: -s.free_addresses,
-        )
+        return self._discovery_order(self._node(node))
+
+    def _discovery_order(self, owner: FakeNode) -> tuple[str, ...]:
+        """``discovery_order`` of a known node: DescribeSubnets filtered to its VPC (the fake
+        has one) and zone, eligible ones, ranked."""
+        zone = self._subnets[owner.subnet].zone
+        ranked = [
+            s
+            for s in self._subnets.values()
+            if s.zone == zone
+            and subnet_eligible(s.tags, s.name == owner.subnet, owner.cluster_name)
+        ]
+        if len(ranked) > 1:  # names are unique: ties go by name
+            ranked.sort(key=lambda s: (-s.free_addresses, s.name))
         return tuple(s.name for s in ranked)
 
     def _excluded(self, owner: FakeNode, name: str) -> bool:
@@ -362,7 +367,7 @@ class Inventory:
             groups = destination.security_groups or owner.security_groups
             return (destination.subnet,), groups, destination.exclusion_check
         if isinstance(destination, DiscoveredSubnet):
-            order = self.discovery_order(owner.name)
+            order = self._discovery_order(owner)
             if not order:
                 return Ec2Error.NO_ELIGIBLE_SUBNET
             return order, owner.security_groups, True
@@ -394,21 +399,26 @@ class Inventory:
         else:
             self._outside.discard(ip)
 
-    def _release_ip(self, ip: int) -> None:
-        self._unmark(ip)
+    def _release(self, home: Subnet | None, ips: Iterable[int]) -> None:
+        """Return ``ips`` to their subnets, trying ``home`` (the ENI's) first: usable ranges
+        do not overlap, so an address usable there is held nowhere else."""
+        for ip in ips:
+            if home is not None and home.first <= ip <= home.last:
+                home.unmark(ip)
+            else:
+                self._unmark(ip)
 
-    def _release_prefix(self, prefix: int) -> None:
-        for ip in range(prefix, prefix + PREFIX_SIZE):
-            self._unmark(ip)
+    def _release_prefix(self, home: Subnet | None, prefix: int) -> None:
+        self._release(home, range(prefix, prefix + PREFIX_SIZE))
 
     def _release_eni(self, eni: FakeENI) -> None:
         for network in eni.ipv6_prefixes:
             self._ipv6.release(network)
-        self._release_ip(eni.primary_ip)
-        for ip in eni.ips:
-            self._release_ip(ip)
+        home = self._subnets.get(eni.subnet)
+        self._release(home, (eni.primary_ip,))
+        self._release(home, eni.ips)
         for prefix in eni.prefixes:
-            self._release_prefix(prefix)
+            self._release_prefix(home, prefix)
 
     # -- observation -------------------------------------------------------------------
 
@@ -580,12 +590,13 @@ class Inventory:
         eni = self._enis.get(eni_id)
         if eni is None:
             return Ec2Error.NOT_FOUND
+        home = self._subnets.get(eni.subnet)
         for ip in ips:
             if ip in eni.ips:
                 eni.ips.discard(ip)
-                self._release_ip(ip)
+                self._release(home, (ip,))
         for prefix in prefixes:
             if prefix in eni.prefixes:
                 eni.prefixes.discard(prefix)
-                self._release_prefix(prefix)
+                self._release_prefix(home, prefix)
         return None
