@@ -232,6 +232,7 @@ def test_cli_positional_a_and_b_are_the_side_manifests(
         (["m5.large", "a.env"], "one configuration given"),
         (["m5.large", "a.env", "b.env", "c.env"], "got 4 positional arguments"),
         (["m5.large", "a.env", "b.env", "--b-manifest", "b.env"], "A and B given twice"),
+        (["m5.large", "a.env", "missing.env"], "B: missing.env: no such file"),  # no flag named
     ],
 )
 def test_cli_positional_usage_errors(
@@ -242,8 +243,9 @@ def test_cli_positional_usage_errors(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    shipped = "".join(f"{name}={value}\n" for name, value in MANIFEST_ENV.items())
     for name in ("a.env", "b.env", "c.env"):
-        (tmp_path / name).write_text("WARM_ENI_TARGET=1\n")
+        (tmp_path / name).write_text(shipped)
     assert main(["compare", *argv]) == 2
     assert message in capsys.readouterr().err
 

@@ -31,9 +31,7 @@ _PARSED_MAX: Final = 1 << 17
 def ip_to_int(value: str | int, *, field: str = "ip") -> int:
     """Parse a dotted IPv4 address (or pass an int through) with a typed error."""
     if type(value) is str:
-        fast = _PARSED.get(value)
-        if fast is None:
-            fast = _dotted_quad(value)
+        fast = _dotted_quad(value)
         if fast is not None:
             return fast
     elif isinstance(value, bool):
@@ -55,6 +53,9 @@ def _dotted_quad(value: str) -> int | None:
     int() is lenient ("+1", " 1", "1_0"), so the text must read back exactly; anything else
     goes to ``ipaddress``, which accepts or rejects it with the error the caller gives.
     """
+    known = _PARSED.get(value)
+    if known is not None:
+        return known
     try:
         a, b, c, d = map(int, value.split("."))
     except ValueError:
@@ -101,9 +102,7 @@ def prefix_network(text: str) -> int | None:
     address, slash, length = text.partition("/")
     if slash and length != "28":
         return None
-    network = _PARSED.get(address)
-    if network is None:
-        network = _dotted_quad(address)
+    network = _dotted_quad(address)
     if network is None or network % PREFIX_SIZE:
         return None
     return network

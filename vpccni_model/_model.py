@@ -320,13 +320,25 @@ def parse_ipv6_prefixes(prefixes: Iterable[str]) -> list[Cidr]:
 _CIDR_SLOTS = slot_setters(Cidr)
 
 
+def unchecked_cidr(network: int, is_prefix: bool) -> Cidr:
+    """An empty ``Cidr`` built without its checks, for a caller whose parse already checked
+    what ``Cidr`` would (an address in range, a prefix aligned): ``parse_cidrs``."""
+    cidr = _new(Cidr)
+    set_network, set_is_prefix, set_addresses, set_assigned, set_latest = _CIDR_SLOTS
+    set_network(cidr, network)
+    set_is_prefix(cidr, is_prefix)
+    set_addresses(cidr, ())
+    set_assigned(cidr, 0)
+    set_latest(cidr, None)
+    return cidr
+
+
 def parse_cidrs(ips: Iterable[str], prefixes: Iterable[str]) -> list[Cidr]:
     """The CIDRs an event lists: secondary IPs as dotted text, prefixes as ``a.b.c.d/28`` (or
     the bare network address, as ``AssignPrivateIpAddresses`` reports them).
 
     The parse checks everything ``Cidr`` would (an address in range; a prefix aligned), so
-    each CIDR is built without its construction checks, as ``unchecked_address`` is."""
-    set_network, set_is_prefix, set_addresses, set_assigned, set_latest = _CIDR_SLOTS
+    each CIDR is built without its construction checks (``unchecked_cidr``)."""
     out: list[Cidr] = []
     for is_prefix, texts in ((False, ips), (True, prefixes)):
         for text in texts:
@@ -335,13 +347,7 @@ def parse_cidrs(ips: Iterable[str], prefixes: Iterable[str]) -> list[Cidr]:
             else:
                 fast = prefix_network(text) if type(text) is str else None
                 network = fast if fast is not None else _slow_prefix(text)
-            cidr = _new(Cidr)
-            set_network(cidr, network)
-            set_is_prefix(cidr, is_prefix)
-            set_addresses(cidr, ())
-            set_assigned(cidr, 0)
-            set_latest(cidr, None)
-            out.append(cidr)
+            out.append(unchecked_cidr(network, is_prefix))
     return out
 
 

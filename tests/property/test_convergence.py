@@ -56,12 +56,6 @@ from vpccni_model.sim.retry import cooling_ends
 from vpccni_model.testing import configs, limits, synthetic_limits
 
 TICK = 5.0
-
-
-def cooldown_of(run: Run) -> float:
-    return run.state.config.ip_cooldown_period
-
-
 """ipPoolMonitorInterval (spec 7.1)."""
 PREFIX = 16
 MIN_ENI_LIFETIME = 60.0
@@ -69,6 +63,10 @@ QUIET_WINDOW = 150.0
 """Longer than every timer of spec 7.1 (the longest is the 120 s insufficient-CIDR backoff)."""
 CHURN_TICKS = 120
 """Ticks of 5 s (10 minutes) watched when a run churns."""
+
+
+def cooldown_of(run: Run) -> float:
+    return run.state.config.ip_cooldown_period
 
 
 # -- the driver ----------------------------------------------------------------------------

@@ -84,6 +84,8 @@ _SIDES = (("a", "--a-env", "--a-manifest"), ("b", "--b-env", "--b-manifest"))
 def _side_inputs(args: argparse.Namespace, side: str, label: str) -> Inputs:
     """One side's inputs; the env lint's warnings are printed with the side's label."""
     env_flag, manifest_flag = f"--{side}-env", f"--{side}-manifest"
+    # A file given positionally is named alone, without a flag the user did not type.
+    shown = "" if args.positional_sides else f"{manifest_flag} "
     own_env: list[str] = getattr(args, f"{side}_env")
     try:
         parse_env_pairs(own_env)
@@ -98,15 +100,15 @@ def _side_inputs(args: argparse.Namespace, side: str, label: str) -> Inputs:
         with contextlib.redirect_stderr(captured):
             inputs = resolve_inputs(one)
     except UsageError as exc:
-        said = str(exc) if manifest is None else str(exc).replace("--manifest", manifest_flag, 1)
+        said = str(exc) if manifest is None else str(exc).replace("--manifest ", shown, 1)
         raise UsageError(f"{label}: {said}") from None
     finally:
         for line in captured.getvalue().splitlines():
             print(f"{line} [{label}]", file=sys.stderr)
     # Say which flag set what: the shared --env, then the side's own.
     base = inputs.source.split(", with --env ")[0]
-    if manifest is not None and not getattr(args, "positional_sides", False):
-        base = base.replace(manifest, f"{manifest_flag} {manifest}", 1)
+    if manifest is not None:
+        base = base.replace(manifest, f"{shown}{manifest}", 1)
     given = [
         f"{flag} {' '.join(sorted(parse_env_pairs(pairs)))}"
         for flag, pairs in (("--env", args.env), (env_flag, own_env))
@@ -491,4 +493,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_report(cmp)
     add_inputs(cmp)
     add_json(cmp)
-    cmp.set_defaults(func=run)
+    cmp.set_defaults(func=run, positional_sides=False)
