@@ -398,3 +398,22 @@ def test_subnet_hands_out_the_lowest_free_addresses_and_blocks(
             used.discard(victim)
         assert subnet.used == used
         assert subnet.free_addresses == len(usable) - len(used)
+
+
+def test_subnet_holes_retaken_as_prefixes_do_not_pile_up() -> None:
+    """Prefix mode frees /28s address by address and takes them back as whole blocks: the
+    freed addresses below the IP scan start stay listed (taken again, they are skipped) until
+    they outnumber that range twice over; then only the free ones are kept."""
+    subnet = Subnet("s", ipaddress.IPv4Network("10.0.0.0/24"))
+    assert len(subnet.take_ips(40)) == 40  # the IP scan start is now past 10.0.0.43
+    low = subnet.take_prefixes(1)[0]
+    assert low == ip_to_int("10.0.0.48")
+    first = subnet.first
+    for _ in range(200):
+        for ip in range(first, first + 16):  # free the first 16 addresses, take them back
+            subnet.unmark(ip)
+        for ip in range(first, first + 16):
+            subnet.mark(ip)
+    assert len(subnet._holes) <= 2 * 40 + 64 + 16
+    subnet.unmark(first + 5)
+    assert subnet.take_ips(2) == [first + 5, first + 40]  # the hole, then the scan start

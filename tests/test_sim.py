@@ -41,7 +41,7 @@ from vpccni_model.sim import (
     cluster,
     simulate,
 )
-from vpccni_model.sim.engine import GC_YOUNG_THRESHOLD
+from vpccni_model.sim.engine import GC_EVERY_EVENTS
 from vpccni_model.sim.metrics import percentile
 
 T3 = instance_limits("t3.small")
@@ -608,14 +608,40 @@ def test_explain_a_sane_config_has_no_error() -> None:
     assert "error" not in codes(with_churn).values()
 
 
-def test_a_run_restores_the_garbage_collector_thresholds() -> None:
-    before = gc.get_threshold()
-    seen: list[tuple[int, ...]] = []
+def test_a_run_turns_the_cyclic_collector_off_and_back_on() -> None:
     spec = SimulationSpec(
         nodes=cluster(instance_limits("t3.small"), Config(), 1),
         workload=Constant(2),
         duration=30.0,
     )
-    simulate(spec, progress=lambda _: seen.append(gc.get_threshold()))
-    assert seen and all(t[0] >= GC_YOUNG_THRESHOLD for t in seen)
-    assert gc.get_threshold() == before
+    assert gc.isenabled()
+    seen: list[bool] = []
+    simulate(spec, progress=lambda _: seen.append(gc.isenabled()))
+    assert seen and not any(seen)
+    assert gc.isenabled()
+    gc.disable()  # a caller that turned it off keeps it off
+    try:
+        simulate(spec)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_run_collects_cycles_every_so_many_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory stays bounded with the automatic passes off: the run collects by itself."""
+    import vpccni_model.sim.engine as engine
+
+    collections: list[int] = []
+    gc.callbacks.append(lambda phase, info: collections.append(1) if phase == "stop" else None)
+    monkeypatch.setattr(engine, "GC_EVERY_EVENTS", 10)
+    spec = SimulationSpec(
+        nodes=cluster(instance_limits("t3.small"), Config(), 2),
+        workload=PoissonChurn(pods_per_node=3, changes_per_node_per_minute=2),
+        duration=600.0,
+    )
+    try:
+        simulate(spec)
+    finally:
+        gc.callbacks.pop()
+    assert len(collections) >= 3
+    assert GC_EVERY_EVENTS > 1_000_000  # a collection walks every object: rarely

@@ -29,6 +29,7 @@ from vpccni_model._iteration import (
     SITE_POD_ENI,
     SMALL_MAP,
     IterationPolicy,
+    clock_key,
     mix,
     text_key,
     visit_order,
@@ -122,22 +123,41 @@ def claim_on_eni(
     return None
 
 
+def pod_draw(clock: float, pod: str) -> int:
+    """The key of one CNI ADD's iterations: its clock and pod key (spec 9)."""
+    return mix(clock_key(clock), text_key(pod))
+
+
 def claim(
     ds: Datastore, policy: IterationPolicy, pod: str, clock: float, cooldown: float,
-    prefix_delegation: bool, draw: int,
+    prefix_delegation: bool, draw: int | None = None,
 ) -> tuple[int, int, Cidr, int] | None:  # fmt: skip
-    """``Datastore.claim`` with N3 in Go's order: the ENI map, then each ENI's CIDR map."""
+    """``Datastore.claim`` with N3 in Go's order: the ENI map, then each ENI's CIDR map.
+
+    The ENIs with no room are the ones the loop skips, wherever the order puts them, so the
+    order is drawn only when two or more have room, and the operation's ``draw`` (given, or
+    ``pod_draw``: a function of the clock and pod alone) only when one has."""
     enis = ds.enis
-    for eni_at in eni_order(policy, draw, SITE_POD_ENI, ds):
-        eni = enis[eni_at]
-        if eni.is_excluded:
-            continue
-        if prefix_delegation:
-            if eni.assigned_in_prefixes >= eni.prefix_cidrs * PREFIX_SIZE:
-                continue
-        elif eni.assigned_in_ips >= eni.ip_cidrs:
-            continue
-        claimed = claim_on_eni(eni, policy, draw, pod, clock, cooldown, prefix_delegation)
+    full = PREFIX_SIZE if prefix_delegation else 1
+    roomy = [
+        at
+        for at, eni in enumerate(enis)
+        if not eni.is_excluded
+        and (
+            eni.assigned_in_prefixes < eni.prefix_cidrs * full
+            if prefix_delegation
+            else eni.assigned_in_ips < eni.ip_cidrs
+        )
+    ]
+    if not roomy:
+        return None
+    if draw is None:
+        draw = pod_draw(clock, pod)
+    if len(roomy) > 1:
+        keep = set(roomy)
+        roomy = [at for at in eni_order(policy, draw, SITE_POD_ENI, ds) if at in keep]
+    for eni_at in roomy:
+        claimed = claim_on_eni(enis[eni_at], policy, draw, pod, clock, cooldown, prefix_delegation)
         if claimed is not None:
             return eni_at, *claimed
     return None

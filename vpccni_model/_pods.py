@@ -17,9 +17,9 @@ from vpccni_model._config import Config
 from vpccni_model._datastore import unchecked_cleanup
 from vpccni_model._errors import NoAvailableIPError, StateError, UnknownPodError
 from vpccni_model._goorder import claim as go_claim
+from vpccni_model._goorder import pod_draw
 from vpccni_model._ipv4 import int_to_ip
 from vpccni_model._ipv6 import claim as ipv6_claim
-from vpccni_model._iteration import clock_key, mix, text_key
 from vpccni_model._podindex import unchecked_pod_ip
 from vpccni_model._state import NodeState, fixed_config
 
@@ -47,12 +47,13 @@ def assign_pod_ip(
     cooldown = fixed.ip_cooldown_period
     policy = state.iteration
     random = policy.is_random
-    draw = mix(clock_key(clock), text_key(pod)) if random else 0
+    ipv6 = fixed.enable_ipv6
+    ipv6_draw = pod_draw(clock, pod) if random and ipv6 else 0  # go_claim draws when it must
     for ds_at, ds in enumerate(state.datastores):
-        if fixed.enable_ipv6:
-            claimed = ipv6_claim(ds, pod, clock, cooldown, policy if random else None, draw)
+        if ipv6:
+            claimed = ipv6_claim(ds, pod, clock, cooldown, policy if random else None, ipv6_draw)
         elif random:
-            claimed = go_claim(ds, policy, pod, clock, cooldown, prefix_delegation, draw)
+            claimed = go_claim(ds, policy, pod, clock, cooldown, prefix_delegation)
         else:
             claimed = ds.claim(pod, clock, cooldown, prefix_delegation)
         if claimed is None:

@@ -64,6 +64,10 @@ class TargetState:
     defined: bool
 
 
+#: The target state of every card without warm-IP targets (a frozen value, so one serves).
+_UNDEFINED = TargetState(0, 0, False)
+
+
 # -- statistics (spec 3.4) ------------------------------------------------------------------
 
 
@@ -125,7 +129,7 @@ def ips_per_eni(limits: InstanceLimits, prefix_delegation: bool) -> int:
 def target_state(stats: PoolStats, policy: CardPolicy) -> TargetState:
     """``datastoreTargetState`` (spec 5.1)."""
     if not policy.targets_defined:
-        return TargetState(0, 0, False)
+        return _UNDEFINED
     warm, minimum = policy.warm_ip_target, policy.minimum_ip_target
     total, assigned = stats.total_ips, stats.assigned_ips
     available = total - assigned

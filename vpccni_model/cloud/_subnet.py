@@ -9,6 +9,7 @@ rescanning the packed low end of a busy subnet.
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -76,10 +77,12 @@ class Subnet:
         self._highest_block = (self.last + 1) // PREFIX_SIZE * PREFIX_SIZE - PREFIX_SIZE
         self._blocks = max(0, (self._highest_block - self._lowest_block) // PREFIX_SIZE + 1)
         self._busy_blocks = 0
-        # Scan starts: every address below _free_from is used, and every whole block below
-        # _free_block_from has a used address. Both only move down when something is freed,
-        # so a search never rescans the packed low end of a busy subnet.
+        # Scan starts: every address below _free_from is used or in _holes (a heap of the
+        # addresses freed below it, some taken again since), and every whole block below
+        # _free_block_from has a used address, which only moves down when a block frees. So
+        # a search never rescans the packed low end of a busy subnet for its few holes.
         self._free_from = self.first
+        self._holes: list[int] = []
         self._free_block_from = self._lowest_block
 
     def usable(self, ip: int) -> bool:
@@ -107,7 +110,12 @@ class Subnet:
         if ip not in self.used:
             return
         self.used.discard(ip)
-        self._free_from = min(self._free_from, ip)
+        if ip < self._free_from:
+            holes = self._holes
+            heapq.heappush(holes, ip)
+            if len(holes) > 2 * (self._free_from - self.first) + 64:
+                # Entries taken again by ``mark`` pile up in prefix mode: keep the free ones.
+                self._holes = sorted({h for h in holes if h not in self.used})
         base = ip - ip % PREFIX_SIZE
         self._block_used[base] -= 1
         if self._block_used[base] == 0:
@@ -121,18 +129,24 @@ class Subnet:
         if count < 1 or count > self.free_addresses:
             return []
         out: list[int] = []
-        ip = self._free_from
-        used = self.used
-        while len(out) < count and ip <= self.last:
-            if ip % PREFIX_SIZE == 0 and self._block_used.get(ip, 0) == PREFIX_SIZE:
-                ip += PREFIX_SIZE  # the whole block is taken
-                continue
-            if ip not in used:
+        used, holes = self.used, self._holes
+        # The holes are below the scan start, so they come first, lowest first.
+        while holes and len(out) < count:
+            ip = heapq.heappop(holes)
+            if ip not in used and (not out or out[-1] != ip):  # not taken since, not twice
                 out.append(ip)
-            ip += 1
+        if len(out) < count:
+            ip = self._free_from
+            while len(out) < count and ip <= self.last:
+                if ip % PREFIX_SIZE == 0 and self._block_used.get(ip, 0) == PREFIX_SIZE:
+                    ip += PREFIX_SIZE  # the whole block is taken
+                    continue
+                if ip not in used:
+                    out.append(ip)
+                ip += 1
+            self._free_from = ip  # everything below is now used or a hole
         for taken in out:
             self.mark(taken)
-        self._free_from = ip  # everything below is now used
         return out
 
     def take_prefixes(self, count: int) -> list[int]:
