@@ -136,7 +136,7 @@ def claim(
 
     The ENIs with no room are the ones the loop skips, wherever the order puts them, so the
     order is drawn only when two or more have room, and the operation's ``draw`` (given, or
-    ``pod_draw``: a function of the clock and pod alone) only when one has."""
+    ``pod_draw``: a function of the clock and pod alone) only when at least one has."""
     enis = ds.enis
     full = PREFIX_SIZE if prefix_delegation else 1
     roomy = [
