@@ -130,29 +130,27 @@ def pod_draw(clock: float, pod: str) -> int:
 
 def claim(
     ds: Datastore, policy: IterationPolicy, pod: str, clock: float, cooldown: float,
-    prefix_delegation: bool, draw: int | None = None,
+    prefix_delegation: bool,
 ) -> tuple[int, int, Cidr, int] | None:  # fmt: skip
     """``Datastore.claim`` with N3 in Go's order: the ENI map, then each ENI's CIDR map.
 
-    The ENIs with no room are the ones the loop skips, wherever the order puts them, so the
-    order is drawn only when two or more have room, and the operation's ``draw`` (given, or
-    ``pod_draw``: a function of the clock and pod alone) only when at least one has."""
+    The ENIs with no room (the ones ``Datastore.claim`` skips) are skipped wherever the order
+    puts them, so the order is drawn only when two or more have room, and the operation's
+    draw (``pod_draw``: a function of the clock and pod alone) only when at least one has."""
     enis = ds.enis
-    full = PREFIX_SIZE if prefix_delegation else 1
     roomy = [
         at
         for at, eni in enumerate(enis)
         if not eni.is_excluded
         and (
-            eni.assigned_in_prefixes < eni.prefix_cidrs * full
+            eni.assigned_in_prefixes < eni.prefix_cidrs * PREFIX_SIZE
             if prefix_delegation
             else eni.assigned_in_ips < eni.ip_cidrs
         )
     ]
     if not roomy:
         return None
-    if draw is None:
-        draw = pod_draw(clock, pod)
+    draw = pod_draw(clock, pod)
     if len(roomy) > 1:
         keep = set(roomy)
         roomy = [at for at in eni_order(policy, draw, SITE_POD_ENI, ds) if at in keep]
