@@ -353,7 +353,7 @@ class Simulation:
             node.idle_at = at  # any later skipped or queued tick is superseded by this one
             node.idle_repeats = bool(waiting)
         else:
-            self._schedule_tick(node, time)
+            self._schedule_tick(node, at, exact=True)  # at: the cadence point found above
 
     def _settle(self, node: _Node) -> None:
         """Before an event touches ``node``: the skipped ticks before now have run (each
