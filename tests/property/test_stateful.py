@@ -26,6 +26,8 @@ Invariants, each recomputed from the states and actions, never by the function i
 9. a tick driven to completion leaves no tick behind: every ``reconcile`` either ends its
    tick (``state.tick`` is None) or stops it on the allocation it returns last, and the
    machine resumes the tick at the answer's clock, as ipamd's loop goes on.
+10. a tick of a state ``tick_idle`` calls idle (the simulator skips such ticks) does nothing
+   but move the clock: no action, the same datastores, no check asked for.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ from vpccni_model import (
 )
 from vpccni_model._actions import Action, SignalTrunkENI
 from vpccni_model._ipv4 import PREFIX_SIZE, ip_to_int, parse_cidr
+from vpccni_model._nextcheck import tick_idle
 from vpccni_model._progress import Stage
 from vpccni_model.testing import (
     boot_with_unmanaged,
@@ -724,8 +727,14 @@ class NodeMachine(RuleBasedStateMachine):
     def _tick(self, drop_releases: bool) -> None:
         before = self.n.state
         clock = self.n.clock
+        idle = tick_idle(before)
         step = self.do("tick", drop_releases)
         after = step.state
+        if idle:  # Invariant 10
+            assert step.actions == () and step.start_error is None, f"10: idle, yet {step}"
+            assert step.next_check_at is None, f"10: idle, yet a check at {step.next_check_at}"
+            assert after == before.at(clock) and after.datastores is before.datastores, "10"
+            event("tick: idle")
         # A CIDR released now can come back from EC2 before this step ends (Q6: the answer
         # to the next allocation); its addresses start afresh then, so forget the releases.
         self._forget_released_outside_datastore()
