@@ -19,8 +19,8 @@ every one were made. With an observer attached every retry is made, for it count
 Likewise a pool tick that ``tick_idle`` shows would only move the clock (no pool too low or
 too high, no ENI ``tryFreeENI`` could free, nothing queued or pending, and no waiting pod it
 would wake) is not queued: it is noted, counted as run once its instant passes, and queued
-after all if an event touches the node first and gives it work. About 70% of the ticks of
-churn at the shipped settings are such ticks.
+after all if an event touches the node first and gives it work (``sim.idle``). About 70% of
+the ticks of churn at the shipped settings are such ticks.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from vpccni_model._config import Config
 from vpccni_model._errors import NoAvailableIPError
 from vpccni_model._events import AllocationFailed, Ec2Error, ENIAttached, MetadataObserved
 from vpccni_model._lifecycle import restart
-from vpccni_model._nextcheck import tick_idle
 from vpccni_model._observe import reconcile_due
 from vpccni_model._outcomes import apply
 from vpccni_model._pods import assign_pod_ip, take_outbox, unassign_pod_ip
@@ -49,6 +48,7 @@ from vpccni_model._state import NodeState
 from vpccni_model._tick import reconcile
 from vpccni_model.cloud import CallResult, FakeEC2
 from vpccni_model.pool import effective_max_pods
+from vpccni_model.sim.idle import SkippedTicks, idle_ticks
 from vpccni_model.sim.metrics import MetricsRecorder, SimulationResult
 from vpccni_model.sim.retry import (
     attempt_time,
@@ -123,9 +123,8 @@ class _Node:
     down: bool = False
     start_failures: int = 0
     # The cadence point of a pool tick an event brought that ``tick_idle`` said would only
-    # move the clock: not queued. ``Simulation._settle`` makes it real if the node is touched
-    # first, or counts it as run once its instant has passed. ``idle_repeats``: pods wait, so
-    # each such tick brings the next, one per cadence point, until the node is touched.
+    # move the clock: not queued (``sim.idle``). ``idle_repeats``: pods wait, so each such
+    # tick brings the next, one per cadence point, until an event touches the node.
     idle_at: float | None = None
     idle_repeats: bool = False
 
@@ -139,30 +138,6 @@ class _Node:
         interval = self.config.pool_check_interval
         steps = math.ceil(round((time - self.spec.boot_at) / interval, 9))
         return self.spec.boot_at + max(steps, 0) * interval
-
-    def idle_ticks(self, until: float, inclusive: bool) -> tuple[float, float]:
-        """For a skipped tick at ``idle_at`` that has run by ``until`` (``inclusive``: a tick
-        at ``until`` counts as run): the last of its chain to have run, and the next. The chain
-        is ``idle_at`` alone without ``idle_repeats``; else each tick schedules the next at the
-        cadence point at least an interval on (``Simulation._reconcile``)."""
-        at = self.idle_at
-        assert at is not None
-        interval = self.config.pool_check_interval
-        following = self.cadence(at + interval)
-        if not self.idle_repeats or following > until or (following == until and not inclusive):
-            return at, following
-        boot = self.spec.boot_at
-
-        def ran(steps: int) -> bool:
-            point = boot + steps * interval
-            return point < until or (inclusive and point == until)
-
-        steps = max(math.ceil(round((until - boot) / interval, 9)) - 1, 0)
-        while ran(steps + 1):
-            steps += 1
-        while steps > 0 and not ran(steps):
-            steps -= 1
-        return boot + steps * interval, boot + (steps + 1) * interval
 
 
 #: kubelet's crash-loop back-off for a container that exits: 10 s, doubling, at most 300 s.
@@ -193,13 +168,8 @@ def _without_cyclic_collector() -> Iterator[bool]:
             gc.enable()
 
 
-class Simulation:
+class Simulation(SkippedTicks):
     """One run. Use :func:`simulate` unless you need to step it yourself."""
-
-    #: Skip the pool ticks that ``tick_idle`` shows would only move the clock (``_settle``);
-    #: False queues every one, for tests that check the run is the same either way. While a
-    #: run is on, a node's state may then keep the clock of its last change.
-    elide_idle_ticks = True
 
     def __init__(self, spec: SimulationSpec) -> None:
         self.spec = spec
@@ -235,8 +205,7 @@ class Simulation:
         self.metrics = MetricsRecorder(spec, self.ec2)
         # None unless someone listens: a run without an observer pays one test per hook.
         self.observer: Observer | None = None
-        # Nodes whose skipped tick an event has touched: looked at again after it (_confirm).
-        self.touched: list[_Node] = []
+        self.touched = []
         for node_spec in spec.nodes:
             state = node_spec.initial_state
             if state is None:
@@ -319,85 +288,6 @@ class Simulation:
             entry = (at, 1, at, 0, node.index, "tick", node.spec.name)
             heapq.heappush(self.queue, entry)
 
-    # -- skipped ticks --------------------------------------------------------------------
-    #
-    # A tick that ``tick_idle`` shows would only move the clock (and, with pods waiting, wake
-    # none of them) is not queued: ``_Node.idle_at`` notes it. An event that touches the
-    # node first calls ``_settle`` (the skipped ticks whose instant has passed count as run)
-    # and, once the event is handled, ``_confirm`` looks again: a tick still to come that the
-    # event has given work is queued after all. Ticks run after the other events of their
-    # instant, so one at the event's instant is still to come.
-
-    def _tick_after_change(self, node: _Node, time: float) -> None:
-        """``_schedule_tick(node, time)`` for a tick an event or a tick's ``next_check_at``
-        brings, skipped if it would do nothing but move the clock."""
-        waiting = node.waiting
-        if node.down or not self.elide_idle_ticks or (waiting and not self._wake_is_idle(node)):
-            self._schedule_tick(node, time)
-            return
-        at = node.cadence(time)
-        if node.last_tick is not None and at <= node.last_tick:
-            at = node.last_tick + node.config.pool_check_interval
-        skipped = node.idle_at
-        if skipped is not None and skipped <= at:
-            return  # the skipped tick comes first (``_confirm`` looks at it again)
-        queued = node.tick_at
-        if queued is not None and queued <= at:
-            # That tick serves this change too; if it now has nothing to do, skip it instead
-            # (its entry goes stale: ``_on_tick`` ignores a tick that is not ``tick_at``).
-            if tick_idle(node.state):
-                node.idle_at, node.tick_at = queued, None
-                node.idle_repeats = bool(waiting)
-            return
-        if tick_idle(node.state):
-            node.idle_at = at  # any later skipped or queued tick is superseded by this one
-            node.idle_repeats = bool(waiting)
-        else:
-            self._schedule_tick(node, at, exact=True)  # at: the cadence point found above
-
-    def _settle(self, node: _Node) -> None:
-        """Before an event touches ``node``: the skipped ticks before now have run (each
-        superseding any tick queued after it); one still to come is looked at again after
-        the event (``_confirm``)."""
-        at = node.idle_at
-        if at is None:
-            return
-        if at < self.now:
-            ran, upcoming = node.idle_ticks(self.now, inclusive=False)
-            node.last_tick, node.tick_at = ran, None
-            if not node.idle_repeats:
-                node.idle_at = None
-                return
-            node.idle_at = upcoming  # pods wait: the chain goes on, unchanged so far
-        self.touched.append(node)
-
-    def _confirm(self, node: _Node) -> None:
-        """After an event that touched ``node``: its skipped tick still to come stays skipped
-        if it would still do nothing, else it is queued."""
-        if node.idle_at is None:
-            return
-        waiting = node.waiting
-        if not node.down and tick_idle(node.state) and (not waiting or self._wake_is_idle(node)):
-            node.idle_repeats = bool(waiting)
-        else:
-            self._queue_skipped(node)
-
-    def _queue_skipped(self, node: _Node) -> None:
-        """Queue the skipped tick after all (only ever with no tick queued before it)."""
-        at = node.idle_at
-        assert at is not None
-        node.idle_at = None
-        node.tick_at = at
-        heapq.heappush(self.queue, (at, 1, at, 0, node.index, "tick", node.spec.name))
-
-    def _wake_is_idle(self, node: _Node) -> bool:
-        """Whether ``_wake`` would queue nothing now: every waiting pod last failed on these
-        datastores (or an observer is attached, and every retry is queued anyway)."""
-        if self.observer is not None:
-            return True
-        stores = node.state.datastores
-        return all(pod.failed_on is stores for pod in node.waiting.values())
-
     def _schedule_observe(self, node: _Node) -> None:
         last = node.state.last_pool_action_at
         due = node.config.reconcile_interval + (last if last is not None else self.now)
@@ -452,7 +342,7 @@ class Simulation:
         self.now = end
         for node in self.nodes.values():
             if node.idle_at is not None and node.idle_at <= end:
-                ran, upcoming = node.idle_ticks(end, inclusive=True)
+                ran, upcoming = idle_ticks(node, end, inclusive=True)
                 node.last_tick = ran
                 node.tick_at = upcoming if node.idle_repeats else None
             elif node.idle_at is not None:

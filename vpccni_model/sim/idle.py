@@ -1,0 +1,176 @@
+"""Skipped pool ticks: the engine does not queue a tick that would only move the clock.
+
+With churn at the shipped settings about 70% of the ticks a pod change brings find the pool
+between its thresholds and do nothing but move the node's clock. ``tick_idle`` (``_nextcheck``)
+tells such a state; with pods waiting, the tick must also wake none of them (each waiting pod
+last failed on these datastores). Such a tick is noted on the node (``idle_at``), not queued:
+
+* an event that touches the node first calls ``_settle``: the skipped ticks whose instant has
+  passed count as run (``last_tick``; each superseded any tick queued after it), and a
+  chain of them goes on while pods wait, one per cadence point;
+* once the event is handled, ``_confirm`` looks again: a tick still to come that the event
+  has given work is queued after all (ticks run after the other events of their instant, so
+  one at the event's instant is still to come);
+* a tick that is wanted anyway (``_schedule_tick``) queues the skipped one first.
+
+The run is the one in which every tick is queued (``elide_idle_ticks = False``), to the call
+and the final node states (``tests/test_sim_idle_ticks.py``); while it runs, a node's state
+may keep the clock of its last change until the end.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from vpccni_model._config import Config
+from vpccni_model._nextcheck import tick_idle
+from vpccni_model._state import NodeState
+from vpccni_model.sim.spec import NodeSpec
+
+__all__ = ["SkippedTicks", "idle_ticks"]
+
+
+class _Waiting(Protocol):
+    """What this module reads of a waiting pod (``engine._Pod``)."""
+
+    @property
+    def failed_on(self) -> object: ...
+
+
+class _Node(Protocol):
+    """What this module reads and keeps of a node (``engine._Node``)."""
+
+    idle_at: float | None
+    idle_repeats: bool
+    last_tick: float | None
+    tick_at: float | None
+
+    @property
+    def spec(self) -> NodeSpec: ...
+    @property
+    def state(self) -> NodeState: ...
+    @property
+    def config(self) -> Config: ...
+    @property
+    def index(self) -> int: ...
+    @property
+    def down(self) -> bool: ...
+    @property
+    def waiting(self) -> Mapping[str, _Waiting]: ...
+    def cadence(self, time: float) -> float: ...
+
+
+def idle_ticks(node: _Node, until: float, inclusive: bool) -> tuple[float, float]:
+    """For ``node``'s skipped tick at ``idle_at``, run by ``until`` (``inclusive``: a tick at
+    ``until`` counts as run): the last of its chain to have run, and the next. The chain is
+    ``idle_at`` alone without ``idle_repeats``; else each tick schedules the next at the
+    cadence point at least an interval on (``Simulation._reconcile``)."""
+    at = node.idle_at
+    assert at is not None
+    interval = node.config.pool_check_interval
+    following = node.cadence(at + interval)
+    if not node.idle_repeats or following > until or (following == until and not inclusive):
+        return at, following
+    boot = node.spec.boot_at
+
+    def ran(steps: int) -> bool:
+        point = boot + steps * interval
+        return point < until or (inclusive and point == until)
+
+    steps = max(math.ceil(round((until - boot) / interval, 9)) - 1, 0)
+    while ran(steps + 1):
+        steps += 1
+    while steps > 0 and not ran(steps):
+        steps -= 1
+    return boot + steps * interval, boot + (steps + 1) * interval
+
+
+class SkippedTicks:
+    """The skipped-tick half of ``Simulation`` (a base class: it reads the run's queue, clock
+    and observer, and asks ``_schedule_tick`` for a tick)."""
+
+    #: Skip the ticks ``tick_idle`` shows would only move the clock; False queues every one,
+    #: for tests that check the run is the same either way.
+    elide_idle_ticks = True
+
+    queue: list[tuple[float, int, float, int, int, str, object]]
+    now: float
+    observer: object | None
+    # Nodes whose skipped tick an event has touched: looked at again after it (_confirm).
+    touched: list[_Node]
+
+    def _schedule_tick(self, node: Any, time: float, *, exact: bool = False) -> None:
+        raise NotImplementedError  # Simulation's
+
+    def _tick_after_change(self, node: _Node, time: float) -> None:
+        """``_schedule_tick(node, time)`` for a tick an event or a tick's ``next_check_at``
+        brings, skipped if it would do nothing but move the clock."""
+        waiting = node.waiting
+        if node.down or not self.elide_idle_ticks or (waiting and not self._wake_is_idle(node)):
+            self._schedule_tick(node, time)
+            return
+        at = node.cadence(time)
+        if node.last_tick is not None and at <= node.last_tick:
+            at = node.last_tick + node.config.pool_check_interval
+        skipped = node.idle_at
+        if skipped is not None and skipped <= at:
+            return  # the skipped tick comes first (``_confirm`` looks at it again)
+        queued = node.tick_at
+        if queued is not None and queued <= at:
+            # That tick serves this change too; if it now has nothing to do, skip it instead
+            # (its entry goes stale: ``_on_tick`` ignores a tick that is not ``tick_at``).
+            if tick_idle(node.state):
+                node.idle_at, node.tick_at = queued, None
+                node.idle_repeats = bool(waiting)
+            return
+        if tick_idle(node.state):
+            node.idle_at = at  # any later skipped or queued tick is superseded by this one
+            node.idle_repeats = bool(waiting)
+        else:
+            self._schedule_tick(node, at, exact=True)  # at: the cadence point found above
+
+    def _settle(self, node: _Node) -> None:
+        """Before an event touches ``node``: the skipped ticks before now have run (each
+        superseding any tick queued after it); one still to come is looked at again after
+        the event (``_confirm``)."""
+        at = node.idle_at
+        if at is None:
+            return
+        if at < self.now:
+            ran, upcoming = idle_ticks(node, self.now, inclusive=False)
+            node.last_tick, node.tick_at = ran, None
+            if not node.idle_repeats:
+                node.idle_at = None
+                return
+            node.idle_at = upcoming  # pods wait: the chain goes on, unchanged so far
+        self.touched.append(node)
+
+    def _confirm(self, node: _Node) -> None:
+        """After an event that touched ``node``: its skipped tick still to come stays skipped
+        if it would still do nothing, else it is queued."""
+        if node.idle_at is None:
+            return
+        waiting = node.waiting
+        if not node.down and tick_idle(node.state) and (not waiting or self._wake_is_idle(node)):
+            node.idle_repeats = bool(waiting)
+        else:
+            self._queue_skipped(node)
+
+    def _queue_skipped(self, node: _Node) -> None:
+        """Queue the skipped tick after all (only ever with no tick queued before it)."""
+        at = node.idle_at
+        assert at is not None
+        node.idle_at = None
+        node.tick_at = at
+        heapq.heappush(self.queue, (at, 1, at, 0, node.index, "tick", node.spec.name))
+
+    def _wake_is_idle(self, node: _Node) -> bool:
+        """Whether ``_wake`` would queue nothing now: every waiting pod last failed on these
+        datastores (or an observer is attached, and every retry is queued anyway)."""
+        if self.observer is not None:
+            return True
+        stores = node.state.datastores
+        return all(pod.failed_on is stores for pod in node.waiting.values())
