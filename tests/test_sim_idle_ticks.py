@@ -141,12 +141,24 @@ def test_an_idle_verdict_is_what_the_tick_does(name: str, monkeypatch: pytest.Mo
     assert seen
 
 
+def _idle_state() -> NodeState:
+    """A node of a short quiet run, once its pool has settled: an idle state."""
+    sim = Simulation(NEXT_CHECK_SCENARIOS["shipped settings, churn"])
+    sim.run()
+    state = next(node.state for node in sim.nodes.values() if tick_idle(node.state))
+    assert state.in_flight is None and state.tick is None and not state.pre_scaling
+    return state
+
+
 def test_idle_is_false_where_a_tick_has_work() -> None:
-    limits = M5
     config = Config()
-    state = NodeState.boot(limits, config, 0.0, primary_eni_id="eni-0")
-    assert not tick_idle(state)  # pre-scaling comes first
-    step = reconcile(state, config, 0.0)
+    booted = NodeState.boot(M5, config, 0.0, primary_eni_id="eni-0")
+    assert not tick_idle(booted)  # pre-scaling comes first
+    step = reconcile(booted, config, 0.0)
     assert step.actions and not tick_idle(step.state)  # a call in flight
-    pd = attrs.evolve(step.state, config=Config(pod_eni=True))
-    assert not tick_idle(pd)
+    idle = _idle_state()
+    # Each change below alone gives the tick something to do (or a reason not to be sure).
+    assert not tick_idle(attrs.evolve(idle, pre_scaling=True))
+    assert not tick_idle(attrs.evolve(idle, config=attrs.evolve(idle.config, pod_eni=True)))
+    provisioning_off = attrs.evolve(idle.config, disable_provisioning=True)
+    assert not tick_idle(attrs.evolve(idle, config=provisioning_off))

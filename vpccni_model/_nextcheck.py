@@ -117,7 +117,7 @@ def tick_idle(state: NodeState) -> bool:
     would do nothing but move the clock: no action, no datastore or timestamp change, and
     ``next_check_at`` None. Conservative: False whenever that is not plain from the state.
 
-    A driver may then skip the tick an event would bring (``sim.engine``). Nothing here reads
+    A driver may then skip the tick an event would bring (``sim.idle``). Nothing here reads
     the clock: with no card's pool too low or too high, no extra ENIs that ``tryFreeENI``
     could free (an ENI without pods, spec 5.11), and nothing queued, pending or deferred, no
     decision hangs on a timer (``next_check``) and none fires now.
@@ -135,10 +135,7 @@ def tick_idle(state: NodeState) -> bool:
     ):
         return False
     allowed: bool | None = None  # read only when needed
-    for ds in state.datastores:
-        policy = CardPolicy.for_state(state, ds.network_card)
-        stats = datastore_stats(ds, policy.prefix_delegation)
-        target = target_state(stats, policy)
+    for ds, policy, stats, target in _views(state):
         if pool_too_low(stats, policy, target) or pool_too_high(stats, policy, target):
             return False
         if should_remove_extra_enis(stats, ds, policy):

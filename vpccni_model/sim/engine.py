@@ -48,7 +48,7 @@ from vpccni_model._state import NodeState
 from vpccni_model._tick import reconcile
 from vpccni_model.cloud import CallResult, FakeEC2
 from vpccni_model.pool import effective_max_pods
-from vpccni_model.sim.idle import SkippedTicks, idle_ticks
+from vpccni_model.sim.idle import SkippedTicks
 from vpccni_model.sim.metrics import MetricsRecorder, SimulationResult
 from vpccni_model.sim.retry import (
     attempt_time,
@@ -138,6 +138,13 @@ class _Node:
         interval = self.config.pool_check_interval
         steps = math.ceil(round((time - self.spec.boot_at) / interval, 9))
         return self.spec.boot_at + max(steps, 0) * interval
+
+    def tick_point(self, time: float) -> float:
+        """Where a tick wanted at ``time`` goes: the cadence point at or after it, and after
+        the node's last tick (ipamd ticks at most once per cadence point)."""
+        at = self.cadence(time)
+        last = self.last_tick
+        return last + self.config.pool_check_interval if last is not None and at <= last else at
 
 
 #: kubelet's crash-loop back-off for a container that exits: 10 s, doubling, at most 300 s.
@@ -277,10 +284,7 @@ class Simulation(SkippedTicks):
     def _schedule_tick(self, node: _Node, time: float, *, exact: bool = False) -> None:
         if node.idle_at is not None:
             self._queue_skipped(node)  # a tick is wanted: the skipped one is queued after all
-        at = time if exact else node.cadence(time)
-        if not exact and node.last_tick is not None and at <= node.last_tick:
-            # ipamd ticks at most once per cadence point.
-            at = node.last_tick + node.config.pool_check_interval
+        at = time if exact else node.tick_point(time)
         if node.tick_at is None or at < node.tick_at:
             node.tick_at = at
             # Ticks go after the other events of their instant, in node order: what a tick
@@ -341,16 +345,7 @@ class Simulation(SkippedTicks):
                 progress(time)
         self.now = end
         for node in self.nodes.values():
-            if node.idle_at is not None and node.idle_at <= end:
-                ran, upcoming = idle_ticks(node, end, inclusive=True)
-                node.last_tick = ran
-                node.tick_at = upcoming if node.idle_repeats else None
-            elif node.idle_at is not None:
-                node.tick_at = node.idle_at  # still to come, as if queued
-            node.idle_at = None
-            last = node.last_tick
-            if last is not None and last > node.state.clock:
-                node.state = node.state.at(last)  # as the skipped tick left it
+            self._settle_at_end(node, end)
         self.metrics.pending = len(self.pending)
         self.metrics.sample(end, self.nodes.values(), final=True)
         if self.observer is not None:

@@ -11,7 +11,8 @@ last failed on these datastores). Such a tick is noted on the node (``idle_at``)
 * once the event is handled, ``_confirm`` looks again: a tick still to come that the event
   has given work is queued after all (ticks run after the other events of their instant, so
   one at the event's instant is still to come);
-* a tick that is wanted anyway (``_schedule_tick``) queues the skipped one first.
+* a tick that is wanted anyway (``_schedule_tick``) queues the skipped one first;
+* at the end of the run the skipped ticks before it count as run (``_settle_at_end``).
 
 The run is the one in which every tick is queued (``elide_idle_ticks = False``), to the call
 and the final node states (``tests/test_sim_idle_ticks.py``); while it runs, a node's state
@@ -20,7 +21,7 @@ may keep the clock of its last change until the end.
 
 from __future__ import annotations
 
-import heapq
+import abc
 import math
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -50,17 +51,17 @@ class _Node(Protocol):
 
     @property
     def spec(self) -> NodeSpec: ...
-    @property
-    def state(self) -> NodeState: ...
+
+    state: NodeState
+
     @property
     def config(self) -> Config: ...
-    @property
-    def index(self) -> int: ...
     @property
     def down(self) -> bool: ...
     @property
     def waiting(self) -> Mapping[str, _Waiting]: ...
     def cadence(self, time: float) -> float: ...
+    def tick_point(self, time: float) -> float: ...
 
 
 def idle_ticks(node: _Node, until: float, inclusive: bool) -> tuple[float, float]:
@@ -88,33 +89,45 @@ def idle_ticks(node: _Node, until: float, inclusive: bool) -> tuple[float, float
     return boot + steps * interval, boot + (steps + 1) * interval
 
 
-class SkippedTicks:
-    """The skipped-tick half of ``Simulation`` (a base class: it reads the run's queue, clock
-    and observer, and asks ``_schedule_tick`` for a tick)."""
+class SkippedTicks(abc.ABC):
+    """The skipped-tick half of ``Simulation`` (a base class: it reads the run's clock and
+    observer, and asks ``_schedule_tick`` for a tick)."""
 
     #: Skip the ticks ``tick_idle`` shows would only move the clock; False queues every one,
     #: for tests that check the run is the same either way.
     elide_idle_ticks = True
 
-    queue: list[tuple[float, int, float, int, int, str, object]]
     now: float
     observer: object | None
     # Nodes whose skipped tick an event has touched: looked at again after it (_confirm).
     touched: list[_Node]
 
+    @abc.abstractmethod
     def _schedule_tick(self, node: Any, time: float, *, exact: bool = False) -> None:
-        raise NotImplementedError  # Simulation's
+        """Queue a tick at ``time`` (its cadence point unless ``exact``), unless one comes
+        before it; a skipped tick is queued first (``_queue_skipped``)."""
+
+    def _may_skip(self, node: _Node) -> bool:
+        """Whether a tick of ``node`` may be skipped at all, its pool aside: skipping is on,
+        ipamd runs, and no waiting pod would be woken."""
+        return (
+            self.elide_idle_ticks
+            and not node.down
+            and (not node.waiting or self._wake_is_idle(node))
+        )
+
+    def _skip(self, node: _Node, at: float) -> None:
+        """Note the tick at ``at`` as skipped; it repeats while pods wait."""
+        node.idle_at = at
+        node.idle_repeats = bool(node.waiting)
 
     def _tick_after_change(self, node: _Node, time: float) -> None:
         """``_schedule_tick(node, time)`` for a tick an event or a tick's ``next_check_at``
         brings, skipped if it would do nothing but move the clock."""
-        waiting = node.waiting
-        if node.down or not self.elide_idle_ticks or (waiting and not self._wake_is_idle(node)):
+        if not self._may_skip(node):
             self._schedule_tick(node, time)
             return
-        at = node.cadence(time)
-        if node.last_tick is not None and at <= node.last_tick:
-            at = node.last_tick + node.config.pool_check_interval
+        at = node.tick_point(time)
         skipped = node.idle_at
         if skipped is not None and skipped <= at:
             return  # the skipped tick comes first (``_confirm`` looks at it again)
@@ -123,12 +136,11 @@ class SkippedTicks:
             # That tick serves this change too; if it now has nothing to do, skip it instead
             # (its entry goes stale: ``_on_tick`` ignores a tick that is not ``tick_at``).
             if tick_idle(node.state):
-                node.idle_at, node.tick_at = queued, None
-                node.idle_repeats = bool(waiting)
+                node.tick_at = None
+                self._skip(node, queued)
             return
         if tick_idle(node.state):
-            node.idle_at = at  # any later skipped or queued tick is superseded by this one
-            node.idle_repeats = bool(waiting)
+            self._skip(node, at)  # any later skipped or queued tick is superseded by this one
         else:
             self._schedule_tick(node, at, exact=True)  # at: the cadence point found above
 
@@ -151,21 +163,35 @@ class SkippedTicks:
     def _confirm(self, node: _Node) -> None:
         """After an event that touched ``node``: its skipped tick still to come stays skipped
         if it would still do nothing, else it is queued."""
-        if node.idle_at is None:
+        at = node.idle_at
+        if at is None:
             return
-        waiting = node.waiting
-        if not node.down and tick_idle(node.state) and (not waiting or self._wake_is_idle(node)):
-            node.idle_repeats = bool(waiting)
+        if self._may_skip(node) and tick_idle(node.state):
+            self._skip(node, at)
         else:
             self._queue_skipped(node)
 
     def _queue_skipped(self, node: _Node) -> None:
-        """Queue the skipped tick after all (only ever with no tick queued before it)."""
+        """Queue the skipped tick after all (no tick is ever queued before a skipped one)."""
         at = node.idle_at
         assert at is not None
         node.idle_at = None
-        node.tick_at = at
-        heapq.heappush(self.queue, (at, 1, at, 0, node.index, "tick", node.spec.name))
+        self._schedule_tick(node, at, exact=True)
+
+    def _settle_at_end(self, node: _Node, end: float) -> None:
+        """At the end of the run, as if every tick had been queued: the skipped ticks at or
+        before ``end`` have run (the clock as they left it), a later one is still to come."""
+        at = node.idle_at
+        if at is not None and at <= end:
+            ran, upcoming = idle_ticks(node, end, inclusive=True)
+            node.last_tick = ran
+            node.tick_at = upcoming if node.idle_repeats else None
+        elif at is not None:
+            node.tick_at = at
+        node.idle_at = None
+        last = node.last_tick
+        if last is not None and last > node.state.clock:
+            node.state = node.state.at(last)
 
     def _wake_is_idle(self, node: _Node) -> bool:
         """Whether ``_wake`` would queue nothing now: every waiting pod last failed on these
