@@ -9,14 +9,16 @@ drift with the machine's speed (the reference machine's moves by a factor of up 
 The workload is ``benchmarks.jobs.sim_spec`` (m5.large, shipped settings, Poisson churn of
 one pod change per node per minute, seed 1). Each count runs a tiny simulation first (imports,
 first calls) and subtracts a run of that tiny simulation alone, so what is left is the
-simulation asked for. The same inputs and code give the same count on every run, whatever
-else the machine does, so two commits compare with one run each (``--tree``). Needs
+simulation asked for. The same inputs, code and environment (interpreter, installed
+packages) give the same count on every run, whatever else the machine does, so two commits
+compare with one run each from the same virtualenv (``--tree``). Needs
 ``valgrind`` (Debian's package); about 50 times slower than a plain run.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import shutil
@@ -66,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         "--tree", type=Path, default=ROOT, help="checkout to measure (default: this one)"
     )
     args = parser.parse_args(argv)
-    if args.nodes < 1 or not args.hours > 0:
-        parser.error("--nodes must be >= 1 and --hours > 0")
+    if args.nodes < 1:
+        parser.error(f"--nodes must be >= 1, got {args.nodes}")
+    if not (math.isfinite(args.hours) and args.hours > 0):
+        parser.error(f"--hours must be a finite number > 0, got {args.hours}")
     if shutil.which("valgrind") is None:
         parser.error("valgrind is not installed (apt-get install valgrind)")
     tree = args.tree.resolve()
