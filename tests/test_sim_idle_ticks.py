@@ -162,3 +162,23 @@ def test_idle_is_false_where_a_tick_has_work() -> None:
     assert not tick_idle(attrs.evolve(idle, config=attrs.evolve(idle.config, pod_eni=True)))
     provisioning_off = attrs.evolve(idle.config, disable_provisioning=True)
     assert not tick_idle(attrs.evolve(idle, config=provisioning_off))
+
+
+def test_cadence_steps_is_ceil_of_round_to_nine_places() -> None:
+    """The cadence's step count skips ``round`` away from whole numbers; it must agree with
+    ``math.ceil(round(q, 9))`` everywhere, above all a hair either side of a whole number."""
+    import math
+    import random
+
+    from vpccni_model.sim.idle import cadence_steps
+
+    rng = random.Random(5)
+    values = [rng.uniform(-50, 20_000) for _ in range(20_000)]
+    for whole in [0, 1, 7, 17_280, 2**20, 2**24 + 3, 2**30]:
+        for offset in [0.0, 1e-12, 4e-10, 5e-10, 6e-10, 1e-9, 1.0000001e-9, 2e-9, 0.5, 1 - 1e-10]:
+            values += [whole + offset, whole - offset, -whole + offset, -whole - offset]
+            values.append(math.nextafter(whole + offset, math.inf))
+            values.append(math.nextafter(whole + offset, -math.inf))
+    values += [t / 5.0 for t in range(0, 100_000, 7)] + [(t + 1e-6) / 5.0 for t in range(0, 5000)]
+    for q in values:
+        assert cadence_steps(q) == math.ceil(round(q, 9)), q

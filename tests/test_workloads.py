@@ -302,3 +302,47 @@ def test_unreadable_trace_files_are_config_errors_on_trace(
         Trace.from_csv(path)
     assert (info.value.field, info.value.value) == ("trace", str(path))
     assert reason in info.value.reason
+
+
+def _heap_merge(
+    arrivals: list[tuple[float, str, float | None]], duration: float
+) -> list[tuple[float, str, str]]:
+    """The merge as one heap of every pending departure: the order ``_with_departures``
+    keeps with its one-second buckets (departures first at an instant, then by pod)."""
+    import heapq
+
+    pending: list[tuple[float, str]] = []
+    out: list[tuple[float, str, str]] = []
+    for time, pod, lifetime in arrivals:
+        while pending and pending[0][0] <= time:
+            when, name = heapq.heappop(pending)
+            out.append((when, name, "delete"))
+        out.append((time, pod, "add"))
+        if lifetime is not None and time + lifetime < duration:
+            heapq.heappush(pending, (time + lifetime, pod))
+    out.extend((when, name, "delete") for when, name in sorted(pending))
+    return out
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.3, 1.0, 7.0, 1000.0])
+@pytest.mark.parametrize("seed", range(4))
+def test_departures_come_out_as_from_one_heap(seed: int, rate: float) -> None:
+    from vpccni_model.sim.workloads import _with_departures
+
+    rng = random.Random(seed)
+    duration = 400.0
+    arrivals: list[tuple[float, str, float | None]] = []
+    time = 0.0
+    for index in range(3000):
+        # Arrivals on whole and half seconds and in between, lifetimes from 0 (a departure
+        # at its own arrival's instant) through sub-second ones to past the end, and none.
+        time += rng.choice([0.0, 0.0, 0.5, 1.0, rng.expovariate(20.0)])
+        if time >= duration:
+            break
+        lifetime = rng.choice([None, 0.0, 0.25, 1.0, 2.5, rng.expovariate(0.05), 1e4])
+        arrivals.append((time, f"pod-{rng.randrange(10**6):06d}-{index}", lifetime))
+    # ``rate`` sizes the time slices the departures wait in (0: one second): any size gives
+    # the same order.
+    got = [(e.time, e.pod, e.kind) for e in _with_departures(arrivals, duration, rate)]
+    assert got == _heap_merge(arrivals, duration)
+    assert all(e.node is None for e in _with_departures(arrivals[:50], duration))

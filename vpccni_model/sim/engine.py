@@ -29,7 +29,6 @@ import collections
 import contextlib
 import gc
 import heapq
-import math
 import random
 from collections.abc import Callable, Iterator
 from typing import Protocol
@@ -48,7 +47,7 @@ from vpccni_model._state import NodeState
 from vpccni_model._tick import reconcile
 from vpccni_model.cloud import CallResult, FakeEC2
 from vpccni_model.pool import effective_max_pods
-from vpccni_model.sim.idle import SkippedTicks
+from vpccni_model.sim.idle import SkippedTicks, cadence_steps
 from vpccni_model.sim.metrics import MetricsRecorder, SimulationResult
 from vpccni_model.sim.retry import (
     attempt_time,
@@ -109,6 +108,7 @@ class _Node:
     tick_at: float | None = None
     last_tick: float | None = None
     index: int = 0  # its place in SimulationSpec.nodes: the order of ticks at one instant
+    rank: int = 0  # its place in name order: the scheduler's tie-break (``_least_loaded``)
     observe_at: float | None = None
     waiting: dict[str, _Pod] = attrs.field(factory=dict)
     divergent: bool = False
@@ -127,6 +127,9 @@ class _Node:
     # tick brings the next, one per cadence point, until an event touches the node.
     idle_at: float | None = None
     idle_repeats: bool = False
+    # The state ``tick_idle`` was last asked about, and its answer (``sim.idle._idle``).
+    idle_of: object = None
+    idle_verdict: bool = False
 
     @property
     def load(self) -> int:
@@ -134,10 +137,12 @@ class _Node:
         return len(self.state.pods) + len(self.waiting)
 
     def cadence(self, time: float) -> float:
-        """The first pool tick at or after ``time`` on this node's 5 s cadence."""
+        """The first pool tick at or after ``time`` on this node's 5 s cadence: ``boot_at``
+        plus ``ceil(round(q, 9))`` intervals, ``q`` the intervals from boot to ``time``
+        (rounded, so that a time a hair past a point counts as that point)."""
         interval = self.config.pool_check_interval
-        steps = math.ceil(round((time - self.spec.boot_at) / interval, 9))
-        return self.spec.boot_at + max(steps, 0) * interval
+        boot = self.spec.boot_at
+        return boot + max(cadence_steps((time - boot) / interval), 0) * interval
 
     def tick_point(self, time: float) -> float:
         """Where a tick wanted at ``time`` goes: the cadence point at or after it, and after
@@ -201,11 +206,16 @@ class Simulation(SkippedTicks):
         self.last_attempts = collections.deque()
         # The order key (scheduled at, retry, sequence) of the event being handled.
         self.current: tuple[float, int, int] = (0.0, 0, 0)
-        self.free_slots: list[tuple[int, str]] = []  # (load, node) heap, lazily validated
+        # (load, node's rank in name order) heap, lazily validated; ranks compare as names
+        # do, cheaper. ``by_rank``: the nodes in name order.
+        self.free_slots: list[tuple[int, int]] = []
+        self.by_rank: list[_Node] = []
         # Pods no node had room for, in arrival order: the scheduler retries them as slots
         # free up (Kubernetes keeps them Pending).
         self.pending: dict[str, _Pod] = {}
         self.sequence = 0
+        # The next workload event's entry, kept out of the heap (``_pull_workload``).
+        self.upcoming: tuple[float, int, float, int, int, str, object] | None = None
         self.pod_serial = 0
         self.give_up = give_up_attempt(spec.pod_retry_interval, spec.pod_timeout)
         self.now = 0.0
@@ -236,8 +246,11 @@ class Simulation(SkippedTicks):
             node.max_pods = effective_max_pods(state.limits, state.config)
             node.pod_slots = max(node.max_pods - node_spec.host_network_pods, 0)
             self.nodes[node_spec.name] = node
-            self._offer(node)
             self._schedule_tick(node, node_spec.boot_at)
+        self.by_rank = sorted(self.nodes.values(), key=lambda n: n.spec.name)
+        for rank, node in enumerate(self.by_rank):
+            node.rank = rank
+            self._offer(node)
         self.workload: Iterator[PodEvent] = iter(
             spec.workload.events(self.rng, spec.duration, [n.name for n in spec.nodes])
         )
@@ -276,10 +289,13 @@ class Simulation(SkippedTicks):
             heapq.heappush(self.queue, entry)
 
     def _pull_workload(self) -> None:
-        """Keep exactly one workload event queued, so long traces stream."""
+        """Keep exactly one workload event queued, so long traces stream. It waits beside the
+        heap (``upcoming``), as the entry ``_push`` would make: the one event of each pod
+        change then costs no heap push and pop."""
         event = next(self.workload, None)
         if event is not None:
-            self._push(event.time, "workload", event)
+            self.sequence += 1
+            self.upcoming = (event.time, 0, self.now, 0, self.sequence, "workload", event)
 
     def _schedule_tick(self, node: _Node, time: float, *, exact: bool = False) -> None:
         if node.idle_at is not None:
@@ -320,10 +336,21 @@ class Simulation(SkippedTicks):
         queue, lasts, touched = self.queue, self.last_attempts, self.touched
         handled = 0
         while True:
+            # The earliest of the heap, the waiting pods' last attempts and the next workload
+            # event (entries are unique: each has its own sequence or pod serial).
+            upcoming = self.upcoming
             if lasts and (not queue or lasts[0] < queue[0]):
-                entry = lasts.popleft()
+                if upcoming is not None and upcoming < lasts[0]:
+                    entry, self.upcoming = upcoming, None
+                else:
+                    entry = lasts.popleft()
             elif queue:
-                entry = heapq.heappop(queue)
+                if upcoming is not None and upcoming < queue[0]:
+                    entry, self.upcoming = upcoming, None
+                else:
+                    entry = heapq.heappop(queue)
+            elif upcoming is not None:
+                entry, self.upcoming = upcoming, None
             else:
                 break
             time, _, after, retry, order, kind, payload = entry
@@ -370,7 +397,7 @@ class Simulation(SkippedTicks):
     def _offer(self, node: _Node) -> None:
         """Tell the scheduler about a node's current load (after any change to it)."""
         if node.load < node.pod_slots:
-            heapq.heappush(self.free_slots, (node.load, node.spec.name))
+            heapq.heappush(self.free_slots, (node.load, node.rank))
             if len(self.free_slots) > 4 * len(self.nodes) + 64:
                 self._compact_offers()
 
@@ -379,7 +406,7 @@ class Simulation(SkippedTicks):
         when they reach the top: left alone they pile up, one per pod event. Every node with
         room has its current offer, so the choice of node is unchanged."""
         self.free_slots = [
-            (node.load, name) for name, node in self.nodes.items() if node.load < node.pod_slots
+            (node.load, node.rank) for node in self.by_rank if node.load < node.pod_slots
         ]
         heapq.heapify(self.free_slots)
 
@@ -396,8 +423,8 @@ class Simulation(SkippedTicks):
 
     def _least_loaded(self) -> _Node | None:
         while self.free_slots:
-            load, name = self.free_slots[0]
-            node = self.nodes[name]
+            load, rank = self.free_slots[0]
+            node = self.by_rank[rank]
             if load == node.load and load < node.pod_slots:
                 return node
             heapq.heappop(self.free_slots)

@@ -31,7 +31,7 @@ from vpccni_model._nextcheck import tick_idle
 from vpccni_model._state import NodeState
 from vpccni_model.sim.spec import NodeSpec
 
-__all__ = ["SkippedTicks", "idle_ticks"]
+__all__ = ["SkippedTicks", "cadence_steps", "idle_ticks"]
 
 
 class _Waiting(Protocol):
@@ -46,6 +46,8 @@ class _Node(Protocol):
 
     idle_at: float | None
     idle_repeats: bool
+    idle_of: object
+    idle_verdict: bool
     last_tick: float | None
     tick_at: float | None
 
@@ -62,6 +64,28 @@ class _Node(Protocol):
     def waiting(self) -> Mapping[str, _Waiting]: ...
     def cadence(self, time: float) -> float: ...
     def tick_point(self, time: float) -> float: ...
+
+
+def cadence_steps(q: float) -> int:
+    """``math.ceil(round(q, 9))``, without ``round`` but where ``q`` lies within 1e-9 above
+    a whole number (``round`` to 9 places is a decimal conversion, the dearest step of a
+    cadence point, and elsewhere it cannot move ``q`` past a whole number)."""
+    whole = math.floor(q)
+    above = q - whole
+    if above == 0.0:
+        return whole
+    if above > 1e-9:
+        return whole + 1
+    return math.ceil(round(q, 9))
+
+
+def _idle(node: _Node) -> bool:
+    """``tick_idle`` of the node's state, kept for that state: an event that brings a tick
+    asks once, and ``_confirm`` asks again after it, most often of the same state."""
+    state = node.state
+    if node.idle_of is not state:
+        node.idle_of, node.idle_verdict = state, tick_idle(state)
+    return node.idle_verdict
 
 
 def idle_ticks(node: _Node, until: float, inclusive: bool) -> tuple[float, float]:
@@ -81,7 +105,7 @@ def idle_ticks(node: _Node, until: float, inclusive: bool) -> tuple[float, float
         point = boot + steps * interval
         return point < until or (inclusive and point == until)
 
-    steps = max(math.ceil(round((until - boot) / interval, 9)) - 1, 0)
+    steps = max(cadence_steps((until - boot) / interval) - 1, 0)
     while ran(steps + 1):
         steps += 1
     while steps > 0 and not ran(steps):
@@ -135,11 +159,11 @@ class SkippedTicks(abc.ABC):
         if queued is not None and queued <= at:
             # That tick serves this change too; if it now has nothing to do, skip it instead
             # (its entry goes stale: ``_on_tick`` ignores a tick that is not ``tick_at``).
-            if tick_idle(node.state):
+            if _idle(node):
                 node.tick_at = None
                 self._skip(node, queued)
             return
-        if tick_idle(node.state):
+        if _idle(node):
             self._skip(node, at)  # any later skipped or queued tick is superseded by this one
         else:
             self._schedule_tick(node, at, exact=True)  # at: the cadence point found above
@@ -166,7 +190,7 @@ class SkippedTicks(abc.ABC):
         at = node.idle_at
         if at is None:
             return
-        if self._may_skip(node) and tick_idle(node.state):
+        if self._may_skip(node) and _idle(node):
             self._skip(node, at)
         else:
             self._queue_skipped(node)
