@@ -80,9 +80,11 @@ def unassign_pod_ip(
     ref = state.pods.get(pod)
     if ref is None:
         raise UnknownPodError(pod)
-    ds_at = next(
-        (i for i, ds in enumerate(state.datastores) if ds.network_card == ref.network_card), -1
-    )
+    card, ds_at = ref.network_card, -1
+    for at, store in enumerate(state.datastores):  # cheaper than next() of a generator
+        if store.network_card == card:
+            ds_at = at
+            break
     if ds_at < 0:
         raise StateError("pods", pod, "index points at a missing network card")
     ds = state.datastores[ds_at]

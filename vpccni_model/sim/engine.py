@@ -48,7 +48,7 @@ from vpccni_model._tick import reconcile
 from vpccni_model.cloud import CallResult, FakeEC2
 from vpccni_model.pool import effective_max_pods
 from vpccni_model.sim.idle import SkippedTicks, cadence_steps
-from vpccni_model.sim.metrics import MetricsRecorder, SimulationResult
+from vpccni_model.sim.metrics import MetricsRecorder, SampleMemo, SimulationResult
 from vpccni_model.sim.retry import (
     attempt_time,
     cooling_ends,
@@ -130,6 +130,8 @@ class _Node:
     # The state ``tick_idle`` was last asked about, and its answer (``sim.idle._idle``).
     idle_of: object = None
     idle_verdict: bool = False
+    # What the last metric sample kept of it (``sim.metrics``).
+    seen: SampleMemo | None = None
 
     @property
     def load(self) -> int:
@@ -471,8 +473,10 @@ class Simulation(SkippedTicks):
         elif pod.failed_on is not node.state.datastores or (
             pod.cooled_after is not None and self.now > pod.cooled_after
         ):
-            with contextlib.suppress(NoAvailableIPError):
+            try:  # cheaper than contextlib.suppress, once per CNI ADD
                 node.state, ip = assign_pod_ip(node.state, node.config, pod.name, self.now)
+            except NoAvailableIPError:
+                ip = None  # no address now: the pod waits
         if self.observer is not None:
             self.observer.cni_add(node.spec.name, ip is not None)
         if ip is None:

@@ -14,6 +14,7 @@ import csv
 import importlib.metadata
 import json
 import math
+import operator
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -42,6 +43,8 @@ class _Node(Protocol):
     def state(self) -> NodeState: ...
     @property
     def waiting(self) -> Mapping[str, object]: ...
+
+    seen: SampleMemo | None  # what the last sample kept of it (``_node_row``)
 
 
 class _Pod(Protocol):
@@ -512,41 +515,41 @@ def _cooling(state: NodeState, time: float) -> int:
     return cooling
 
 
-class _Seen:
-    """What ``_node_row`` keeps of a node between samples: its datastores then, their
-    clock-free counts, and whether nothing on them was cooling at the last sample (with the
-    same datastores nothing can start cooling, so nothing is now)."""
+_Row = tuple[str, int, int, int, int, int, int, int, int]
+_NO_COUNTS = (0,) * 8  # a node's row before its first sample, less its name
 
-    __slots__ = ("cooled", "counts", "stores")
+
+class SampleMemo:
+    """What a sample keeps of a node until the next (on the node: ``_Node.seen``): its
+    datastores then, their clock-free counts, whether nothing on them was cooling (with the
+    same datastores nothing can start cooling, so nothing is now), and its row."""
+
+    __slots__ = ("cooled", "counts", "row", "stores")
 
     def __init__(self, stores: object, counts: _Counts) -> None:
         self.stores = stores
         self.counts = counts
         self.cooled = False
+        self.row: _Row | None = None
 
 
-def _node_row(
-    time: float, node: _Node, cache: dict[str, _Seen] | None = None
-) -> tuple[str, int, int, int, int, int, int, int, int]:
+def _node_row(time: float, node: _Node) -> _Row:
     """One node's numbers at ``time``: (name, pods, waiting, IPs, unused IPs, cooling IPs,
-    ENIs, prefixes, subnet addresses). With ``cache``, the counts are kept per node and
-    counted again only when its datastores changed (many nodes of a large run do not change
-    between two samples), and cooling only while something may be cooling."""
+    ENIs, prefixes, subnet addresses). The counts are kept on the node and counted again
+    only when its datastores changed (many nodes of a large run do not change between two
+    samples), and cooling only while something may be cooling."""
     state = node.state
-    name = node.spec.name
     stores = state.datastores
-    seen = cache.get(name) if cache is not None else None
+    seen = node.seen
     if seen is None or seen.stores is not stores:
-        seen = _Seen(stores, _counts(state))
-        if cache is not None:
-            cache[name] = seen
+        seen = node.seen = SampleMemo(stores, _counts(state))
     cooling = 0
     if not seen.cooled:
         cooling = _cooling(state, time)
         seen.cooled = cooling == 0
     ips, assigned, enis, prefixes, taken = seen.counts
-    return (
-        name,
+    row = seen.row = (
+        node.spec.name,
         len(state.pods),
         len(node.waiting),
         ips,
@@ -556,6 +559,7 @@ def _node_row(
         prefixes,
         taken,
     )
+    return row
 
 
 class MetricsRecorder:
@@ -570,9 +574,8 @@ class MetricsRecorder:
         self.subnet_series: list[SubnetSample] = []
         self.per_subnet = len(spec.subnets) > 1
         self.node_series: list[NodeSample] = []
-        self.counts: dict[str, _Seen] = {}  # _node_row's cache
-        # Each node's last row and their sums: a sample recounts only the nodes that changed.
-        self.rows: dict[str, tuple[str, int, int, int, int, int, int, int, int]] = {}
+        # The sums of the nodes' last rows (each kept on its node, ``SampleMemo``): a sample
+        # recounts only the nodes that changed.
         self.sums = [0] * 8
         self.waits: array[float] = array("d")
         self.arrivals: array[float] = array("d")
@@ -606,26 +609,26 @@ class MetricsRecorder:
         if self.series and self.series[-1].time_s == time:
             return
         keep_rows = self.spec.per_node_series
-        cache, rows, sums = self.counts, self.rows, self.sums
+        sums = self.sums
         node_series = self.node_series
         for node in nodes:
-            name = node.spec.name
-            old = rows.get(name)
-            if old is not None:
-                seen = cache[name]  # a row was kept: so was what it was counted from
+            seen = node.seen
+            old = None
+            if seen is not None:
+                old = seen.row
                 if (
-                    seen.cooled
+                    old is not None
+                    and seen.cooled
                     and seen.stores is node.state.datastores
                     and old[2] == len(node.waiting)
                 ):
                     if keep_rows:  # nothing on the node changed since the last sample
                         node_series.append(NodeSample(time, *old))
                     continue
-            row = _node_row(time, node, cache)
-            rows[name] = row
-            before = old[1:] if old is not None else (0,) * 8
-            for at, (now_value, old_value) in enumerate(zip(row[1:], before, strict=True)):
-                sums[at] += now_value - old_value
+            row = _node_row(time, node)
+            # Each sum moves by the node's change since its last row (C-level, in order).
+            old_values = old[1:] if old is not None else _NO_COUNTS
+            sums[:] = map(operator.add, sums, map(operator.sub, row[1:], old_values))
             if keep_rows:
                 node_series.append(NodeSample(time, *row))
         pods, waiting, ips, unused, cooling, enis, prefixes, addresses = sums
