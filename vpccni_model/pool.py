@@ -33,6 +33,7 @@ __all__ = [
     "PoolStats",
     "TargetState",
     "allocatable_enis",
+    "cooling_ips",
     "datastore_stats",
     "deletable_eni",
     "effective_max_pods",
@@ -86,21 +87,27 @@ def datastore_stats(
         else:
             total += eni.ip_cidrs
             assigned += eni.assigned_in_ips
-    cooling = 0
-    if clock is not None:
-        # Only CIDRs whose newest unassignment still cools can hold a cooling address.
-        for eni in ds.enis:
-            if eni.is_excluded or not eni.has_ip_in_cooling(clock, cooldown):
-                continue
-            for cidr in eni.cidrs:
-                latest = cidr.latest_unassigned_at
-                if cidr.is_prefix != prefix_delegation or latest is None:
-                    continue
-                if clock - latest <= cooldown:
-                    cooling += sum(1 for entry in cidr.addresses if entry.cooling(clock, cooldown))
+    cooling = 0 if clock is None else cooling_ips(ds, prefix_delegation, clock, cooldown)
     # Positional: half the cost of keywords for attrs' generated __init__ (a tick computes
     # one per card). Order: total, assigned, cooling, total prefixes, free prefixes.
     return PoolStats(total, assigned, cooling, ds.prefix_counter, free_prefixes)
+
+
+def cooling_ips(ds: Datastore, prefix_delegation: bool, clock: float, cooldown: float) -> int:
+    """The pool's addresses still cooling at ``clock`` (spec 3.5; ``cooldown_ips``): on the
+    CIDRs of the mode of the ENIs that are not excluded. Only CIDRs whose newest
+    unassignment still cools can hold one."""
+    cooling = 0
+    for eni in ds.enis:
+        if eni.is_excluded or not eni.has_ip_in_cooling(clock, cooldown):
+            continue
+        for cidr in eni.cidrs:
+            latest = cidr.latest_unassigned_at
+            if cidr.is_prefix != prefix_delegation or latest is None:
+                continue
+            if clock - latest <= cooldown:
+                cooling += sum(1 for entry in cidr.addresses if entry.cooling(clock, cooldown))
+    return cooling
 
 
 def pool_stats(state: NodeState, clock: float, network_card: int = 0) -> PoolStats:

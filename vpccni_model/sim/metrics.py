@@ -27,7 +27,7 @@ from vpccni_model._ipv4 import PREFIX_SIZE
 from vpccni_model._ipv6 import pool_size as ipv6_pool_size
 from vpccni_model._state import NodeState
 from vpccni_model.cloud import Ec2
-from vpccni_model.pool import datastore_stats, effective_max_pods
+from vpccni_model.pool import cooling_ips, effective_max_pods
 from vpccni_model.sim.spec import NodeSpec, SimulationSpec
 
 #: Why a pod gave up waiting for an IP (``engine.failure_reason``), in the summary's order.
@@ -502,16 +502,12 @@ def _counts(state: NodeState) -> _Counts:
 
 
 def _cooling(state: NodeState, time: float) -> int:
-    """Pool addresses still cooling at ``time``; only ENIs whose newest unassignment may still
-    cool are looked into."""
+    """Pool addresses still cooling at ``time``, every card's."""
     cooldown = state.config.ip_cooldown_period
+    pd = state.prefix_delegation
     cooling = 0
     for ds in state.datastores:
-        for eni in ds.enis:
-            if eni.has_ip_in_cooling(time, cooldown):
-                pd = state.prefix_delegation
-                cooling += datastore_stats(ds, pd, time, cooldown).cooldown_ips
-                break
+        cooling += cooling_ips(ds, pd, time, cooldown)
     return cooling
 
 
