@@ -261,11 +261,17 @@ class Simulation(SkippedTicks):
 
     # -- queue --------------------------------------------------------------------------
 
-    def _push(self, time: float, kind: str, payload: object) -> None:
+    def _entry(
+        self, time: float, kind: str, payload: object
+    ) -> tuple[float, int, float, int, int, str, object]:
+        """The queue entry of an event scheduled now, with the next sequence number."""
         self.sequence += 1
         # Samples go last among events of the same instant, so they never see half of it.
         rank = 2 if kind == "sample" else 0  # ticks have rank 1 (_schedule_tick)
-        heapq.heappush(self.queue, (time, rank, self.now, 0, self.sequence, kind, payload))
+        return (time, rank, self.now, 0, self.sequence, kind, payload)
+
+    def _push(self, time: float, kind: str, payload: object) -> None:
+        heapq.heappush(self.queue, self._entry(time, kind, payload))
 
     def _queue_attempt(self, pod: _Pod, attempt: int) -> None:
         """Queue ``pod``'s retry ``attempt``, unless an earlier one is queued. It is ordered
@@ -292,12 +298,11 @@ class Simulation(SkippedTicks):
 
     def _pull_workload(self) -> None:
         """Keep exactly one workload event queued, so long traces stream. It waits beside the
-        heap (``upcoming``), as the entry ``_push`` would make: the one event of each pod
+        heap (``upcoming``), the entry ``_push`` would queue: the one event of each pod
         change then costs no heap push and pop."""
         event = next(self.workload, None)
         if event is not None:
-            self.sequence += 1
-            self.upcoming = (event.time, 0, self.now, 0, self.sequence, "workload", event)
+            self.upcoming = self._entry(event.time, "workload", event)
 
     def _schedule_tick(self, node: _Node, time: float, *, exact: bool = False) -> None:
         if node.idle_at is not None:

@@ -37,6 +37,7 @@ class PodEvent:
 
 
 _SET_TIME, _SET_POD, _SET_KIND, _SET_NODE = slot_setters(PodEvent)
+_new = object.__new__
 
 
 def _event(time: float, pod: str, kind: Kind) -> PodEvent:
@@ -48,9 +49,6 @@ def _event(time: float, pod: str, kind: Kind) -> PodEvent:
     _SET_KIND(event, kind)
     _SET_NODE(event, None)
     return event
-
-
-_new = object.__new__
 
 
 class Workload(Protocol):
