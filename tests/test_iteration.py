@@ -409,3 +409,39 @@ def test_a_small_map_walks_its_slots_from_the_start_slot(
     expected = sorted(range(len(slots)), key=lambda i: (slots[i] - first) % SMALL_MAP)
     got = visit_order(policy, draw, 2, 4, 9, len(slots), lambda: list(slots), list(slots))
     assert got == expected
+
+
+@given(
+    seeds=st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=3),
+    draw=st.integers(0, 2**64 - 1),
+    ips=st.integers(1, 20),
+    grow=st.integers(0, 5),
+)
+def test_the_cidr_order_kept_on_an_eni_is_the_definition_through_its_copies(
+    seeds: list[int], draw: int, ips: int, grow: int
+) -> None:
+    # cidr_order reads the ring kept on the ENI (ENI.go_ring). Whatever the ENI went through
+    # (a pod's address taken: same CIDR set, ring kept; CIDRs added or removed: ring dropped;
+    # another seed asking), the order is the definition's: visit_order over the networks.
+    from vpccni_model._goorder import SITE_POD_CIDR, cidr_order
+    from vpccni_model._iteration import MAP_CIDRS, text_key
+
+    def definition(policy: IterationPolicy, e: ENI) -> list[int]:
+        keys = [c.network for c in e.cidrs]
+        return visit_order(
+            policy, draw, SITE_POD_CIDR, MAP_CIDRS, text_key(e.eni_id), len(keys), lambda: keys
+        )
+
+    base = eni("eni-ring", 1, ips=ips)
+    taken = base.claim("pod-a", CLOCK, 30.0, False)
+    assert taken is not None
+    extra = eni("eni-other", 2, ips=ips + grow).cidrs[ips:]
+    for seed in seeds * 2:  # each seed twice: once computing the ring, once reading it
+        policy = IterationPolicy.go_random(seed)
+        assert cidr_order(policy, draw, SITE_POD_CIDR, base) == definition(policy, base)
+        # Copies made now start from the ring ``base`` keeps.
+        same_set = base.with_cidr_at(taken[0], taken[1])
+        grown, _ = base.with_added_cidrs(extra)
+        shrunk = base.without_cidrs({base.cidrs[0].network})
+        for e in (same_set, grown, shrunk, base):
+            assert cidr_order(policy, draw, SITE_POD_CIDR, e) == definition(policy, e)

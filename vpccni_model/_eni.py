@@ -76,6 +76,9 @@ class ENI:
     # The CIDRs' networks, or None until someone asks (Go's map order keys on them). A copy
     # that keeps the CIDR set (``with_cidr_at``) keeps it; one that changes the set drops it.
     _networks: tuple[int, ...] | None = attrs.field(init=False, eq=False, repr=False)
+    # Go's order of the CIDR map for one seed, or None until asked (``_goorder.cidr_ring``):
+    # kept and dropped with ``_networks``, as it hangs on the same CIDR set.
+    go_ring: object = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._check_fields()
@@ -139,6 +142,7 @@ class ENI:
         setter(self, "_newest", PENDING)
         setter(self, "room_from", len(self.cidrs) if room_from < 0 else room_from)
         setter(self, "_networks", None)
+        setter(self, "go_ring", None)
 
     @property
     def networks(self) -> tuple[int, ...]:
@@ -306,7 +310,13 @@ class ENI:
             if latest is not None and cidr.latest_unassigned_at == latest:
                 latest = PENDING
         return copy_with(
-            self, cidrs=tuple(kept), room_from=room_from, _newest=latest, _networks=None, **changes
+            self,
+            cidrs=tuple(kept),
+            room_from=room_from,
+            _newest=latest,
+            _networks=None,
+            go_ring=None,
+            **changes,
         )
 
     def cidr_index(self, network: int) -> int | None:

@@ -30,7 +30,12 @@ from vpccni_model._iteration import (
     SMALL_MAP,
     IterationPolicy,
     clock_key,
+    map_start,
     mix,
+    operation_key,
+    ring,
+    ring_order,
+    small_map_order,
     text_key,
     visit_order,
 )
@@ -57,6 +62,16 @@ def eni_order(policy: IterationPolicy, draw: int, site: int, ds: Datastore) -> l
     )  # fmt: skip
 
 
+def _eni_order_keyed(policy: IterationPolicy, key: int, site: int, ds: Datastore) -> list[int]:
+    """``eni_order`` from the operation's ``operation_key``."""
+    enis = ds.enis
+    start = map_start(key, site, ds.network_card)
+    if len(enis) <= SMALL_MAP:
+        return small_map_order(start, len(enis), _device_slots(enis))
+    keys = tuple(text_key(e.eni_id) for e in enis)
+    return ring_order(*ring(policy.seed, MAP_ENI_POOL, ds.network_card, keys), start)
+
+
 def eni_infos_order(policy: IterationPolicy, draw: int, site: int, ds: Datastore) -> list[int]:
     """N5: the order of ``GetENIInfos().ENIs``, a map made afresh each call and filled by
     ranging over the ENI map; a small copy keeps that insertion order as its slot order."""
@@ -72,10 +87,28 @@ def eni_infos_order(policy: IterationPolicy, draw: int, site: int, ds: Datastore
 
 def cidr_order(policy: IterationPolicy, draw: int, site: int, eni: ENI) -> list[int]:
     """Positions in ``eni.cidrs`` in the order one ``range`` over its CIDR map visits them."""
-    return visit_order(
-        policy, draw, site, MAP_CIDRS, text_key(eni.eni_id), len(eni.cidrs),
-        lambda: eni.networks,
-    )  # fmt: skip
+    return _cidr_order_keyed(policy, operation_key(policy, draw), site, eni)
+
+
+def cidr_ring(policy: IterationPolicy, eni: ENI) -> tuple[int, int, list[int], list[int]]:
+    """(seed, map key, ring positions, order) of ``eni``'s CIDR map, kept on the ENI while
+    its CIDR set is the same (``ENI.go_ring``): a pod's ADD ranges over it every time."""
+    kept = eni.go_ring
+    if isinstance(kept, tuple) and kept[0] == policy.seed:
+        return kept
+    map_id = text_key(eni.eni_id)
+    made = (policy.seed, map_id, *ring(policy.seed, MAP_CIDRS, map_id, eni.networks))
+    object.__setattr__(eni, "go_ring", made)
+    return made
+
+
+def _cidr_order_keyed(policy: IterationPolicy, key: int, site: int, eni: ENI) -> list[int]:
+    """``cidr_order`` from the operation's ``operation_key``."""
+    count = len(eni.cidrs)
+    if count <= SMALL_MAP:
+        return small_map_order(map_start(key, site, text_key(eni.eni_id)), count, None)
+    _, map_id, positions, order = cidr_ring(policy, eni)
+    return ring_order(positions, order, map_start(key, site, map_id))
 
 
 def take_unused_ip(
@@ -103,14 +136,15 @@ def take_unused_ip(
 
 
 def claim_on_eni(
-    eni: ENI, policy: IterationPolicy, draw: int, pod: str, clock: float, cooldown: float,
-    prefix_delegation: bool,
+    eni: ENI, policy: IterationPolicy, draw: int, key: int, pod: str, clock: float,
+    cooldown: float, prefix_delegation: bool,
 ) -> tuple[int, Cidr, int] | None:  # fmt: skip
-    """``ENI.claim`` with N3's CIDR loop and N4 in Go's order."""
+    """``ENI.claim`` with N3's CIDR loop and N4 in Go's order (``key``: the operation's
+    ``operation_key``)."""
     cidrs = eni.cidrs
     full = PREFIX_SIZE if prefix_delegation else 1
-    map_id = text_key(eni.eni_id)
-    for index in cidr_order(policy, draw, SITE_POD_CIDR, eni):
+    map_id = text_key(eni.eni_id) if prefix_delegation else 0  # N4 runs on /28s only
+    for index in _cidr_order_keyed(policy, key, SITE_POD_CIDR, eni):
         cidr = cidrs[index]
         if cidr.is_prefix != prefix_delegation or cidr.assigned == full:
             continue
@@ -151,11 +185,14 @@ def claim(
     if not roomy:
         return None
     draw = pod_draw(clock, pod)
+    key = operation_key(policy, draw)
     if len(roomy) > 1:
         keep = set(roomy)
-        roomy = [at for at in eni_order(policy, draw, SITE_POD_ENI, ds) if at in keep]
+        roomy = [at for at in _eni_order_keyed(policy, key, SITE_POD_ENI, ds) if at in keep]
     for eni_at in roomy:
-        claimed = claim_on_eni(enis[eni_at], policy, draw, pod, clock, cooldown, prefix_delegation)
+        claimed = claim_on_eni(
+            enis[eni_at], policy, draw, key, pod, clock, cooldown, prefix_delegation
+        )
         if claimed is not None:
             return eni_at, *claimed
     return None

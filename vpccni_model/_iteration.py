@@ -140,6 +140,24 @@ def _drawn(seed: int, draw: int) -> int:
     return mix(seed, draw)
 
 
+def operation_key(policy: IterationPolicy, draw: int) -> int:
+    """``mix(seed, draw)``: the part of every start that one operation's draw fixes, for
+    callers that range over several maps in one operation (``visit_order`` keeps a few)."""
+    return _mix(_mix(policy.seed) ^ (draw & _MASK))  # mix(seed, draw); seed is 0..2**64-1
+
+
+def map_start(key: int, site: int, map_id: int) -> int:
+    """Where one ``range`` starts: ``mix(seed, draw, site, map_id)`` from ``operation_key``'s
+    ``key``, its last two folds written out (a pod's CNI ADD computes two or three)."""
+    x = ((key ^ (site & _MASK)) + 0x9E3779B97F4A7C15) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    x = (((x ^ (x >> 31)) ^ (map_id & _MASK)) + 0x9E3779B97F4A7C15) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
 def visit_order(
     policy: IterationPolicy,
     draw: int,
@@ -156,27 +174,35 @@ def visit_order(
     the entries' keys, needed only for a map larger than one group. ``slots``, for a small
     map, are the entries' slots (0..7, in ascending order, as the entries are) when known;
     else their rank."""
-    # mix(seed, draw, site, map_id), its first two folds shared by an operation's iterations
-    start = _mix(_mix(_drawn(policy.seed, draw) ^ (site & _MASK)) ^ (map_id & _MASK))
+    start = map_start(_drawn(policy.seed, draw), site, map_id)
     if count <= SMALL_MAP:
-        first = start & (SMALL_MAP - 1)
-        if slots is not None:  # walk the 8 slots from ``first``, wrapping: a rotation
-            cut = bisect.bisect_left(slots, first)
-            return [*range(cut, count), *range(cut)]
-        if first >= count:  # empty slots after the entries: the walk wraps to slot 0
-            first = 0
-        return [*range(first, count), *range(first)]
-    positions, order = _ring(policy.seed, layout, map_id, tuple(keys()))
-    # Entries sorted by (position - start) mod 2**64: those at or after ``start`` on the
-    # ring in position order, then the rest from the ring's origin.
+        return small_map_order(start, count, slots)
+    positions, order = ring(policy.seed, layout, map_id, tuple(keys()))
+    return ring_order(positions, order, start)
+
+
+def small_map_order(start: int, count: int, slots: list[int] | None) -> list[int]:
+    """A small map's visit order from a ``map_start``: a rotation of its slots (see
+    ``visit_order``)."""
+    first = start & (SMALL_MAP - 1)
+    if slots is not None:  # walk the 8 slots from ``first``, wrapping: a rotation
+        cut = bisect.bisect_left(slots, first)
+        return [*range(cut, count), *range(cut)]
+    if first >= count:  # empty slots after the entries: the walk wraps to slot 0
+        first = 0
+    return [*range(first, count), *range(first)]
+
+
+def ring_order(positions: list[int], order: list[int], start: int) -> list[int]:
+    """A larger map's visit order from its ``ring`` and a ``map_start``: the entries sorted
+    by (position - start) mod 2**64, i.e. those at or after ``start`` on the ring in position
+    order, then the rest from the ring's origin."""
     cut = bisect.bisect_left(positions, start)
     return order[cut:] + order[:cut]
 
 
 @lru_cache(maxsize=1 << 17)
-def _ring(
-    seed: int, layout: int, map_id: int, keys: tuple[int, ...]
-) -> tuple[list[int], list[int]]:
+def ring(seed: int, layout: int, map_id: int, keys: tuple[int, ...]) -> tuple[list[int], list[int]]:
     """The entries' positions on the 64-bit ring, ascending, and their indices in that order
     (ties by index). A map's keys change far less often than its iterations' start; the
     cache holds every live map of a 10,000-node simulation (about 30,000 ENIs) several times
