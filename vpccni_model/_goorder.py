@@ -30,6 +30,7 @@ from vpccni_model._iteration import (
     SMALL_MAP,
     IterationPolicy,
     clock_key,
+    fresh_text_key,
     map_start,
     mix,
     operation_key,
@@ -159,7 +160,7 @@ def claim_on_eni(
 
 def pod_draw(clock: float, pod: str) -> int:
     """The key of one CNI ADD's iterations: its clock and pod key (spec 9)."""
-    return mix(clock_key(clock), text_key(pod))
+    return mix(clock_key(clock), fresh_text_key(pod))
 
 
 def claim(

@@ -117,10 +117,15 @@ def mix(*parts: int) -> int:
     return value
 
 
-@lru_cache(maxsize=65536)
-def text_key(text: str) -> int:
+def fresh_text_key(text: str) -> int:
     """A stable 64-bit key for an id or pod key (Python's ``hash`` of text is salted)."""
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+#: ``fresh_text_key`` kept for the texts asked again and again (ENI ids). A pod key is asked
+#: about once per CNI ADD and mostly never again: it takes ``fresh_text_key``, so a large
+#: run's stream of new pods does not churn this cache.
+text_key = lru_cache(maxsize=65536)(fresh_text_key)
 
 
 def clock_key(clock: float) -> int:
