@@ -55,12 +55,7 @@ def _device_slots(enis: tuple[ENI, ...]) -> list[int] | None:
 
 def eni_order(policy: IterationPolicy, draw: int, site: int, ds: Datastore) -> list[int]:
     """Positions in ``ds.enis`` in the order one ``range`` over ipamd's ENI map visits them."""
-    enis = ds.enis
-    return visit_order(
-        policy, draw, site, MAP_ENI_POOL, ds.network_card, len(enis),
-        lambda: [text_key(e.eni_id) for e in enis],
-        _device_slots(enis) if len(enis) <= SMALL_MAP else None,
-    )  # fmt: skip
+    return _eni_order_keyed(policy, operation_key(policy, draw), site, ds)
 
 
 def _eni_order_keyed(policy: IterationPolicy, key: int, site: int, ds: Datastore) -> list[int]:

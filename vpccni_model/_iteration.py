@@ -146,8 +146,9 @@ def _drawn(seed: int, draw: int) -> int:
 
 
 def operation_key(policy: IterationPolicy, draw: int) -> int:
-    """``mix(seed, draw)``: the part of every start that one operation's draw fixes, for
-    callers that range over several maps in one operation (``visit_order`` keeps a few)."""
+    """``mix(seed, draw)``: the part of every start that one operation's draw fixes, mixed
+    once by a caller that ranges over several maps in one operation (``visit_order`` keeps
+    the last few in ``_drawn`` instead)."""
     return _mix(_mix(policy.seed) ^ (draw & _MASK))  # mix(seed, draw); seed is 0..2**64-1
 
 
