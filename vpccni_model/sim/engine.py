@@ -403,8 +403,9 @@ class Simulation(SkippedTicks):
 
     def _offer(self, node: _Node) -> None:
         """Tell the scheduler about a node's current load (after any change to it)."""
-        if node.load < node.pod_slots:
-            heapq.heappush(self.free_slots, (node.load, node.rank))
+        load = node.load
+        if load < node.pod_slots:
+            heapq.heappush(self.free_slots, (load, node.rank))
             if len(self.free_slots) > 4 * len(self.nodes) + 64:
                 self._compact_offers()
 
