@@ -33,8 +33,9 @@ from vpccni_model import (
     reconcile,
     restart,
 )
+from vpccni_model._goorder import SITE_POD_CIDR, cidr_order
 from vpccni_model._ipv4 import ip_to_int
-from vpccni_model._iteration import SMALL_MAP, mix, visit_order
+from vpccni_model._iteration import MAP_CIDRS, SMALL_MAP, mix, text_key, visit_order
 from vpccni_model.serialize import from_json, to_json
 
 LIMITS = instance_limits("m5.large")
@@ -423,9 +424,6 @@ def test_the_cidr_order_kept_on_an_eni_is_the_definition_through_its_copies(
     # cidr_order reads the ring kept on the ENI (ENI.go_ring). Whatever the ENI went through
     # (a pod's address taken: same CIDR set, ring kept; CIDRs added or removed: ring dropped;
     # another seed asking), the order is the definition's: visit_order over the networks.
-    from vpccni_model._goorder import SITE_POD_CIDR, cidr_order
-    from vpccni_model._iteration import MAP_CIDRS, text_key
-
     def definition(policy: IterationPolicy, e: ENI) -> list[int]:
         keys = [c.network for c in e.cidrs]
         return visit_order(
