@@ -228,6 +228,10 @@ def _lint_bool(name: str, raw: str, limits: InstanceLimits | None) -> EnvFinding
     )
 
 
+#: Variables the AWS SDK reads (``config.LoadDefaultConfig``) for ipamd's EC2 client.
+_SDK_VARIABLES = frozenset({"AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"})
+
+
 def _lint_name(name: str, raw: str) -> EnvFinding | None:
     if name not in AWS_NODE_VARIABLES and (name in _RUNTIME or _SERVICE_LINK.fullmatch(name)):
         return EnvFinding(
@@ -237,6 +241,15 @@ def _lint_name(name: str, raw: str) -> EnvFinding | None:
             raw,
             f"{name} is set by the container runtime or by Kubernetes, not by aws-node's "
             "configuration",
+        )
+    if name in _SDK_VARIABLES:
+        return EnvFinding(
+            "not-modelled",
+            "info",
+            name,
+            raw,
+            f"{name} is read by the AWS SDK of ipamd's EC2 client, not by ipamd: the "
+            "simulator's SdkRetry models it (vpccni_model.cloud.SdkRetry.from_env)",
         )
     if name not in AWS_NODE_VARIABLES:
         near = closest_variable(name)

@@ -21,6 +21,7 @@ from vpccni_model._errors import ConfigError
 from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits, instance_limits
 from vpccni_model._lint import EnvFinding, lint_env
 from vpccni_model._policy import effective_max_pods
+from vpccni_model.cloud import SdkRetry
 from vpccni_model.manifest import read_aws_node_env
 
 #: Where the environment comes from without ``--manifest``.
@@ -44,6 +45,8 @@ class Inputs:
     host_network_pods: int
     source: str = SHIPPED
     findings: tuple[EnvFinding, ...] = ()
+    #: The AWS SDK retryer of ipamd's EC2 client (``AWS_MAX_ATTEMPTS``, ``AWS_RETRY_MODE``).
+    sdk_retry: SdkRetry = attrs.Factory(SdkRetry)
 
 
 def add_instance(parser: argparse.ArgumentParser) -> None:
@@ -174,6 +177,7 @@ def resolve_inputs(args: argparse.Namespace) -> Inputs:
             f"--strict: {len(shown)} warning(s) about the aws-node environment (above)"
         )
     config = Config.from_env(env)
+    sdk_retry = SdkRetry.from_env(env)
     if args.max_pods is not None:
         if args.max_pods < 1:
             raise UsageError(f"--max-pods must be 1 or more, got {args.max_pods}")
@@ -184,7 +188,9 @@ def resolve_inputs(args: argparse.Namespace) -> Inputs:
             f"--host-network-pods {args.host_network_pods} is more than max pods {max_pods}: "
             "kubelet would admit none of them"
         )
-    return Inputs(limits, env, config, max_pods, args.host_network_pods, source, findings)
+    return Inputs(
+        limits, env, config, max_pods, args.host_network_pods, source, findings, sdk_retry
+    )
 
 
 def _mode(inputs: Inputs) -> str:

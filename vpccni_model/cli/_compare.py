@@ -177,6 +177,7 @@ def _spec(args: argparse.Namespace, inputs: Inputs) -> SimulationSpec:
         subnets=(("subnet-a", args.subnet),),
         per_node_series=args.out is not None and args.nodes <= PER_NODE_SERIES_MAX_NODES,
         iteration=args.iteration,
+        sdk_retry=inputs.sdk_retry,
     )
 
 

@@ -341,6 +341,7 @@ def run(args: argparse.Namespace) -> int:
         per_node_series=per_node,
         iteration=args.iteration,
         trunk_controller=args.trunk_controller,
+        sdk_retry=inputs.sdk_retry,
     )
     if dump is not None:
         spec = with_node_dump(spec, dump, args)

@@ -2,9 +2,9 @@
 
 :class:`FakeEC2` is the in-memory EC2 that ``steady_state``, the simulator and the tests run
 against; :class:`Ec2` is what they need from any EC2, real or fake. The cost model's values
-(:class:`Latency`, :class:`Throttle`, :class:`TokenBucket`, :class:`FaultRule`) configure the
-fake; :class:`CallResult` and :class:`CloudStats` report what it did; the API names are the
-strings calls are counted under.
+(:class:`Latency`, :class:`Throttle`, :class:`TokenBucket`, :class:`FaultRule`,
+:class:`SdkRetry`) configure the fake; :class:`CallResult` and :class:`CloudStats` report
+what it did; the API names are the strings calls are counted under.
 """
 
 from vpccni_model.cloud._api import (
@@ -29,6 +29,7 @@ from vpccni_model.cloud._api import (
 from vpccni_model.cloud._driver import Ec2, TickRun, run_tick
 from vpccni_model.cloud._fake import DEFAULT_SUBNET, FakeEC2
 from vpccni_model.cloud._inventory import DEFAULT_NODE
+from vpccni_model.cloud._retry import RETRYABLE_CODES, SdkRetry
 
 __all__ = [
     "ASSIGN",
@@ -42,6 +43,7 @@ __all__ = [
     "DETACH",
     "EC2_APIS",
     "MODIFY",
+    "RETRYABLE_CODES",
     "UNASSIGN",
     "CallResult",
     "CloudStats",
@@ -49,6 +51,7 @@ __all__ = [
     "FakeEC2",
     "FaultRule",
     "Latency",
+    "SdkRetry",
     "SubnetStats",
     "Throttle",
     "TickRun",

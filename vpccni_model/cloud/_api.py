@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -34,6 +35,9 @@ from vpccni_model._checks import (
 )
 from vpccni_model._errors import ConfigError
 from vpccni_model._events import Event
+
+if TYPE_CHECKING:
+    from vpccni_model.cloud._run import PendingCalls
 
 # -- EC2 API names ---------------------------------------------------------------------------
 
@@ -223,13 +227,20 @@ class CallResult:
     waits on); ``completes_at`` is the submission time plus the latency of the calls made;
     ``api_calls`` lists ``(api, "ok" | "failed" | "throttled")`` per EC2 call, in order;
     ``errors`` lists ``(api, error code)`` per failed call, in order (a throttled call is not
-    listed: its code is always RequestLimitExceeded).
+    listed: its code is always RequestLimitExceeded). With the SDK's retries every attempt is
+    a call of its own.
+
+    ``pending`` is set when the family waits for an SDK retry (a fake built with ``retry``):
+    then ``event`` is None, the calls are the ones made so far, and the family goes on at
+    ``completes_at`` with ``FakeEC2.resume(pending)``, which reports the next step the same
+    way.
     """
 
     event: Event | None
     completes_at: float
     api_calls: tuple[tuple[str, str], ...]
     errors: tuple[tuple[str, str], ...] = ()
+    pending: PendingCalls | None = None
 
 
 @attrs.frozen

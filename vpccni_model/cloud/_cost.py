@@ -1,9 +1,9 @@
-"""The cost model at run time: what each submitted EC2 call costs, and the run it belongs to.
+"""The cost model at run time: what each submitted EC2 call costs (buckets, latency, faults).
 
 :class:`~vpccni_model.cloud.Latency`, :class:`~vpccni_model.cloud.Throttle` and
 :class:`~vpccni_model.cloud.FaultRule` are the configuration; :class:`Meter` holds what
 changes as calls are made (one token bucket per API, shared by every node; the seeded
-generators behind fault rates and jitter). ``FakeEC2.execute`` runs at once (:data:`AT_ONCE`)
+generators behind fault rates and jitter). ``FakeEC2.execute`` runs at once (``_run.AT_ONCE``)
 and never touches the meter.
 """
 
@@ -45,9 +45,9 @@ class Bucket:
 class Meter:
     """Token buckets, latency draws and fault draws of one fake.
 
-    ``seed`` seeds two generators, one for fault rates and one for latency jitter, so that
-    turning jitter on does not shift the sequence of fault draws. ``throttle=None`` never
-    throttles.
+    ``seed`` seeds three generators, for fault rates, latency jitter and the SDK's backoff, so
+    that turning jitter or retries on does not shift the sequence of fault draws.
+    ``throttle=None`` never throttles.
     """
 
     def __init__(
@@ -58,6 +58,9 @@ class Meter:
         self.faults = tuple(faults)
         self._fault_rng = random.Random(seed)
         self._jitter_rng = random.Random(f"latency-jitter:{seed}")
+        #: The SDK's backoff jitter (``_retry``): its own generator, so that retries do not
+        #: shift the fault or latency draws.
+        self.backoff_rng = random.Random(f"sdk-backoff:{seed}")
         limits_of = throttle if throttle is not None else Throttle.unlimited()
         self.buckets = {api: Bucket(limits_of.bucket(api)) for api in sorted(EC2_APIS)}
 
@@ -77,25 +80,3 @@ class Meter:
             if rule.rate >= 1 or self._fault_rng.random() < rule.rate:
                 return rule.code
         return None
-
-
-class Run:
-    """One call family in progress: its clock, the calls made so far and the buckets used.
-
-    ``at_once`` marks ``execute``'s runs: no latency, throttling or faults; the clock, the
-    buckets and the list of calls (which ``execute`` does not return) stay untouched. A plain
-    slotted class: one is made per submit.
-    """
-
-    __slots__ = ("apis", "at", "at_once", "calls", "errors")
-
-    def __init__(self, at: float, at_once: bool = False) -> None:
-        self.at = at
-        self.at_once = at_once
-        self.calls: list[tuple[str, str]] = []
-        self.apis: set[str] = set()
-        self.errors: list[tuple[str, str]] = []
-
-
-AT_ONCE = Run(0.0, at_once=True)
-"""The run every ``execute`` shares: a run at once is never changed."""

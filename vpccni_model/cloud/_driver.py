@@ -42,7 +42,9 @@ class Ec2(Protocol):
         family completes, and each call's API and outcome. A real driver makes the calls
         when asked and reports the time they took after ``at``. ``SignalTrunkENI`` is no EC2
         call: a real driver patches the node's CNINode (or leaves it to ipamd) and reports
-        no call and no event."""
+        no call and no event. A real driver's SDK makes its retries inside the call; only a
+        fake modelling them on simulated time (``FakeEC2(retry=...)``) returns a step whose
+        ``pending`` the caller resumes."""
         ...
 
     def execute(self, action: Action, *, node: str | None = None) -> Event | None:

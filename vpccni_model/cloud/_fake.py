@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -77,7 +77,7 @@ from vpccni_model.cloud._api import (
     SubnetStats,
     Throttle,
 )
-from vpccni_model.cloud._cost import AT_ONCE, Meter, Run
+from vpccni_model.cloud._cost import Bucket, Meter
 from vpccni_model.cloud._inventory import (
     DEFAULT_IPV6_SUBNET,
     DEFAULT_NODE,
@@ -85,6 +85,8 @@ from vpccni_model.cloud._inventory import (
     FakeNode,
     Inventory,
 )
+from vpccni_model.cloud._retry import Retrier, RetryQuota, SdkRetry
+from vpccni_model.cloud._run import AT_ONCE, PendingCalls, Run, Steps
 
 DEFAULT_SUBNET = "10.0.0.0/16"
 
@@ -143,6 +145,7 @@ class FakeEC2(Inventory):
         faults: Sequence[FaultRule] = (),
         trunk_controller: bool = False,
         ipv6_subnet: str = DEFAULT_IPV6_SUBNET,
+        retry: SdkRetry | None = None,
     ) -> None:
         if subnets is None:
             subnets = {subnet: subnet}
@@ -157,6 +160,8 @@ class FakeEC2(Inventory):
             raise ConfigError("throttle", throttle, "must be a Throttle")
         if isinstance(faults, str | bytes) or not all(isinstance(f, FaultRule) for f in faults):
             raise ConfigError("faults", faults, "must be a sequence of FaultRule")
+        if retry is not None and not isinstance(retry, SdkRetry):
+            raise ConfigError("retry", retry, "must be an SdkRetry")
         if not isinstance(trunk_controller, bool):
             raise ConfigError("trunk_controller", trunk_controller, "must be a bool")
         self.trunk_controller = trunk_controller
@@ -164,6 +169,9 @@ class FakeEC2(Inventory):
         self.latency = latency if latency is not None else Latency.zero()
         self.throttle = throttle
         self.faults: tuple[FaultRule, ...] = tuple(faults)
+        self.retry = retry
+        # Each node's SDK client's retry quota, made at its first call (``restart_client``).
+        self._quotas: dict[str, RetryQuota] = {}
         self._meter = Meter(seed, self.latency, throttle, self.faults)
         buckets = self._meter.buckets
         self._buckets_of = {
@@ -240,6 +248,12 @@ class FakeEC2(Inventory):
         clock only moves forward: a call made before the latest call the bucket has seen
         (a long family submitted earlier, such as an ENI attach, overlaps it) refills nothing
         and is charged at that latest time.
+
+        With ``retry`` (the SDK's retryer, ``SdkRetry``), a call that fails with an error the
+        SDK retries is made again after its backoff, and the family waits for that retry:
+        the result is then a step (``pending`` set, see :class:`CallResult`) and the family
+        goes on with :meth:`resume` at ``completes_at``, so that every retry takes its token
+        in time order with the other nodes' calls.
         """
         owner = self._node(node)
         if not is_number(at) or not math.isfinite(at):
@@ -247,47 +261,113 @@ class FakeEC2(Inventory):
         family = _FAMILIES.get(type(action))
         if family is None:
             raise StateError("action", action, "not an action FakeEC2 knows")
-        for api, bucket in self._buckets_of[type(action)]:
+        self._check_clocks(self._buckets_of[type(action)], at)
+        start = float(at)
+        run = Run(start, retrier=self._retrier(owner.name))
+        return self._step(owner.name, run, family(self, run, owner, action), start)
+
+    def resume(self, pending: PendingCalls) -> CallResult:
+        """Go on with a family that waits for an SDK retry, at the retry's time
+        (``pending.at``, the ``completes_at`` of the step that returned it): the next step,
+        reported as :meth:`submit` reports the first."""
+        if not isinstance(pending, PendingCalls):
+            raise StateError("pending", pending, "must be a CallResult's pending")
+        if not pending.live:
+            raise StateError("pending", pending.node, "its client was restarted (restart_client)")
+        run = pending.run
+        self._check_clocks(self._meter.buckets.items(), run.at)
+        run.calls, run.errors, run.apis = [], [], set()
+        return self._step(pending.node, run, pending.steps, run.at)
+
+    def restart_client(self, node: str) -> None:
+        """``node``'s ipamd restarted: a new SDK client, with a full retry quota; the calls its
+        old client was still retrying are abandoned (``resume`` refuses them)."""
+        self._node(node)
+        quota = self._quotas.pop(node, None)
+        if quota is not None:
+            quota.live = False
+
+    def retry_quota(self, node: str) -> int | None:
+        """The tokens left in the retry quota of ``node``'s SDK client (None without
+        retries); a client that has made no call yet holds a full quota."""
+        self._node(node)
+        retry = self.retry
+        if retry is None or not retry.retries:
+            return None
+        quota = self._quotas.get(node)
+        return retry.quota if quota is None else quota.tokens
+
+    def _retrier(self, node: str) -> Retrier | None:
+        retry = self.retry
+        if retry is None or not retry.retries:
+            return None
+        quota = self._quotas.get(node)
+        if quota is None:
+            quota = self._quotas[node] = RetryQuota(retry.quota)
+        return Retrier(retry, quota, self._meter.backoff_rng)
+
+    @staticmethod
+    def _check_clocks(buckets: Iterable[tuple[str, Bucket]], at: float) -> None:
+        for api, bucket in buckets:
             seen = bucket.submitted_at
             if at < seen:
                 raise StateError("at", at, f"earlier than {seen}, already submitted ({api})")
-        start = float(at)
-        run = Run(start)
-        event = family(self, run, owner, action)
+
+    def _step(self, node: str, run: Run, steps: Steps, start: float) -> CallResult:
+        """Run ``steps`` until the family ends or waits for a retry."""
+        pending: PendingCalls | None = None
+        try:
+            next(steps)
+        except StopIteration as done:
+            event = done.value
+        else:
+            event, pending = None, PendingCalls(node, run, steps)
         buckets = self._meter.buckets
         for api in run.apis:
             bucket = buckets[api]
             bucket.submitted_at = max(bucket.submitted_at, start)
-        return CallResult(event, run.at, tuple(run.calls), tuple(run.errors))
+        return CallResult(event, run.at, tuple(run.calls), tuple(run.errors), pending)
 
     def execute(self, action: Action, *, node: str | None = None) -> Event | None:
         """Perform one action at once: :meth:`submit`'s call family, made and counted the same
         way (``calls`` and ``stats``), on a cooperative EC2 - no latency, no throttling, no
-        injected fault, whatever the fake is configured with; no token is taken and no
-        bucket's clock is checked or moved. Allocations return their outcome event, releases
-        and frees None."""
+        injected fault, no retry, whatever the fake is configured with; no token is taken
+        and no bucket's clock is checked or moved. Allocations return their outcome event,
+        releases and frees None."""
         owner = self._node(node)
         family = _FAMILIES.get(type(action))
         if family is None:
             raise StateError("action", action, "not an action FakeEC2 knows")
-        return family(self, AT_ONCE, owner, action)
+        steps = family(self, AT_ONCE, owner, action)
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        raise AssertionError("a call made at once never waits")  # pragma: no cover
 
     def _call(
         self, run: Run, api: str, operation: Callable[..., str | None], *args: object
-    ) -> str | None:
+    ) -> Generator[None, None, str | None]:
         """One EC2 call: ``operation(*args)`` does its work and returns an error code or None.
 
         Submitted (``run.at_once`` false), the call is made at ``run.at``: throttle, then
-        injected fault, then ``operation``; ``run.at`` advances by the call's latency.
-        Executed at once, only ``operation`` runs. Either way the call is counted, by
-        outcome (``calls`` and ``stats`` both read these counters).
+        injected fault, then ``operation``; ``run.at`` advances by the call's latency. With the
+        run's ``retrier`` a failure the SDK retries moves ``run.at`` on by the backoff and
+        yields, and the attempt is made again when the family is resumed. Executed at once,
+        only ``operation`` runs. Either way every attempt is counted, by outcome (``calls``
+        and ``stats`` both read these counters).
         """
         code: str | None
         if run.at_once:
             code = operation(*args)
-            outcome = OK if code is None else FAILED
-        else:
-            meter = self._meter
+            self._outcomes[api][OK if code is None else FAILED] += 1
+            if code is not None:
+                self._errors[code] += 1
+            return code
+        meter = self._meter
+        counts = self._outcomes[api]
+        attempt = 1
+        while True:
             at = run.at
             run.at = at + meter.latency_of(api)
             run.apis.add(api)
@@ -299,19 +379,27 @@ class FakeEC2(Inventory):
                     code = operation(*args)
                 outcome = OK if code is None else FAILED
             run.calls.append((api, outcome))
-            if code is not None and outcome == FAILED:
-                run.errors.append((api, code))
-        self._outcomes[api][outcome] += 1
-        if code is not None:
-            self._errors[code] += 1
-        return code
+            counts[outcome] += 1
+            if code is not None:
+                self._errors[code] += 1
+                if outcome == FAILED:
+                    run.errors.append((api, code))
+            retrier = run.retrier
+            if retrier is None:
+                return code
+            wait = retrier.retry_after(code, attempt)
+            if wait is None:
+                return code
+            run.at += wait
+            attempt += 1
+            yield  # the retry is made at run.at, in time order with everyone's calls
 
     # -- the call families -------------------------------------------------------------
 
     # Each family is one method (self, run, owner, action); _FAMILIES maps action types to
     # them, for submit and execute alike.
 
-    def _grow(self, run: Run, owner: FakeNode, action: AllocateIPs | AllocatePrefixes) -> Event:
+    def _grow(self, run: Run, owner: FakeNode, action: AllocateIPs | AllocatePrefixes) -> Steps:
         """Fill an attached ENI, as ipamd's tryAssignIPs / tryAssignPrefixes (ipamd.go) do."""
         self._owned(owner, action.eni_id)
         prefixes = isinstance(action, AllocatePrefixes)
@@ -320,26 +408,28 @@ class FakeEC2(Inventory):
             # awsutils.go AllocIPAddresses returns before calling EC2 when asked for nothing.
             return PrefixesAllocated(eni_id, ()) if prefixes else IPsAllocated(eni_id, ())
         result: list[Event] = []
-        code = self._call(run, ASSIGN, self._assign, eni_id, action.count, prefixes, result)
+        code = yield from self._call(
+            run, ASSIGN, self._assign, eni_id, action.count, prefixes, result
+        )
         # tryAssignIPs / tryAssignPrefixes answer any error but the address limit with one more
         # AllocIPAddresses asking for a single address or prefix. They never look at the count
         # of the first call, so a failed call for one is made a second time too.
         if code is not None and code != Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED:
-            code = self._call(run, ASSIGN, self._assign, eni_id, 1, prefixes, result)
+            code = yield from self._call(run, ASSIGN, self._assign, eni_id, 1, prefixes, result)
         if code is None:
             return result[0]
         if code != Ec2Error.PRIVATE_IP_LIMIT_EXCEEDED:
             return AllocationFailed(code)
         # At the limit the datastore is out of step with EC2: ipamd reads the ENI's addresses
         # back from EC2 (GetIPv4sFromEC2 / GetIPv4PrefixesFromEC2, one Describe).
-        code = self._call(
+        code = yield from self._call(
             run, DESCRIBE, lambda: None if eni_id in self._enis else Ec2Error.NOT_FOUND
         )
         if code is not None:
             return AllocationFailed(code)
         return self._report(self._enis[eni_id], prefixes)
 
-    def _create(self, run: Run, owner: FakeNode, action: AllocateENI) -> Event:
+    def _create(self, run: Run, owner: FakeNode, action: AllocateENI) -> Steps:
         """A new ENI, as awsutils.go AllocENI makes it: create, attach, DeleteOnTermination."""
         cards = owner.cards
         if action.network_card not in cards:
@@ -367,7 +457,7 @@ class FakeEC2(Inventory):
         # made or counted.)
         code: str | None = None
         for name in names:
-            code = self._call(run, CREATE, create, name)
+            code = yield from self._call(run, CREATE, create, name)
             if code is None:
                 break
         if code is not None:
@@ -376,27 +466,27 @@ class FakeEC2(Inventory):
         eni.is_excluded = check_exclusion and self._excluded(owner, eni.subnet)
         # ipamd picks the lowest free device number (reading the instance with DescribeInstances,
         # a call the fake does not model); EC2 refuses the attach at the card's ENI limit.
-        return self._attach_created(run, eni, owner)
+        return (yield from self._attach_created(run, eni, owner))
 
-    def _attach_created(self, run: Run, eni: FakeENI, owner: FakeNode) -> Event:
+    def _attach_created(self, run: Run, eni: FakeENI, owner: FakeNode) -> Steps:
         """The rest of ``AllocENI`` after the create: attach, then DeleteOnTermination."""
-        code = self._call(
+        code = yield from self._call(
             run,
             ATTACH,
             lambda: None if self._attach(eni, owner) else Ec2Error.ATTACHMENT_LIMIT_EXCEEDED,
         )
         if code is not None:
             # AllocENI deletes the ENI it could not attach.
-            self._delete(run, eni)
+            yield from self._delete(run, eni)
             return AllocationFailed(code)
-        code = self._call(run, MODIFY, _ok)
+        code = yield from self._call(run, MODIFY, _ok)
         if code is not None:
             # AllocENI frees (describe, detach, delete) an ENI whose attribute it could not set.
-            self._free(run, eni.eni_id)
+            yield from self._free(run, eni.eni_id)
             return AllocationFailed(code)
         return self._attached(eni)
 
-    def _create_ipv6(self, run: Run, owner: FakeNode, action: AllocateIPv6ENI) -> Event:
+    def _create_ipv6(self, run: Run, owner: FakeNode, action: AllocateIPv6ENI) -> Steps:
         """An IPv6 node's new ENI (``createENIInput`` with Ipv6AddressCount=1): its primary
         IPv4 from the node's subnet (every ENI has one), no secondary address or prefix; the
         primary IPv6 address is not tracked (it is never a pod address). Create, attach and
@@ -419,18 +509,18 @@ class FakeEC2(Inventory):
             created.append(eni)
             return None
 
-        code = self._call(run, CREATE, create)
+        code = yield from self._call(run, CREATE, create)
         if code is not None:
             return AllocationFailed(code)
-        return self._attach_created(run, created[0], owner)
+        return (yield from self._attach_created(run, created[0], owner))
 
-    def _ipv6_prefix(self, run: Run, owner: FakeNode, action: AllocateIPv6Prefix) -> Event:
+    def _ipv6_prefix(self, run: Run, owner: FakeNode, action: AllocateIPv6Prefix) -> Steps:
         """ipamd's ``assignIPv6Prefix``: Describe the ENI's IPv6 prefixes
         (GetIPv6PrefixesFromEC2); if it has none, AssignIpv6Addresses with one prefix. The
         answer lists every /80 the ENI then has, ascending (the fake's order)."""
         self._owned(owner, action.eni_id)
         eni_id = action.eni_id
-        code = self._call(
+        code = yield from self._call(
             run, DESCRIBE, lambda: None if eni_id in self._enis else Ec2Error.NOT_FOUND
         )
         if code is not None:
@@ -439,32 +529,37 @@ class FakeEC2(Inventory):
         if held:
             return IPv6PrefixAllocated(eni_id, held)
         result: list[Event] = []
-        code = self._call(run, ASSIGN_IPV6, self._assign_ipv6_prefix, eni_id, result)
+        code = yield from self._call(run, ASSIGN_IPV6, self._assign_ipv6_prefix, eni_id, result)
         if code is not None:
             return AllocationFailed(code)
         return result[0]
 
-    def _release_ips(self, run: Run, owner: FakeNode, action: ReleaseIPs) -> None:
+    def _release_ips(self, run: Run, owner: FakeNode, action: ReleaseIPs) -> Steps:
         self._owned(owner, action.eni_id)
         ips = list(map(ip_to_int, action.addresses))
-        self._call(run, UNASSIGN, self._unassign, action.eni_id, ips, ())
+        yield from self._call(run, UNASSIGN, self._unassign, action.eni_id, ips, ())
+        return None
 
-    def _release_prefixes(self, run: Run, owner: FakeNode, action: ReleasePrefixes) -> None:
+    def _release_prefixes(self, run: Run, owner: FakeNode, action: ReleasePrefixes) -> Steps:
         self._owned(owner, action.eni_id)
         prefixes = [parse_cidr(text)[0] for text in action.prefixes]
-        self._call(run, UNASSIGN, self._unassign, action.eni_id, (), prefixes)
+        yield from self._call(run, UNASSIGN, self._unassign, action.eni_id, (), prefixes)
+        return None
 
-    def _signal_trunk(self, run: Run, owner: FakeNode, action: SignalTrunkENI) -> None:
+    def _signal_trunk(self, run: Run, owner: FakeNode, action: SignalTrunkENI) -> Steps:
+        yield from ()  # no EC2 call: a step that never waits
         if self.trunk_controller:
             self._attach_trunk(owner)
+        return None
 
-    def _free_eni(self, run: Run, owner: FakeNode, action: FreeENI) -> None:
+    def _free_eni(self, run: Run, owner: FakeNode, action: FreeENI) -> Steps:
         self._owned(owner, action.eni_id)
-        self._free(run, action.eni_id)
+        yield from self._free(run, action.eni_id)
+        return None
 
-    def _free(self, run: Run, eni_id: str) -> None:
+    def _free(self, run: Run, eni_id: str) -> Generator[None, None, None]:
         """Detach and delete, as awsutils.go freeENI does after looking up the attachment."""
-        code = self._call(
+        code = yield from self._call(
             run, DESCRIBE, lambda: None if eni_id in self._enis else Ec2Error.NOT_FOUND
         )
         if code is not None:
@@ -475,18 +570,18 @@ class FakeEC2(Inventory):
             self._drop(eni)
             return None
 
-        if self._call(run, DETACH, detach) is None:
-            self._delete(run, eni)
+        if (yield from self._call(run, DETACH, detach)) is None:
+            yield from self._delete(run, eni)
 
-    def _delete(self, run: Run, eni: FakeENI) -> None:
+    def _delete(self, run: Run, eni: FakeENI) -> Generator[None, None, None]:
         """DeleteNetworkInterface on a detached ENI; on failure it leaks with its addresses."""
-        if self._call(run, DELETE, _ok) is None:
+        if (yield from self._call(run, DELETE, _ok)) is None:
             self._release_eni(eni)
         else:
             self._leaked[eni.eni_id] = eni
 
 
-_FAMILIES: dict[type, Callable[[FakeEC2, Run, FakeNode, Any], Event | None]] = {
+_FAMILIES: dict[type, Callable[[FakeEC2, Run, FakeNode, Any], Steps]] = {
     AllocateIPs: FakeEC2._grow,
     AllocatePrefixes: FakeEC2._grow,
     AllocateENI: FakeEC2._create,

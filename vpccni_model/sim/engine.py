@@ -196,6 +196,7 @@ class Simulation(SkippedTicks):
             throttle=spec.throttle,
             faults=spec.faults,
             trunk_controller=spec.trunk_controller,  # security groups for pods (_trunk)
+            retry=spec.sdk_retry,
         )
         self.nodes: dict[str, _Node] = {}
         self.pods: dict[str, _Pod] = {}
@@ -339,6 +340,7 @@ class Simulation(SkippedTicks):
             "observe": self._on_observe,
             "sample": self._on_sample,
             "restart": self._on_restart,
+            "ec2": self._on_ec2,
         }
         queue, lasts, touched = self.queue, self.last_attempts, self.touched
         handled = 0
@@ -598,10 +600,16 @@ class Simulation(SkippedTicks):
             self._wake(node)
 
     def _submit(self, node: _Node, action: Action) -> None:
-        result = self.ec2.submit(action, node=node.spec.name, at=self.now)
+        self._called(node, action, self.ec2.submit(action, node=node.spec.name, at=self.now))
+
+    def _called(self, node: _Node, action: Action, result: CallResult) -> None:
+        """Count one step of a call family, and act on its end (or queue its SDK retry)."""
         self.metrics.calls(result.api_calls, result.errors)
         if self.observer is not None:
             self.observer.calls(node.spec.name, action, result)
+        if result.pending is not None:
+            self._push(result.completes_at, "ec2", (node, action, result.pending))
+            return
         if isinstance(action, ALLOCATIONS):
             self._push(result.completes_at, "done", (node.spec.name, result.event))
         elif any(outcome != "ok" for _, outcome in result.api_calls):
@@ -609,6 +617,19 @@ class Simulation(SkippedTicks):
             # re-adds it once the 60 s cooldown has passed.
             node.divergent = True
             self._schedule_observe(node)
+
+    def _on_ec2(self, payload: object) -> None:
+        """An SDK retry falls due: the family goes on, unless ipamd restarted meanwhile (its
+        client's retries ended with the process)."""
+        assert isinstance(payload, tuple)
+        node, action, pending = payload
+        if not pending.live:
+            # Only a release can be left so (ipamd's loop waits for its allocation, and only
+            # an allocation's answer crashes it): EC2 may still hold what it released.
+            node.divergent = True
+            self._schedule_observe(node)
+            return
+        self._called(node, action, self.ec2.resume(pending))
 
     def _on_tick(self, name: object) -> None:
         node = self.nodes[str(name)]
@@ -648,6 +669,7 @@ class Simulation(SkippedTicks):
         """ipamd's start-up failed (spec 7.5): the process exits and kubelet restarts the
         container after its crash-loop back-off, 10 s doubling up to 300 s."""
         node.down = True
+        self.ec2.restart_client(node.spec.name)  # the process and its SDK client end
         node.start_failures += 1
         self.metrics.start_failures += 1
         backoff = min(CRASH_BACKOFF_FIRST * 2 ** (node.start_failures - 1), CRASH_BACKOFF_MAX)

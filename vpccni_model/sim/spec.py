@@ -15,7 +15,7 @@ from vpccni_model._errors import ConfigError
 from vpccni_model._iteration import GO_RANDOM, KINDS, IterationPolicy, Kind, mix, text_key
 from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits
 from vpccni_model._state import NodeState
-from vpccni_model.cloud import FaultRule, Latency, Throttle
+from vpccni_model.cloud import FaultRule, Latency, SdkRetry, Throttle
 from vpccni_model.sim.workloads import Trace, Workload
 
 
@@ -72,7 +72,10 @@ class SimulationSpec:
     ENABLE_POD_ENI gets its trunk ENI when ipamd signals (``FakeEC2(trunk_controller=...)``).
     ``subnet_tags`` gives subnets their EC2 tags, ``(name, ((key, value), ...))``: subnet
     discovery (on by default) uses a subnet other than a node's own only when it is tagged
-    ``kubernetes.io/role/cni`` (spec 6.4). All subnets are in one zone.
+    ``kubernetes.io/role/cni`` (spec 6.4). All subnets are in one zone. ``sdk_retry`` is the
+    AWS SDK retryer of each node's EC2 client (``FakeEC2(retry=...)``): by default the SDK's
+    standard retryer that ipamd runs with, 3 attempts; ``SdkRetry.none()`` hands every
+    throttle to ipamd at once.
     """
 
     nodes: tuple[NodeSpec, ...]
@@ -90,12 +93,15 @@ class SimulationSpec:
     iteration: Kind = GO_RANDOM
     trunk_controller: bool = False
     subnet_tags: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    sdk_retry: SdkRetry = attrs.Factory(SdkRetry)
 
     def __attrs_post_init__(self) -> None:
         # Python's Random takes |seed| (so -1 would replay 1) and accepts text and floats.
         seed = self.seed
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
             raise ConfigError("seed", seed, "must be an int >= 0 (and < 2**63)")
+        if not isinstance(self.sdk_retry, SdkRetry):
+            raise ConfigError("sdk_retry", self.sdk_retry, "must be an SdkRetry")
         if not isinstance(self.trunk_controller, bool):
             raise ConfigError("trunk_controller", self.trunk_controller, "must be a bool")
         if self.iteration not in KINDS:

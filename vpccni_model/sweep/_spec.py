@@ -23,7 +23,7 @@ from vpccni_model._iteration import GO_RANDOM, KINDS
 from vpccni_model._limits import HOST_NETWORK_PODS, InstanceLimits, instance_limits
 from vpccni_model._lint import lint_env
 from vpccni_model._policy import effective_max_pods
-from vpccni_model.cloud import FakeEC2
+from vpccni_model.cloud import FakeEC2, SdkRetry
 from vpccni_model.sim.spec import SimulationSpec, cluster
 from vpccni_model.sim.workloads import WORKLOADS, Workload, named_workload
 
@@ -306,6 +306,10 @@ class SweepSpec:
             if finding.variable in given:
                 raise ConfigError(f"env[{i}].{finding.variable}", given[finding.variable], why)
             raise ConfigError(f"env[{i}]", given, why)
+        try:  # the SDK's own variables (AWS_MAX_ATTEMPTS, AWS_RETRY_MODE)
+            SdkRetry.from_env(env)
+        except ConfigError as exc:
+            raise ConfigError(f"env[{i}].{exc.field}", exc.value, exc.reason) from None
         max_pods = self._max_pods(limits, Config.from_env(env))
         if self.host_network_pods > max_pods:
             raise ConfigError(
@@ -371,6 +375,7 @@ class SweepSpec:
             pod_timeout=self.pod_timeout,
             per_node_series=False,
             iteration=self.iteration,  # type: ignore[arg-type]  # checked: one of KINDS
+            sdk_retry=SdkRetry.from_env(run.env.environment()),
             **extra,
         )
 

@@ -90,8 +90,8 @@ class IpamdCounters:
 
     def _seconds(self, result: CallResult) -> list[float]:
         base = [self._nominal.get(api, 0.0) for api, _ in result.api_calls]
-        if not self._jitter:
-            return base
+        if not self._jitter or result.pending is not None:
+            return base  # a step that waits for an SDK retry: its end includes the backoff
         # With jitter only the family's total is known: share it in proportion.
         total = result.completes_at - self.sim.now
         planned = sum(base)
