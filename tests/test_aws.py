@@ -842,6 +842,10 @@ def test_throttling_is_retried_by_botocore_and_counted(
     }
     assert driver.stats.throttled == 2
     assert driver.stats.errors == {"RequestLimitExceeded": 2}
+    # As ipamd sees it: one call, answered ok after botocore's retries.
+    assert [(api, outcome, code) for api, outcome, code, _ in result.sdk_calls] == [
+        ("AssignPrivateIpAddresses", "ok", None)
+    ]
 
 
 def test_throttling_code_and_transient_errors_are_counted_apart(
@@ -872,6 +876,7 @@ def test_throttling_past_the_attempts_fails_and_ipamd_retries_with_one(
     # 3 attempts for the count, 3 for the retry with one: all throttled.
     assert result.api_calls == (("AssignPrivateIpAddresses", "throttled"),) * 6
     assert driver.stats.throttled == 6
+    assert [code for _, _, code, _ in result.sdk_calls] == ["RequestLimitExceeded"] * 2
 
 
 def test_prefix_count_and_address_helpers() -> None:

@@ -496,7 +496,13 @@ def test_a_failed_release_leaves_the_address_attached() -> None:
     ec2.submit(AllocatePrefixes("eni-a", 1), node="a", at=0.0)  # .16/28
     before = ec2.subnet_free()
     result = ec2.submit(ReleaseIPs("eni-a", (ip(5),)), node="a", at=1.0)
-    assert result == CallResult(None, 1.0, ((UNASSIGN, "failed"),), ((UNASSIGN, "InternalError"),))
+    assert result == CallResult(
+        None,
+        1.0,
+        ((UNASSIGN, "failed"),),
+        ((UNASSIGN, "InternalError"),),
+        sdk_calls=((UNASSIGN, "failed", "InternalError", 0.0),),
+    )
     result = ec2.submit(ReleasePrefixes("eni-a", (pfx(16),)), node="a", at=1.0)
     assert result.event is None
     assert ec2.describe("eni-a") == ObservedENI(

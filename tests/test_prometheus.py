@@ -31,7 +31,7 @@ from vpccni_model._events import MetadataObserved, ObservedENI
 from vpccni_model._outcomes import apply
 from vpccni_model._state import NodeState
 from vpccni_model.cli import main
-from vpccni_model.cloud import CallResult, FaultRule, Latency
+from vpccni_model.cloud import CallResult, FaultRule, Latency, SdkRetry, Throttle, TokenBucket
 from vpccni_model.sim import prometheus
 from vpccni_model.sim.engine import Simulation
 from vpccni_model.sim.prometheus import (
@@ -209,7 +209,11 @@ def test_failed_calls_count_by_error_code_as_ipamd_does() -> None:
     with PrometheusExporter(sim) as exporter:
         result = sim.run()
     values = _samples(exporter.latest.decode())
-    failed = result.errors_by_api["AssignPrivateIpAddresses"]["RequestTimeout"]
+    attempts = result.errors_by_api["AssignPrivateIpAddresses"]["RequestTimeout"]
+    # RequestTimeout is one the SDK retries: every call ipamd makes is 3 failed attempts,
+    # and ipamd counts the call once, when the SDK gives up.
+    assert attempts % 3 == 0
+    failed = attempts // 3
     assert failed >= 2  # ipamd's Assign(count) then Assign(1), at least once
     api = "AssignPrivateIpAddresses"
     assert values[("awscni_aws_api_error_count_total", _node(api=api, error="RequestTimeout"))] == (
@@ -224,19 +228,16 @@ def test_not_found_on_describe_and_delete_is_not_an_error_for_ipamd() -> None:
     sim = Simulation(_spec())
     exporter = PrometheusExporter(sim)
     not_found = "InvalidNetworkInterfaceID.NotFound"
+    throttled = "RequestLimitExceeded"
     result = CallResult(
         None,
         0.0,
-        (
-            ("DescribeNetworkInterfaces", "failed"),
-            ("DeleteNetworkInterface", "failed"),
-            ("DetachNetworkInterface", "throttled"),
-            ("AssignPrivateIpAddresses", "failed"),
-        ),
-        (
-            ("DescribeNetworkInterfaces", not_found),
-            ("DeleteNetworkInterface", not_found),
-            ("AssignPrivateIpAddresses", not_found),
+        (),
+        sdk_calls=(
+            ("DescribeNetworkInterfaces", "failed", not_found, 0.0),
+            ("DeleteNetworkInterface", "failed", not_found, 0.0),
+            ("DetachNetworkInterface", "throttled", throttled, 0.0),
+            ("AssignPrivateIpAddresses", "failed", not_found, 0.0),
         ),
     )
     exporter.counters.calls(NODE, None, result)  # type: ignore[arg-type]
@@ -622,3 +623,26 @@ def test_simulate_without_prometheus_client_says_which_extra(
     monkeypatch.setitem(sys.modules, "vpccni_model.sim.prometheus", None)
     assert main([*_RUN, "--metrics-port", "0"]) == 2
     assert "pip install -e '.[metrics]'" in capsys.readouterr().err
+
+
+def test_ipamd_counts_a_retried_call_once_with_its_retries_in_its_latency() -> None:
+    # One Assign token, refilled 0.4 a second, no latency, every SDK retry 1.5 s later
+    # (SdkRetry(max_backoff=1.5)). node-001's boot Assign(9) is throttled at 0 and 1.5 and
+    # made at 3.0 (test_sim_start_failures): ipamd sees one call, answered after 3,000 ms.
+    spec = SimulationSpec(
+        nodes=cluster(instance_limits("m5.large"), Config(), 2),
+        workload=Constant(1),
+        duration=10.0,
+        latency=Latency.zero(),
+        throttle=Throttle(per_api={"AssignPrivateIpAddresses": TokenBucket(1, 0.4)}),
+        sdk_retry=SdkRetry(max_backoff=1.5),
+    )
+    sim = Simulation(spec)
+    with PrometheusExporter(sim) as exporter:
+        result = sim.run()
+    assert result.calls_by_api["AssignPrivateIpAddresses"] == {"ok": 2, "throttled": 2}
+    counters = exporter.counters.nodes["node-001"]
+    ok = ("AssignPrivateIpAddresses", "false", "200")
+    assert counters.requests["AssignPrivateIpAddresses"] == 1
+    assert (counters.latency_count[ok], counters.latency_ms[ok]) == (1, 3000.0)
+    assert not counters.api_errors

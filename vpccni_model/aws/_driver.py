@@ -118,6 +118,7 @@ class _Run:
     def __init__(self) -> None:
         self.attempts: list[tuple[str, str]] = []
         self.errors: list[tuple[str, str]] = []
+        self.sdk_calls: list[tuple[str, str, str | None, float]] = []  # CallResult.sdk_calls
 
 
 class Boto3EC2:
@@ -244,7 +245,13 @@ class Boto3EC2:
         started = time.perf_counter()
         event = family(self, run, action)
         took = time.perf_counter() - started
-        return CallResult(event, float(at) + took, tuple(run.attempts), tuple(run.errors))
+        return CallResult(
+            event,
+            float(at) + took,
+            tuple(run.attempts),
+            tuple(run.errors),
+            sdk_calls=tuple(run.sdk_calls),
+        )
 
     def execute(self, action: Action, *, node: str | None = None) -> Event | None:
         """:meth:`submit`'s call family; the event ipamd sees (None for releases and frees)."""
@@ -280,7 +287,11 @@ class Boto3EC2:
             raise StateError("node", node, f"this driver serves {self.instance_id} only")
 
     def _call(self, run: _Run, api: str, **params: Any) -> tuple[dict[str, Any] | None, str | None]:
-        return self.meter.call(self.client, api, run.attempts, run.errors, **params)
+        started = time.perf_counter()
+        answer = self.meter.call(self.client, api, run.attempts, run.errors, **params)
+        outcome = run.attempts[-1][1] if run.attempts else "ok"
+        run.sdk_calls.append((api, outcome, answer[1], time.perf_counter() - started))
+        return answer
 
     def _describe_instance(self, run: _Run) -> dict[str, Any] | None:
         instance, code = self._read_instance(run)

@@ -230,6 +230,11 @@ class CallResult:
     listed: its code is always RequestLimitExceeded). With the SDK's retries every attempt is
     a call of its own.
 
+    ``sdk_calls`` are the calls as ipamd sees them, one per SDK call that ended in this step:
+    ``(api, outcome, error code or None, seconds from its first attempt to its answer)``,
+    retries and their waits included (what ipamd's ``awscni_aws_api_latency_ms`` observes;
+    ``Boto3EC2`` reports each botocore call with its wall time).
+
     ``pending`` is set when the family waits for an SDK retry (a fake built with ``retry``):
     then ``event`` is None, the calls are the ones made so far, and the family goes on at
     ``completes_at`` with ``FakeEC2.resume(pending)``, which reports the next step the same
@@ -241,6 +246,7 @@ class CallResult:
     api_calls: tuple[tuple[str, str], ...]
     errors: tuple[tuple[str, str], ...] = ()
     pending: PendingCalls | None = None
+    sdk_calls: tuple[tuple[str, str, str | None, float], ...] = ()
 
 
 @attrs.frozen

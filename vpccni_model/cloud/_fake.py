@@ -276,7 +276,7 @@ class FakeEC2(Inventory):
             raise StateError("pending", pending.node, "its client was restarted (restart_client)")
         run = pending.run
         self._check_clocks(self._meter.buckets.items(), run.at)
-        run.calls, run.errors, run.apis = [], [], set()
+        run.calls, run.errors, run.ended, run.apis = [], [], [], set()
         return self._step(pending.node, run, pending.steps, run.at)
 
     def restart_client(self, node: str) -> None:
@@ -326,7 +326,9 @@ class FakeEC2(Inventory):
         for api in run.apis:
             bucket = buckets[api]
             bucket.submitted_at = max(bucket.submitted_at, start)
-        return CallResult(event, run.at, tuple(run.calls), tuple(run.errors), pending)
+        return CallResult(
+            event, run.at, tuple(run.calls), tuple(run.errors), pending, tuple(run.ended)
+        )
 
     def execute(self, action: Action, *, node: str | None = None) -> Event | None:
         """Perform one action at once: :meth:`submit`'s call family, made and counted the same
@@ -367,6 +369,7 @@ class FakeEC2(Inventory):
         meter = self._meter
         counts = self._outcomes[api]
         attempt = 1
+        first = run.at
         while True:
             at = run.at
             run.at = at + meter.latency_of(api)
@@ -385,10 +388,9 @@ class FakeEC2(Inventory):
                 if outcome == FAILED:
                     run.errors.append((api, code))
             retrier = run.retrier
-            if retrier is None:
-                return code
-            wait = retrier.retry_after(code, attempt)
+            wait = None if retrier is None else retrier.retry_after(code, attempt)
             if wait is None:
+                run.ended.append((api, outcome, code, run.at - first))
                 return code
             run.at += wait
             attempt += 1

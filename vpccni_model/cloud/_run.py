@@ -17,11 +17,11 @@ class Run:
     ``at_once`` marks ``execute``'s runs: no latency, throttling or faults; the clock, the
     buckets and the list of calls (which ``execute`` does not return) stay untouched.
     ``retrier`` makes the SDK's retries (``_retry``), None for one attempt per call. A plain
-    slotted class: one is made per submit; ``calls``, ``errors`` and ``apis`` hold what the
-    current step made (a family waiting for a retry goes on in a later step).
+    slotted class: one is made per submit; ``calls``, ``errors``, ``ended`` and ``apis`` hold
+    what the current step made (a family waiting for a retry goes on in a later step).
     """
 
-    __slots__ = ("apis", "at", "at_once", "calls", "errors", "retrier")
+    __slots__ = ("apis", "at", "at_once", "calls", "ended", "errors", "retrier")
 
     def __init__(self, at: float, at_once: bool = False, retrier: Retrier | None = None) -> None:
         self.at = at
@@ -30,6 +30,7 @@ class Run:
         self.calls: list[tuple[str, str]] = []
         self.apis: set[str] = set()
         self.errors: list[tuple[str, str]] = []
+        self.ended: list[tuple[str, str, str | None, float]] = []  # CallResult.sdk_calls
 
 
 Steps = Generator[None, None, Event | None]

@@ -9,7 +9,7 @@ import attrs
 
 from vpccni_model._actions import Action
 from vpccni_model._state import NodeState
-from vpccni_model.cloud import DELETE, DESCRIBE, EC2_APIS, CallResult
+from vpccni_model.cloud import DELETE, DESCRIBE, CallResult
 from vpccni_model.sim.engine import Simulation
 
 # EC2 answers ipamd takes as "already done" rather than an error: Describe (awsutils.go:1497,
@@ -59,9 +59,6 @@ class IpamdCounters:
         # Copies handed out, dropped when the node's counters change (most nodes make no
         # call between two samples: their copy is reused).
         self._copies: dict[str, NodeCounters] = {}
-        latency = sim.ec2.latency
-        self._nominal = {api: latency.of(api) for api in EC2_APIS}
-        self._jitter = latency.jitter > 0
 
     def copy_of(self, node: str) -> NodeCounters:
         """An unchanging copy of ``node``'s counters as they are now."""
@@ -71,31 +68,21 @@ class IpamdCounters:
         return copy
 
     def calls(self, node: str, action: Action, result: CallResult) -> None:
+        """ipamd counts each SDK call once, when it returns (``sdk_calls``): its retries are
+        inside it, and its latency runs from the first attempt to the answer."""
         self._copies.pop(node, None)
         counters = self.nodes[node]
-        seconds = self._seconds(result)
-        codes = iter(code for _, code in result.errors)
-        for (api, outcome), spent in zip(result.api_calls, seconds, strict=True):
+        for api, _outcome, code, seconds in result.sdk_calls:
             counters.requests[api] += 1
-            if outcome == "ok":
+            if code is None:
                 key = (api, "false", "200")
             else:
-                code = next(codes) if outcome == "failed" else "RequestLimitExceeded"
                 key = (api, "true", code)
                 if not (code == _NOT_FOUND and api in _NOT_FOUND_APIS):
                     counters.api_errors[(api, code)] += 1
                     counters.request_errors[api] += 1
             counters.latency_count[key] += 1
-            counters.latency_ms[key] = counters.latency_ms.get(key, 0.0) + spent * 1000.0
-
-    def _seconds(self, result: CallResult) -> list[float]:
-        base = [self._nominal.get(api, 0.0) for api, _ in result.api_calls]
-        if not self._jitter or result.pending is not None:
-            return base  # a step that waits for an SDK retry: its end includes the backoff
-        # With jitter only the family's total is known: share it in proportion.
-        total = result.completes_at - self.sim.now
-        planned = sum(base)
-        return [b * total / planned if planned > 0 else 0.0 for b in base]
+            counters.latency_ms[key] = counters.latency_ms.get(key, 0.0) + seconds * 1000.0
 
     def cni_add(self, node: str, ok: bool) -> None:
         self._copies.pop(node, None)
