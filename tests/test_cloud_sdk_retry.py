@@ -17,9 +17,11 @@ import pytest
 
 from vpccni_model._actions import AllocateIPs, ReleaseIPs
 from vpccni_model._config import Config
+from vpccni_model._env import MANIFEST_ENV
 from vpccni_model._errors import ConfigError, StateError
 from vpccni_model._events import AllocationFailed, Ec2Error, IPsAllocated
 from vpccni_model._limits import InstanceLimits
+from vpccni_model._lint import lint_env
 from vpccni_model._state import NodeState
 from vpccni_model.cli import main
 from vpccni_model.cloud import (
@@ -33,6 +35,7 @@ from vpccni_model.cloud import (
     Throttle,
     TokenBucket,
 )
+from vpccni_model.sweep import SweepSpec
 
 LIMITS = InstanceLimits(name="test.wide", max_enis=3, ipv4_per_eni=50)
 FLAT = 1.5  # int(log2(1.5)) == 0: every retry waits exactly 1.5 s
@@ -280,3 +283,16 @@ def test_simulate_reads_aws_max_attempts_from_the_environment(
                  "AWS_MAX_ATTEMPTS=x1"]) == 2  # fmt: skip
     err = capsys.readouterr().err
     assert "AWS_MAX_ATTEMPTS='x1'" in err and "not a variable" not in err
+
+
+def test_a_sweep_env_set_carries_aws_max_attempts_to_its_runs() -> None:
+    spec = SweepSpec(instances=("m5.large",), env=({"label": "x", "AWS_MAX_ATTEMPTS": "7"},))
+    assert spec.simulation(spec.run(0)).sdk_retry == SdkRetry(max_attempts=7)
+    with pytest.raises(ConfigError, match=r"env\[0\]\.AWS_MAX_ATTEMPTS"):
+        SweepSpec(instances=("m5.large",), env=({"label": "x", "AWS_MAX_ATTEMPTS": "abc"},))
+
+
+def test_the_lint_knows_the_sdks_variables() -> None:
+    findings = lint_env({**MANIFEST_ENV, "AWS_MAX_ATTEMPTS": "10"}, LIMITS)
+    (finding,) = [f for f in findings if f.variable == "AWS_MAX_ATTEMPTS"]
+    assert finding.severity == "info" and "AWS SDK" in finding.message

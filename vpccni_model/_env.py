@@ -175,6 +175,12 @@ def _by_name() -> dict[str, str]:
 
 #: Variable name -> the part of aws-node that reads it (the first listed, for names read twice),
 #: sorted by name. Read-only.
+#: Variables the AWS SDK reads for ipamd's EC2 client (``config.LoadDefaultConfig``), not
+#: ipamd itself: the simulator's ``SdkRetry.from_env`` models them.
+AWS_MAX_ATTEMPTS: Final = "AWS_MAX_ATTEMPTS"
+AWS_RETRY_MODE: Final = "AWS_RETRY_MODE"
+SDK_VARIABLES: Final = frozenset({AWS_MAX_ATTEMPTS, AWS_RETRY_MODE})
+
 AWS_NODE_VARIABLES: Final[Mapping[str, str]] = types.MappingProxyType(_by_name())
 
 

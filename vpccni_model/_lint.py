@@ -34,6 +34,7 @@ from vpccni_model._env import (
     MANAGE_UNTAGGED_ENI,
     MAX_ENI,
     MINIMUM_IP_TARGET,
+    SDK_VARIABLES,
     WARM_ENI_TARGET,
     WARM_IP_TARGET,
     WARM_PREFIX_TARGET,
@@ -228,10 +229,6 @@ def _lint_bool(name: str, raw: str, limits: InstanceLimits | None) -> EnvFinding
     )
 
 
-#: Variables the AWS SDK reads (``config.LoadDefaultConfig``) for ipamd's EC2 client.
-_SDK_VARIABLES = frozenset({"AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"})
-
-
 def _lint_name(name: str, raw: str) -> EnvFinding | None:
     if name not in AWS_NODE_VARIABLES and (name in _RUNTIME or _SERVICE_LINK.fullmatch(name)):
         return EnvFinding(
@@ -242,7 +239,7 @@ def _lint_name(name: str, raw: str) -> EnvFinding | None:
             f"{name} is set by the container runtime or by Kubernetes, not by aws-node's "
             "configuration",
         )
-    if name in _SDK_VARIABLES:
+    if name in SDK_VARIABLES:
         return EnvFinding(
             "not-modelled",
             "info",

@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 
-from vpccni_model._env import ENV_VARIABLES
+from vpccni_model._env import ENV_VARIABLES, SDK_VARIABLES
 from vpccni_model._errors import VpcCniModelError
 from vpccni_model._iteration import GO_RANDOM, KINDS
 from vpccni_model.cli._common import (
@@ -204,7 +204,9 @@ def _input_rows(comparison: Comparison, a: Inputs, b: Inputs) -> list[list[str]]
         return "(unset)" if value is None else str(value)
 
     rows = [
-        [f"env {n}", shown(x), shown(y)] for n, x, y in env_differences(a, b) if n in ENV_VARIABLES
+        [f"env {n}", shown(x), shown(y)]
+        for n, x, y in env_differences(a, b)
+        if n in ENV_VARIABLES or n in SDK_VARIABLES
     ]
     for diff in comparison.inputs:
         name = diff.field
@@ -251,7 +253,11 @@ def _text(args: argparse.Namespace, comparison: Comparison, a: Inputs, b: Inputs
         ]
     else:
         lines += ["inputs that differ", *_table(["", la, lb], inputs, [" "] * len(inputs))]
-        others = [n for n, _, _ in env_differences(a, b) if n not in ENV_VARIABLES]
+        others = [
+            n
+            for n, _, _ in env_differences(a, b)
+            if n not in ENV_VARIABLES and n not in SDK_VARIABLES  # those: sdk_retry
+        ]
         if others:
             lines += textwrap.wrap(
                 f"  and {len(others)} more variable{'s' if len(others) != 1 else ''} the model "

@@ -31,10 +31,9 @@ from collections.abc import Mapping
 import attrs
 
 from vpccni_model._checks import int_at_least, is_number
+from vpccni_model._env import AWS_MAX_ATTEMPTS, AWS_RETRY_MODE
 from vpccni_model._errors import ConfigError
 
-AWS_MAX_ATTEMPTS = "AWS_MAX_ATTEMPTS"
-AWS_RETRY_MODE = "AWS_RETRY_MODE"
 _GO_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 RETRYABLE_CODES = frozenset(

@@ -16,7 +16,7 @@ from vpccni_model.sim.metrics import SimulationResult, Summary
 from vpccni_model.sim.plots import PLOTS, run_label
 
 #: Inputs with a table of their own; every other input goes to the "Run" table.
-_OWN_TABLES = ("node_groups", "env", "settings", "latency_s", "throttle")
+_OWN_TABLES = ("node_groups", "env", "settings", "latency_s", "throttle", "sdk_retry")
 
 
 def seconds(value: float | None, missing: str = "-") -> str:
@@ -241,7 +241,11 @@ def _input_tables(inputs: Mapping[str, Any]) -> list[Table]:
             )
         )
     tables += settings_tables(inputs)
-    cost = {"latency_s": inputs.get("latency_s"), "throttle": inputs.get("throttle")}
+    cost = {
+        "latency_s": inputs.get("latency_s"),
+        "throttle": inputs.get("throttle"),
+        "sdk_retry": inputs.get("sdk_retry"),  # ipamd's EC2 client's retryer
+    }
     tables.append(Table.pairs("Fake EC2's cost model", flatten(cost)))
     return tables
 

@@ -466,7 +466,7 @@ def spec_inputs(spec: SimulationSpec, usable: Mapping[str, int]) -> dict[str, An
         "latency_s": attrs.asdict(spec.latency),
         "throttle": attrs.asdict(spec.throttle) if spec.throttle is not None else None,
         "faults": [attrs.asdict(f) for f in spec.faults],
-        "sdk_retry": attrs.asdict(spec.sdk_retry),
+        "sdk_retry": attrs.asdict(spec.sdk_retry, filter=lambda field, _: field.init),
         "sample_interval_s": spec.sample_interval,
         "pod_retry_interval_s": spec.pod_retry_interval,
         "pod_timeout_s": spec.pod_timeout,
