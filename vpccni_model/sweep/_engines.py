@@ -51,12 +51,13 @@ def _check_workers(workers: int | None) -> None:
 def describe_engine(engine: object, workers: int | None = None) -> str:
     """The engine in words, for a command's messages."""
     count = workers or default_workers()
+    processes = f"{count} worker process{'es' if count != 1 else ''}"
     if engine == SERIAL:
         return "this process"
     if engine == PROCESS:
-        return f"{count} worker processes"
+        return processes
     if engine == DASK_LOCAL:
-        return f"a Dask LocalCluster of {count} worker processes"
+        return f"a Dask LocalCluster of {processes}"
     if isinstance(engine, str):
         return f"the Dask scheduler at {engine}"
     return type(engine).__name__
