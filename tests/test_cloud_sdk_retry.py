@@ -205,6 +205,17 @@ def test_a_restarted_client_abandons_its_retries_and_starts_with_a_full_quota() 
         ec2.restart_client("nobody")
 
 
+def test_a_step_goes_on_once() -> None:
+    ec2 = fake(SdkRetry(max_backoff=FLAT), TokenBucket(1, 0))
+    ec2.submit(grow("a"), node="a", at=0.0)
+    first = ec2.submit(grow("a"), node="a", at=0.0)
+    assert first.pending is not None
+    second = ec2.resume(first.pending)
+    with pytest.raises(StateError, match="already resumed"):
+        ec2.resume(first.pending)
+    assert second.pending is not None and ec2.resume(second.pending).pending is not None
+
+
 def test_execute_never_retries_or_waits() -> None:
     ec2 = fake(SdkRetry(), TokenBucket(1, 0))
     for _ in range(3):  # execute takes no token

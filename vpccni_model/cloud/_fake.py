@@ -274,6 +274,9 @@ class FakeEC2(Inventory):
             raise StateError("pending", pending, "must be a CallResult's pending")
         if not pending.live:
             raise StateError("pending", pending.node, "its client was restarted (restart_client)")
+        if pending.resumed:
+            raise StateError("pending", pending.node, "already resumed: resume the newest step")
+        pending.resumed = True
         run = pending.run
         self._check_clocks(self._meter.buckets.items(), run.at)
         run.calls, run.errors, run.ended, run.apis = [], [], [], set()

@@ -42,12 +42,13 @@ class PendingCalls:
     """A submitted family waiting for an SDK retry: its run and the rest of its steps
     (``CallResult.pending``; ``FakeEC2.resume`` goes on with it)."""
 
-    __slots__ = ("node", "run", "steps")
+    __slots__ = ("node", "resumed", "run", "steps")
 
     def __init__(self, node: str, run: Run, steps: Steps) -> None:
         self.node = node
         self.run = run
         self.steps = steps
+        self.resumed = False  # each step goes on once: its own next step is a new one
 
     @property
     def at(self) -> float:
