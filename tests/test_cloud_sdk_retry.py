@@ -307,3 +307,6 @@ def test_the_lint_knows_the_sdks_variables() -> None:
     findings = lint_env({**MANIFEST_ENV, "AWS_MAX_ATTEMPTS": "10"}, LIMITS)
     (finding,) = [f for f in findings if f.variable == "AWS_MAX_ATTEMPTS"]
     assert finding.severity == "info" and "AWS SDK" in finding.message
+    findings = lint_env({**MANIFEST_ENV, "AWS_MAX_ATTEMPS": "10"}, LIMITS)
+    (typo,) = [f for f in findings if f.variable == "AWS_MAX_ATTEMPS"]
+    assert typo.severity == "warning" and "did you mean AWS_MAX_ATTEMPTS?" in typo.message

@@ -131,8 +131,8 @@ def shown(name: str, value: str) -> str:
 
 def closest_variable(name: str) -> str | None:
     """The aws-node variable ``name`` most likely meant: same letters in another case, else the
-    closest spelling (difflib), else None."""
-    by_upper = {known.upper(): known for known in AWS_NODE_VARIABLES}
+    closest spelling (difflib), else None. The AWS SDK's variables count as aws-node's."""
+    by_upper = {known.upper(): known for known in (*AWS_NODE_VARIABLES, *sorted(SDK_VARIABLES))}
     if name.upper() in by_upper:
         return by_upper[name.upper()]
     close = difflib.get_close_matches(name.upper(), list(by_upper), n=1, cutoff=0.7)
