@@ -120,7 +120,7 @@ def _key_figures(s: Summary, inputs: Mapping[str, Any]) -> list[KeyFigure]:
             "EC2 calls throttled",
             count(s.ec2_calls_throttled),
             "calls",
-            "refused by EC2's request rate limit (RequestLimitExceeded)",
+            "attempts refused by EC2's request rate limit (RequestLimitExceeded), retries too",
             "ec2_calls_throttled",
             s.ec2_calls_throttled,
             alert=s.ec2_calls_throttled > 0,
