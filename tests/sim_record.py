@@ -9,7 +9,29 @@ from typing import Any
 import attrs
 
 from vpccni_model._actions import Action
+from vpccni_model._state import NodeState
+from vpccni_model.cloud import CallResult
 from vpccni_model.sim import Simulation
+
+
+class SilentObserver:
+    """An engine observer (``Simulation.observer``) that records nothing; tests override the
+    hooks they listen to. Attaching one makes the engine retry every waiting pod each second."""
+
+    def calls(self, node: str, action: Action, result: CallResult) -> None:
+        pass
+
+    def cni_add(self, node: str, ok: bool) -> None:
+        pass
+
+    def cni_del(self, node: str) -> None:
+        pass
+
+    def reconciled(self, node: str, before: NodeState, after: NodeState) -> None:
+        pass
+
+    def sampled(self, time: float) -> None:
+        pass
 
 
 def instrument(sim: Simulation) -> dict[str, Any]:

@@ -13,10 +13,9 @@ from typing import Any
 
 import attrs
 import pytest
-from sim_record import record_run
+from sim_record import SilentObserver, record_run
 from test_next_check import SCENARIOS as NEXT_CHECK_SCENARIOS
 from test_sim_retry import SCENARIOS as RETRY_SCENARIOS
-from test_sim_retry import _Listener
 
 import vpccni_model.sim.engine as engine_module
 from vpccni_model import Config, NodeState, instance_limits
@@ -67,7 +66,7 @@ def _record(spec: SimulationSpec, elide: bool, observed: bool = False) -> dict[s
     sim = Simulation(spec)
     sim.elide_idle_ticks = elide
     if observed:
-        sim.observer = _Listener()  # every retry made, and _wake never queues one
+        sim.observer = SilentObserver()  # every retry made, and _wake never queues one
     record = record_run(sim)
     record["final_states"] = [node.state for node in sim.nodes.values()]
     record["last_ticks"] = [node.last_tick for node in sim.nodes.values()]

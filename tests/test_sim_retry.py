@@ -11,12 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sim_record import record_run
+from sim_record import SilentObserver, record_run
 
 from vpccni_model import Config, instance_limits
-from vpccni_model._actions import Action
-from vpccni_model._state import NodeState
-from vpccni_model.cloud import ASSIGN, CREATE, CallResult, FaultRule, Latency, Throttle, TokenBucket
+from vpccni_model.cloud import ASSIGN, CREATE, FaultRule, Latency, Throttle, TokenBucket
 from vpccni_model.sim import Burst, Constant, PoissonChurn, Simulation, SimulationSpec, cluster
 from vpccni_model.sim.retry import (
     attempt_time,
@@ -89,29 +87,10 @@ def test_a_pod_waiting_for_a_cooling_address_is_retried_once_it_has_cooled() -> 
 # -- skipping retries changes nothing --------------------------------------------------------
 
 
-class _Listener:
-    """An observer that records nothing: attaching it makes the engine retry every second."""
-
-    def calls(self, node: str, action: Action, result: CallResult) -> None:
-        pass
-
-    def cni_add(self, node: str, ok: bool) -> None:
-        pass
-
-    def cni_del(self, node: str) -> None:
-        pass
-
-    def reconciled(self, node: str, before: NodeState, after: NodeState) -> None:
-        pass
-
-    def sampled(self, time: float) -> None:
-        pass
-
-
 def _record(spec: SimulationSpec, every_retry: bool) -> dict[str, Any]:
     sim = Simulation(spec)
     if every_retry:
-        sim.observer = _Listener()
+        sim.observer = SilentObserver()
     return record_run(sim)
 
 

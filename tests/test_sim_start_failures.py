@@ -5,8 +5,9 @@ again; while ipamd is down its node hands out no address."""
 from __future__ import annotations
 
 import attrs
+from sim_record import SilentObserver
 
-from vpccni_model import Config, NodeState, NoENIConfig, instance_limits
+from vpccni_model import Config, NoENIConfig, instance_limits
 from vpccni_model._actions import Action, ReleaseIPs
 from vpccni_model.cloud import (
     ASSIGN,
@@ -134,7 +135,7 @@ def test_a_throttled_retry_takes_its_token_when_it_is_made() -> None:
     ]
 
 
-class _Calls:
+class _Calls(SilentObserver):
     """An observer that keeps each step of every call family: (time, node, api_calls)."""
 
     def __init__(self, sim: Simulation) -> None:
@@ -144,18 +145,6 @@ class _Calls:
     def calls(self, node: str, action: Action, result: CallResult) -> None:
         if result.api_calls:
             self.seen.append((self.sim.now, node, result.api_calls))
-
-    def cni_add(self, node: str, ok: bool) -> None:
-        pass
-
-    def cni_del(self, node: str) -> None:
-        pass
-
-    def reconciled(self, node: str, before: NodeState, after: NodeState) -> None:
-        pass
-
-    def sampled(self, time: float) -> None:
-        pass
 
 
 def test_a_release_left_retrying_by_a_crashed_ipamd_makes_the_node_reconcile() -> None:

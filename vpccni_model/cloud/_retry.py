@@ -25,16 +25,13 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from collections.abc import Mapping
 
 import attrs
 
 from vpccni_model._checks import int_at_least, is_number
-from vpccni_model._env import AWS_MAX_ATTEMPTS, AWS_RETRY_MODE
+from vpccni_model._env import AWS_MAX_ATTEMPTS, AWS_RETRY_MODE, go_atoi, go_to_lower
 from vpccni_model._errors import ConfigError
-
-_GO_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 RETRYABLE_CODES = frozenset(
     {
@@ -106,22 +103,23 @@ class SdkRetry:
         and for what is not modelled: ``AWS_RETRY_MODE=adaptive`` (its client-side rate
         limiter) and a negative count (no limit on attempts)."""
         mode = env.get(AWS_RETRY_MODE, "")
-        if mode.lower() == "adaptive":  # aws.ParseRetryMode ignores case
+        folded = go_to_lower(mode)  # aws.ParseRetryMode ignores case
+        if folded == "adaptive":
             raise ConfigError(AWS_RETRY_MODE, mode, "the adaptive retryer is not modelled")
-        if mode.lower() not in ("", "standard"):
+        if folded not in ("", "standard"):
             raise ConfigError(
                 AWS_RETRY_MODE, mode, "the SDK knows standard and adaptive; ipamd fails to start"
             )
         text = env.get(AWS_MAX_ATTEMPTS, "")
         if text == "":
             return cls()
-        if _GO_INT.fullmatch(text) is None or not -(2**63) <= int(text) < 2**63:  # strconv.Atoi
+        attempts = go_atoi(text)
+        if attempts is None:
             raise ConfigError(
                 AWS_MAX_ATTEMPTS,
                 text,
                 "must be an int: the SDK refuses it and ipamd fails to start",
             )
-        attempts = int(text)
         if attempts < 0:
             raise ConfigError(
                 AWS_MAX_ATTEMPTS, text, "a negative count (attempts without limit) is not modelled"
